@@ -1,0 +1,17 @@
+#pragma once
+// Files are never left half-written: content goes to a temporary file in the same directory, is
+// fsync'ed, and renamed over the target (then the directory is fsync'ed). A crash leaves either
+// the old file or the new one.
+#include <filesystem>
+#include <functional>
+#include <iosfwd>
+#include <string_view>
+
+namespace ploutos {
+
+void write_file_atomic(const std::filesystem::path& target, std::string_view content);
+
+// Streams into the temporary file; if `write` throws, the target is untouched and the temporary removed.
+void write_file_atomic(const std::filesystem::path& target, const std::function<void(std::ostream&)>& write);
+
+}  // namespace ploutos

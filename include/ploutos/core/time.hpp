@@ -1,0 +1,24 @@
+#pragma once
+// Instants are UTC seconds; days are calendar days. Text forms are ISO-8601 (`2024-11-29T14:30:00Z`,
+// `2024-11-29`).
+#include <chrono>
+#include <string>
+#include <string_view>
+
+namespace ploutos {
+
+using Instant = std::chrono::sys_seconds;
+using Day = std::chrono::sys_days;
+
+// Accepts `YYYY-MM-DDTHH:MM[:SS[.fff]](Z|±HH:MM)`, a space instead of `T`, and a bare date
+// (midnight UTC). Fractional seconds are truncated. Throws InputError naming the text.
+Instant parse_instant(std::string_view text);
+// Accepts `YYYY-MM-DD`. Throws InputError naming the text.
+Day parse_day(std::string_view text);
+
+std::string format_instant(Instant t);  // 2024-11-29T14:30:00Z
+std::string format_day(Day d);          // 2024-11-29
+
+Instant now_utc();
+
+}  // namespace ploutos

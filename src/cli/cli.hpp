@@ -1,0 +1,53 @@
+#pragma once
+// Shared by the subcommand files: the global options and how a subcommand registers itself.
+// Each command_*.cpp parses its options and calls the library; nothing else lives here.
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "ploutos/config/config.hpp"
+
+namespace ploutos::cli {
+
+struct Globals {
+  std::string config_name;  // --config as typed; empty: built-in defaults
+  std::string log_level = "info";
+  std::string log_file;
+  bool json = false;
+  bool quiet = false;
+  std::uint64_t seed = 0;
+  CLI::Option* seed_option = nullptr;
+
+  // The subcommand's work, chosen during parsing and run after logging is set up.
+  std::function<int()> action;
+
+  std::optional<std::uint64_t> seed_override() const {
+    return seed_option != nullptr && seed_option->count() > 0 ? std::optional(seed) : std::nullopt;
+  }
+};
+
+// The effective config: --config resolved and loaded (or the built-in defaults), with --seed applied
+// and validated. `path_out` receives the file used, empty for defaults.
+config::Config load_effective_config(const Globals& globals, std::string* path_out = nullptr);
+
+// A subcommand whose capability a later issue builds: its options are already documented in --help,
+// and running it fails with "not implemented yet" and exit 1. `options` (the storage the command's
+// options write into) is kept alive with the command.
+void not_implemented(CLI::App& command, Globals& globals, const std::string& what,
+                     std::shared_ptr<const void> options = nullptr);
+
+void add_version_command(CLI::App& app, Globals& globals);
+void add_status_command(CLI::App& app, Globals& globals);
+void add_config_command(CLI::App& app, Globals& globals);
+void add_train_command(CLI::App& app, Globals& globals);
+void add_backtest_command(CLI::App& app, Globals& globals);
+void add_trade_command(CLI::App& app, Globals& globals);
+void add_diagnose_command(CLI::App& app, Globals& globals);
+void add_data_command(CLI::App& app, Globals& globals);
+void add_features_command(CLI::App& app, Globals& globals);
+void add_model_command(CLI::App& app, Globals& globals);
+
+}  // namespace ploutos::cli

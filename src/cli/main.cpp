@@ -1,0 +1,121 @@
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <iostream>
+
+#include "cli.hpp"
+#include "ploutos/core/error.hpp"
+#include "ploutos/core/logging.hpp"
+#include "ploutos/core/secrets.hpp"
+#include "ploutos/core/version.hpp"
+
+namespace ploutos::cli {
+
+config::Config load_effective_config(const Globals& globals, std::string* path_out) {
+  config::Config config;
+  std::string origin = "built-in defaults";
+  if (!globals.config_name.empty()) {
+    const auto path = config::resolve_config_path(globals.config_name);
+    config = config::load_config_file(path);
+    origin = path.string();
+  }
+  if (const auto seed = globals.seed_override()) config.training.seed = *seed;
+  config::validate(config, origin);
+  if (config.environment.fill == "close") {
+    spdlog::warn("environment.fill is 'close': orders fill at the bar that produced the decision (the seed's optimistic "
+                 "behaviour); results are not achievable in practice");
+  }
+  if (path_out != nullptr) *path_out = globals.config_name.empty() ? std::string() : origin;
+  return config;
+}
+
+void not_implemented(CLI::App& command, Globals& globals, const std::string& what,
+                     std::shared_ptr<const void> options) {
+  command.callback([&globals, what, options] {
+    globals.action = [what]() -> int { throw NotImplementedError(what); };
+  });
+}
+
+namespace {
+
+int run(int argc, char** argv) {
+  Globals globals;
+  CLI::App app{"Ploutos: reinforcement-learning trading research, validation and paper trading for US equities.",
+               "ploutos"};
+  app.set_version_flag("--version", std::string("ploutos ") + std::string(version()) + " (" +
+                                        std::string(git_revision()) + ")");
+  app.fallthrough();  // global options may follow the subcommand: `ploutos status --json`
+  app.require_subcommand(0, 1);
+  app.footer(
+      "Examples:\n"
+      "  ploutos status                      is the NYSE open now? next open and close\n"
+      "  ploutos config show --config v6_better_timing.yaml\n"
+      "  ploutos train --config v6_better_timing.yaml\n"
+      "  ploutos backtest --model data/models/brain_tech.pt --days 90\n"
+      "  ploutos trade --paper --broker sim --model data/models/brain_tech.pt\n"
+      "Run `ploutos <command> --help` for the options of a command.\n"
+      "Exit codes: 0 ok, 1 runtime failure, 2 usage/config/input error.");
+
+  app.add_option("-c,--config", globals.config_name,
+                 "Config file: a bare name is looked up in config/ (v6_better_timing.yaml finds "
+                 "training_config_v6_better_timing.yaml); a path with '/' is used as given. Default: built-in defaults")
+      ->group("Global options");
+  app.add_option("--log-level", globals.log_level, "trace, debug, info, warn, error, critical or off")
+      ->default_str("info")
+      ->group("Global options");
+  app.add_option("--log-file", globals.log_file, "Also append log lines to this file (secrets redacted)")
+      ->group("Global options");
+  app.add_flag("--json", globals.json, "Machine-readable JSON on stdout")->group("Global options");
+  app.add_flag("-q,--quiet", globals.quiet, "Only warnings and errors on stderr; no progress bars")->group("Global options");
+  globals.seed_option = app.add_option("--seed", globals.seed, "Master seed for every random stream (overrides training.seed)")
+                            ->group("Global options");
+
+  add_train_command(app, globals);
+  add_backtest_command(app, globals);
+  add_trade_command(app, globals);
+  add_diagnose_command(app, globals);
+  add_data_command(app, globals);
+  add_features_command(app, globals);
+  add_model_command(app, globals);
+  add_config_command(app, globals);
+  add_status_command(app, globals);
+  add_version_command(app, globals);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    std::fprintf(stderr, "ploutos: error: %s\nRun `ploutos --help` (or `ploutos <command> --help`) for usage.\n", e.what());
+    return kExitUsage;
+  }
+  if (!globals.action) {
+    std::cout << app.help();
+    return kExitUsage;
+  }
+
+  setup_logging(LogOptions{globals.log_level, globals.log_file, globals.quiet});
+  const char* env_file = std::getenv("PLOUTOS_ENV_FILE");
+  load_env_file(env_file != nullptr && *env_file != '\0' ? env_file : ".env");
+  register_secrets_from_environment();
+  std::string command_line;
+  for (int i = 0; i < argc; ++i) command_line += (i ? " " : "") + std::string(argv[i]);
+  spdlog::debug("ploutos {} ({}): {}", version(), git_revision(), command_line);
+  return globals.action();
+}
+
+}  // namespace
+}  // namespace ploutos::cli
+
+int main(int argc, char** argv) {
+  try {
+    return ploutos::cli::run(argc, argv);
+  } catch (const ploutos::Error& e) {
+    std::fprintf(stderr, "ploutos: error: %s\n", ploutos::redact(e.what()).c_str());
+    return e.exit_code();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "ploutos: internal error: %s\n", ploutos::redact(e.what()).c_str());
+    return ploutos::kExitRuntime;
+  }
+}

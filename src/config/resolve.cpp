@@ -1,0 +1,58 @@
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "ploutos/config/config.hpp"
+#include "ploutos/core/error.hpp"
+
+namespace ploutos::config {
+namespace {
+
+std::filesystem::path executable_dir() {
+  std::error_code ec;
+  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::filesystem::path() : exe.parent_path();
+}
+
+}  // namespace
+
+std::vector<std::filesystem::path> config_search_dirs() {
+  std::vector<std::filesystem::path> dirs;
+  if (const char* env = std::getenv("PLOUTOS_CONFIG_DIR"); env != nullptr && *env != '\0') dirs.emplace_back(env);
+  dirs.emplace_back("config");
+  if (const auto exe = executable_dir(); !exe.empty()) {
+    dirs.push_back(exe / ".." / "config");
+    dirs.push_back(exe / ".." / "share" / "ploutos" / "config");
+  }
+#ifdef PLOUTOS_SOURCE_DIR
+  dirs.push_back(std::filesystem::path(PLOUTOS_SOURCE_DIR) / "config");
+#endif
+  return dirs;
+}
+
+std::filesystem::path resolve_config_path(std::string_view name) {
+  if (name.empty()) throw UsageError("--config: expected a file name or path, got nothing");
+  const std::string text(name);
+  if (text.find('/') != std::string::npos) {
+    if (!std::filesystem::exists(text)) throw UsageError("--config " + text + ": no such file");
+    return text;
+  }
+  std::vector<std::string> names{text, "training_config_" + text};
+  if (!text.ends_with(".yaml") && !text.ends_with(".yml")) {
+    names.push_back(text + ".yaml");
+    names.push_back("training_config_" + text + ".yaml");
+  }
+  std::string tried;
+  for (const auto& dir : config_search_dirs()) {
+    for (const auto& candidate : names) {
+      const auto path = dir / candidate;
+      std::error_code ec;
+      if (std::filesystem::is_regular_file(path, ec)) return path.lexically_normal();
+    }
+    tried += (tried.empty() ? "" : ", ") + dir.lexically_normal().string();
+  }
+  throw UsageError("--config " + text + ": not found in " + tried +
+                   " (a path containing '/' is used as given; `ploutos config list` shows the available configs)");
+}
+
+}  // namespace ploutos::config

@@ -1,0 +1,160 @@
+// End-to-end tests of the `ploutos` binary: exit codes, --help, JSON outputs, config errors.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace {
+
+struct Result {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+const std::string kTmp = std::filesystem::temp_directory_path() / ("ploutos_cli_" + std::to_string(::getpid()));
+
+// Runs the binary from the source tree (so config/ resolves) with a clean .env-free environment.
+Result run(const std::string& args) {
+  std::filesystem::create_directories(kTmp);
+  const std::string err_file = kTmp + "/stderr.txt";
+  const std::string cmd = std::string("cd '") + PLOUTOS_SOURCE_DIR + "' && env -u BROKER PLOUTOS_ENV_FILE=/nonexistent NO_COLOR=1 '" +
+                          PLOUTOS_BIN + "' " + args + " 2>'" + err_file + "'";
+  Result r;
+  std::FILE* pipe = ::popen(cmd.c_str(), "r");
+  char buf[4096];
+  std::size_t n = 0;
+  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) r.out.append(buf, n);
+  const int status = ::pclose(pipe);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  std::ifstream in(err_file);
+  r.err.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  return r;
+}
+
+nlohmann::json json_of(const Result& r) {
+  try {
+    return nlohmann::json::parse(r.out);
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "not JSON: " << r.out << "\nstderr: " << r.err;
+    return {};
+  }
+}
+
+}  // namespace
+
+TEST(Cli, HelpListsEverySubcommandAndEachHelpWorks) {
+  const auto top = run("--help");
+  EXPECT_EQ(top.code, 0);
+  for (const char* sub : {"train", "backtest", "trade", "diagnose", "data", "features", "config", "status", "version", "model"}) {
+    EXPECT_NE(top.out.find(sub), std::string::npos) << sub;
+    const auto help = run(std::string(sub) + " --help");
+    EXPECT_EQ(help.code, 0) << sub << help.err;
+    EXPECT_NE(help.out.find("Examples:"), std::string::npos) << sub;
+  }
+  for (const char* sub : {"data fetch", "data import", "data inspect", "features export", "config show", "config validate",
+                          "config list", "model info"}) {
+    EXPECT_EQ(run(std::string(sub) + " --help").code, 0) << sub;
+  }
+}
+
+TEST(Cli, VersionAndUsageErrors) {
+  EXPECT_EQ(run("--version").code, 0);
+  const auto v = run("version --json");
+  EXPECT_EQ(v.code, 0) << v.err;
+  const auto j = json_of(v);
+  EXPECT_TRUE(j.contains("git_revision"));
+  EXPECT_TRUE(j.contains("torch_version"));
+  EXPECT_EQ(run("frobnicate").code, 2);
+  EXPECT_EQ(run("status --at").code, 2);
+  EXPECT_EQ(run("").code, 2);
+  EXPECT_EQ(run("--log-level loud version").code, 2);
+}
+
+TEST(Cli, UnbuiltCommandsSayNotImplementedAndExit1) {
+  for (const char* cmd : {"train --config quickstart", "backtest --model data/models/brain_tech.pt --days 90",
+                          "trade --paper --broker sim", "diagnose --model x.pt", "data fetch --tickers NVDA",
+                          "features export", "model info x.pt"}) {
+    const auto r = run(cmd);
+    EXPECT_EQ(r.code, 1) << cmd;
+    EXPECT_NE(r.err.find("not implemented yet"), std::string::npos) << cmd << ": " << r.err;
+    EXPECT_TRUE(r.out.empty()) << cmd;
+  }
+}
+
+TEST(Cli, StatusAcceptanceInstants) {
+  const auto mourning = json_of(run("status --at 2025-01-09T15:00:00Z --json"));
+  EXPECT_EQ(mourning["open"], false);
+  EXPECT_EQ(mourning["next_open"], "2025-01-10T14:30:00Z");
+  EXPECT_EQ(json_of(run("status --at 2024-12-24T17:30:00Z --json"))["open"], true);
+  EXPECT_EQ(json_of(run("--json status --at 2024-12-24T18:30:00Z"))["open"], false);
+  EXPECT_EQ(json_of(run("status --at 2024-07-04T15:00:00Z --json"))["open"], false);
+  const auto thanksgiving = json_of(run("status --at 2024-11-28T12:00:00Z --json"));
+  EXPECT_EQ(thanksgiving["next_open"], "2024-11-29T14:30:00Z");
+  EXPECT_EQ(thanksgiving["next_close"], "2024-11-29T18:00:00Z");
+  const auto bad = run("status --at tomorrow");
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.err.find("'tomorrow'"), std::string::npos);
+  EXPECT_EQ(run("status").code, 0);
+}
+
+TEST(Cli, ConfigShowResolvesNamesAndPrintsTheEffectiveConfig) {
+  const auto short_name = run("config show --config v6_better_timing.yaml --json");
+  EXPECT_EQ(short_name.code, 0) << short_name.err;
+  const auto full_name = run("config show --config training_config_v6_better_timing.yaml --json");
+  EXPECT_EQ(short_name.out, full_name.out);
+  EXPECT_EQ(json_of(short_name)["ppo"]["batch_size"], 8192);
+  const auto seeded = json_of(run("--seed 123 config show --config quickstart --json"));
+  EXPECT_EQ(seeded["training"]["seed"], 123);
+  const auto yaml = run("config show --config quickstart --comments");
+  EXPECT_EQ(yaml.code, 0);
+  EXPECT_NE(yaml.out.find("# discount factor"), std::string::npos);
+  EXPECT_EQ(run("config validate config/quickstart.yaml config/autonomous_config.yaml").code, 0);
+  EXPECT_NE(run("config list").out.find("quickstart.yaml"), std::string::npos);
+}
+
+TEST(Cli, BadConfigsExitWithFileLineAndKey) {
+  const std::string path = kTmp + "/bad.yaml";
+  {
+    std::filesystem::create_directories(kTmp);
+    std::ofstream out(path);
+    out << "name: bad\nppo:\n  clip_range: 2.0\n";
+  }
+  const auto r = run("config show --config " + path);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find(path + ":3: ppo.clip_range: expected a value in (0, 1)"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << "one line: " << r.err;
+  const auto missing = run("config show --config no_such_config.yaml");
+  EXPECT_EQ(missing.code, 2);
+  EXPECT_NE(missing.err.find("not found"), std::string::npos);
+}
+
+TEST(Cli, SecretsFromDotEnvAreRedactedInErrorsAndLogFiles) {
+  const std::string env_path = kTmp + "/secret.env";
+  const std::string log_path = kTmp + "/log.txt";
+  std::filesystem::create_directories(kTmp);
+  {
+    std::ofstream out(env_path);
+    out << "ALPACA_SECRET_KEY=super-secret-value-123\n";
+  }
+  std::filesystem::remove(log_path);
+  // The secret reaches the program as text it echoes: in the logged command line and the error message.
+  const std::string cmd = std::string("cd '") + PLOUTOS_SOURCE_DIR + "' && PLOUTOS_ENV_FILE='" + env_path + "' '" + PLOUTOS_BIN +
+                          "' --log-level debug --log-file '" + log_path + "' status --at super-secret-value-123 2>&1";
+  std::FILE* pipe = ::popen(cmd.c_str(), "r");
+  char buf[4096];
+  std::string out;
+  std::size_t n = 0;
+  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
+  EXPECT_EQ(WEXITSTATUS(::pclose(pipe)), 2);
+  EXPECT_NE(out.find("invalid time '***'"), std::string::npos) << out;
+  EXPECT_EQ(out.find("super-secret-value-123"), std::string::npos) << out;
+  std::ifstream log(log_path);
+  const std::string logged((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  EXPECT_NE(logged.find("status --at ***"), std::string::npos) << logged;
+  EXPECT_EQ(logged.find("super-secret-value-123"), std::string::npos) << logged;
+}

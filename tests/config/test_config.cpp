@@ -1,0 +1,135 @@
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "ploutos/config/config.hpp"
+#include "ploutos/core/error.hpp"
+
+using namespace ploutos;
+using namespace ploutos::config;
+
+namespace {
+
+const std::filesystem::path kConfigDir = std::filesystem::path(PLOUTOS_SOURCE_DIR) / "config";
+
+std::string error_of(const std::string& yaml) {
+  try {
+    load_config_text(yaml, "bad.yaml");
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.exit_code(), kExitUsage);
+    return e.what();
+  }
+  return "(accepted)";
+}
+
+}  // namespace
+
+TEST(Config, ShippedConfigsLoadWithTheSeedValues) {
+  const auto v6 = load_config_file(kConfigDir / "training_config_v6_better_timing.yaml");
+  EXPECT_EQ(v6.training.total_timesteps, 15'000'000);
+  EXPECT_EQ(v6.training.n_envs, 16);
+  EXPECT_EQ(v6.ppo.n_steps, 4096);
+  EXPECT_EQ(v6.ppo.batch_size, 8192);
+  EXPECT_EQ(v6.ppo.n_epochs, 20);
+  EXPECT_DOUBLE_EQ(v6.ppo.learning_rate, 1e-4);
+  EXPECT_DOUBLE_EQ(v6.ppo.ent_coef, 0.10);
+  EXPECT_EQ(v6.ppo.target_kl, 0.02);
+  EXPECT_EQ(v6.ppo.net_arch.pi, (std::vector<int>{1024, 1024, 512, 256}));
+  EXPECT_EQ(v6.ppo.net_arch.vf, v6.ppo.net_arch.pi);
+  EXPECT_EQ(v6.data.tickers.size(), 15u);
+  EXPECT_EQ(v6.data.interval, "1h");
+  EXPECT_DOUBLE_EQ(v6.costs.sec_fee, 0.0000221);
+  EXPECT_DOUBLE_EQ(v6.environment.reward_scaling, 1.5);
+
+  const auto extended = load_config_file(kConfigDir / "training_config_v6_extended_50m.yaml");
+  EXPECT_EQ(extended.training.total_timesteps, 50'000'000);
+  EXPECT_DOUBLE_EQ(extended.ppo.ent_coef, 0.08);
+
+  const auto autonomous = load_config_file(kConfigDir / "autonomous_config.yaml");
+  EXPECT_EQ(autonomous.training.total_timesteps, 2'000'000);
+  EXPECT_EQ(autonomous.ppo.batch_size, 512);
+  EXPECT_DOUBLE_EQ(autonomous.ppo.gamma, 0.97779);
+  EXPECT_FALSE(autonomous.ppo.target_kl.has_value());
+  EXPECT_EQ(autonomous.ppo.net_arch.pi, (std::vector<int>{512, 512}));
+  EXPECT_EQ(autonomous.autonomous.search.n_trials, 50);
+  EXPECT_DOUBLE_EQ(autonomous.autonomous.validation.min_sharpe, 1.5);
+
+  const auto quick = load_config_file(kConfigDir / "quickstart.yaml");
+  EXPECT_EQ(quick.data.source, "synthetic");
+  EXPECT_LE(quick.training.total_timesteps, 100'000);
+}
+
+TEST(Config, EveryShippedConfigRoundTripsThroughYamlAndJson) {
+  for (const auto& entry : std::filesystem::directory_iterator(kConfigDir)) {
+    const auto config = load_config_file(entry.path());
+    const auto again = load_config_text(to_yaml(config, true), "dump.yaml");
+    EXPECT_EQ(to_json(config), to_json(again)) << entry.path();
+  }
+  EXPECT_EQ(to_json(Config{}), to_json(load_config_text("", "empty.yaml")));
+}
+
+TEST(Config, UnknownKeyIsRejectedWithLineAndSuggestion) {
+  EXPECT_EQ(error_of("ppo:\n  learning_rate: 0.001\n  n_step: 128\n").substr(0, 56),
+            "bad.yaml:3: ppo.n_step: unknown key (did you mean 'n_ste");
+  EXPECT_EQ(error_of("name: x\ncolour: blue\n").substr(0, 33), "bad.yaml:2: colour: unknown key; ");
+}
+
+TEST(Config, WrongTypesAreRejected) {
+  EXPECT_EQ(error_of("ppo:\n  n_epochs: many\n"), "bad.yaml:2: ppo.n_epochs: expected an integer, got 'many'");
+  EXPECT_EQ(error_of("ppo:\n  learning_rate: [1, 2]\n"), "bad.yaml:2: ppo.learning_rate: expected a number, got a list of 2 items");
+  EXPECT_EQ(error_of("environment:\n  use_sharpe_penalty: maybe\n"),
+            "bad.yaml:2: environment.use_sharpe_penalty: expected true or false, got 'maybe'");
+  EXPECT_EQ(error_of("data:\n  tickers: NVDA\n"), "bad.yaml:2: data.tickers: expected a list, got 'NVDA'");
+  EXPECT_EQ(error_of("ppo: 3\n"), "bad.yaml:1: ppo: expected a mapping of keys, got '3'");
+  EXPECT_EQ(error_of("training:\n  n_envs: 2.5\n"), "bad.yaml:2: training.n_envs: expected an integer, got '2.5'");
+}
+
+TEST(Config, OutOfRangeValuesAreRejected) {
+  EXPECT_EQ(error_of("ppo:\n  learning_rate: -0.001\n"),
+            "bad.yaml:2: ppo.learning_rate: expected a value in (0, 1), got '-0.001'");
+  EXPECT_EQ(error_of("ppo:\n  clip_range: 1.5\n"), "bad.yaml:2: ppo.clip_range: expected a value in (0, 1), got '1.5'");
+  EXPECT_EQ(error_of("ppo:\n  clip_range: 0\n"), "bad.yaml:2: ppo.clip_range: expected a value in (0, 1), got '0'");
+  EXPECT_EQ(error_of("data:\n  tickers: []\n"), "bad.yaml:2: data.tickers: expected a non-empty list of tickers, got []");
+  EXPECT_EQ(error_of("data:\n  source: bloomberg\n"),
+            "bad.yaml:2: data.source: expected one of: synthetic, cache, csv, auto, alpaca, yahoo, polygon, got 'bloomberg'");
+  EXPECT_EQ(error_of("data:\n  tickers: [AAPL, aapl]\n"),
+            "bad.yaml:2: data.tickers: expected upper-case ticker symbols, got 'aapl'");
+  EXPECT_EQ(error_of("data:\n  start: 2024-02-30\n"),
+            "bad.yaml:2: data.start: expected a date YYYY-MM-DD or empty, got '2024-02-30'");
+}
+
+TEST(Config, CrossFieldChecksPointAtTheKey) {
+  EXPECT_EQ(error_of("name: x\nppo:\n  n_steps: 16\n  batch_size: 64\ntraining:\n  n_envs: 2\n"),
+            "bad.yaml:4: ppo.batch_size: expected at most ppo.n_steps x training.n_envs = 32, got 64");
+}
+
+TEST(Config, SyntaxErrorsNameTheLine) {
+  EXPECT_EQ(error_of("ppo:\n  n_steps: [1, 2\n").substr(0, 11), "bad.yaml:3:");
+  EXPECT_EQ(error_of("a: 1\na: 2\n").substr(0, 24), "bad.yaml:2: a: duplicate");
+}
+
+TEST(Config, ValidateCatchesValuesSetInCode) {
+  Config c;
+  c.ppo.gamma = 1.5;
+  try {
+    validate(c, "--seed override");
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_STREQ(e.what(), "--seed override: ppo.gamma: expected a value in (0, 1]");
+  }
+  EXPECT_NO_THROW(validate(Config{}, "defaults"));
+}
+
+TEST(Config, ResolvesBareNamesAgainstTheConfigDirectory) {
+  ::setenv("PLOUTOS_CONFIG_DIR", kConfigDir.c_str(), 1);
+  EXPECT_EQ(resolve_config_path("v6_better_timing.yaml").filename(), "training_config_v6_better_timing.yaml");
+  EXPECT_EQ(resolve_config_path("training_config_v6_better_timing.yaml").filename(), "training_config_v6_better_timing.yaml");
+  EXPECT_EQ(resolve_config_path("quickstart").filename(), "quickstart.yaml");
+  EXPECT_EQ(resolve_config_path("v6_extended_50m").filename(), "training_config_v6_extended_50m.yaml");
+  EXPECT_THROW(resolve_config_path("nope.yaml"), UsageError);
+  EXPECT_THROW(resolve_config_path("./missing/nope.yaml"), UsageError);
+  const auto explicit_path = (kConfigDir / "quickstart.yaml").string();
+  EXPECT_EQ(resolve_config_path(explicit_path), explicit_path);
+  ::unsetenv("PLOUTOS_CONFIG_DIR");
+}
