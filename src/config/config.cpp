@@ -300,14 +300,16 @@ class YamlWriter {
 
   template <class T, class... Checks>
   void operator()(const char* name, T& member, const char* help, Checks&&...) {
-    if (comments_ && help != nullptr && *help != '\0') out_ << YAML::Newline << YAML::Comment(help);
+    const bool comment = comments_ && help != nullptr && *help != '\0';
     out_ << YAML::Key << name << YAML::Value;
     if constexpr (is_section_v<T>) {
+      if (comment) out_ << YAML::Comment(help);
       out_ << YAML::BeginMap;
       member.describe(*this);
       out_ << YAML::EndMap;
     } else {
       write(member);
+      if (comment) out_ << YAML::Comment(help);
     }
   }
 
@@ -315,8 +317,11 @@ class YamlWriter {
   void write(bool v) { out_ << (v ? "true" : "false"); }
   void write(double v) {
     // Shortest text that reads back to the same double.
-    char buf[32];
-    auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v);
+    char buf[64];
+    const double magnitude = std::abs(v);
+    const bool fixed = magnitude == 0 || (magnitude >= 1e-9 && magnitude < 1e15);
+    auto [p, ec] = fixed ? std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed)
+                         : std::to_chars(buf, buf + sizeof buf, v);
     std::string text(buf, p);
     if (text.find_first_of(".e") == std::string::npos) text += ".0";
     out_ << text;

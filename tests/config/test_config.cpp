@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "ploutos/config/config.hpp"
 #include "ploutos/core/error.hpp"
@@ -132,4 +134,17 @@ TEST(Config, ResolvesBareNamesAgainstTheConfigDirectory) {
   const auto explicit_path = (kConfigDir / "quickstart.yaml").string();
   EXPECT_EQ(resolve_config_path(explicit_path), explicit_path);
   ::unsetenv("PLOUTOS_CONFIG_DIR");
+}
+
+TEST(Config, EveryKeyIsDocumented) {
+  std::ifstream in(std::filesystem::path(PLOUTOS_SOURCE_DIR) / "docs" / "configuration.md");
+  const std::string docs((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_FALSE(docs.empty()) << "docs/configuration.md is missing";
+  const std::string yaml = to_yaml(Config{}, true);
+  std::istringstream lines(yaml);
+  std::string line;
+  while (std::getline(lines, line)) {
+    // docs/configuration.md embeds `ploutos config show --comments`; regenerate it when a key changes.
+    EXPECT_NE(docs.find(line), std::string::npos) << "not in docs/configuration.md: " << line;
+  }
 }
