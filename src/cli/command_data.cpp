@@ -1,11 +1,277 @@
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <iostream>
+#include <map>
+
 #include "cli.hpp"
+#include "ploutos/core/error.hpp"
+#include "ploutos/data/csv.hpp"
+#include "ploutos/data/quality.hpp"
+#include "ploutos/data/store.hpp"
+#include "ploutos/data/synthetic.hpp"
 
 namespace ploutos::cli {
+namespace {
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const auto comma = text.find(',', start);
+    const auto item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (!item.empty()) out.push_back(item);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+// --map time=Date,close=Close,...
+data::ColumnMapping parse_mapping(const std::string& text) {
+  data::ColumnMapping m;
+  for (const auto& pair : split_list(text)) {
+    const auto eq = pair.find('=');
+    if (eq == std::string::npos) throw UsageError("--map: expected column=name pairs, got '" + pair + "'");
+    const std::string key = pair.substr(0, eq), value = pair.substr(eq + 1);
+    std::string* slot = key == "time" ? &m.time : key == "open" ? &m.open : key == "high" ? &m.high
+                      : key == "low" ? &m.low : key == "close" ? &m.close : key == "volume" ? &m.volume : nullptr;
+    if (slot == nullptr) throw UsageError("--map: unknown column '" + key + "' (expected time, open, high, low, close, volume)");
+    *slot = value;
+  }
+  return m;
+}
+
+data::QualityPolicy parse_policy(const std::string& text) {
+  if (text == "error") return data::QualityPolicy::kError;
+  if (text == "warn") return data::QualityPolicy::kWarn;
+  throw UsageError("--policy: expected error or warn, got '" + text + "'");
+}
+
+// Files named on the command line, or every series stored in the data directory.
+std::vector<std::filesystem::path> target_files(const std::vector<std::string>& files, const std::string& dir,
+                                                const std::vector<std::string>& tickers) {
+  std::vector<std::filesystem::path> out;
+  if (!files.empty()) {
+    out.assign(files.begin(), files.end());
+    return out;
+  }
+  for (const auto& s : data::DataStore(dir).list()) {
+    if (tickers.empty() || std::find(tickers.begin(), tickers.end(), s.ticker) != tickers.end()) out.push_back(s.file);
+  }
+  if (out.empty()) throw InputError("no data in " + dir + " (import CSV with `ploutos data import` or `ploutos data synth`)");
+  return out;
+}
+
+nlohmann::ordered_json issue_json(const data::QualityIssue& i) {
+  return {{"severity", i.severity == data::Severity::kError ? "error" : "warning"},
+          {"code", i.code},
+          {"line", i.row + 2},
+          {"message", i.message}};
+}
+
+std::string range_of(const data::BarSeries& s) {
+  if (s.empty()) return "";
+  auto text = [&](Instant t) {
+    return s.timeframe == data::Timeframe::k1d ? format_day(std::chrono::floor<std::chrono::days>(t)) : format_instant(t);
+  };
+  return text(s.time.front()) + " .. " + text(s.time.back());
+}
+
+}  // namespace
 
 void add_data_command(CLI::App& app, Globals& globals) {
-  auto* cmd = app.add_subcommand("data", "Market data: fetch (Alpaca, Yahoo, Polygon) into the cache, import CSV, inspect");
+  auto* cmd = app.add_subcommand("data", "Market data: import CSV, check quality, inspect, generate the synthetic market, fetch");
   cmd->require_subcommand(1);
+  cmd->footer(
+      "Examples:\n"
+      "  ploutos data import ../shared/data/daily/*.csv\n"
+      "  ploutos data check --data ../shared/data\n"
+      "  ploutos data info --json\n"
+      "  ploutos data synth --tickers SYNA,SYNB --days 2000 --seed 7 --out data/market");
 
+  // --- import -------------------------------------------------------------------------------------
+  struct ImportOptions {
+    std::vector<std::string> files;
+    std::string dir, interval, ticker, map, policy = "error";
+    bool adjust = false;
+  };
+  auto im = std::make_shared<ImportOptions>();
+  auto* import = cmd->add_subcommand("import", "Import CSV files into the data directory (normalised format, atomic, with source and hash)");
+  import->add_option("files", im->files, "CSV files: normalised, Yahoo download, or other columns with --map")->required();
+  import->add_option("--data", im->dir, "Data directory (default: data.dir of the config, data/market)");
+  import->add_option("--interval", im->interval, "1d or 1h (default: from the time column)");
+  import->add_option("--ticker", im->ticker, "Ticker (default: each file's name); only with one file");
+  import->add_option("--map", im->map, "Column names, e.g. time=Day,close=Last,volume=Shares");
+  import->add_flag("--adjust", im->adjust, "Scale OHLC by adj_close/close (dividend-adjust a raw Yahoo download)");
+  import->add_option("--policy", im->policy, "Quality errors: error (refuse the file, default) or warn");
+  import->footer("Examples:\n  ploutos data import ../shared/data/daily/*.csv\n  ploutos data import raw/AAPL.csv --map time=Day,close=Last --ticker AAPL");
+  import->callback([&globals, im] {
+    globals.action = [&globals, im]() -> int {
+      const auto config = load_effective_config(globals);
+      const data::DataStore store(im->dir.empty() ? config.data.dir : im->dir);
+      if (!im->ticker.empty() && im->files.size() != 1) throw UsageError("--ticker needs exactly one file");
+      const auto policy = parse_policy(im->policy);
+      data::CsvReadOptions options;
+      options.ticker = im->ticker;
+      options.mapping = parse_mapping(im->map);
+      if (!im->interval.empty()) options.timeframe = data::parse_timeframe(im->interval);
+      if (im->adjust) options.adjustment = data::PriceAdjustment::kScaleToAdjClose;
+      // Parse and check every file before writing any, so a bad file leaves the directory untouched.
+      std::vector<std::pair<data::BarSeries, std::string>> ready;
+      for (const auto& file : im->files) {
+        auto parsed = data::read_csv(file, options);
+        const auto report = data::check_quality(parsed.series);
+        for (const auto& issue : report.issues) {
+          const std::string where = file + ":" + std::to_string(issue.row + 2) + ": " + issue.code + ": " + issue.message;
+          if (issue.severity == data::Severity::kError && policy == data::QualityPolicy::kError) throw InputError(where);
+          if (issue.severity == data::Severity::kError) spdlog::warn("{}", where);
+        }
+        if (parsed.skipped_null_rows > 0) spdlog::info("{}: skipped {} null rows", file, parsed.skipped_null_rows);
+        ready.emplace_back(std::move(parsed.series), "csv:" + std::filesystem::path(file).filename().string());
+      }
+      nlohmann::ordered_json out = nlohmann::ordered_json::array();
+      for (const auto& [series, source] : ready) {
+        const auto info = store.save(series, source);
+        out.push_back({{"ticker", info.ticker}, {"interval", data::to_string(info.timeframe)}, {"rows", info.rows},
+                       {"first", info.first}, {"last", info.last}, {"file", info.file.string()}, {"content_hash", info.content_hash}});
+        if (!globals.json) {
+          std::cout << "imported " << info.ticker << " " << data::to_string(info.timeframe) << ": " << info.rows << " bars "
+                    << info.first << " .. " << info.last << " -> " << info.file.string() << "\n";
+        }
+      }
+      if (globals.json) std::cout << out.dump(2) << "\n";
+      return 0;
+    };
+  });
+
+  // --- check --------------------------------------------------------------------------------------
+  struct CheckOptions {
+    std::vector<std::string> files;
+    std::string dir, tickers;
+    bool verbose = false;
+  };
+  auto ch = std::make_shared<CheckOptions>();
+  auto* check = cmd->add_subcommand("check", "Quality checks (OHLC, prices, volume, order, missing sessions, split-like jumps); exit 2 on errors");
+  check->add_option("files", ch->files, "CSV files (default: everything in the data directory)");
+  check->add_option("--data", ch->dir, "Data directory (default: data.dir); ../shared/data's daily/ and hourly/ work too");
+  check->add_option("--tickers", ch->tickers, "Comma-separated tickers to check");
+  check->add_flag("-v,--verbose", ch->verbose, "List every issue, not only the counts");
+  check->footer("Examples:\n  ploutos data check --data ../shared/data\n  ploutos data check some.csv --json");
+  check->callback([&globals, ch] {
+    globals.action = [&globals, ch]() -> int {
+      const auto config = load_effective_config(globals);
+      const auto files = target_files(ch->files, ch->dir.empty() ? config.data.dir : ch->dir, split_list(ch->tickers));
+      std::size_t errors = 0;
+      nlohmann::ordered_json out = nlohmann::ordered_json::array();
+      for (const auto& file : files) {
+        data::QualityReport report;
+        std::string structural;
+        try {
+          report = data::check_quality(data::read_csv(file).series);
+        } catch (const InputError& e) {
+          structural = e.what();
+        }
+        report.ticker = file.stem().string();
+        const std::size_t file_errors = structural.empty() ? report.errors() : 1;
+        errors += file_errors;
+        nlohmann::ordered_json issues = nlohmann::ordered_json::array();
+        for (const auto& i : report.issues) issues.push_back(issue_json(i));
+        if (!structural.empty()) issues.push_back({{"severity", "error"}, {"code", "unreadable"}, {"message", structural}});
+        out.push_back({{"file", file.string()}, {"errors", file_errors}, {"warnings", report.warnings()}, {"issues", issues}});
+        if (globals.json) continue;
+        std::cout << (file_errors ? "FAIL " : "ok   ") << file.string() << ": " << file_errors << " errors, " << report.warnings()
+                  << " warnings\n";
+        if (!structural.empty()) std::cout << "     " << structural << "\n";
+        for (const auto& i : report.issues) {
+          if (i.severity == data::Severity::kError || ch->verbose) {
+            std::cout << "     " << file.string() << ":" << i.row + 2 << ": " << i.code << ": " << i.message << "\n";
+          }
+        }
+      }
+      if (globals.json) std::cout << out.dump(2) << "\n";
+      if (errors > 0) {
+        spdlog::error("{} error-level problems in {} files", errors, files.size());
+        return kExitUsage;
+      }
+      return 0;
+    };
+  });
+
+  // --- info ---------------------------------------------------------------------------------------
+  struct InfoOptions {
+    std::vector<std::string> files;
+    std::string dir;
+  };
+  auto in = std::make_shared<InfoOptions>();
+  auto* info_cmd = cmd->add_subcommand("info", "Tickers, intervals, ranges, rows, source and quality of stored data");
+  info_cmd->add_option("files", in->files, "CSV files (default: everything in the data directory)");
+  info_cmd->add_option("--data", in->dir, "Data directory (default: data.dir)");
+  info_cmd->footer("Examples:\n  ploutos data info\n  ploutos data info --data ../shared/data --json");
+  info_cmd->callback([&globals, in] {
+    globals.action = [&globals, in]() -> int {
+      const auto config = load_effective_config(globals);
+      const std::string dir = in->dir.empty() ? config.data.dir : in->dir;
+      std::map<std::string, std::string> sources;
+      if (in->files.empty()) {
+        for (const auto& s : data::DataStore(dir).list()) sources[s.file.string()] = s.source;
+      }
+      nlohmann::ordered_json out = nlohmann::ordered_json::array();
+      if (!globals.json) std::printf("%-8s %-4s %7s  %-45s %-8s %s\n", "ticker", "int", "rows", "range", "quality", "source");
+      for (const auto& file : target_files(in->files, dir, {})) {
+        const auto series = data::read_csv(file).series;
+        const auto report = data::check_quality(series);
+        const std::string source = sources.count(file.string()) ? sources[file.string()] : "file";
+        const std::string quality = report.errors() ? "errors" : report.warnings() ? "warnings" : "clean";
+        out.push_back({{"ticker", series.ticker}, {"interval", data::to_string(series.timeframe)}, {"rows", series.size()},
+                       {"range", range_of(series)}, {"source", source}, {"errors", report.errors()},
+                       {"warnings", report.warnings()}, {"file", file.string()}});
+        if (!globals.json) {
+          std::printf("%-8s %-4s %7zu  %-45s %-8s %s\n", series.ticker.c_str(), std::string(data::to_string(series.timeframe)).c_str(),
+                      series.size(), range_of(series).c_str(), quality.c_str(), source.c_str());
+        }
+      }
+      if (globals.json) std::cout << out.dump(2) << "\n";
+      return 0;
+    };
+  });
+
+  // --- synth --------------------------------------------------------------------------------------
+  struct SynthOptions {
+    std::string tickers, out, calibrate_from, start = "2016-01-04";
+    int days = 2000;
+  };
+  auto sy = std::make_shared<SynthOptions>();
+  auto* synth = cmd->add_subcommand("synth", "Generate the synthetic market (correlated, GARCH, fat tails, regimes) as daily CSV");
+  synth->add_option("--tickers", sy->tickers, "Comma-separated tickers (default: data.tickers of the config)");
+  synth->add_option("--days", sy->days, "Number of NYSE sessions")->check(CLI::Range(2, 100000));
+  synth->add_option("--start", sy->start, "First day (YYYY-MM-DD)");
+  synth->add_option("--out", sy->out, "Data directory to write (default: data.dir)");
+  synth->add_option("--calibrate-from", sy->calibrate_from, "Estimate parameters from real files in this directory");
+  synth->footer("Examples:\n  ploutos data synth --tickers SYNA,SYNB,SYNC --days 2500 --seed 7 --out data/market\n"
+                "Same --seed, same options -> byte-identical files.");
+  synth->callback([&globals, sy] {
+    globals.action = [&globals, sy]() -> int {
+      const auto config = load_effective_config(globals);
+      if (!sy->calibrate_from.empty()) throw NotImplementedError("ploutos data synth --calibrate-from (issue #3)");
+      data::SyntheticOptions options;
+      options.tickers = sy->tickers.empty() ? config.data.tickers : split_list(sy->tickers);
+      options.sessions = sy->days;
+      options.start = parse_day(sy->start);
+      options.seed = config.training.seed;
+      const data::DataStore store(sy->out.empty() ? config.data.dir : sy->out);
+      const std::string source = "synthetic:seed=" + std::to_string(options.seed);
+      for (const auto& series : data::generate_synthetic(options)) {
+        const auto info = store.save(series, source);
+        if (!globals.json) std::cout << "wrote " << info.file.string() << " (" << info.rows << " bars, " << info.first << " .. " << info.last << ")\n";
+      }
+      return 0;
+    };
+  });
+
+  // --- fetch --------------------------------------------------------------------------------------
   struct FetchOptions {
     std::string tickers, start, end, interval, source, dir;
   };
@@ -16,19 +282,9 @@ void add_data_command(CLI::App& app, Globals& globals) {
   fetch->add_option("--end", f->end, "Last day YYYY-MM-DD");
   fetch->add_option("--interval", f->interval, "1d, 1h or 4h");
   fetch->add_option("--source", f->source, "auto (alpaca -> yahoo -> polygon), alpaca, yahoo or polygon");
-  fetch->add_option("--dir", f->dir, "Data directory (default: data.dir)");
+  fetch->add_option("--data", f->dir, "Data directory (default: data.dir)");
   fetch->footer("Examples:\n  ploutos data fetch --tickers NVDA,MSFT --start 2015-01-01 --end 2024-12-31 --interval 1d");
-  not_implemented(*fetch, globals, "ploutos data fetch (issue #3)", f);
-
-  auto files = std::make_shared<std::vector<std::string>>();
-  auto* import = cmd->add_subcommand("import", "Import CSV files (project format, Yahoo download, or mapped columns)");
-  import->add_option("files", *files, "CSV files");
-  import->footer("Examples:\n  ploutos data import ../shared/data/daily/*.csv");
-  not_implemented(*import, globals, "ploutos data import (issue #3)", files);
-
-  auto* inspect = cmd->add_subcommand("inspect", "Coverage, gaps and quality checks of stored bars");
-  inspect->footer("Examples:\n  ploutos data inspect --config quickstart");
-  not_implemented(*inspect, globals, "ploutos data inspect (issue #3)");
+  not_implemented(*fetch, globals, "ploutos data fetch (HTTP sources, issue #3)", f);
 }
 
 }  // namespace ploutos::cli

@@ -78,6 +78,7 @@ TEST(Cli, VersionAndUsageErrors) {
 TEST(Cli, UnbuiltCommandsSayNotImplementedAndExit1) {
   for (const char* cmd : {"train --config quickstart", "backtest --model data/models/brain_tech.pt --days 90",
                           "trade --paper --broker sim", "diagnose --model x.pt", "data fetch --tickers NVDA",
+                          "data synth --calibrate-from ../shared/data",
                           "features export", "model info x.pt"}) {
     const auto r = run(cmd);
     EXPECT_EQ(r.code, 1) << cmd;
@@ -157,4 +158,56 @@ TEST(Cli, SecretsFromDotEnvAreRedactedInErrorsAndLogFiles) {
   const std::string logged((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
   EXPECT_NE(logged.find("status --at ***"), std::string::npos) << logged;
   EXPECT_EQ(logged.find("super-secret-value-123"), std::string::npos) << logged;
+}
+
+TEST(Cli, DataImportRejectsBadCsvAndLeavesTheDirectoryUntouched) {
+  const std::string dir = kTmp + "/market";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(kTmp);
+  const std::string good = kTmp + "/GOOD.csv", bad = kTmp + "/BAD.csv";
+  {
+    std::ofstream(good) << "date,open,high,low,close,adj_close,volume\n2024-01-02,10,11,9,10,10,5\n2024-01-03,10,11,9,10.5,10.5,6\n";
+    std::ofstream(bad) << "date,open,high,low,close,adj_close,volume\n2024-01-02,10,11,9,10,10,5\n2024-01-03,10,9,11,10,10,6\n";
+  }
+  const auto r = run("data import " + good + " " + bad + " --data " + dir);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find(bad + ":3: ohlc_inconsistent"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir)) << "a rejected import wrote files";
+  {
+    std::ofstream(bad) << "date,open,high,low,close,adj_close,volume\n2024-01-02,10,11,9,ten,10,5\n";
+  }
+  const auto text = run("data import " + bad + " --data " + dir);
+  EXPECT_EQ(text.code, 2);
+  EXPECT_NE(text.err.find(bad + ":2: close: expected a number, got 'ten'"), std::string::npos) << text.err;
+  const auto ok = run("data import " + good + " --data " + dir + " --json");
+  EXPECT_EQ(ok.code, 0) << ok.err;
+  EXPECT_EQ(json_of(ok)[0]["rows"], 2);
+  EXPECT_TRUE(std::filesystem::exists(dir + "/1d/GOOD.csv"));
+  EXPECT_TRUE(std::filesystem::exists(dir + "/1d/GOOD.json"));
+}
+
+TEST(Cli, DataSynthIsByteIdenticalPerSeedAndChecksClean) {
+  const std::string a = kTmp + "/synth_a", b = kTmp + "/synth_b";
+  std::filesystem::remove_all(a);
+  std::filesystem::remove_all(b);
+  ASSERT_EQ(run("--seed 5 data synth --tickers SYNA,SYNB --days 250 --out " + a).code, 0);
+  ASSERT_EQ(run("--seed 5 data synth --tickers SYNA,SYNB --days 250 --out " + b).code, 0);
+  for (const char* f : {"/1d/SYNA.csv", "/1d/SYNB.csv"}) {
+    std::ifstream fa(a + f), fb(b + f);
+    const std::string ta((std::istreambuf_iterator<char>(fa)), {}), tb((std::istreambuf_iterator<char>(fb)), {});
+    EXPECT_FALSE(ta.empty());
+    EXPECT_EQ(ta, tb) << f;
+  }
+  const auto check = run("data check --data " + a + " --json");
+  EXPECT_EQ(check.code, 0) << check.err;
+  EXPECT_EQ(json_of(check).size(), 2u);
+}
+
+TEST(Cli, DataCheckOnTheSharedFilesFindsNoErrors) {
+  if (!std::filesystem::is_directory(std::string(PLOUTOS_SOURCE_DIR) + "/../shared/data/daily")) {
+    GTEST_SKIP() << "../shared/data is absent; skipped";
+  }
+  const auto r = run("data check --data ../shared/data");
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_EQ(r.out.find("FAIL"), std::string::npos) << r.out;
 }

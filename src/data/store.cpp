@@ -1,0 +1,138 @@
+#include "ploutos/data/store.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "ploutos/core/atomic_file.hpp"
+#include "ploutos/core/error.hpp"
+#include "ploutos/core/rng.hpp"
+#include "ploutos/data/csv.hpp"
+#include "ploutos/data/resample.hpp"
+
+namespace fs = std::filesystem;
+
+namespace ploutos::data {
+namespace {
+
+// Folder names per timeframe, preferred first.
+std::vector<std::string> folders(Timeframe tf) {
+  switch (tf) {
+    case Timeframe::k1d: return {"1d", "daily"};
+    case Timeframe::k1h: return {"1h", "hourly"};
+    case Timeframe::k4h: return {"4h"};
+  }
+  return {};
+}
+
+std::string read_all(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw IoError(path.string() + ": cannot read");
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+std::string range_text(const BarSeries& s, bool last) {
+  if (s.empty()) return "";
+  const Instant t = last ? s.time.back() : s.time.front();
+  return s.timeframe == Timeframe::k1d ? format_day(std::chrono::floor<std::chrono::days>(t)) : format_instant(t);
+}
+
+}  // namespace
+
+std::string content_hash(std::string_view bytes) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(fnv1a64(bytes)));
+  return buf;
+}
+
+BarSeries load_checked(const fs::path& file, QualityPolicy policy, QualityReport* report_out) {
+  BarSeries series = read_csv(file).series;
+  const QualityReport report = check_quality(series);
+  for (const auto& issue : report.issues) {
+    const std::string where = file.string() + ":" + std::to_string(issue.row + 2) + ": " + issue.code + ": " + issue.message;
+    if (issue.severity == Severity::kError && policy == QualityPolicy::kError) throw InputError(where);
+    if (issue.severity == Severity::kError) spdlog::warn("{}", where);
+  }
+  if (report.warnings() > 0) spdlog::debug("{}", summarize(report));
+  if (report_out != nullptr) *report_out = report;
+  return series;
+}
+
+std::optional<fs::path> DataStore::find(const std::string& ticker, Timeframe timeframe) const {
+  const Timeframe stored = timeframe == Timeframe::k4h ? Timeframe::k1h : timeframe;
+  for (const auto& folder : folders(stored)) {
+    const fs::path path = dir_ / folder / (ticker + ".csv");
+    std::error_code ec;
+    if (fs::is_regular_file(path, ec)) return path;
+  }
+  return std::nullopt;
+}
+
+BarSeries DataStore::load(const std::string& ticker, Timeframe timeframe, QualityPolicy policy) const {
+  const auto path = find(ticker, timeframe);
+  if (!path) {
+    throw InputError("no " + std::string(to_string(timeframe == Timeframe::k4h ? Timeframe::k1h : timeframe)) + " data for " +
+                     ticker + " in " + dir_.string() + " (import CSV with `ploutos data import` or fetch with `ploutos data fetch`)");
+  }
+  BarSeries series = load_checked(*path, policy);
+  series.ticker = ticker;
+  if (timeframe == Timeframe::k4h) {
+    series.timeframe = Timeframe::k1h;
+    return resample_1h_to_4h(series);
+  }
+  series.timeframe = timeframe;
+  return series;
+}
+
+StoredSeries DataStore::save(const BarSeries& series, const std::string& source) const {
+  if (series.timeframe == Timeframe::k4h) throw InputError(series.ticker + ": 4h bars are derived from 1h, store the 1h bars");
+  const fs::path folder = dir_ / folders(series.timeframe).front();
+  const std::string csv = to_csv(series);
+  StoredSeries info{series.ticker, series.timeframe, folder / (series.ticker + ".csv"), source, content_hash(csv),
+                    series.size(), range_text(series, false), range_text(series, true)};
+  const nlohmann::ordered_json meta{{"ticker", info.ticker},       {"interval", to_string(info.timeframe)},
+                                    {"source", info.source},       {"content_hash", info.content_hash},
+                                    {"rows", info.rows},           {"first", info.first},
+                                    {"last", info.last},           {"format", "ploutos-bars-csv/1"}};
+  write_file_atomic(info.file, csv);
+  write_file_atomic(folder / (series.ticker + ".json"), meta.dump(2) + "\n");
+  return info;
+}
+
+std::vector<StoredSeries> DataStore::list() const {
+  std::vector<StoredSeries> out;
+  for (const Timeframe tf : {Timeframe::k1d, Timeframe::k1h}) {
+    for (const auto& folder : folders(tf)) {
+      std::error_code ec;
+      if (!fs::is_directory(dir_ / folder, ec)) continue;
+      for (const auto& entry : fs::directory_iterator(dir_ / folder)) {
+        if (entry.path().extension() != ".csv") continue;
+        StoredSeries info;
+        info.ticker = entry.path().stem().string();
+        info.timeframe = tf;
+        info.file = entry.path();
+        info.source = "unknown";
+        const fs::path sidecar = fs::path(entry.path()).replace_extension(".json");
+        if (fs::is_regular_file(sidecar, ec)) {
+          try {
+            const auto meta = nlohmann::json::parse(read_all(sidecar));
+            info.source = meta.value("source", "unknown");
+            info.content_hash = meta.value("content_hash", "");
+          } catch (const nlohmann::json::exception& e) {
+            throw InputError(sidecar.string() + ": malformed metadata: " + e.what());
+          }
+        }
+        out.push_back(std::move(info));
+      }
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.timeframe, a.ticker) < std::tie(b.timeframe, b.ticker);
+  });
+  return out;
+}
+
+}  // namespace ploutos::data
