@@ -19,3 +19,10 @@ endif()
 if(PLOUTOS_BUILD_BENCH)
   find_package(benchmark REQUIRED)
 endif()
+
+# cpp-httplib (Debian builds it as a shared library, found through pkg-config): the fake servers
+# of the test suite.
+if(PLOUTOS_BUILD_TESTS)
+  find_package(PkgConfig REQUIRED)
+  pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
+endif()

@@ -7,7 +7,11 @@
 #include <map>
 
 #include "cli.hpp"
+#include "ploutos/calendar/nyse.hpp"
 #include "ploutos/core/error.hpp"
+#include "ploutos/core/http.hpp"
+#include "ploutos/core/progress.hpp"
+#include "ploutos/data/fetch.hpp"
 #include "ploutos/data/csv.hpp"
 #include "ploutos/data/quality.hpp"
 #include "ploutos/data/store.hpp"
@@ -273,18 +277,64 @@ void add_data_command(CLI::App& app, Globals& globals) {
 
   // --- fetch --------------------------------------------------------------------------------------
   struct FetchOptions {
-    std::string tickers, start, end, interval, source, dir;
+    std::string tickers, start, end, interval, source = "auto", dir;
   };
   auto f = std::make_shared<FetchOptions>();
-  auto* fetch = cmd->add_subcommand("fetch", "Download bars into the data directory (only what is missing)");
+  auto* fetch = cmd->add_subcommand("fetch", "Download bars into the data directory; a second fetch asks only for what is missing");
   fetch->add_option("--tickers", f->tickers, "Comma-separated tickers (default: data.tickers)");
-  fetch->add_option("--start", f->start, "First day YYYY-MM-DD");
-  fetch->add_option("--end", f->end, "Last day YYYY-MM-DD");
-  fetch->add_option("--interval", f->interval, "1d, 1h or 4h");
-  fetch->add_option("--source", f->source, "auto (alpaca -> yahoo -> polygon), alpaca, yahoo or polygon");
+  fetch->add_option("--start", f->start, "First day YYYY-MM-DD (default: data.start, or data.end minus data.period)");
+  fetch->add_option("--end", f->end, "Last day YYYY-MM-DD (default: data.end, or today)");
+  fetch->add_option("--interval", f->interval, "1d or 1h (4h is built from 1h on load; default: data.interval)");
+  fetch->add_option("--source", f->source, "auto (data.source_order: alpaca -> yahoo -> polygon), alpaca, yahoo or polygon");
   fetch->add_option("--data", f->dir, "Data directory (default: data.dir)");
-  fetch->footer("Examples:\n  ploutos data fetch --tickers NVDA,MSFT --start 2015-01-01 --end 2024-12-31 --interval 1d");
-  not_implemented(*fetch, globals, "ploutos data fetch (HTTP sources, issue #3)", f);
+  fetch->footer(
+      "Examples:\n"
+      "  ploutos data fetch --tickers NVDA,MSFT --start 2015-01-01 --end 2024-12-31 --interval 1d\n"
+      "  ploutos data fetch --config v6_better_timing.yaml --source yahoo\n"
+      "Credentials come from the environment or .env (ALPACA_API_KEY/ALPACA_SECRET_KEY, POLYGON_API_KEY);\n"
+      "a source without them is skipped. ALPACA_DATA_URL, YAHOO_BASE_URL, POLYGON_BASE_URL redirect a source.");
+  fetch->callback([&globals, f] {
+    globals.action = [&globals, f]() -> int {
+      const auto config = load_effective_config(globals);
+      const auto tickers = f->tickers.empty() ? config.data.tickers : split_list(f->tickers);
+      auto timeframe = data::parse_timeframe(f->interval.empty() ? config.data.interval : f->interval);
+      if (timeframe == data::Timeframe::k4h) timeframe = data::Timeframe::k1h;
+      const auto [start, end] = data::resolve_window(f->start.empty() ? config.data.start : f->start,
+                                                     f->end.empty() ? config.data.end : f->end, config.data.period,
+                                                     calendar::nyse().new_york_day(now_utc()));
+      const std::vector<std::string> order = f->source == "auto" ? config.data.source_order : std::vector<std::string>{f->source};
+      HttpClientOptions http_options;
+      http_options.timeout_seconds = config.data.http_timeout_seconds;
+      http_options.max_retries = config.data.http_max_retries;
+      http_options.requests_per_second = config.data.requests_per_minute / 60.0;
+      HttpClient http(http_options);
+      auto chain = data::make_source_chain(http, order);
+      const data::DataStore store(f->dir.empty() ? config.data.dir : f->dir);
+      Progress progress("fetch", tickers.size(), ProgressOptions{"tickers", globals.quiet || globals.json});
+      nlohmann::ordered_json out = nlohmann::ordered_json::array();
+      std::vector<std::string> failed;
+      for (const auto& ticker : tickers) {
+        try {
+          const auto r = data::fetch_into_store(store, chain, data::FetchRequest{ticker, timeframe, start, end});
+          out.push_back({{"ticker", ticker}, {"new_bars", r.new_bars}, {"total_bars", r.total_bars}, {"source", r.source},
+                         {"up_to_date", r.requested.empty()}});
+          if (!globals.json) {
+            std::cout << ticker << ": " << (r.requested.empty() ? "up to date" : "+" + std::to_string(r.new_bars) + " bars")
+                      << ", " << r.total_bars << " stored (" << r.source << ")\n";
+          }
+        } catch (const data::SourceError& e) {
+          spdlog::error("{}", e.what());
+          failed.push_back(ticker);
+          out.push_back({{"ticker", ticker}, {"error", e.what()}});
+        }
+        progress.advance();
+      }
+      progress.finish();
+      if (globals.json) std::cout << out.dump(2) << "\n";
+      if (!failed.empty()) throw Error("fetch failed for " + std::to_string(failed.size()) + " of " + std::to_string(tickers.size()) + " tickers");
+      return 0;
+    };
+  });
 }
 
 }  // namespace ploutos::cli

@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+
+#include "../support/fake_server.hpp"
 #include <string>
 
 namespace {
@@ -19,10 +21,10 @@ struct Result {
 const std::string kTmp = std::filesystem::temp_directory_path() / ("ploutos_cli_" + std::to_string(::getpid()));
 
 // Runs the binary from the source tree (so config/ resolves) with a clean .env-free environment.
-Result run(const std::string& args) {
+Result run_with_env(const std::string& env, const std::string& args) {
   std::filesystem::create_directories(kTmp);
   const std::string err_file = kTmp + "/stderr.txt";
-  const std::string cmd = std::string("cd '") + PLOUTOS_SOURCE_DIR + "' && env -u BROKER PLOUTOS_ENV_FILE=/nonexistent NO_COLOR=1 '" +
+  const std::string cmd = std::string("cd '") + PLOUTOS_SOURCE_DIR + "' && env -u BROKER PLOUTOS_ENV_FILE=/nonexistent NO_COLOR=1 " + env + "'" +
                           PLOUTOS_BIN + "' " + args + " 2>'" + err_file + "'";
   Result r;
   std::FILE* pipe = ::popen(cmd.c_str(), "r");
@@ -35,6 +37,8 @@ Result run(const std::string& args) {
   r.err.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   return r;
 }
+
+Result run(const std::string& args) { return run_with_env("", args); }
 
 nlohmann::json json_of(const Result& r) {
   try {
@@ -77,7 +81,7 @@ TEST(Cli, VersionAndUsageErrors) {
 
 TEST(Cli, UnbuiltCommandsSayNotImplementedAndExit1) {
   for (const char* cmd : {"train --config quickstart", "backtest --model data/models/brain_tech.pt --days 90",
-                          "trade --paper --broker sim", "diagnose --model x.pt", "data fetch --tickers NVDA",
+                          "trade --paper --broker sim", "diagnose --model x.pt",
                           "data synth --calibrate-from ../shared/data",
                           "features export", "model info x.pt"}) {
     const auto r = run(cmd);
@@ -210,4 +214,39 @@ TEST(Cli, DataCheckOnTheSharedFilesFindsNoErrors) {
   const auto r = run("data check --data ../shared/data");
   EXPECT_EQ(r.code, 0) << r.out << r.err;
   EXPECT_EQ(r.out.find("FAIL"), std::string::npos) << r.out;
+}
+
+TEST(Cli, DataFetchStoresOnceThenIsUpToDate) {
+  ploutos::test::FakeServer yahoo;
+  int requests = 0;
+  yahoo.server().Get(R"(/v8/finance/chart/(\w+))", [&](const httplib::Request&, httplib::Response& res) {
+    ++requests;
+    // 2024-01-02 and 2024-01-03, stamped at the 09:30 New York open as Yahoo does.
+    res.set_content(R"({"chart":{"result":[{"meta":{},"timestamp":[1704205800,1704292200],)"
+                    R"("indicators":{"quote":[{"open":[10,11],"high":[12,12],"low":[9,10],"close":[11,11.5],"volume":[100,200]}],)"
+                    R"("adjclose":[{"adjclose":[11,11.5]}]}}],"error":null}})",
+                    "application/json");
+  });
+  yahoo.start();
+  const std::string dir = kTmp + "/fetched";
+  std::filesystem::remove_all(dir);
+  const std::string args = "data fetch --tickers AAPL --start 2024-01-02 --end 2024-01-03 --interval 1d --source yahoo --data " + dir;
+  const std::string env = "YAHOO_BASE_URL=" + yahoo.url() + " ";
+  const auto first = run_with_env(env, args + " --json");
+  ASSERT_EQ(first.code, 0) << first.err;
+  EXPECT_EQ(json_of(first)[0]["new_bars"], 2);
+  EXPECT_EQ(json_of(first)[0]["source"], "yahoo");
+  const auto second = run_with_env(env, args);
+  EXPECT_EQ(second.code, 0) << second.err;
+  EXPECT_NE(second.out.find("AAPL: up to date"), std::string::npos) << second.out;
+  EXPECT_EQ(requests, 1);
+  const auto check = run("data check --data " + dir);
+  EXPECT_EQ(check.code, 0) << check.out;
+  // With every source failing the command says why and exits 1.
+  const std::string no_retries = kTmp + "/no_retries.yaml";
+  std::ofstream(no_retries) << "name: no_retries\ndata:\n  http_max_retries: 0\n";
+  const auto none = run_with_env("YAHOO_BASE_URL=http://127.0.0.1:9 ",
+                                 "--config " + no_retries + " --log-level error data fetch --tickers MSFT --start 2024-01-02 --end 2024-01-03 --source yahoo --data " + dir);
+  EXPECT_EQ(none.code, 1);
+  EXPECT_NE(none.err.find("no source delivered MSFT"), std::string::npos) << none.err;
 }

@@ -23,6 +23,10 @@ struct DataConfig : Section {
   std::string start;
   std::string end;
   std::string period = "5y";
+  std::string quality_policy = "error";
+  double http_timeout_seconds = 20.0;
+  int http_max_retries = 4;
+  double requests_per_minute = 120;
 
   template <class V>
   void describe(V& v) {
@@ -35,6 +39,12 @@ struct DataConfig : Section {
     v("start", start, "first day (YYYY-MM-DD); empty: end minus period", check::optional_date);
     v("end", end, "last day (YYYY-MM-DD); empty: today", check::optional_date);
     v("period", period, "look-back when start is empty (e.g. 90d, 6m, 5y)", check::period);
+    v("quality_policy", quality_policy, "error-level data problems on load: error (refuse) or warn (log and go on)",
+      check::one_of({"error", "warn"}));
+    v("http_timeout_seconds", http_timeout_seconds, "timeout of one market-data request", check::positive());
+    v("http_max_retries", http_max_retries, "retries on 429/5xx/timeouts (exponential backoff, Retry-After honoured)",
+      check::non_negative());
+    v("requests_per_minute", requests_per_minute, "client-side rate limit of market-data requests", check::positive());
   }
 };
 

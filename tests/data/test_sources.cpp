@@ -1,0 +1,345 @@
+// The three market-data protocols against fake servers on 127.0.0.1: pagination, auth headers,
+// failures (429, 500, malformed and truncated JSON, empty results, wrong symbol) and the fall-through
+// from Alpaca to Yahoo to Polygon; then incremental fetches into the data directory.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <mutex>
+#include <nlohmann/json.hpp>
+
+#include "../support/fake_server.hpp"
+#include "ploutos/calendar/nyse.hpp"
+#include "ploutos/core/http.hpp"
+#include "ploutos/data/fetch.hpp"
+#include "ploutos/data/sources.hpp"
+
+using namespace ploutos;
+using namespace ploutos::data;
+using nlohmann::json;
+using ploutos::test::FakeServer;
+
+namespace {
+
+// A deterministic market: one bar per NYSE session, price depending on the day.
+struct DayBar {
+  Day day;
+  double o, h, l, c, v;
+};
+std::vector<DayBar> market(Day first, Day last) {
+  std::vector<DayBar> out;
+  for (const Day d : calendar::nyse().sessions_between(first, last)) {
+    const double p = 100 + (d.time_since_epoch().count() % 37);
+    out.push_back({d, p, p + 2, p - 2, p + 1, 1000.0 + static_cast<double>(d.time_since_epoch().count() % 11)});
+  }
+  return out;
+}
+
+HttpClientOptions quick_retries() {
+  HttpClientOptions o;
+  o.sleep = [](double) {};
+  o.max_retries = 2;
+  return o;
+}
+
+// Alpaca v2 bars with page tokens; 401 without both auth headers; a symbol ZZZZ returns no bars.
+struct FakeAlpaca {
+  FakeServer fake;
+  std::atomic<int> requests{0};
+  int page_size = 7;
+  std::string mode = "ok";  // ok | truncated
+  std::mutex mutex;
+  std::vector<std::string> queries;
+  FakeAlpaca() {
+    fake.server().Get(R"(/v2/stocks/(\w+)/bars)", [this](const httplib::Request& req, httplib::Response& res) {
+      ++requests;
+      {
+        std::lock_guard lock(mutex);
+        queries.push_back(req.get_param_value("start") + ".." + req.get_param_value("end"));
+      }
+      if (req.get_header_value("APCA-API-KEY-ID") != "key" || req.get_header_value("APCA-API-SECRET-KEY") != "secret") {
+        res.status = 401;
+        res.set_content(R"({"message":"unauthorized"})", "application/json");
+        return;
+      }
+      if (mode == "truncated") {
+        res.set_content(R"({"bars":[{"t":"2024-01-02T05:00:00Z","o":1)", "application/json");
+        return;
+      }
+      const std::string symbol = req.matches[1];
+      const Day start = parse_day(req.get_param_value("start").substr(0, 10));
+      const Day end = parse_day(req.get_param_value("end").substr(0, 10));
+      auto bars = symbol == "ZZZZ" ? std::vector<DayBar>{} : market(start, end);
+      const std::size_t offset = req.has_param("page_token") ? std::stoul(req.get_param_value("page_token")) : 0;
+      json page = json::array();
+      for (std::size_t i = offset; i < bars.size() && i < offset + static_cast<std::size_t>(page_size); ++i) {
+        const auto& b = bars[i];
+        // Daily bars are stamped at midnight New York time, in UTC.
+        page.push_back({{"t", format_day(b.day) + "T05:00:00Z"}, {"o", b.o}, {"h", b.h}, {"l", b.l}, {"c", b.c}, {"v", b.v}, {"n", 1}, {"vw", b.c}});
+      }
+      const std::size_t next = offset + static_cast<std::size_t>(page_size);
+      json body{{"bars", page}, {"symbol", symbol}, {"next_page_token", next < bars.size() ? json(std::to_string(next)) : json(nullptr)}};
+      res.set_content(body.dump(), "application/json");
+    });
+    fake.start();
+  }
+  AlpacaSourceOptions options() {
+    AlpacaSourceOptions o;
+    o.base_url = fake.url();
+    o.key_id = "key";
+    o.secret_key = "secret";
+    return o;
+  }
+};
+
+struct FakeYahoo {
+  FakeServer fake;
+  std::atomic<int> requests{0};
+  std::string mode = "ok";  // ok | error500 | malformed
+  FakeYahoo() {
+    fake.server().Get(R"(/v8/finance/chart/(\w+))", [this](const httplib::Request& req, httplib::Response& res) {
+      ++requests;
+      if (mode == "error500") {
+        res.status = 500;
+        return;
+      }
+      if (mode == "malformed") {
+        res.set_content("<html>rate limited</html>", "text/html");
+        return;
+      }
+      if (req.matches[1] == "ZZZZ") {
+        res.status = 404;
+        res.set_content(R"({"chart":{"result":null,"error":{"code":"Not Found","description":"No data found, symbol may be delisted"}}})",
+                        "application/json");
+        return;
+      }
+      const auto p1 = std::stoll(req.get_param_value("period1")), p2 = std::stoll(req.get_param_value("period2"));
+      const Day start = std::chrono::floor<std::chrono::days>(Instant{std::chrono::seconds{p1}});
+      const Day end = std::chrono::floor<std::chrono::days>(Instant{std::chrono::seconds{p2}}) - std::chrono::days{1};
+      json ts = json::array(), o = json::array(), h = json::array(), l = json::array(), c = json::array(), v = json::array(),
+           adj = json::array();
+      for (const auto& b : market(start, end)) {
+        ts.push_back(calendar::nyse().session(b.day).open.time_since_epoch().count());  // Yahoo stamps daily bars at the open
+        o.push_back(b.o);
+        h.push_back(b.h);
+        l.push_back(b.l);
+        c.push_back(b.c);
+        v.push_back(b.v);
+        adj.push_back(b.c / 2);  // a 2x dividend/split factor to check adjustment
+      }
+      ts.push_back(ts.empty() ? 0 : ts.back().get<long long>() + 60);  // a trailing null bar, as Yahoo sends
+      for (auto* a : {&o, &h, &l, &c, &v, &adj}) a->push_back(nullptr);
+      json body{{"chart",
+                 {{"result", json::array({{{"meta", {{"exchangeTimezoneName", "America/New_York"}}},
+                                          {"timestamp", ts},
+                                          {"indicators", {{"quote", json::array({{{"open", o}, {"high", h}, {"low", l}, {"close", c}, {"volume", v}}})},
+                                                          {"adjclose", json::array({{{"adjclose", adj}}})}}}}})},
+                  {"error", nullptr}}}};
+      res.set_content(body.dump(), "application/json");
+    });
+    fake.start();
+  }
+  YahooSourceOptions options() { return {fake.url()}; }
+};
+
+struct FakePolygon {
+  FakeServer fake;
+  std::atomic<int> requests{0};
+  std::string mode = "ok";  // ok | 429
+  FakePolygon() {
+    auto handler = [this](const httplib::Request& req, httplib::Response& res) {
+      ++requests;
+      if (req.get_param_value("apiKey") != "pk") {
+        res.status = 401;
+        res.set_content(R"({"status":"ERROR","error":"bad key"})", "application/json");
+        return;
+      }
+      if (mode == "429") {
+        res.status = 429;
+        res.set_header("Retry-After", "1");
+        return;
+      }
+      const Day start = parse_day(req.matches[2].str());
+      const Day end = parse_day(req.matches[3].str());
+      const auto bars = market(start, end);
+      const std::size_t offset = req.has_param("cursor") ? std::stoul(req.get_param_value("cursor")) : 0;
+      json results = json::array();
+      for (std::size_t i = offset; i < bars.size() && i < offset + 5; ++i) {
+        const auto& b = bars[i];
+        const auto ms = (Instant{b.day} + std::chrono::hours{5}).time_since_epoch().count() * 1000LL;
+        results.push_back({{"t", ms}, {"o", b.o}, {"h", b.h}, {"l", b.l}, {"c", b.c}, {"v", b.v}});
+      }
+      json body{{"ticker", req.matches[1].str()}, {"status", "OK"}, {"resultsCount", results.size()}, {"results", results}};
+      if (offset + 5 < bars.size()) {
+        body["next_url"] = fake.url() + req.path + "?cursor=" + std::to_string(offset + 5);
+      }
+      res.set_content(body.dump(), "application/json");
+    };
+    fake.server().Get(R"(/v2/aggs/ticker/(\w+)/range/1/day/([0-9-]+)/([0-9-]+))", handler);
+    fake.start();
+  }
+  PolygonSourceOptions options() { return {fake.url(), "pk"}; }
+};
+
+const FetchRequest kJanuary{"AAPL", Timeframe::k1d, parse_day("2024-01-01"), parse_day("2024-01-31")};
+
+void expect_market(const BarSeries& s, const FetchRequest& req, double price_factor = 1.0) {
+  const auto expected = market(req.start, req.end);
+  ASSERT_EQ(s.size(), expected.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    EXPECT_EQ(s.time[i], Instant{expected[i].day});
+    EXPECT_DOUBLE_EQ(s.close[i], expected[i].c * price_factor);
+    EXPECT_DOUBLE_EQ(s.volume[i], expected[i].v);
+  }
+}
+
+}  // namespace
+
+TEST(Alpaca, FollowsPageTokensAndStampsSessionDates) {
+  FakeAlpaca alpaca;
+  HttpClient http(quick_retries());
+  auto source = make_alpaca_source(http, alpaca.options());
+  const auto s = source->fetch(kJanuary);
+  expect_market(s, kJanuary);
+  EXPECT_EQ(alpaca.requests.load(), 3);  // 21 sessions in pages of 7
+}
+
+TEST(Alpaca, MissingAuthTruncatedJsonAndUnknownSymbolAreSourceErrors) {
+  FakeAlpaca alpaca;
+  HttpClient http(quick_retries());
+  auto opts = alpaca.options();
+  opts.secret_key = "wrong";
+  EXPECT_THROW(make_alpaca_source(http, opts)->fetch(kJanuary), SourceError);
+  EXPECT_FALSE(make_alpaca_source(http, AlpacaSourceOptions{alpaca.fake.url(), "", "", "iex", "all"})->has_credentials());
+  auto source = make_alpaca_source(http, alpaca.options());
+  FetchRequest unknown = kJanuary;
+  unknown.ticker = "ZZZZ";
+  EXPECT_THROW(source->fetch(unknown), SourceError);
+  alpaca.mode = "truncated";
+  try {
+    source->fetch(kJanuary);
+    FAIL();
+  } catch (const SourceError& e) {
+    EXPECT_NE(std::string(e.what()).find("alpaca: malformed response"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Yahoo, ParsesChartsSkipsNullBarsAndAdjustsDailyPrices) {
+  FakeYahoo yahoo;
+  HttpClient http(quick_retries());
+  auto source = make_yahoo_source(http, yahoo.options());
+  expect_market(source->fetch(kJanuary), kJanuary, 0.5);
+  FetchRequest unknown = kJanuary;
+  unknown.ticker = "ZZZZ";
+  try {
+    source->fetch(unknown);
+    FAIL();
+  } catch (const SourceError& e) {
+    EXPECT_NE(std::string(e.what()).find("Not Found"), std::string::npos) << e.what();
+  }
+  yahoo.mode = "malformed";
+  EXPECT_THROW(source->fetch(kJanuary), SourceError);
+}
+
+TEST(Polygon, FollowsNextUrlAddingTheKeyAgain) {
+  FakePolygon polygon;
+  HttpClient http(quick_retries());
+  auto source = make_polygon_source(http, polygon.options());
+  expect_market(source->fetch(kJanuary), kJanuary);
+  EXPECT_EQ(polygon.requests.load(), 5);  // 21 bars in pages of 5
+  FetchRequest weekend{"AAPL", Timeframe::k1d, parse_day("2024-01-06"), parse_day("2024-01-07")};
+  EXPECT_THROW(source->fetch(weekend), SourceError);  // empty result
+}
+
+TEST(SourceChain, FallsThroughAlpacaToYahooToPolygon) {
+  FakeAlpaca alpaca;
+  FakeYahoo yahoo;
+  FakePolygon polygon;
+  HttpClient http(quick_retries());
+  yahoo.mode = "error500";
+  SourceChain chain;
+  auto bad_alpaca = alpaca.options();
+  bad_alpaca.secret_key = "wrong";  // 401
+  chain.add(make_alpaca_source(http, bad_alpaca));
+  chain.add(make_yahoo_source(http, yahoo.options()));
+  chain.add(make_polygon_source(http, polygon.options()));
+  const auto result = chain.fetch(kJanuary);
+  EXPECT_EQ(result.source, "polygon");
+  expect_market(result.series, kJanuary);
+  EXPECT_EQ(yahoo.requests.load(), 3);  // 500, retried twice
+
+  // Without credentials Alpaca is skipped; Yahoo answers.
+  yahoo.mode = "ok";
+  SourceChain chain2;
+  chain2.add(make_alpaca_source(http, AlpacaSourceOptions{alpaca.fake.url(), "", "", "iex", "all"}));
+  chain2.add(make_yahoo_source(http, yahoo.options()));
+  const int before = alpaca.requests.load();
+  EXPECT_EQ(chain2.fetch(kJanuary).source, "yahoo");
+  EXPECT_EQ(alpaca.requests.load(), before);
+}
+
+TEST(SourceChain, WhenAllFailTheErrorNamesEachSourceAndWhy) {
+  FakeYahoo yahoo;
+  FakePolygon polygon;
+  HttpClient http(quick_retries());
+  yahoo.mode = "malformed";
+  polygon.mode = "429";
+  SourceChain chain;
+  chain.add(make_alpaca_source(http, AlpacaSourceOptions{"http://127.0.0.1:9", "", "", "iex", "all"}));
+  chain.add(make_yahoo_source(http, yahoo.options()));
+  chain.add(make_polygon_source(http, polygon.options()));
+  try {
+    chain.fetch(kJanuary);
+    FAIL();
+  } catch (const SourceError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("alpaca: no credentials"), std::string::npos) << what;
+    EXPECT_NE(what.find("yahoo: malformed response"), std::string::npos) << what;
+    EXPECT_NE(what.find("polygon: HTTP 429"), std::string::npos) << what;
+  }
+  EXPECT_EQ(polygon.requests.load(), 3);
+}
+
+TEST(Fetch, SecondFetchAsksOnlyForWhatIsMissing) {
+  FakeAlpaca alpaca;
+  alpaca.page_size = 1000;
+  HttpClient http(quick_retries());
+  SourceChain chain;
+  chain.add(make_alpaca_source(http, alpaca.options()));
+  const auto dir = std::filesystem::temp_directory_path() / ("ploutos_fetch_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  const DataStore store(dir);
+
+  const auto first = fetch_into_store(store, chain, kJanuary);
+  EXPECT_EQ(first.new_bars, 21u);
+  EXPECT_EQ(first.source, "alpaca");
+  EXPECT_EQ(alpaca.requests.load(), 1);
+
+  const auto again = fetch_into_store(store, chain, kJanuary);
+  EXPECT_TRUE(again.requested.empty());
+  EXPECT_EQ(alpaca.requests.load(), 1);  // nothing asked
+
+  const FetchRequest longer{"AAPL", Timeframe::k1d, parse_day("2023-12-15"), parse_day("2024-02-09")};
+  const auto extended = fetch_into_store(store, chain, longer);
+  ASSERT_EQ(extended.requested.size(), 2u);
+  EXPECT_EQ(alpaca.queries.back().substr(0, 10), "2024-02-01");
+  EXPECT_EQ(alpaca.queries[1].substr(0, 10), "2023-12-15");
+  EXPECT_EQ(extended.total_bars, market(longer.start, longer.end).size());
+  expect_market(store.load("AAPL", Timeframe::k1d), longer);
+  const auto listed = store.list();
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].source, "alpaca");
+  EXPECT_FALSE(listed[0].content_hash.empty());
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Fetch, MissingRangesSkipSpansWithoutSessions) {
+  BarSeries stored;
+  stored.push_back({Instant{parse_day("2024-01-02")}, 1, 1, 1, 1, 1});
+  stored.push_back({Instant{parse_day("2024-01-05")}, 1, 1, 1, 1, 1});
+  // 2024-01-06/07 is a weekend: nothing to ask for.
+  EXPECT_TRUE(missing_ranges(parse_day("2024-01-02"), parse_day("2024-01-07"), &stored).empty());
+  const auto r = missing_ranges(parse_day("2023-12-30"), parse_day("2024-01-08"), &stored);
+  ASSERT_EQ(r.size(), 1u);  // 12-30..01-01 has no session (weekend + New Year)
+  EXPECT_EQ(format_day(r[0].first), "2024-01-06");
+}
