@@ -259,14 +259,24 @@ void add_data_command(CLI::App& app, Globals& globals) {
   synth->callback([&globals, sy] {
     globals.action = [&globals, sy]() -> int {
       const auto config = load_effective_config(globals);
-      if (!sy->calibrate_from.empty()) throw NotImplementedError("ploutos data synth --calibrate-from (issue #3)");
       data::SyntheticOptions options;
       options.tickers = sy->tickers.empty() ? config.data.tickers : split_list(sy->tickers);
       options.sessions = sy->days;
       options.start = parse_day(sy->start);
       options.seed = config.training.seed;
+      std::string source = "synthetic:seed=" + std::to_string(options.seed);
+      if (!sy->calibrate_from.empty()) {
+        const data::DataStore real_store(sy->calibrate_from);
+        std::vector<data::BarSeries> real;
+        for (const auto& stored : real_store.list()) {
+          if (stored.timeframe == data::Timeframe::k1d) real.push_back(real_store.load(stored.ticker, data::Timeframe::k1d));
+        }
+        if (real.empty()) throw InputError("--calibrate-from " + sy->calibrate_from + ": no daily series found");
+        options = data::calibrate_synthetic(options, real);
+        source += ",calibrated:" + sy->calibrate_from;
+        spdlog::info("calibrated on {} series: GARCH alpha {:.2f}, beta {:.3f}", real.size(), options.garch_alpha, options.garch_beta);
+      }
       const data::DataStore store(sy->out.empty() ? config.data.dir : sy->out);
-      const std::string source = "synthetic:seed=" + std::to_string(options.seed);
       for (const auto& series : data::generate_synthetic(options)) {
         const auto info = store.save(series, source);
         if (!globals.json) std::cout << "wrote " << info.file.string() << " (" << info.rows << " bars, " << info.first << " .. " << info.last << ")\n";

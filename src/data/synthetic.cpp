@@ -3,6 +3,7 @@
 #include <Eigen/Cholesky>
 #include <Eigen/Core>
 #include <algorithm>
+#include <iterator>
 #include <cmath>
 
 #include "ploutos/calendar/nyse.hpp"
@@ -34,12 +35,17 @@ void check(const SyntheticOptions& o) {
   if (!(o.garch_alpha >= 0 && o.garch_beta >= 0 && o.garch_alpha + o.garch_beta < 1)) bad("expected garch alpha + beta < 1");
   if (!(o.tail_dof > 2)) bad("expected tail_dof > 2");
   if (o.intrabar_steps < 2) bad("expected intrabar_steps >= 2");
+  const std::size_t n = o.tickers.size();
+  if (!o.correlation.empty() && o.correlation.size() != n * n) bad("expected a correlation matrix of tickers x tickers");
+  if (!o.ticker_volatility.empty() && o.ticker_volatility.size() != n) bad("expected one volatility per ticker");
+  if (!o.ticker_drift.empty() && o.ticker_drift.size() != n) bad("expected one drift per ticker");
 }
 
 }  // namespace
 
 double synthetic_correlation(const SyntheticOptions& o, std::size_t i, std::size_t j) {
   if (i == j) return 1.0;
+  if (!o.correlation.empty()) return o.correlation[i * o.tickers.size() + j];
   const auto sectors = static_cast<std::size_t>(o.sectors);
   return i % sectors == j % sectors ? o.sector_correlation : o.market_correlation;
 }
@@ -69,7 +75,8 @@ std::vector<BarSeries> generate_synthetic(const SyntheticOptions& o) {
   std::vector<double> daily_vol(n), price(n), base_volume(n);
   std::vector<BarSeries> out(n);
   for (std::size_t i = 0; i < n; ++i) {
-    daily_vol[i] = o.annual_volatility * rng.uniform(0.8, 1.4) / std::sqrt(kTradingDays);
+    const double spread = rng.uniform(0.8, 1.4);  // drawn either way so calibration leaves the other draws alone
+    daily_vol[i] = (o.ticker_volatility.empty() ? o.annual_volatility * spread : o.ticker_volatility[i]) / std::sqrt(kTradingDays);
     price[i] = std::exp(rng.uniform(std::log(20.0), std::log(300.0)));
     base_volume[i] = std::exp(rng.uniform(std::log(2e5), std::log(2e7)));
     out[i].ticker = o.tickers[i];
@@ -101,7 +108,8 @@ std::vector<BarSeries> generate_synthetic(const SyntheticOptions& o) {
     for (std::size_t i = 0; i < n; ++i) {
       const double zi = z(static_cast<Eigen::Index>(i));
       const double sigma = daily_vol[i] * std::sqrt(h) * reg.volatility;
-      double r = (o.annual_drift + reg.drift) / kTradingDays - 0.5 * sigma * sigma + sigma * zi;
+      const double drift = o.ticker_drift.empty() ? o.annual_drift : o.ticker_drift[i];
+      double r = (drift + reg.drift) / kTradingDays - 0.5 * sigma * sigma + sigma * zi;
       if (rng.uniform() < o.jump_probability) r += rng.normal(0.0, o.jump_volatility);
 
       // Intrabar path in log space from the previous close (0) to r: a random walk bridged onto r.
@@ -125,6 +133,77 @@ std::vector<BarSeries> generate_synthetic(const SyntheticOptions& o) {
     }
   }
   return out;
+}
+
+SyntheticOptions calibrate_synthetic(SyntheticOptions o, const std::vector<BarSeries>& real) {
+  if (real.empty()) throw InputError("calibration: no real series given");
+  // Sessions on which every series has a bar, then log returns between consecutive common sessions.
+  std::vector<Instant> common = real.front().time;
+  for (std::size_t k = 1; k < real.size(); ++k) {
+    std::vector<Instant> next;
+    std::set_intersection(common.begin(), common.end(), real[k].time.begin(), real[k].time.end(), std::back_inserter(next));
+    common.swap(next);
+  }
+  if (common.size() < 251) {
+    throw InputError("calibration: the real series share only " + std::to_string(common.size()) + " sessions (expected at least 251)");
+  }
+  const std::size_t m = real.size(), t_count = common.size() - 1;
+  Eigen::MatrixXd returns(static_cast<Eigen::Index>(t_count), static_cast<Eigen::Index>(m));
+  for (std::size_t k = 0; k < m; ++k) {
+    std::size_t j = 0;
+    double prev = 0;
+    for (std::size_t t = 0; t < common.size(); ++t) {
+      while (real[k].time[j] < common[t]) ++j;
+      const double c = real[k].close[j];
+      if (t > 0) returns(static_cast<Eigen::Index>(t - 1), static_cast<Eigen::Index>(k)) = std::log(c / prev);
+      prev = c;
+    }
+  }
+  const Eigen::RowVectorXd mean = returns.colwise().mean();
+  const Eigen::MatrixXd centered = returns.rowwise() - mean;
+  const Eigen::MatrixXd cov = centered.transpose() * centered / static_cast<double>(t_count - 1);
+  const Eigen::VectorXd sd = cov.diagonal().cwiseSqrt();
+
+  const std::size_t n = o.tickers.size();
+  o.ticker_volatility.resize(n);
+  o.ticker_drift.resize(n);
+  o.correlation.assign(n * n, 0.0);
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto a = static_cast<Eigen::Index>(i % m);
+    o.ticker_volatility[i] = sd(a) * std::sqrt(kTradingDays);
+    // The generator adds -sigma^2/2 itself, so the arithmetic drift is the log drift plus half the variance.
+    o.ticker_drift[i] = (mean(a) + 0.5 * cov(a, a)) * kTradingDays;
+    for (std::size_t j = 0; j < n; ++j) {
+      const auto b = static_cast<Eigen::Index>(j % m);
+      // Two synthetic tickers calibrated on the same real one are kept distinct (0.9, not 1).
+      o.correlation[i * n + j] = i == j ? 1.0 : a == b ? 0.9 : cov(a, b) / (sd(a) * sd(b));
+    }
+  }
+  // GARCH(1,1) on the equally weighted market return, standardised: grid search of the quasi-likelihood.
+  Eigen::VectorXd market = centered.rowwise().mean();
+  market /= std::sqrt(market.squaredNorm() / static_cast<double>(t_count));
+  double best = -1e300;
+  for (double alpha = 0.01; alpha <= 0.25; alpha += 0.01) {
+    for (double beta = 0.60; beta <= 0.985; beta += 0.005) {
+      if (alpha + beta >= 0.995) continue;
+      double h = 1.0, loglik = 0;
+      for (Eigen::Index t = 0; t < market.size(); ++t) {
+        loglik -= 0.5 * (std::log(h) + market(t) * market(t) / h);
+        h = (1 - alpha - beta) + alpha * market(t) * market(t) + beta * h;
+      }
+      if (loglik > best) {
+        best = loglik;
+        o.garch_alpha = alpha;
+        o.garch_beta = beta;
+      }
+    }
+  }
+  // Regimes multiply volatility by 0.8..1.5 on top of GARCH; calibrated volatilities already include
+  // that variation, so they are scaled back by the regimes' average multiplier.
+  double mean_multiplier = 0;
+  for (const auto& r : kRegimes) mean_multiplier += r.volatility * r.volatility / 3.0;
+  for (auto& v : o.ticker_volatility) v /= std::sqrt(mean_multiplier);
+  return o;
 }
 
 }  // namespace ploutos::data

@@ -82,7 +82,6 @@ TEST(Cli, VersionAndUsageErrors) {
 TEST(Cli, UnbuiltCommandsSayNotImplementedAndExit1) {
   for (const char* cmd : {"train --config quickstart", "backtest --model data/models/brain_tech.pt --days 90",
                           "trade --paper --broker sim", "diagnose --model x.pt",
-                          "data synth --calibrate-from ../shared/data",
                           "features export", "model info x.pt"}) {
     const auto r = run(cmd);
     EXPECT_EQ(r.code, 1) << cmd;

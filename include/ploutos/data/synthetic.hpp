@@ -28,12 +28,23 @@ struct SyntheticOptions {
   double jump_probability = 0.003;   // per ticker per session
   double jump_volatility = 0.04;
   int intrabar_steps = 24;
+  // Set by calibrate_synthetic (empty: drawn from the seed and the scalar settings above).
+  std::vector<double> ticker_volatility;  // annual, one per ticker
+  std::vector<double> ticker_drift;       // annual, one per ticker
+  std::vector<double> correlation;        // row-major n x n; replaces the market/sector structure
 };
+
+// Estimates drift, volatility and the correlation matrix per ticker and GARCH(1,1) alpha/beta
+// (Gaussian quasi-likelihood on the equally weighted market return, grid search) from real daily
+// series, on the sessions all of them traded. The i-th synthetic ticker takes the i-th real one's
+// parameters (cycling when there are more synthetic tickers). Throws InputError with fewer than
+// 250 common sessions.
+SyntheticOptions calibrate_synthetic(SyntheticOptions options, const std::vector<BarSeries>& real);
 
 // One series per ticker, daily bars, prices rounded to 4 decimals, volume whole shares.
 std::vector<BarSeries> generate_synthetic(const SyntheticOptions& options);
 
-// Configured correlation of tickers i and j (1 on the diagonal).
+// Configured correlation of tickers i and j (1 on the diagonal); the calibrated matrix when set.
 double synthetic_correlation(const SyntheticOptions& options, std::size_t i, std::size_t j);
 
 }  // namespace ploutos::data
