@@ -21,6 +21,12 @@ const char* kTickers[] = {"NVDA", "MSFT", "AAPL", "GOOGL", "AMZN", "META", "TSLA
                           "QQQ",  "VOO",  "VTI",  "XLE",   "XLF",  "XLK",  "XLV"};
 fs::path shared_daily() { return fs::path(PLOUTOS_SOURCE_DIR) / ".." / "shared" / "data" / "daily"; }
 
+bool skip_without_shared_data(benchmark::State& state) {
+  if (fs::is_directory(shared_daily())) return false;
+  state.SkipWithError("../shared/data absent");
+  return true;
+}
+
 // The obvious implementation: iostreams, getline, stod.
 std::size_t baseline_read(const fs::path& path) {
   std::ifstream in(path);
@@ -40,10 +46,7 @@ std::size_t baseline_read(const fs::path& path) {
 }  // namespace
 
 static void BM_CsvLoad15Daily(benchmark::State& state) {
-  if (!fs::is_directory(shared_daily())) {
-    state.SkipWithError("../shared/data absent");
-    return;
-  }
+  if (skip_without_shared_data(state)) return;
   std::size_t rows = 0;
   for (auto _ : state) {
     rows = 0;
@@ -55,10 +58,7 @@ static void BM_CsvLoad15Daily(benchmark::State& state) {
 BENCHMARK(BM_CsvLoad15Daily)->Unit(benchmark::kMillisecond);
 
 static void BM_BaselineCsvLoad15Daily(benchmark::State& state) {
-  if (!fs::is_directory(shared_daily())) {
-    state.SkipWithError("../shared/data absent");
-    return;
-  }
+  if (skip_without_shared_data(state)) return;
   std::size_t rows = 0;
   for (auto _ : state) {
     rows = 0;

@@ -127,12 +127,7 @@ void add_data_command(CLI::App& app, Globals& globals) {
       std::vector<std::pair<data::BarSeries, std::string>> ready;
       for (const auto& file : im->files) {
         auto parsed = data::read_csv(file, options);
-        const auto report = data::check_quality(parsed.series);
-        for (const auto& issue : report.issues) {
-          const std::string where = file + ":" + std::to_string(issue.row + 2) + ": " + issue.code + ": " + issue.message;
-          if (issue.severity == data::Severity::kError && policy == data::QualityPolicy::kError) throw InputError(where);
-          if (issue.severity == data::Severity::kError) spdlog::warn("{}", where);
-        }
+        data::apply_quality_policy(data::check_quality(parsed.series), file, policy);
         if (parsed.skipped_null_rows > 0) spdlog::info("{}: skipped {} null rows", file, parsed.skipped_null_rows);
         ready.emplace_back(std::move(parsed.series), "csv:" + std::filesystem::path(file).filename().string());
       }

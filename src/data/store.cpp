@@ -48,15 +48,20 @@ std::string content_hash(std::string_view bytes) {
   return buf;
 }
 
+void apply_quality_policy(const QualityReport& report, const std::string& file, QualityPolicy policy) {
+  for (const auto& issue : report.issues) {
+    if (issue.severity != Severity::kError) continue;
+    const std::string where = file + ":" + std::to_string(issue.row + 2) + ": " + issue.code + ": " + issue.message;
+    if (policy == QualityPolicy::kError) throw InputError(where);
+    spdlog::warn("{}", where);
+  }
+  if (report.warnings() > 0) spdlog::debug("{}", summarize(report));
+}
+
 BarSeries load_checked(const fs::path& file, QualityPolicy policy, QualityReport* report_out) {
   BarSeries series = read_csv(file).series;
   const QualityReport report = check_quality(series);
-  for (const auto& issue : report.issues) {
-    const std::string where = file.string() + ":" + std::to_string(issue.row + 2) + ": " + issue.code + ": " + issue.message;
-    if (issue.severity == Severity::kError && policy == QualityPolicy::kError) throw InputError(where);
-    if (issue.severity == Severity::kError) spdlog::warn("{}", where);
-  }
-  if (report.warnings() > 0) spdlog::debug("{}", summarize(report));
+  apply_quality_policy(report, file.string(), policy);
   if (report_out != nullptr) *report_out = report;
   return series;
 }

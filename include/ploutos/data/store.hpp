@@ -46,6 +46,10 @@ class DataStore {
   std::filesystem::path dir_;
 };
 
+// Applies a quality policy to the report of `file`: with kError the first error-level issue throws
+// InputError("<file>:<line>: <code>: <message>"); with kWarn errors are logged as warnings.
+void apply_quality_policy(const QualityReport& report, const std::string& file, QualityPolicy policy);
+
 // Loads a series from a CSV file and applies the quality policy as DataStore::load does.
 BarSeries load_checked(const std::filesystem::path& file, QualityPolicy policy, QualityReport* report = nullptr);
 
