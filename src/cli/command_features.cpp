@@ -1,20 +1,120 @@
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
 #include "cli.hpp"
+#include "ploutos/core/atomic_file.hpp"
+#include "ploutos/core/error.hpp"
+#include "ploutos/data/csv.hpp"
+#include "ploutos/data/store.hpp"
+#include "ploutos/features/engine.hpp"
+#include "ploutos/features/export.hpp"
 
 namespace ploutos::cli {
+namespace {
+
+std::vector<std::string> split_tickers(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const auto comma = text.find(',', start);
+    std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (!item.empty()) out.push_back(std::move(item));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+// A ticker's file: DIR/TICKER.csv (a flat folder such as ../shared/data/daily) or the data store layout.
+std::filesystem::path find_series(const std::string& dir, const std::string& ticker) {
+  const auto flat = std::filesystem::path(dir) / (ticker + ".csv");
+  if (std::filesystem::is_regular_file(flat)) return flat;
+  if (const auto stored = data::DataStore(dir).find(ticker, data::Timeframe::k1d)) return *stored;
+  throw InputError("no data for ticker " + ticker + " in " + dir + " (expected " + flat.string() + " or " + dir + "/1d/" + ticker + ".csv)");
+}
+
+}  // namespace
 
 void add_features_command(CLI::App& app, Globals& globals) {
-  auto* cmd = app.add_subcommand("features", "Feature engine: export feature matrices, list features");
-  cmd->require_subcommand(1);
   struct Options {
-    std::string tickers, out, feature_set;
+    std::string data, tickers, out, feature_set, policy;
+    bool all = false;
+    bool markdown = false;
   };
   auto o = std::make_shared<Options>();
-  auto* exp = cmd->add_subcommand("export", "Write the causal feature matrix per ticker as CSV");
-  exp->add_option("--tickers", o->tickers, "Comma-separated tickers (default: data.tickers)");
-  exp->add_option("--feature-set", o->feature_set, "v2 or seed_v2");
-  exp->add_option("--out", o->out, "Output directory");
-  exp->footer("Examples:\n  ploutos features export --config quickstart --out data/features");
-  not_implemented(*exp, globals, "ploutos features export (issue #4)", o);
+  auto* cmd = app.add_subcommand("features", "Compute the causal feature matrix per ticker and export it as CSV; `features list` explains each column");
+  cmd->require_subcommand(0, 1);
+  cmd->add_option("--data", o->data, "Directory with TICKER.csv files (e.g. ../shared/data/daily) or a data directory (default: data.dir)");
+  cmd->add_option("--tickers", o->tickers, "Comma-separated tickers (default: data.tickers)");
+  cmd->add_option("--out", o->out, "CSV file to write (atomically); default: standard output");
+  cmd->add_option("--feature-set", o->feature_set, "v2 (scale-free observation features) or seed_v2 (the seed's 85 columns); default: features.feature_set");
+  cmd->add_flag("--all", o->all, "Also the raw TA-Lib-comparable columns (sma_20, rsi_14, macd, bb_upper, atr_14, adx_14, ...)");
+  cmd->footer(
+      "Examples:\n"
+      "  ploutos features --data ../shared/data/daily --tickers AAPL,MSFT --out features.csv --all\n"
+      "  ploutos features list\n"
+      "One row per (ticker, date): ticker, date, valid (0 during warm-up), then the features.");
+  cmd->callback([&globals, o, cmd] {
+    if (!cmd->get_subcommands().empty()) return;  // `features list` set its own action
+    globals.action = [&globals, o]() -> int {
+      const auto config = load_effective_config(globals);
+      const features::FeatureEngine engine(o->feature_set.empty() ? config.features.feature_set : o->feature_set);
+      const std::string dir = o->data.empty() ? config.data.dir : o->data;
+      const auto tickers = o->tickers.empty() ? config.data.tickers : split_tickers(o->tickers);
+      if (tickers.empty()) throw UsageError("--tickers: expected at least one ticker");
+      std::vector<features::FeatureMatrix> matrices;
+      bool daily = true;
+      for (const auto& ticker : tickers) {
+        auto series = data::load_checked(find_series(dir, ticker), data::QualityPolicy::kWarn);
+        series.ticker = ticker;
+        daily = series.timeframe == data::Timeframe::k1d;
+        matrices.push_back(engine.compute(series, o->all));
+        spdlog::info("{}: {} bars x {} features ({} valid rows)", ticker, matrices.back().rows(), matrices.back().cols(),
+                     std::count(matrices.back().valid.begin(), matrices.back().valid.end(), 1));
+      }
+      const std::string csv = features::to_csv(matrices, daily);
+      if (o->out.empty()) {
+        std::cout << csv;
+      } else {
+        write_file_atomic(o->out, csv);
+        spdlog::info("wrote {} ({} feature set {})", o->out, engine.feature_set(), engine.version());
+      }
+      return 0;
+    };
+  });
+
+  auto* list = cmd->add_subcommand("list", "Every feature of a set with its one-line definition (--json, or --markdown for docs)");
+  list->add_flag("--markdown", o->markdown, "A Markdown table (docs/features.md embeds it)");
+  list->add_option("--feature-set", o->feature_set, "v2 or seed_v2 (default: features.feature_set)");
+  list->footer("Examples:\n  ploutos features list\n  ploutos features list --feature-set seed_v2 --json");
+  list->callback([&globals, o] {
+    globals.action = [&globals, o]() -> int {
+      const auto config = load_effective_config(globals);
+      const features::FeatureEngine engine(o->feature_set.empty() ? config.features.feature_set : o->feature_set);
+      if (globals.json) {
+        nlohmann::ordered_json j{{"feature_set", engine.feature_set()}, {"version", engine.version()}};
+        for (const auto* group : {&engine.features(), &features::FeatureEngine::raw_features()}) {
+          auto& arr = j[group == &engine.features() ? "observation" : "raw"];
+          arr = nlohmann::ordered_json::array();
+          for (const auto& f : *group) arr.push_back({{"name", f.name}, {"definition", f.description}});
+        }
+        std::cout << j.dump(2) << "\n";
+      } else if (o->markdown) {
+        std::cout << features::to_markdown(engine.features());
+      } else {
+        std::cout << engine.feature_set() << " (" << engine.version() << "): " << engine.features().size() << " observation features\n";
+        for (const auto& f : engine.features()) std::printf("  %-22s %s\n", f.name.c_str(), f.description.c_str());
+        std::cout << "raw columns (export with --all, not fed to the agent):\n";
+        for (const auto& f : features::FeatureEngine::raw_features()) std::printf("  %-22s %s\n", f.name.c_str(), f.description.c_str());
+      }
+      return 0;
+    };
+  });
 }
 
 }  // namespace ploutos::cli

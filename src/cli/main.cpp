@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "cli.hpp"
+#include "ploutos/core/allocator.hpp"
 #include "ploutos/core/error.hpp"
 #include "ploutos/core/logging.hpp"
 #include "ploutos/core/secrets.hpp"
@@ -109,6 +110,7 @@ int run(int argc, char** argv) {
 }  // namespace ploutos::cli
 
 int main(int argc, char** argv) {
+  ploutos::tune_allocator_for_numeric_work();
   try {
     return ploutos::cli::run(argc, argv);
   } catch (const ploutos::Error& e) {

@@ -60,7 +60,7 @@ TEST(Cli, HelpListsEverySubcommandAndEachHelpWorks) {
     EXPECT_EQ(help.code, 0) << sub << help.err;
     EXPECT_NE(help.out.find("Examples:"), std::string::npos) << sub;
   }
-  for (const char* sub : {"data fetch", "data import", "data inspect", "features export", "config show", "config validate",
+  for (const char* sub : {"data fetch", "data import", "data check", "data info", "data synth", "features list", "config show", "config validate",
                           "config list", "model info"}) {
     EXPECT_EQ(run(std::string(sub) + " --help").code, 0) << sub;
   }
@@ -82,7 +82,7 @@ TEST(Cli, VersionAndUsageErrors) {
 TEST(Cli, UnbuiltCommandsSayNotImplementedAndExit1) {
   for (const char* cmd : {"train --config quickstart", "backtest --model data/models/brain_tech.pt --days 90",
                           "trade --paper --broker sim", "diagnose --model x.pt",
-                          "features export", "model info x.pt"}) {
+                          "model info x.pt"}) {
     const auto r = run(cmd);
     EXPECT_EQ(r.code, 1) << cmd;
     EXPECT_NE(r.err.find("not implemented yet"), std::string::npos) << cmd << ": " << r.err;
@@ -248,4 +248,33 @@ TEST(Cli, DataFetchStoresOnceThenIsUpToDate) {
                                  "--config " + no_retries + " --log-level error data fetch --tickers MSFT --start 2024-01-02 --end 2024-01-03 --source yahoo --data " + dir);
   EXPECT_EQ(none.code, 1);
   EXPECT_NE(none.err.find("no source delivered MSFT"), std::string::npos) << none.err;
+}
+
+TEST(Cli, FeaturesExportsOneRowPerTickerAndBar) {
+  const std::string out = kTmp + "/features.csv";
+  const std::string dir = kTmp + "/feature_market";
+  std::filesystem::remove_all(dir);
+  ASSERT_EQ(run("data synth --tickers AAA,BBB --days 300 --out " + dir).code, 0);
+  const auto r = run("features --data " + dir + " --tickers AAA,BBB --out " + out + " --all");
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::ifstream in(out);
+  std::string header;
+  std::getline(in, header);
+  EXPECT_EQ(header.rfind("ticker,date,valid,ret_1,", 0), 0u) << header;
+  EXPECT_NE(header.find(",rsi_14,"), std::string::npos);
+  EXPECT_NE(header.find(",adx_14,"), std::string::npos);
+  std::size_t rows = 0;
+  for (std::string line; std::getline(in, line);) ++rows;
+  EXPECT_EQ(rows, 600u);
+  const auto unknown = run("features --data " + dir + " --tickers ZZZ");
+  EXPECT_EQ(unknown.code, 2);
+  EXPECT_NE(unknown.err.find("no data for ticker ZZZ"), std::string::npos) << unknown.err;
+  const std::string empty = kTmp + "/empty_market";
+  std::filesystem::create_directories(empty);
+  std::ofstream(empty + "/EMPTY.csv") << "date,open,high,low,close,adj_close,volume\n";
+  const auto no_rows = run("features --data " + empty + " --tickers EMPTY");
+  EXPECT_EQ(no_rows.code, 2);
+  EXPECT_NE(no_rows.err.find("no bars"), std::string::npos) << no_rows.err;
+  const auto list = json_of(run("features list --json"));
+  EXPECT_GE(list["observation"].size(), 60u);
 }
