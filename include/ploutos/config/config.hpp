@@ -95,7 +95,7 @@ struct EnvironmentConfig : Section {
 };
 
 struct CostsConfig : Section {
-  std::string model = "seed";
+  std::string model = "standard";
   double commission = 0.0;
   double commission_per_share = 0.0;
   double commission_min = 0.0;
@@ -105,10 +105,14 @@ struct CostsConfig : Section {
   std::string slippage_model = "realistic";
   double slippage_bps = 5.0;
   double market_impact_factor = 0.0001;
+  double impact_coefficient = 0.1;
+  double min_slippage = 0.0005;
+  double max_slippage = 0.005;
+  double latency_sd = 0.0;
 
   template <class V>
   void describe(V& v) {
-    v("model", model, "seed (the seed's AdvancedTransactionModel) or standard (components below)",
+    v("model", model, "standard (half spread, slippage, square-root impact, fees) or seed (the seed's V6 pricing)",
       check::one_of({"seed", "standard"}));
     v("commission", commission, "commission as a fraction of notional", check::closed_interval(0, 0.1, "[0, 0.1]"));
     v("commission_per_share", commission_per_share, "commission in USD per share", check::non_negative());
@@ -119,7 +123,14 @@ struct CostsConfig : Section {
     v("slippage_model", slippage_model, "realistic (volatility-scaled), fixed (slippage_bps) or none",
       check::one_of({"realistic", "fixed", "none"}));
     v("slippage_bps", slippage_bps, "slippage for slippage_model: fixed", check::closed_interval(0, 1000, "[0, 1000]"));
-    v("market_impact_factor", market_impact_factor, "k in k * sigma * sqrt(order / ADV)", check::non_negative());
+    v("market_impact_factor", market_impact_factor, "seed model: impact = factor * sqrt(order / bar volume), capped at max_slippage",
+      check::non_negative());
+    v("impact_coefficient", impact_coefficient, "standard model: impact = k * sigma * sqrt(order / average volume)", check::non_negative());
+    v("min_slippage", min_slippage, "realistic slippage at zero volatility (fraction of price)", check::closed_interval(0, 0.1, "[0, 0.1]"));
+    v("max_slippage", max_slippage, "realistic slippage at 5% bar volatility and above; also the seed's impact cap",
+      check::closed_interval(0, 0.1, "[0, 0.1]"));
+    v("latency_sd", latency_sd, "adverse price move from latency, |N(0, sd)| as a fraction (seed: 0.0002); seeded",
+      check::closed_interval(0, 0.01, "[0, 0.01]"));
   }
 };
 

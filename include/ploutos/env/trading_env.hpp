@@ -1,0 +1,139 @@
+#pragma once
+// TradingEnv V6 "better timing": the seed's multi-ticker environment (shared/seed-spec.md, section 2)
+// rebuilt with its weaknesses fixed behind switches. docs/environment.md has the observation layout,
+// every reward term and the execution contract.
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "ploutos/core/rng.hpp"
+#include "ploutos/costs/cost_model.hpp"
+#include "ploutos/env/market.hpp"
+#include "ploutos/risk/metrics.hpp"
+#include "ploutos/risk/stops.hpp"
+
+namespace ploutos::env {
+
+enum Action : std::int32_t { kHold = 0, kBuy = 1, kSell = 2 };
+enum class Mode { kTrain, kEval, kBacktest };
+
+struct EnvConfig {
+  Mode mode = Mode::kTrain;
+  double initial_balance = 100000;
+  int max_steps = 2500;
+  double buy_pct = 0.20;
+  double max_position_pct = 0.25;
+  int max_trades_per_day = 10;
+  int min_holding_period = 2;
+  int train_start_min = 100;  // train episodes start at a random offset in [this, max_steps / 2]
+
+  // Reward (seed coefficients as defaults).
+  double reward_scaling = 1.5;
+  bool use_drawdown_penalty = true;
+  double drawdown_threshold = 0.15;
+  double drawdown_penalty_factor = 3.0;
+  double penalty_overtrading = 0.005;
+  int overtrading_free_actions = 2;
+  double good_return_bonus = 0.3;
+  double good_return_threshold = 0.01;  // step return above 1%
+  double high_winrate_bonus = 0.2;
+  double high_winrate_threshold = 0.6;
+  int high_winrate_min_trades = 10;
+  double reward_clip = 10.0;
+  // Per-trade terms: computed by the seed but never added (seed: false).
+  bool use_trade_rewards = false;
+  double reward_buy_executed = 0.1;
+  double reward_invalid_action = -0.01;
+  double reward_trade_success = 0.5;  // a sell with a profit above 1%
+
+  // Execution and the seed's behaviours, each switchable.
+  bool fill_at_close = false;            // true: the seed's same-bar fill at the decision bar's close (optimistic)
+  bool average_entry_price = true;       // false: the seed overwrote the entry price on a second buy
+  bool cap_total_position = true;        // false: the seed capped each buy, not the position
+  bool seed_day_counter = false;         // true: a "day" every 78 steps (the seed); false: NYSE sessions
+  double bankruptcy_fraction = 0.5;      // equity below this share of the initial balance ends the episode
+  double max_drawdown = 0.0;             // > 0: drawdown from the peak ends the episode
+
+  // Stops (0 = off), evaluated on each bar's open/high/low (risk/stops.hpp).
+  double stop_loss_pct = 0.0;
+  double take_profit_pct = 0.0;
+  double trailing_stop_pct = 0.0;
+
+  costs::CostParams costs;
+};
+
+struct StepInfo {
+  double equity = 0;
+  double cash = 0;
+  double step_return = 0;
+  double drawdown = 0;
+  int fills = 0;           // orders filled this step (stops included)
+  int invalid_actions = 0;
+  int stop_exits = 0;
+  double costs_paid = 0;   // USD this step
+  std::size_t bar = 0;     // the bar the observation now shows
+};
+
+class TradingEnv {
+ public:
+  TradingEnv(std::shared_ptr<const MarketData> market, EnvConfig config);
+
+  std::size_t obs_dim() const { return obs_dim_; }
+  std::size_t n_tickers() const { return market_->n_tickers; }
+
+  // Starts an episode; writes the first observation into `obs` (obs_dim floats).
+  void reset(std::uint64_t seed, std::span<float> obs);
+  // Continues with this env's own stream (VecEnv auto-reset).
+  void reset(std::span<float> obs);
+  // One decision per ticker (0 HOLD, 1 BUY, 2 SELL). Writes the next observation; returns the reward.
+  float step(std::span<const std::int32_t> actions, std::span<float> obs, bool& terminated, bool& truncated);
+
+  const StepInfo& info() const { return info_; }
+  const std::vector<risk::ClosedTrade>& closed_trades() const { return trades_; }
+  const std::vector<double>& equity_curve() const { return equity_curve_; }
+  std::size_t bar() const { return bar_; }
+  double position_quantity(std::size_t ticker) const { return positions_[ticker].quantity; }
+  double cash() const { return cash_; }
+
+ private:
+  struct Position {
+    double quantity = 0;
+    double entry_price = 0;  // per share, fees included
+    double cost_basis = 0;   // USD, fees included
+    std::size_t entry_bar = 0;
+    long last_trade_step = -1000000;
+    risk::StopLevels stops;
+    risk::StopState stop_state;
+  };
+
+  void start_episode(std::span<float> obs);
+  void write_observation(std::span<float> obs) const;
+  double mark_equity(std::size_t bar) const;
+  void execute(std::size_t ticker, std::int32_t action, std::size_t decision_bar, double& trade_reward);
+  void sell(std::size_t ticker, double reference_price, std::size_t fill_bar, std::size_t context_bar, double& trade_reward);
+
+  std::shared_ptr<const MarketData> market_;
+  EnvConfig config_;
+  costs::CostModel cost_model_;
+  std::size_t obs_dim_;
+  Rng rng_;
+
+  std::size_t bar_ = 0;
+  std::size_t start_bar_ = 0;
+  int steps_ = 0;
+  double cash_ = 0;
+  double equity_ = 0;
+  double peak_equity_ = 0;
+  int trades_today_ = 0;
+  Day current_day_{};
+  int wins_ = 0;
+  int sells_ = 0;
+  std::vector<Position> positions_;
+  std::vector<risk::ClosedTrade> trades_;
+  std::vector<double> equity_curve_;
+  StepInfo info_;
+};
+
+}  // namespace ploutos::env

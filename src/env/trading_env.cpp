@@ -1,0 +1,228 @@
+#include "ploutos/env/trading_env.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "ploutos/core/error.hpp"
+
+namespace ploutos::env {
+
+TradingEnv::TradingEnv(std::shared_ptr<const MarketData> market, EnvConfig config)
+    : market_(std::move(market)),
+      config_(std::move(config)),
+      cost_model_(config_.costs),
+      obs_dim_(market_->n_tickers * market_->n_features + market_->n_tickers + 3),
+      positions_(market_->n_tickers) {
+  if (market_->last_bar <= market_->first_bar) throw InputError("environment: the market needs at least two tradable bars");
+}
+
+void TradingEnv::reset(std::uint64_t seed, std::span<float> obs) {
+  rng_.reseed(seed);
+  start_episode(obs);
+}
+
+void TradingEnv::reset(std::span<float> obs) { start_episode(obs); }
+
+void TradingEnv::start_episode(std::span<float> obs) {
+  const std::size_t first = market_->first_bar, last = market_->last_bar;
+  const std::size_t span = last - first;  // bars available after the first
+  std::size_t offset = 0;
+  if (config_.mode == Mode::kTrain) {
+    const auto lo = static_cast<std::size_t>(std::max(0, config_.train_start_min));
+    const std::size_t hi = std::max(lo, static_cast<std::size_t>(std::max(0, config_.max_steps / 2)));
+    offset = lo + static_cast<std::size_t>(rng_.uniform_int(static_cast<std::uint64_t>(hi - lo + 1)));
+  } else if (config_.mode == Mode::kEval) {
+    offset = static_cast<std::size_t>(std::max(0, config_.train_start_min));
+  }
+  // Short data: keep at least one step to take.
+  if (offset >= span) offset = span > 1 ? static_cast<std::size_t>(rng_.uniform_int(static_cast<std::uint64_t>(span))) : 0;
+  start_bar_ = bar_ = first + offset;
+  steps_ = 0;
+  cash_ = equity_ = peak_equity_ = config_.initial_balance;
+  trades_today_ = 0;
+  current_day_ = market_->new_york_day[bar_];
+  wins_ = sells_ = 0;
+  std::fill(positions_.begin(), positions_.end(), Position{});
+  trades_.clear();
+  equity_curve_.assign(1, equity_);
+  info_ = StepInfo{equity_, cash_, 0, 0, 0, 0, 0, 0, bar_};
+  write_observation(obs);
+}
+
+double TradingEnv::mark_equity(std::size_t bar) const {
+  double value = cash_;
+  for (std::size_t k = 0; k < positions_.size(); ++k) {
+    if (positions_[k].quantity != 0) value += positions_[k].quantity * market_->close[market_->at(bar, k)];
+  }
+  return value;
+}
+
+void TradingEnv::write_observation(std::span<float> obs) const {
+  const MarketData& m = *market_;
+  const std::size_t nf = m.n_tickers * m.n_features;
+  std::memcpy(obs.data(), m.features.data() + bar_ * nf, nf * sizeof(float));
+  const double equity = equity_ > 0 ? equity_ : 1e-9;
+  for (std::size_t k = 0; k < m.n_tickers; ++k) {
+    const double value = positions_[k].quantity * m.close[m.at(bar_, k)];
+    obs[nf + k] = static_cast<float>(std::clamp(value / equity, 0.0, 1.0));
+  }
+  obs[nf + m.n_tickers] = static_cast<float>(std::clamp(cash_ / equity, 0.0, 1.0));
+  obs[nf + m.n_tickers + 1] = static_cast<float>(std::clamp(equity_ / config_.initial_balance - 1.0, -1.0, 5.0));
+  obs[nf + m.n_tickers + 2] = static_cast<float>(std::clamp(peak_equity_ > 0 ? 1.0 - equity_ / peak_equity_ : 0.0, 0.0, 1.0));
+}
+
+void TradingEnv::sell(std::size_t k, double reference_price, std::size_t fill_bar, std::size_t context_bar, double& trade_reward) {
+  Position& p = positions_[k];
+  const MarketData& m = *market_;
+  const std::size_t i = m.at(context_bar, k);  // costs see the market up to the decision, never the fill bar's close
+  const costs::Fill fill = cost_model_.fill(costs::Side::kSell, reference_price, p.quantity,
+                                            {m.volatility[i], m.volume[i], m.adv[i]}, &rng_);
+  const double proceeds = fill.price * fill.quantity - fill.fees;
+  cash_ += proceeds;
+  const double pnl = proceeds - p.cost_basis;
+  trades_.push_back({pnl, p.cost_basis > 0 ? pnl / p.cost_basis : 0.0, fill_bar - p.entry_bar});
+  ++sells_;
+  if (pnl > 0) ++wins_;
+  if (config_.use_trade_rewards && p.cost_basis > 0 && pnl / p.cost_basis > 0.01) trade_reward += config_.reward_trade_success;
+  info_.costs_paid += fill.cost;
+  ++info_.fills;
+  const long last_trade = p.last_trade_step;
+  p = Position{};
+  p.last_trade_step = last_trade;
+}
+
+void TradingEnv::execute(std::size_t k, std::int32_t action, std::size_t decision_bar, double& trade_reward) {
+  const MarketData& m = *market_;
+  Position& p = positions_[k];
+  const bool can_trade = m.tradable[m.at(decision_bar, k)] && m.tradable[m.at(bar_, k)];
+  const bool day_ok = trades_today_ < config_.max_trades_per_day;
+  const bool holding_ok = steps_ - p.last_trade_step >= config_.min_holding_period;
+  auto invalid = [&] {
+    ++info_.invalid_actions;
+    if (config_.use_trade_rewards) trade_reward += config_.reward_invalid_action;
+  };
+  // Reference price of the fill: the next bar's open (default) or the decision bar's close (seed).
+  const std::size_t fill_bar = config_.fill_at_close ? decision_bar : bar_;
+  const double reference = config_.fill_at_close ? m.close[m.at(decision_bar, k)] : m.open[m.at(bar_, k)];
+  if (action == kBuy) {
+    const double decision_price = m.close[m.at(decision_bar, k)];
+    double amount = std::min(cash_ * config_.buy_pct, equity_ * config_.max_position_pct);
+    if (config_.cap_total_position) amount = std::min(amount, equity_ * config_.max_position_pct - p.quantity * decision_price);
+    if (!can_trade || !day_ok || !holding_ok || amount < 1.1 * decision_price) {
+      invalid();
+      return;
+    }
+    const costs::MarketContext context{m.volatility[m.at(decision_bar, k)], m.volume[m.at(decision_bar, k)], m.adv[m.at(decision_bar, k)]};
+    double quantity = amount / (reference * 1.02);  // room for costs so cash never goes negative
+    costs::Fill fill = cost_model_.fill(costs::Side::kBuy, reference, quantity, context, &rng_);
+    const double spend = fill.price * fill.quantity + fill.fees;
+    if (spend > cash_) {
+      invalid();
+      return;
+    }
+    cash_ -= spend;
+    if (config_.average_entry_price || p.quantity == 0) {
+      p.cost_basis += spend;
+    } else {
+      p.cost_basis = (p.quantity + quantity) * (spend / quantity);  // the seed: entry price overwritten
+    }
+    if (p.quantity == 0) p.entry_bar = fill_bar;
+    p.quantity += quantity;
+    p.entry_price = p.cost_basis / p.quantity;
+    p.last_trade_step = steps_;
+    p.stops = risk::levels_from_entry(p.entry_price, config_.stop_loss_pct, config_.take_profit_pct, config_.trailing_stop_pct);
+    p.stop_state = {};
+    ++trades_today_;
+    ++info_.fills;
+    info_.costs_paid += fill.cost;
+    if (config_.use_trade_rewards) trade_reward += config_.reward_buy_executed;
+  } else if (action == kSell) {
+    if (p.quantity <= 0 || !can_trade || !day_ok || !holding_ok) {
+      invalid();
+      return;
+    }
+    p.last_trade_step = steps_;
+    ++trades_today_;
+    sell(k, reference, fill_bar, decision_bar, trade_reward);
+  } else if (action != kHold) {
+    invalid();
+  }
+}
+
+float TradingEnv::step(std::span<const std::int32_t> actions, std::span<float> obs, bool& terminated, bool& truncated) {
+  const MarketData& m = *market_;
+  const std::size_t decision_bar = bar_;
+  const double equity_before = equity_;
+  info_.fills = info_.invalid_actions = info_.stop_exits = 0;
+  info_.costs_paid = 0;
+  double trade_reward = 0;
+  int active_actions = 0;
+
+  // The decision at bar t is executed on bar t+1 (at its open by default).
+  bar_ = decision_bar + 1;
+  ++steps_;
+  const Day day = m.new_york_day[bar_];
+  const bool new_day = config_.seed_day_counter ? steps_ % 78 == 0 : day != current_day_;
+  if (new_day) trades_today_ = 0;
+  current_day_ = day;
+
+  auto decide = [&] {  // ticker by ticker in list order, as the seed did
+    for (std::size_t k = 0; k < positions_.size(); ++k) {
+      const std::int32_t a = k < actions.size() ? actions[k] : kHold;
+      if (a == kHold) continue;
+      ++active_actions;
+      execute(k, a, decision_bar, trade_reward);
+    }
+  };
+  auto check_stops = [&] {  // on the new bar, for positions held into it
+    for (std::size_t k = 0; k < positions_.size(); ++k) {
+      Position& p = positions_[k];
+      if (p.quantity <= 0 || !m.tradable[m.at(bar_, k)]) continue;
+      const std::size_t i = m.at(bar_, k);
+      const risk::StopFill stop = risk::evaluate_long_stops(p.stops, p.stop_state, m.open[i], m.high[i], m.low[i]);
+      if (stop.reason != risk::StopReason::kNone) {
+        ++info_.stop_exits;
+        sell(k, stop.price, bar_, decision_bar, trade_reward);
+      }
+    }
+  };
+  // Same-bar fills happen at the decision bar's close, before the new bar; next-open fills share the
+  // new bar's open with stop exits, which go first.
+  if (config_.fill_at_close) {
+    decide();
+    check_stops();
+  } else {
+    check_stops();
+    decide();
+  }
+
+  equity_ = mark_equity(bar_);
+  peak_equity_ = std::max(peak_equity_, equity_);
+  equity_curve_.push_back(equity_);
+  const double step_return = equity_before > 0 ? equity_ / equity_before - 1 : 0;
+  const double drawdown = peak_equity_ > 0 ? 1 - equity_ / peak_equity_ : 0;
+
+  double reward = 100.0 * step_return;
+  if (config_.use_drawdown_penalty && drawdown > config_.drawdown_threshold) reward -= drawdown * config_.drawdown_penalty_factor;
+  if (active_actions > config_.overtrading_free_actions) reward -= config_.penalty_overtrading * active_actions;
+  if (step_return > config_.good_return_threshold) reward += config_.good_return_bonus;
+  if (sells_ > config_.high_winrate_min_trades && static_cast<double>(wins_) / sells_ > config_.high_winrate_threshold) {
+    reward += config_.high_winrate_bonus;
+  }
+  reward += trade_reward;
+  reward = std::clamp(reward * config_.reward_scaling, -config_.reward_clip, config_.reward_clip);
+
+  terminated = equity_ < config_.bankruptcy_fraction * config_.initial_balance || cash_ < 0 ||
+               (config_.max_drawdown > 0 && drawdown >= config_.max_drawdown);
+  truncated = !terminated && (steps_ >= config_.max_steps || bar_ >= m.last_bar);
+  info_.equity = equity_;
+  info_.cash = cash_;
+  info_.step_return = step_return;
+  info_.drawdown = drawdown;
+  info_.bar = bar_;
+  write_observation(obs);
+  return static_cast<float>(reward);
+}
+
+}  // namespace ploutos::env
