@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "ploutos/core/error.hpp"
+#include "ploutos/risk/sizing.hpp"
 
 namespace ploutos::env {
 
@@ -39,10 +40,11 @@ void TradingEnv::start_episode(std::span<float> obs) {
   if (offset >= span) offset = span > 1 ? static_cast<std::size_t>(rng_.uniform_int(static_cast<std::uint64_t>(span))) : 0;
   start_bar_ = bar_ = first + offset;
   steps_ = 0;
-  cash_ = equity_ = peak_equity_ = config_.initial_balance;
+  cash_ = equity_ = peak_equity_ = day_start_equity_ = config_.initial_balance;
   trades_today_ = 0;
   current_day_ = market_->new_york_day[bar_];
   wins_ = sells_ = 0;
+  win_sum_ = loss_sum_ = 0;
   std::fill(positions_.begin(), positions_.end(), Position{});
   trades_.clear();
   equity_curve_.assign(1, equity_);
@@ -83,13 +85,42 @@ void TradingEnv::sell(std::size_t k, double reference_price, std::size_t fill_ba
   const double pnl = proceeds - p.cost_basis;
   trades_.push_back({pnl, p.cost_basis > 0 ? pnl / p.cost_basis : 0.0, fill_bar - p.entry_bar});
   ++sells_;
-  if (pnl > 0) ++wins_;
+  if (pnl > 0) {
+    ++wins_;
+    win_sum_ += pnl;
+  } else {
+    loss_sum_ -= pnl;
+  }
   if (config_.use_trade_rewards && p.cost_basis > 0 && pnl / p.cost_basis > 0.01) trade_reward += config_.reward_trade_success;
   info_.costs_paid += fill.cost;
   ++info_.fills;
   const long last_trade = p.last_trade_step;
   p = Position{};
   p.last_trade_step = last_trade;
+}
+
+double TradingEnv::buy_amount(std::size_t k, std::size_t decision_bar) const {
+  const MarketData& m = *market_;
+  double amount = std::min(cash_ * config_.buy_pct, equity_ * config_.max_position_pct);
+  if (config_.sizing == EnvConfig::Sizing::kKelly) {
+    const int losses = sells_ - wins_;
+    const double f = risk::kelly_fraction(static_cast<std::size_t>(wins_), static_cast<std::size_t>(losses),
+                                          wins_ > 0 ? win_sum_ / wins_ : 0.0, losses > 0 ? loss_sum_ / losses : 0.0,
+                                          config_.kelly_fraction, config_.max_position_pct);
+    if (sells_ >= 20) amount = equity_ * f;
+  } else if (config_.sizing == EnvConfig::Sizing::kVolTarget) {
+    const double annual_vol = m.volatility[m.at(decision_bar, k)] * std::sqrt(252.0);
+    amount = equity_ * risk::vol_target_weight(config_.vol_target, annual_vol, config_.max_position_pct);
+  }
+  amount = std::min(amount, cash_);
+  double held = 0, gross = 0;
+  for (std::size_t j = 0; j < positions_.size(); ++j) {
+    const double value = positions_[j].quantity * m.close[m.at(decision_bar, j)];
+    gross += value;
+    if (j == k) held = value;
+  }
+  if (config_.cap_total_position) amount = std::min(amount, equity_ * config_.max_position_pct - held);
+  return std::min(amount, equity_ * config_.max_gross_exposure - gross);
 }
 
 void TradingEnv::execute(std::size_t k, std::int32_t action, std::size_t decision_bar, double& trade_reward) {
@@ -107,9 +138,10 @@ void TradingEnv::execute(std::size_t k, std::int32_t action, std::size_t decisio
   const double reference = config_.fill_at_close ? m.close[m.at(decision_bar, k)] : m.open[m.at(bar_, k)];
   if (action == kBuy) {
     const double decision_price = m.close[m.at(decision_bar, k)];
-    double amount = std::min(cash_ * config_.buy_pct, equity_ * config_.max_position_pct);
-    if (config_.cap_total_position) amount = std::min(amount, equity_ * config_.max_position_pct - p.quantity * decision_price);
-    if (!can_trade || !day_ok || !holding_ok || amount < 1.1 * decision_price) {
+    const double amount = buy_amount(k, decision_bar);
+    const bool breaker = risk::Breakers{config_.breaker_max_drawdown, config_.breaker_daily_loss}.drawdown_tripped(equity_, peak_equity_) ||
+                         risk::Breakers{config_.breaker_max_drawdown, config_.breaker_daily_loss}.daily_loss_tripped(equity_, day_start_equity_);
+    if (!can_trade || !day_ok || !holding_ok || breaker || amount < 1.1 * decision_price) {
       invalid();
       return;
     }
@@ -164,7 +196,10 @@ float TradingEnv::step(std::span<const std::int32_t> actions, std::span<float> o
   ++steps_;
   const Day day = m.new_york_day[bar_];
   const bool new_day = config_.seed_day_counter ? steps_ % 78 == 0 : day != current_day_;
-  if (new_day) trades_today_ = 0;
+  if (new_day) {
+    trades_today_ = 0;
+    day_start_equity_ = equity_;
+  }
   current_day_ = day;
 
   auto decide = [&] {  // ticker by ticker in list order, as the seed did

@@ -2,6 +2,7 @@
 // Hand-built markets for environment tests: every field of MarketData set explicitly.
 #include <chrono>
 #include <memory>
+#include <string>
 
 #include "ploutos/env/market.hpp"
 
@@ -14,8 +15,9 @@ inline env::MarketData flat_market(std::size_t n_tickers, std::size_t n_bars, do
   m.n_tickers = n_tickers;
   m.n_bars = n_bars;
   m.n_features = n_features;
-  for (std::size_t k = 0; k < n_tickers; ++k) m.tickers.push_back("T" + std::to_string(k));
-  for (std::size_t f = 0; f < n_features; ++f) m.feature_names.push_back("f" + std::to_string(f));
+  // (append, not operator+: GCC 12 warns falsely about `"T" + std::string`)
+  for (std::size_t k = 0; k < n_tickers; ++k) m.tickers.push_back(std::string(1, 'T').append(std::to_string(k)));
+  for (std::size_t f = 0; f < n_features; ++f) m.feature_names.push_back(std::string(1, 'f').append(std::to_string(f)));
   const Day first = Day{std::chrono::year{2020} / 1 / 2};
   for (std::size_t t = 0; t < n_bars; ++t) {
     m.time.emplace_back(first + std::chrono::days{static_cast<int>(t)});

@@ -2,12 +2,15 @@
 
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <set>
 
 #include "market_fixture.hpp"
 #include "ploutos/core/rng.hpp"
 #include "ploutos/data/panel.hpp"
 #include "ploutos/data/synthetic.hpp"
+#include "ploutos/config/config.hpp"
+#include "ploutos/env/from_config.hpp"
 #include "ploutos/env/trading_env.hpp"
 #include "ploutos/env/vec_env.hpp"
 #include "ploutos/features/engine.hpp"
@@ -22,7 +25,7 @@ namespace {
 std::shared_ptr<const MarketData> synthetic_market(std::size_t tickers = 3, int sessions = 1200) {
   data::SyntheticOptions o;
   o.tickers.clear();
-  for (std::size_t k = 0; k < tickers; ++k) o.tickers.push_back("S" + std::to_string(k));
+  for (std::size_t k = 0; k < tickers; ++k) o.tickers.push_back(std::string(1, 'S').append(std::to_string(k)));
   o.sessions = sessions;
   const auto panel = data::build_panel(data::generate_synthetic(o));
   return std::make_shared<const MarketData>(build_market(panel, features::FeatureEngine("v2"), 10.0));
@@ -282,4 +285,59 @@ TEST(TradingEnv, BankruptcyEndsTheEpisode) {
   r.step({kBuy});
   r.step({kHold});
   EXPECT_TRUE(r.terminated);
+}
+
+TEST(TradingEnv, SizingCapsAndBreakers) {
+  EnvConfig c = backtest_config();
+  c.max_gross_exposure = 0.3;
+  {
+    Runner r(std::make_shared<const MarketData>(flat_market(2, 10, 100.0)), c);
+    r.step({kBuy, kHold});
+    const double first = r.env.position_quantity(0) * 100;
+    r.step({kHold, kBuy});
+    const double second = r.env.position_quantity(1) * 100;
+    EXPECT_NEAR(first, 20000.0 / 1.02, 1e-6);
+    EXPECT_LT(second, 0.3 * r.env.info().equity - first + 1e-6);  // the gross cap, not buy_pct
+    EXPECT_GT(second, 0.0);
+  }
+  {
+    EnvConfig cv = backtest_config();
+    cv.sizing = EnvConfig::Sizing::kVolTarget;
+    cv.vol_target = 0.02;
+    auto flat = flat_market(1, 10, 100.0);  // daily volatility 0.01 -> 15.9% a year
+    Runner r(std::make_shared<const MarketData>(flat), cv);
+    r.step({kBuy});
+    const double weight = 0.02 / (0.01 * std::sqrt(252.0));  // 12.6%, below the 25% position cap
+    EXPECT_NEAR(r.env.position_quantity(0) * 100 * 1.02, 100000 * weight, 1e-6);
+  }
+  {
+    EnvConfig cb = backtest_config();
+    cb.breaker_max_drawdown = 0.1;
+    auto flat = flat_market(2, 10, 100.0);
+    for (std::size_t t = 2; t < 10; ++t) set_bar(flat, t, 0, 40, 40, 40, 40);  // ticker 0 collapses
+    cb.buy_pct = 1.0;
+    cb.max_position_pct = 1.0;
+    cb.bankruptcy_fraction = 0.0;
+    Runner r(std::make_shared<const MarketData>(flat), cb);
+    r.step({kBuy, kHold});
+    r.step({kHold, kHold});  // -60% on the position: the drawdown breaker trips
+    r.step({kHold, kBuy});
+    EXPECT_EQ(r.env.position_quantity(1), 0.0);
+    EXPECT_EQ(r.env.info().invalid_actions, 1);
+  }
+}
+
+TEST(TradingEnv, BuiltFromTheShippedConfigs) {
+  const auto config = config::load_config_file(std::filesystem::path(PLOUTOS_SOURCE_DIR) / "config" / "training_config_v6_better_timing.yaml");
+  const EnvConfig c = env_config_from(config, Mode::kTrain);
+  EXPECT_EQ(c.max_steps, 2500);
+  EXPECT_DOUBLE_EQ(c.reward_scaling, 1.5);
+  EXPECT_EQ(c.costs.model, "seed");
+  EXPECT_DOUBLE_EQ(c.costs.seed_impact_factor, 0.0001);
+  EXPECT_FALSE(c.fill_at_close);
+  EXPECT_EQ(c.breaker_max_drawdown, 0.0);
+  auto seed_like = config;
+  seed_like.environment.fill = "close";
+  TradingEnv e(synthetic_market(), env_config_from(seed_like, Mode::kEval));
+  EXPECT_TRUE(e.optimistic());
 }

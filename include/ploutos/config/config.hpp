@@ -74,6 +74,19 @@ struct EnvironmentConfig : Section {
   double penalty_overtrading = 0.005;
   double drawdown_penalty_factor = 3.0;
   std::string fill = "next_open";
+  double drawdown_penalty_threshold = 0.15;
+  double reward_good_return_bonus = 0.3;
+  double good_return_threshold = 0.01;
+  double reward_high_winrate_bonus = 0.2;
+  double high_winrate_threshold = 0.6;
+  double reward_clip = 10.0;
+  bool use_trade_rewards = false;
+  bool average_entry_price = true;
+  bool cap_total_position = true;
+  std::string day_counter = "calendar";
+  double bankruptcy_fraction = 0.5;
+  double max_drawdown_end = 0.0;
+  int train_start_min = 100;
 
   template <class V>
   void describe(V& v) {
@@ -91,6 +104,26 @@ struct EnvironmentConfig : Section {
     v("drawdown_penalty_factor", drawdown_penalty_factor, "penalty = drawdown x factor beyond 15% drawdown", check::non_negative());
     v("fill", fill, "next_open (decision at t fills at t+1 open) or close (the seed's optimistic same-bar fill)",
       check::one_of({"next_open", "close"}));
+    v("drawdown_penalty_threshold", drawdown_penalty_threshold, "drawdown above which the penalty applies",
+      check::closed_interval(0, 1, "[0, 1]"));
+    v("reward_good_return_bonus", reward_good_return_bonus, "bonus when a step's return exceeds good_return_threshold", check::non_negative());
+    v("good_return_threshold", good_return_threshold, "step return that earns the bonus (the seed's value was not recorded; 1%)",
+      check::non_negative());
+    v("reward_high_winrate_bonus", reward_high_winrate_bonus, "bonus per step once more than 10 sells won above high_winrate_threshold",
+      check::non_negative());
+    v("high_winrate_threshold", high_winrate_threshold, "win rate that earns the bonus", check::closed_interval(0, 1, "[0, 1]"));
+    v("reward_clip", reward_clip, "reward clipped to [-reward_clip, reward_clip]", check::positive());
+    v("use_trade_rewards", use_trade_rewards, "add the per-trade terms the seed computed but ignored (seed: false)");
+    v("average_entry_price", average_entry_price, "a second BUY averages the entry price (false: the seed overwrote it)");
+    v("cap_total_position", cap_total_position, "max_position_pct caps the whole position (false: the seed capped each BUY)");
+    v("day_counter", day_counter, "calendar (NYSE sessions) or seed78 (the seed's 78-step day) for max_trades_per_day",
+      check::one_of({"calendar", "seed78"}));
+    v("bankruptcy_fraction", bankruptcy_fraction, "equity below this share of initial_balance ends the episode",
+      check::closed_interval(0, 1, "[0, 1]"));
+    v("max_drawdown_end", max_drawdown_end, "drawdown from the peak that ends the episode; 0 disables (the seed)",
+      check::closed_interval(0, 1, "[0, 1]"));
+    v("train_start_min", train_start_min, "train episodes start at a random offset in [train_start_min, max_steps / 2]",
+      check::non_negative());
   }
 };
 
@@ -155,8 +188,10 @@ struct RiskConfig : Section {
     v("stop_loss_pct", stop_loss_pct, "stop-loss distance from entry; 0 disables", check::closed_interval(0, 1, "[0, 1]"));
     v("take_profit_pct", take_profit_pct, "take-profit distance from entry; 0 disables", check::non_negative());
     v("trailing_stop_pct", trailing_stop_pct, "trailing stop distance from the high; 0 disables", check::closed_interval(0, 1, "[0, 1]"));
-    v("max_drawdown", max_drawdown, "drawdown from peak equity that stops trading", check::half_open(0, 1, "(0, 1]"));
-    v("daily_loss_limit", daily_loss_limit, "loss in one day (fraction of equity) that stops trading", check::half_open(0, 1, "(0, 1]"));
+    v("max_drawdown", max_drawdown, "drawdown from peak equity after which no new position is opened; 0 disables",
+      check::closed_interval(0, 1, "[0, 1]"));
+    v("daily_loss_limit", daily_loss_limit, "loss within a day (fraction of the day's starting equity) that blocks new positions; 0 disables",
+      check::closed_interval(0, 1, "[0, 1]"));
   }
 };
 

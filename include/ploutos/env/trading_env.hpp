@@ -56,6 +56,17 @@ struct EnvConfig {
   double bankruptcy_fraction = 0.5;      // equity below this share of the initial balance ends the episode
   double max_drawdown = 0.0;             // > 0: drawdown from the peak ends the episode
 
+  // Sizing of a BUY: fixed_fraction (buy_pct of cash, the seed), kelly (capped fractional Kelly from
+  // this episode's closed trades; buy_pct until 20 trades), vol_target (weight = target / the
+  // ticker's annualised volatility); always capped by max_position_pct and max_gross_exposure.
+  enum class Sizing { kFixedFraction, kKelly, kVolTarget } sizing = Sizing::kFixedFraction;
+  double kelly_fraction = 0.5;
+  double vol_target = 0.15;
+  double max_gross_exposure = 1.0;
+  // Breakers (0 = off): new BUYs are refused after this drawdown from the peak, or this loss within a day.
+  double breaker_max_drawdown = 0.0;
+  double breaker_daily_loss = 0.0;
+
   // Stops (0 = off), evaluated on each bar's open/high/low (risk/stops.hpp).
   double stop_loss_pct = 0.0;
   double take_profit_pct = 0.0;
@@ -96,6 +107,8 @@ class TradingEnv {
   std::size_t bar() const { return bar_; }
   double position_quantity(std::size_t ticker) const { return positions_[ticker].quantity; }
   double cash() const { return cash_; }
+  // True when fills use the decision bar's close: results are optimistic and must be marked so.
+  bool optimistic() const { return config_.fill_at_close; }
 
  private:
   struct Position {
@@ -111,6 +124,7 @@ class TradingEnv {
   void start_episode(std::span<float> obs);
   void write_observation(std::span<float> obs) const;
   double mark_equity(std::size_t bar) const;
+  double buy_amount(std::size_t ticker, std::size_t decision_bar) const;
   void execute(std::size_t ticker, std::int32_t action, std::size_t decision_bar, double& trade_reward);
   void sell(std::size_t ticker, double reference_price, std::size_t fill_bar, std::size_t context_bar, double& trade_reward);
 
@@ -126,10 +140,12 @@ class TradingEnv {
   double cash_ = 0;
   double equity_ = 0;
   double peak_equity_ = 0;
+  double day_start_equity_ = 0;
   int trades_today_ = 0;
   Day current_day_{};
   int wins_ = 0;
   int sells_ = 0;
+  double win_sum_ = 0, loss_sum_ = 0;
   std::vector<Position> positions_;
   std::vector<risk::ClosedTrade> trades_;
   std::vector<double> equity_curve_;
