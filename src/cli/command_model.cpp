@@ -1,4 +1,8 @@
+#include <iostream>
+#include <nlohmann/json.hpp>
+
 #include "cli.hpp"
+#include "ploutos/rl/ppo.hpp"
 
 namespace ploutos::cli {
 
@@ -8,8 +12,28 @@ void add_model_command(CLI::App& app, Globals& globals) {
   auto path = std::make_shared<std::string>();
   auto* info = cmd->add_subcommand("info", "Print a model's manifest (feature set, tickers, config, data hash, metrics)");
   info->add_option("path", *path, "Model file")->required();
-  info->footer("Examples:\n  ploutos model info data/models/brain_tech.pt --json");
-  not_implemented(*info, globals, "ploutos model info (issue #8)", path);
+  info->footer("Examples:\n  ploutos model info data/models/brain_tech.pt\n  ploutos model info data/models/brain_tech.pt --json");
+  info->callback([&globals, path] {
+    globals.action = [&globals, path]() -> int {
+      const auto manifest = nlohmann::ordered_json::parse(rl::read_manifest(*path));
+      if (globals.json) {
+        std::cout << manifest.dump(2) << "\n";
+        return 0;
+      }
+      std::cout << *path << "\n"
+                << "  format        " << manifest.value("format_version", 0) << " (ploutos " << manifest.value("ploutos_version", "?")
+                << ", git " << manifest.value("git_revision", "?") << ")\n"
+                << "  feature set   " << manifest.value("feature_set", "?") << " (" << manifest["features"].size() << " features)\n"
+                << "  tickers       ";
+      for (const auto& t : manifest["tickers"]) std::cout << t.get<std::string>() << " ";
+      std::cout << "\n  obs_dim       " << manifest.value("obs_dim", 0) << "\n"
+                << "  data          " << manifest.value("data_range", "?") << " (hash " << manifest.value("data_hash", "?") << ", "
+                << manifest.value("data_source", "?") << ")\n"
+                << "  seed          " << manifest["seed"] << ", " << manifest.value("timesteps", 0) << " timesteps\n"
+                << "  metrics       " << manifest["metrics"].dump() << "\n";
+      return 0;
+    };
+  });
 }
 
 }  // namespace ploutos::cli

@@ -1,24 +1,106 @@
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <csignal>
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
 #include "cli.hpp"
+#include "ploutos/core/error.hpp"
+#include "ploutos/env/load.hpp"
+#include "ploutos/rl/ppo.hpp"
 
 namespace ploutos::cli {
+namespace {
+
+std::atomic<bool> g_stop{false};
+extern "C" void request_stop(int) { g_stop.store(true); }
+
+std::vector<std::string> split_tickers(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const auto comma = text.find(',', start);
+    std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (!item.empty()) out.push_back(std::move(item));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+}  // namespace
 
 void add_train_command(CLI::App& app, Globals& globals) {
   struct Options {
     std::int64_t timesteps = 0;
-    std::string out, resume;
+    std::string out, resume, data, interval, tickers, metrics_dir;
     int threads = 0;
+    double validation = 0.2;
   };
   auto o = std::make_shared<Options>();
   auto* cmd = app.add_subcommand("train", "Train a PPO agent (LibTorch) on the V6 environment; writes data/models/NAME.pt");
   cmd->add_option("--timesteps", o->timesteps, "Environment steps (default: training.total_timesteps)");
-  cmd->add_option("--out", o->out, "Model file to write (default: training.output)");
-  cmd->add_option("--resume", o->resume, "Continue exactly where this checkpoint stopped");
-  cmd->add_option("--threads", o->threads, "Worker threads (1 gives byte-identical models for one seed)");
+  cmd->add_option("--out", o->out, "Model file to write (default: training.output); the best validation model goes beside it as NAME.best.pt");
+  cmd->add_option("--resume", o->resume, "Continue from this model/checkpoint (weights, optimiser, normaliser, RNG, step count)");
+  cmd->add_option("--threads", o->threads, "LibTorch threads (1 gives byte-identical models for one seed)");
+  cmd->add_option("--data", o->data, "Data directory or folder of TICKER.csv (overrides data.dir and data.source)");
+  cmd->add_option("--interval", o->interval, "Override data.interval (1d, 1h, 4h)");
+  cmd->add_option("--tickers", o->tickers, "Override data.tickers (comma-separated)");
+  cmd->add_option("--validation", o->validation, "Share of the bars held out for validation (default 0.2)")->check(CLI::Range(0.0, 0.9));
+  cmd->add_option("--metrics-dir", o->metrics_dir, "Where metrics.jsonl and metrics.csv go (default: training.runs_dir/<model name>)");
   cmd->footer(
       "Examples:\n"
-      "  ploutos train --config v6_better_timing.yaml\n"
-      "  ploutos train --config quickstart --timesteps 20000 --out data/models/quick.pt --seed 7");
-  not_implemented(*cmd, globals, "ploutos train (PPO in LibTorch, issue #8)", o);
+      "  ploutos train --config quickstart\n"
+      "  ploutos train --config v6_better_timing.yaml --timesteps 20000 --data ../shared/data/daily --interval 1d\n"
+      "  ploutos train --config quickstart --resume data/models/quickstart.pt\n"
+      "Ctrl-C saves a checkpoint to --out and exits with code 130; --resume continues from it.");
+  cmd->callback([&globals, o] {
+    globals.action = [&globals, o]() -> int {
+      auto config = load_effective_config(globals);
+      if (!o->interval.empty()) config.data.interval = o->interval;
+      if (!o->tickers.empty()) config.data.tickers = split_tickers(o->tickers);
+      if (!o->out.empty()) config.training.output = o->out;
+      config::validate(config, "command line");
+      const auto market = env::load_market(config, o->data);
+      spdlog::info("market: {} tickers x {} bars ({}), {} features, data {}", market.market->n_tickers, market.market->n_bars,
+                   market.data_range, market.market->n_features, market.source);
+      rl::TrainRequest request;
+      request.config = config;
+      request.market = market;
+      request.output = config.training.output;
+      request.resume = o->resume;
+      request.total_timesteps = o->timesteps;
+      request.threads = o->threads > 0 ? o->threads : config.training.threads;
+      request.validation_fraction = o->validation;
+      request.metrics_dir = o->metrics_dir.empty()
+                                ? (std::filesystem::path(config.training.runs_dir) / std::filesystem::path(request.output).stem()).string()
+                                : o->metrics_dir;
+      request.progress = !globals.quiet && !globals.json;
+      request.stop = &g_stop;
+      std::signal(SIGINT, request_stop);
+      std::signal(SIGTERM, request_stop);
+      const auto result = rl::train(request);
+      std::signal(SIGINT, SIG_DFL);
+      std::signal(SIGTERM, SIG_DFL);
+      if (globals.json) {
+        nlohmann::ordered_json j{{"model", result.model_path}, {"timesteps", result.timesteps}, {"interrupted", result.interrupted},
+                                 {"metrics_dir", request.metrics_dir}};
+        if (!result.history.empty()) {
+          j["episode_reward_mean"] = result.history.back().episode_reward_mean;
+          j["episode_return_mean"] = result.history.back().episode_return_mean;
+          j["fps"] = result.history.back().fps;
+        }
+        std::cout << j.dump(2) << "\n";
+      } else {
+        std::cout << (result.interrupted ? "interrupted; checkpoint " : "model ") << result.model_path << " (" << result.timesteps
+                  << " timesteps; metrics in " << request.metrics_dir << ")\n";
+        if (result.interrupted) std::cout << "resume with: ploutos train --resume " << result.model_path << " [same options]\n";
+      }
+      return result.interrupted ? 130 : 0;
+    };
+  });
 }
 
 }  // namespace ploutos::cli

@@ -42,11 +42,13 @@ std::string range_text(const BarSeries& s, bool last) {
 
 }  // namespace
 
-std::string content_hash(std::string_view bytes) {
+std::string content_hash_hex(std::uint64_t hash) {
   char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(fnv1a64(bytes)));
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(hash));
   return buf;
 }
+
+std::string content_hash(std::string_view bytes) { return content_hash_hex(fnv1a64(bytes)); }
 
 void apply_quality_policy(const QualityReport& report, const std::string& file, QualityPolicy policy) {
   for (const auto& issue : report.issues) {

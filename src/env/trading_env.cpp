@@ -15,7 +15,9 @@ TradingEnv::TradingEnv(std::shared_ptr<const MarketData> market, EnvConfig confi
       cost_model_(config_.costs),
       obs_dim_(market_->n_tickers * market_->n_features + market_->n_tickers + 3),
       positions_(market_->n_tickers) {
-  if (market_->last_bar <= market_->first_bar) throw InputError("environment: the market needs at least two tradable bars");
+  const std::size_t first = std::max(market_->first_bar, config_.window_first);
+  const std::size_t last = config_.window_last > 0 ? std::min(market_->last_bar, config_.window_last) : market_->last_bar;
+  if (last <= first) throw InputError("environment: the market window needs at least two tradable bars");
 }
 
 void TradingEnv::reset(std::uint64_t seed, std::span<float> obs) {
@@ -26,7 +28,8 @@ void TradingEnv::reset(std::uint64_t seed, std::span<float> obs) {
 void TradingEnv::reset(std::span<float> obs) { start_episode(obs); }
 
 void TradingEnv::start_episode(std::span<float> obs) {
-  const std::size_t first = market_->first_bar, last = market_->last_bar;
+  const std::size_t first = std::max(market_->first_bar, config_.window_first);
+  const std::size_t last = config_.window_last > 0 ? std::min(market_->last_bar, config_.window_last) : market_->last_bar;
   const std::size_t span = last - first;  // bars available after the first
   std::size_t offset = 0;
   if (config_.mode == Mode::kTrain) {
@@ -250,7 +253,8 @@ float TradingEnv::step(std::span<const std::int32_t> actions, std::span<float> o
 
   terminated = equity_ < config_.bankruptcy_fraction * config_.initial_balance || cash_ < 0 ||
                (config_.max_drawdown > 0 && drawdown >= config_.max_drawdown);
-  truncated = !terminated && (steps_ >= config_.max_steps || bar_ >= m.last_bar);
+  const std::size_t last_bar = config_.window_last > 0 ? std::min(m.last_bar, config_.window_last) : m.last_bar;
+  truncated = !terminated && (steps_ >= config_.max_steps || bar_ >= last_bar);
   info_.equity = equity_;
   info_.cash = cash_;
   info_.step_return = step_return;

@@ -59,6 +59,9 @@ VecEnv::VecEnv(std::shared_ptr<const MarketData> market, const EnvConfig& config
   rewards_.assign(n_envs, 0.0f);
   terminated_.assign(n_envs, 0);
   truncated_.assign(n_envs, 0);
+  final_equity_.assign(n_envs, 0.0);
+  reward_sum_.assign(n_envs, 0.0);
+  final_reward_sum_.assign(n_envs, 0.0);
   for (std::size_t i = 0; i < n_envs; ++i) {
     envs_[i]->reset(derive_seed(seed, "env", i), std::span<float>(obs_.data() + i * obs_dim_, obs_dim_));
   }
@@ -69,6 +72,7 @@ VecEnv::VecEnv(std::shared_ptr<const MarketData> market, const EnvConfig& config
 VecEnv::~VecEnv() = default;
 
 void VecEnv::reset() {
+  std::fill(reward_sum_.begin(), reward_sum_.end(), 0.0);
   for (std::size_t i = 0; i < envs_.size(); ++i) envs_[i]->reset(std::span<float>(obs_.data() + i * obs_dim_, obs_dim_));
 }
 
@@ -79,7 +83,11 @@ void VecEnv::step_range(std::size_t first, std::size_t last, std::span<const std
     rewards_[i] = envs_[i]->step(actions.subspan(i * n_tickers_, n_tickers_), obs, term, trunc);
     terminated_[i] = term;
     truncated_[i] = trunc;
+    reward_sum_[i] += rewards_[i];
     if (term || trunc) {
+      final_equity_[i] = envs_[i]->info().equity;
+      final_reward_sum_[i] = reward_sum_[i];
+      reward_sum_[i] = 0;
       std::copy(obs.begin(), obs.end(), final_obs_.begin() + static_cast<std::ptrdiff_t>(i * obs_dim_));
       envs_[i]->reset(obs);
     }

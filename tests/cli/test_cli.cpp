@@ -80,9 +80,9 @@ TEST(Cli, VersionAndUsageErrors) {
 }
 
 TEST(Cli, UnbuiltCommandsSayNotImplementedAndExit1) {
-  for (const char* cmd : {"train --config quickstart", "backtest --model data/models/brain_tech.pt --days 90",
+  for (const char* cmd : {"backtest --model data/models/brain_tech.pt --days 90",
                           "trade --paper --broker sim", "diagnose --model x.pt",
-                          "model info x.pt"}) {
+                          }) {
     const auto r = run(cmd);
     EXPECT_EQ(r.code, 1) << cmd;
     EXPECT_NE(r.err.find("not implemented yet"), std::string::npos) << cmd << ": " << r.err;
@@ -277,4 +277,62 @@ TEST(Cli, FeaturesExportsOneRowPerTickerAndBar) {
   EXPECT_NE(no_rows.err.find("no bars"), std::string::npos) << no_rows.err;
   const auto list = json_of(run("features list --json"));
   EXPECT_GE(list["observation"].size(), 60u);
+}
+
+TEST(Cli, TrainWritesAModelThatModelInfoReads) {
+  const std::string model = kTmp + "/quick.pt";
+  const auto r = run("--seed 3 train --config quickstart --timesteps 2048 --threads 1 --out " + model + " --metrics-dir " + kTmp +
+                     "/runs --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(json_of(r)["timesteps"], 2048);
+  const auto info = json_of(run("model info " + model + " --json"));
+  for (const char* key : {"format_version", "feature_set", "features", "tickers", "obs_dim", "action_space", "config", "data_range",
+                          "data_hash", "seed", "git_revision", "metrics"}) {
+    EXPECT_TRUE(info.contains(key)) << key;
+  }
+  EXPECT_EQ(info["seed"], 3);
+  EXPECT_EQ(info["tickers"].size(), 4u);
+  std::ifstream csv(kTmp + "/runs/metrics.csv");
+  std::string header;
+  std::getline(csv, header);
+  EXPECT_EQ(header.rfind("timesteps,update,episode_reward_mean", 0), 0u) << header;
+  EXPECT_EQ(run("model info " + kTmp + "/nothing.pt").code, 2);
+}
+
+TEST(Cli, TrainOnTheSharedDailyData) {
+  if (!std::filesystem::is_directory(std::string(PLOUTOS_SOURCE_DIR) + "/../shared/data/daily")) {
+    GTEST_SKIP() << "../shared/data is absent; skipped";
+  }
+  // The V6 config with a small network and rollout, so the test stays short; the data path is the real one.
+  const std::string cfg = kTmp + "/v6_small.yaml";
+  std::ofstream(cfg) << "name: v6_small\ndata:\n  tickers: [SPY, QQQ, XLE]\n  interval: 1d\n  source: csv\n"
+                        "ppo:\n  n_steps: 256\n  batch_size: 256\n  n_epochs: 2\n  net_arch: [32, 32]\ntraining:\n  n_envs: 2\n";
+  const auto r = run("train --config " + cfg + " --timesteps 1024 --data ../shared/data/daily --out " + kTmp + "/v6_small.pt --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto info = json_of(run("model info " + kTmp + "/v6_small.pt --json"));
+  EXPECT_EQ(info["tickers"], nlohmann::json::parse(R"(["SPY","QQQ","XLE"])"));
+  EXPECT_NE(info["data_range"].get<std::string>().find("2026-05-29"), std::string::npos);
+}
+
+TEST(Cli, CtrlCSavesACheckpointAndResumeContinues) {
+  const std::string model = kTmp + "/interrupted.pt";
+  std::filesystem::remove(model);
+  const std::string cmd = std::string("cd '") + PLOUTOS_SOURCE_DIR + "' && PLOUTOS_ENV_FILE=/nonexistent '" + PLOUTOS_BIN +
+                          "' --quiet train --config quickstart --timesteps 100000000 --threads 1 --out " + model + " --metrics-dir " +
+                          kTmp + "/int_runs > /dev/null 2>&1 & pid=$!; sleep 3; kill -INT $pid; wait $pid; echo $?";
+  std::FILE* pipe = ::popen(cmd.c_str(), "r");
+  char buf[64] = {0};
+  std::string out;
+  while (std::fgets(buf, sizeof buf, pipe)) out += buf;
+  ::pclose(pipe);
+  EXPECT_EQ(std::stoi(out), 130) << out;
+  ASSERT_TRUE(std::filesystem::exists(model));
+  const auto saved = json_of(run("model info " + model + " --json"));
+  const long long at = saved["timesteps"].get<long long>();
+  EXPECT_GT(at, 0);
+  EXPECT_EQ(at % 2048, 0) << "a checkpoint holds whole updates";
+  const auto resumed = run("train --config quickstart --threads 1 --resume " + model + " --timesteps " + std::to_string(at + 2048) +
+                           " --out " + model + " --metrics-dir " + kTmp + "/int_runs --json");
+  ASSERT_EQ(resumed.code, 0) << resumed.err;
+  EXPECT_EQ(json_of(resumed)["timesteps"], at + 2048);
 }

@@ -23,6 +23,7 @@ struct DataConfig : Section {
   std::string start;
   std::string end;
   std::string period = "5y";
+  std::uint64_t synthetic_seed = 2024;
   std::string quality_policy = "error";
   double http_timeout_seconds = 20.0;
   int http_max_retries = 4;
@@ -39,6 +40,7 @@ struct DataConfig : Section {
     v("start", start, "first day (YYYY-MM-DD); empty: end minus period", check::optional_date);
     v("end", end, "last day (YYYY-MM-DD); empty: today", check::optional_date);
     v("period", period, "look-back when start is empty (e.g. 90d, 6m, 5y)", check::period);
+    v("synthetic_seed", synthetic_seed, "seed of the built-in synthetic market (separate from training.seed so every run sees the same market)");
     v("quality_policy", quality_policy, "error-level data problems on load: error (refuse) or warn (log and go on)",
       check::one_of({"error", "warn"}));
     v("http_timeout_seconds", http_timeout_seconds, "timeout of one market-data request", check::positive());

@@ -2,6 +2,7 @@
 // The market-data directory: `<dir>/<interval>/<TICKER>.csv` in the normalised CSV format, each with
 // a sidecar `<TICKER>.json` recording its source, row count, range and content hash. Directories laid
 // out as `daily/` and `hourly/` (like ../shared/data) are read too. Writes are atomic.
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -26,6 +27,8 @@ struct StoredSeries {
 
 // 64-bit FNV-1a of the bytes, as 16 hex digits.
 std::string content_hash(std::string_view bytes);
+// A 64-bit hash as 16 hex digits.
+std::string content_hash_hex(std::uint64_t hash);
 
 class DataStore {
  public:

@@ -21,6 +21,9 @@ enum class Mode { kTrain, kEval, kBacktest };
 
 struct EnvConfig {
   Mode mode = Mode::kTrain;
+  // Bars episodes may use (0 = the market's first/last tradable bar): train/validation splits.
+  std::size_t window_first = 0;
+  std::size_t window_last = 0;
   double initial_balance = 100000;
   int max_steps = 2500;
   double buy_pct = 0.20;

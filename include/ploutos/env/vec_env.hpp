@@ -35,6 +35,9 @@ class VecEnv {
   std::span<const std::uint8_t> terminated() const { return terminated_; }
   std::span<const std::uint8_t> truncated() const { return truncated_; }
   std::span<const float> final_observation(std::size_t env) const;
+  // For envs whose episode ended in the last step: its final equity and summed reward.
+  double final_equity(std::size_t env) const { return final_equity_[env]; }
+  double episode_reward(std::size_t env) const { return final_reward_sum_[env]; }
   const TradingEnv& env(std::size_t i) const { return *envs_[i]; }
 
  private:
@@ -45,6 +48,7 @@ class VecEnv {
   std::size_t obs_dim_ = 0, n_tickers_ = 0;
   std::vector<float> obs_, final_obs_, rewards_;
   std::vector<std::uint8_t> terminated_, truncated_;
+  std::vector<double> final_equity_, reward_sum_, final_reward_sum_;
   std::unique_ptr<Pool> pool_;
 };
 

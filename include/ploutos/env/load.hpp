@@ -1,0 +1,25 @@
+#pragma once
+// From config to the environment's market: load (or generate) the bars of data.tickers, cut the
+// window, align them on a Panel, compute the feature set and build MarketData.
+#include <memory>
+#include <string>
+
+#include "ploutos/config/config.hpp"
+#include "ploutos/data/panel.hpp"
+#include "ploutos/env/market.hpp"
+
+namespace ploutos::env {
+
+struct LoadedMarket {
+  std::shared_ptr<const MarketData> market;
+  std::string data_range;  // "first..last" of the panel
+  std::string data_hash;   // fnv1a64 over the panel's prices and volumes, hex
+  std::string source;      // "synthetic:seed=2024", or the data directory
+};
+
+// data.source: synthetic -> the built-in market (data.synthetic_seed, `sessions` from the window);
+// cache/csv/auto -> the data directory (`data_dir` overrides data.dir; also a folder of TICKER.csv
+// or a directory with daily/ and hourly/). Throws InputError naming what is missing.
+LoadedMarket load_market(const config::Config& config, const std::string& data_dir = "");
+
+}  // namespace ploutos::env

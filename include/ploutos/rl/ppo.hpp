@@ -1,0 +1,75 @@
+#pragma once
+// PPO (SB3-equivalent) over the VecEnv, and the model file. This header stays free of LibTorch; the
+// implementation is src/rl/ppo.cpp. Model file layout: docs/model-file.md.
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "ploutos/config/config.hpp"
+#include "ploutos/env/load.hpp"
+
+namespace ploutos::rl {
+
+struct UpdateMetrics {
+  std::int64_t timesteps = 0;
+  int update = 0;
+  double episode_reward_mean = 0;  // summed env reward of episodes finished in this update's rollout
+  double episode_return_mean = 0;  // equity return of those episodes
+  int episodes = 0;
+  double policy_loss = 0, value_loss = 0, entropy = 0, approx_kl = 0, clip_fraction = 0, explained_variance = 0;
+  double learning_rate = 0;
+  double fps = 0;                  // env-steps per second over the whole update (rollout + optimisation)
+  double rollout_seconds = 0, update_seconds = 0;
+  int epochs_run = 0;              // fewer than n_epochs when target_kl stopped the update
+  double eval_return = 0;          // validation return when evaluated this update (NaN otherwise)
+};
+
+struct TrainRequest {
+  config::Config config;                // effective config (training.seed, ppo.*, ...)
+  env::LoadedMarket market;             // training data; the last validation_fraction is held out
+  std::string output;                   // model file (atomic write); best model beside it as NAME.best.pt
+  std::string resume;                   // checkpoint to continue from
+  std::int64_t total_timesteps = 0;     // 0: training.total_timesteps
+  int threads = 0;                      // LibTorch intra-op threads; 0 keeps the default
+  double validation_fraction = 0.2;
+  std::string metrics_dir;              // metrics.jsonl and metrics.csv go here
+  bool progress = true;
+  const std::atomic<bool>* stop = nullptr;  // set by a signal handler: checkpoint and return
+  std::function<void(const UpdateMetrics&)> on_update;
+};
+
+struct TrainResult {
+  std::string model_path;
+  std::int64_t timesteps = 0;
+  bool interrupted = false;
+  std::vector<UpdateMetrics> history;
+};
+
+TrainResult train(const TrainRequest& request);
+
+// The manifest of a model file as JSON text (format_version, feature_set, features, tickers,
+// obs_dim, action_space, config, data_range, data_hash, seed, git_revision, metrics, ...).
+std::string read_manifest(const std::string& path);
+
+// A trained policy for decisions: normalises the observation with the frozen statistics and picks
+// the most likely action per ticker (or samples with `deterministic = false`).
+class Policy {
+ public:
+  static std::unique_ptr<Policy> load(const std::string& path);
+  virtual ~Policy() = default;
+  virtual std::size_t obs_dim() const = 0;
+  virtual std::size_t n_tickers() const = 0;
+  virtual const std::string& manifest() const = 0;
+  // obs: [batch x obs_dim]; actions out: [batch x n_tickers]
+  virtual void act(std::span<const float> obs, std::span<std::int32_t> actions, bool deterministic = true) = 0;
+};
+
+// Refuses a model whose feature set or tickers differ from what the caller has (InputError).
+void check_compatible(const std::string& manifest_json, const std::string& feature_set, const std::vector<std::string>& tickers,
+                      std::size_t obs_dim);
+
+}  // namespace ploutos::rl

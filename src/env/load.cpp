@@ -1,0 +1,98 @@
+#include "ploutos/env/load.hpp"
+
+#include <cmath>
+#include <filesystem>
+
+#include "ploutos/calendar/nyse.hpp"
+#include "ploutos/core/error.hpp"
+#include "ploutos/core/rng.hpp"
+#include "ploutos/data/csv.hpp"
+#include "ploutos/data/fetch.hpp"
+#include "ploutos/data/store.hpp"
+#include "ploutos/data/synthetic.hpp"
+#include "ploutos/features/engine.hpp"
+
+namespace ploutos::env {
+namespace {
+
+std::string hash_panel(const data::Panel& p) {
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  auto mix = [&h](const void* data, std::size_t bytes) {
+    const auto* b = static_cast<const unsigned char*>(data);
+    for (std::size_t i = 0; i < bytes; ++i) {
+      h ^= b[i];
+      h *= 0x100000001b3ULL;
+    }
+  };
+  for (const auto& t : p.tickers) mix(t.data(), t.size());
+  for (const Instant t : p.time) {
+    const auto s = t.time_since_epoch().count();
+    mix(&s, sizeof s);
+  }
+  for (const auto* table : {&p.open, &p.high, &p.low, &p.close, &p.volume}) {
+    for (const auto& column : *table) {
+      for (const double v : column) {
+        const double x = std::isnan(v) ? 0.0 : v;
+        mix(&x, sizeof x);
+      }
+    }
+  }
+  return data::content_hash_hex(h);
+}
+
+}  // namespace
+
+LoadedMarket load_market(const config::Config& config, const std::string& data_dir) {
+  const auto& d = config.data;
+  const data::Timeframe timeframe = data::parse_timeframe(d.interval);
+  std::vector<data::BarSeries> series;
+  LoadedMarket out;
+  if (d.source == "synthetic" && data_dir.empty()) {
+    if (timeframe != data::Timeframe::k1d) throw InputError("data.source synthetic: only daily bars (data.interval: 1d)");
+    const auto [start, end] = data::resolve_window(d.start, d.end, d.period, Day{std::chrono::year{2024} / 12 / 31});
+    data::SyntheticOptions o;
+    o.tickers = d.tickers;
+    o.seed = d.synthetic_seed;
+    o.start = start;
+    o.sessions = std::max<int>(2, static_cast<int>(calendar::nyse().sessions_between(start, end).size()));
+    series = data::generate_synthetic(o);
+    out.source = "synthetic:seed=" + std::to_string(d.synthetic_seed);
+  } else {
+    const std::string dir = data_dir.empty() ? d.dir : data_dir;
+    const data::DataStore store(dir);
+    const auto policy = d.quality_policy == "warn" ? data::QualityPolicy::kWarn : data::QualityPolicy::kError;
+    for (const auto& ticker : d.tickers) {
+      const std::filesystem::path flat = std::filesystem::path(dir) / (ticker + ".csv");
+      data::BarSeries s;
+      if (store.find(ticker, timeframe)) {
+        s = store.load(ticker, timeframe, policy);
+      } else if (std::filesystem::is_regular_file(flat)) {
+        s = data::load_checked(flat, policy);
+        s.ticker = ticker;
+      } else {
+        throw InputError("no " + d.interval + " data for " + ticker + " in " + dir +
+                         " (run `ploutos data fetch`, import CSV, or point --data at a folder with " + ticker + ".csv)");
+      }
+      if (!d.start.empty() || !d.end.empty()) {
+        const Instant first = d.start.empty() ? Instant::min() : Instant{parse_day(d.start)};
+        const Instant last = d.end.empty() ? Instant::max() : Instant{parse_day(d.end) + std::chrono::days{1}} - std::chrono::seconds{1};
+        s = s.slice(first, last);
+      }
+      if (s.empty()) throw InputError(ticker + ": no bars in the configured window " + d.start + ".." + d.end);
+      series.push_back(std::move(s));
+    }
+    out.source = dir;
+  }
+  const data::Panel panel = data::build_panel(series);
+  const features::FeatureEngine engine(config.features.feature_set);
+  out.market = std::make_shared<const MarketData>(build_market(panel, engine, config.features.clip));
+  const auto& m = *out.market;
+  auto text = [&](std::size_t bar) {
+    return timeframe == data::Timeframe::k1d ? format_day(m.new_york_day[bar]) : format_instant(m.time[bar]);
+  };
+  out.data_range = text(0) + ".." + text(m.n_bars - 1);
+  out.data_hash = hash_panel(panel);
+  return out;
+}
+
+}  // namespace ploutos::env

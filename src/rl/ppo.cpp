@@ -1,0 +1,622 @@
+// PPO in LibTorch. The only translation unit (with runtime.cpp) that includes torch.
+#include "ploutos/rl/ppo.hpp"
+
+#include <spdlog/spdlog.h>
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <sstream>
+#include <nlohmann/json.hpp>
+
+#include "ploutos/core/atomic_file.hpp"
+#include "ploutos/core/error.hpp"
+#include "ploutos/core/progress.hpp"
+#include "ploutos/core/rng.hpp"
+#include "ploutos/core/version.hpp"
+#include "ploutos/env/from_config.hpp"
+#include "ploutos/env/vec_env.hpp"
+
+namespace ploutos::rl {
+namespace {
+
+constexpr int kFormatVersion = 1;
+using Clock = std::chrono::steady_clock;
+
+torch::nn::Sequential make_mlp(std::int64_t in, const std::vector<int>& layers, const std::string& activation) {
+  torch::nn::Sequential seq;
+  std::int64_t width = in;
+  for (const int out : layers) {
+    seq->push_back(torch::nn::Linear(width, out));
+    if (activation == "relu") {
+      seq->push_back(torch::nn::ReLU());
+    } else if (activation == "elu") {
+      seq->push_back(torch::nn::ELU());
+    } else if (activation == "leaky_relu") {
+      seq->push_back(torch::nn::LeakyReLU());
+    } else {
+      seq->push_back(torch::nn::Tanh());
+    }
+    width = out;
+  }
+  if (layers.empty()) seq->push_back(torch::nn::Identity());
+  return seq;
+}
+
+// Separate actor and critic MLPs (SB3's meaning of net_arch), a categorical head per ticker.
+struct ActorCriticImpl : torch::nn::Module {
+  ActorCriticImpl(std::int64_t obs_dim, std::int64_t tickers, const config::NetArch& arch, const std::string& activation, bool ortho)
+      : n_tickers(tickers) {
+    pi_body = register_module("pi_body", make_mlp(obs_dim, arch.pi, activation));
+    vf_body = register_module("vf_body", make_mlp(obs_dim, arch.vf, activation));
+    pi_head = register_module("pi_head", torch::nn::Linear(arch.pi.empty() ? obs_dim : arch.pi.back(), tickers * 3));
+    vf_head = register_module("vf_head", torch::nn::Linear(arch.vf.empty() ? obs_dim : arch.vf.back(), 1));
+    if (ortho) {
+      // SB3: sqrt(2) for hidden layers, 0.01 for the action head, 1 for the value head; zero biases.
+      torch::NoGradGuard no_grad;
+      for (auto* body : {&pi_body, &vf_body}) {
+        for (auto& m : (*body)->modules(false)) {
+          if (auto* linear = m->as<torch::nn::Linear>()) {
+            torch::nn::init::orthogonal_(linear->weight, std::sqrt(2.0));
+            torch::nn::init::zeros_(linear->bias);
+          }
+        }
+      }
+      torch::nn::init::orthogonal_(pi_head->weight, 0.01);
+      torch::nn::init::zeros_(pi_head->bias);
+      torch::nn::init::orthogonal_(vf_head->weight, 1.0);
+      torch::nn::init::zeros_(vf_head->bias);
+    }
+  }
+  std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& obs) {
+    auto logits = pi_head(pi_body->forward(obs)).view({-1, n_tickers, 3});
+    auto value = vf_head(vf_body->forward(obs)).squeeze(-1);
+    return {logits, value};
+  }
+  std::int64_t n_tickers;
+  torch::nn::Sequential pi_body{nullptr}, vf_body{nullptr};
+  torch::nn::Linear pi_head{nullptr}, vf_head{nullptr};
+};
+TORCH_MODULE(ActorCritic);
+
+// SB3's RunningMeanStd (parallel update, epsilon count), in double precision.
+struct RunningMeanStd {
+  torch::Tensor mean, var;
+  double count = 1e-4;
+  explicit RunningMeanStd(std::int64_t dim = 1)
+      : mean(torch::zeros({dim}, torch::kFloat64)), var(torch::ones({dim}, torch::kFloat64)) {}
+  void update(const torch::Tensor& batch) {
+    const auto x = batch.to(torch::kFloat64);
+    const auto batch_mean = x.mean(0);
+    const auto batch_var = x.var(0, /*unbiased=*/false);
+    const double batch_count = static_cast<double>(x.size(0));
+    const auto delta = batch_mean - mean;
+    const double total = count + batch_count;
+    mean = mean + delta * (batch_count / total);
+    const auto m2 = var * count + batch_var * batch_count + delta.pow(2) * (count * batch_count / total);
+    var = m2 / total;
+    count = total;
+  }
+  torch::Tensor normalize(const torch::Tensor& x, double clip) const {
+    return ((x.to(torch::kFloat64) - mean) / torch::sqrt(var + 1e-8)).clamp(-clip, clip).to(torch::kFloat32);
+  }
+};
+
+struct Distribution {
+  torch::Tensor log_probs;  // [B, N, 3]
+  torch::Tensor log_prob(const torch::Tensor& actions) const {  // actions [B, N] int64 -> [B]
+    return log_probs.gather(-1, actions.unsqueeze(-1)).squeeze(-1).sum(-1);
+  }
+  torch::Tensor entropy() const { return -(log_probs.exp() * log_probs).sum(-1).sum(-1); }
+};
+
+Distribution distribution(const torch::Tensor& logits) { return {torch::log_softmax(logits, -1)}; }
+
+struct Checkpoint {
+  std::int64_t timesteps = 0;
+  int update = 0;
+  double best_eval = -std::numeric_limits<double>::infinity();
+};
+
+std::string build_manifest(const TrainRequest& req, const env::MarketData& m, std::size_t obs_dim, const Checkpoint& state,
+                           const UpdateMetrics* last) {
+  nlohmann::ordered_json j;
+  j["format_version"] = kFormatVersion;
+  j["created_by"] = "ploutos train";
+  j["ploutos_version"] = std::string(version());
+  j["git_revision"] = std::string(git_revision());
+  j["feature_set"] = req.config.features.feature_set;
+  j["features"] = m.feature_names;
+  j["tickers"] = m.tickers;
+  j["obs_dim"] = obs_dim;
+  j["observation_layout"] = {{"per_ticker_features", m.n_features},
+                             {"order", "features of ticker 0..N-1, then position value / equity per ticker, then cash / equity, "
+                                       "total return, drawdown"},
+                             {"normalisation", "running mean/variance frozen at evaluation, clip ppo.clip_obs"}};
+  j["action_space"] = {{"type", "MultiDiscrete"}, {"nvec", std::vector<int>(m.n_tickers, 3)}, {"meaning", {"HOLD", "BUY", "SELL"}}};
+  j["config"] = nlohmann::ordered_json::parse(config::to_json(req.config));
+  j["data_range"] = req.market.data_range;
+  j["data_hash"] = req.market.data_hash;
+  j["data_source"] = req.market.source;
+  j["seed"] = req.config.training.seed;
+  j["timesteps"] = state.timesteps;
+  j["updates"] = state.update;
+  nlohmann::ordered_json metrics = nlohmann::ordered_json::object();
+  if (last != nullptr) {
+    metrics = {{"timesteps", last->timesteps},           {"episode_reward_mean", last->episode_reward_mean},
+               {"episode_return_mean", last->episode_return_mean}, {"policy_loss", last->policy_loss},
+               {"value_loss", last->value_loss},         {"entropy", last->entropy},
+               {"approx_kl", last->approx_kl},           {"clip_fraction", last->clip_fraction},
+               {"explained_variance", last->explained_variance}, {"best_eval_return", std::isfinite(state.best_eval) ? state.best_eval : 0.0}};
+  }
+  j["metrics"] = metrics;
+  return j.dump(2);
+}
+
+// Adam's moments per parameter, keyed by the parameter's position. (LibTorch's own optimizer
+// serialisation keys them by memory address, which would make model files differ between runs.)
+std::string state_key(const torch::Tensor& p) { return c10::guts::to_string(p.unsafeGetTensorImpl()); }
+
+void save_adam(torch::optim::Adam& optimizer, torch::serialize::OutputArchive& out) {
+  const auto& params = optimizer.param_groups().front().params();
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    const auto it = optimizer.state().find(state_key(params[i]));
+    if (it == optimizer.state().end()) continue;
+    const auto& st = static_cast<const torch::optim::AdamParamState&>(*it->second);
+    const std::string k = std::string(1, 'p').append(std::to_string(i));
+    out.write(k + "_step", torch::tensor(st.step(), torch::kInt64));
+    out.write(k + "_exp_avg", st.exp_avg());
+    out.write(k + "_exp_avg_sq", st.exp_avg_sq());
+  }
+}
+
+void load_adam(torch::optim::Adam& optimizer, torch::serialize::InputArchive& in) {
+  const auto& params = optimizer.param_groups().front().params();
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    const std::string k = std::string(1, 'p').append(std::to_string(i));
+    torch::Tensor step, exp_avg, exp_avg_sq;
+    if (!in.try_read(k + "_step", step)) continue;
+    in.read(k + "_exp_avg", exp_avg);
+    in.read(k + "_exp_avg_sq", exp_avg_sq);
+    auto st = std::make_unique<torch::optim::AdamParamState>();
+    st->step(step.item<std::int64_t>());
+    st->exp_avg(exp_avg);
+    st->exp_avg_sq(exp_avg_sq);
+    optimizer.state()[state_key(params[i])] = std::move(st);
+  }
+}
+
+void save_model(const std::string& path, ActorCritic& policy, torch::optim::Adam& optimizer, const RunningMeanStd& obs_rms,
+                const std::string& manifest, const Checkpoint& state) {
+  torch::serialize::OutputArchive archive;
+  torch::serialize::OutputArchive policy_archive, optimizer_archive;
+  policy->save(policy_archive);
+  save_adam(optimizer, optimizer_archive);
+  archive.write("policy", policy_archive);
+  archive.write("optimizer", optimizer_archive);
+  archive.write("obs_rms_mean", obs_rms.mean);
+  archive.write("obs_rms_var", obs_rms.var);
+  archive.write("obs_rms_count", torch::tensor(obs_rms.count, torch::kFloat64));
+  archive.write("manifest", c10::IValue(manifest));
+  archive.write("state_timesteps", torch::tensor(state.timesteps, torch::kInt64));
+  archive.write("state_update", torch::tensor(static_cast<std::int64_t>(state.update), torch::kInt64));
+  archive.write("state_best_eval", torch::tensor(state.best_eval, torch::kFloat64));
+  {
+    auto gen = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    archive.write("rng_state", gen.get_state());
+  }
+  // Through a stream: LibTorch names the records inside the zip after a file's name, so saving
+  // to a path would make the bytes depend on it. Then temp file + rename, never half a model.
+  std::ostringstream bytes;
+  archive.save_to(bytes);
+  write_file_atomic(path, bytes.view());
+}
+
+torch::serialize::InputArchive open_model(const std::string& path) {
+  if (!std::filesystem::is_regular_file(path)) throw InputError(path + ": no such model file");
+  torch::serialize::InputArchive archive;
+  try {
+    archive.load_from(path);
+  } catch (const c10::Error& e) {
+    throw InputError(path + ": not a Ploutos model file (" + std::string(e.what_without_backtrace()) + ")");
+  }
+  return archive;
+}
+
+std::string manifest_of(torch::serialize::InputArchive& archive, const std::string& path) {
+  c10::IValue value;
+  if (!archive.try_read("manifest", value) || !value.isString()) throw InputError(path + ": model file has no manifest");
+  return value.toStringRef();
+}
+
+double evaluate(ActorCritic& policy, const RunningMeanStd& rms, double clip_obs, bool normalize,
+                const std::shared_ptr<const env::MarketData>& market, const env::EnvConfig& config) {
+  torch::NoGradGuard no_grad;
+  env::TradingEnv e(market, config);
+  std::vector<float> obs(e.obs_dim());
+  e.reset(0, obs);
+  std::vector<std::int32_t> actions(e.n_tickers());
+  bool term = false, trunc = false;
+  while (!term && !trunc) {
+    auto x = torch::from_blob(obs.data(), {1, static_cast<std::int64_t>(obs.size())}, torch::kFloat32);
+    if (normalize) x = rms.normalize(x, clip_obs);
+    const auto a = policy->forward(x).first.argmax(-1).to(torch::kInt32).contiguous();
+    std::memcpy(actions.data(), a.data_ptr<std::int32_t>(), actions.size() * sizeof(std::int32_t));
+    e.step(actions, obs, term, trunc);
+  }
+  return e.info().equity / config.initial_balance - 1.0;
+}
+
+class TorchPolicy final : public Policy {
+ public:
+  explicit TorchPolicy(const std::string& path) {
+    auto archive = open_model(path);
+    manifest_ = manifest_of(archive, path);
+    const auto j = nlohmann::json::parse(manifest_);
+    if (j.value("format_version", 0) != kFormatVersion) {
+      throw InputError(path + ": model format " + std::to_string(j.value("format_version", 0)) + ", this build reads " +
+                       std::to_string(kFormatVersion));
+    }
+    obs_dim_ = j.at("obs_dim").get<std::size_t>();
+    n_tickers_ = j.at("tickers").size();
+    const auto& ppo = j.at("config").at("ppo");
+    config::NetArch arch{ppo.at("net_arch").at("pi").get<std::vector<int>>(), ppo.at("net_arch").at("vf").get<std::vector<int>>()};
+    policy_ = ActorCritic(static_cast<std::int64_t>(obs_dim_), static_cast<std::int64_t>(n_tickers_), arch,
+                          ppo.at("activation").get<std::string>(), false);
+    torch::serialize::InputArchive policy_archive;
+    archive.read("policy", policy_archive);
+    policy_->load(policy_archive);
+    policy_->eval();
+    archive.read("obs_rms_mean", rms_.mean);
+    archive.read("obs_rms_var", rms_.var);
+    normalize_ = ppo.value("normalize_observations", true);
+    clip_obs_ = ppo.value("clip_obs", 10.0);
+  }
+  std::size_t obs_dim() const override { return obs_dim_; }
+  std::size_t n_tickers() const override { return n_tickers_; }
+  const std::string& manifest() const override { return manifest_; }
+  void act(std::span<const float> obs, std::span<std::int32_t> actions, bool deterministic) override {
+    torch::NoGradGuard no_grad;
+    const auto batch = static_cast<std::int64_t>(obs.size() / obs_dim_);
+    auto x = torch::from_blob(const_cast<float*>(obs.data()), {batch, static_cast<std::int64_t>(obs_dim_)}, torch::kFloat32);
+    if (normalize_) x = rms_.normalize(x, clip_obs_);
+    const auto logits = policy_->forward(x).first;
+    const auto a = deterministic ? logits.argmax(-1)
+                                 : torch::multinomial(torch::softmax(logits, -1).view({-1, 3}), 1).view({batch, static_cast<std::int64_t>(n_tickers_)});
+    const auto a32 = a.to(torch::kInt32).contiguous();
+    std::memcpy(actions.data(), a32.data_ptr<std::int32_t>(), actions.size() * sizeof(std::int32_t));
+  }
+
+ private:
+  std::string manifest_;
+  std::size_t obs_dim_ = 0, n_tickers_ = 0;
+  ActorCritic policy_{nullptr};
+  RunningMeanStd rms_;
+  bool normalize_ = true;
+  double clip_obs_ = 10.0;
+};
+
+}  // namespace
+
+std::string read_manifest(const std::string& path) {
+  auto archive = open_model(path);
+  return manifest_of(archive, path);
+}
+
+std::unique_ptr<Policy> Policy::load(const std::string& path) { return std::make_unique<TorchPolicy>(path); }
+
+void check_compatible(const std::string& manifest_json, const std::string& feature_set, const std::vector<std::string>& tickers,
+                      std::size_t obs_dim) {
+  const auto j = nlohmann::json::parse(manifest_json);
+  const auto model_set = j.value("feature_set", std::string());
+  if (model_set != feature_set) {
+    throw InputError("model was trained on feature set '" + model_set + "', the data here uses '" + feature_set + "'");
+  }
+  const auto model_tickers = j.value("tickers", std::vector<std::string>{});
+  if (model_tickers != tickers) {
+    std::string a, b;
+    for (const auto& t : model_tickers) a += (a.empty() ? "" : ",") + t;
+    for (const auto& t : tickers) b += (b.empty() ? "" : ",") + t;
+    throw InputError("model was trained on tickers " + a + ", not " + b);
+  }
+  if (j.value("obs_dim", std::size_t{0}) != obs_dim) {
+    throw InputError("model expects observations of " + std::to_string(j.value("obs_dim", 0)) + " values, not " + std::to_string(obs_dim));
+  }
+}
+
+TrainResult train(const TrainRequest& req) {
+  const auto& cfg = req.config;
+  const auto& ppo = cfg.ppo;
+  const auto& tr = cfg.training;
+  const std::int64_t total = req.total_timesteps > 0 ? req.total_timesteps : tr.total_timesteps;
+  if (req.threads > 0) at::set_num_threads(req.threads);
+  torch::manual_seed(tr.seed);
+
+  const auto market = req.market.market;
+  const std::size_t first = market->first_bar, last = market->last_bar;
+  const std::size_t split = req.validation_fraction > 0
+                                ? first + static_cast<std::size_t>(static_cast<double>(last - first) * (1.0 - req.validation_fraction))
+                                : last;
+  env::EnvConfig env_config = env::env_config_from(cfg, env::Mode::kTrain);
+  env_config.window_last = split;
+  const bool have_validation = req.validation_fraction > 0 && last > split + 1;
+  env::EnvConfig eval_config = env::env_config_from(cfg, env::Mode::kBacktest);
+  eval_config.window_first = split;
+  eval_config.max_steps = std::numeric_limits<int>::max();
+
+  const auto n_envs = static_cast<std::int64_t>(tr.n_envs);
+  const auto n_steps = static_cast<std::int64_t>(ppo.n_steps);
+  Checkpoint state;
+  const auto obs_dim_probe = market->n_tickers * market->n_features + market->n_tickers + 3;
+  const auto D = static_cast<std::int64_t>(obs_dim_probe);
+  const auto N = static_cast<std::int64_t>(market->n_tickers);
+
+  ActorCritic policy(D, N, ppo.net_arch, ppo.activation, ppo.ortho_init);
+  torch::optim::Adam optimizer(policy->parameters(), torch::optim::AdamOptions(ppo.learning_rate).eps(1e-5));
+  RunningMeanStd obs_rms(D);
+  RunningMeanStd ret_rms(1);
+
+  if (!req.resume.empty()) {
+    auto archive = open_model(req.resume);
+    const auto manifest = manifest_of(archive, req.resume);
+    check_compatible(manifest, cfg.features.feature_set, market->tickers, static_cast<std::size_t>(D));
+    torch::serialize::InputArchive policy_archive, optimizer_archive;
+    archive.read("policy", policy_archive);
+    policy->load(policy_archive);
+    archive.read("optimizer", optimizer_archive);
+    load_adam(optimizer, optimizer_archive);
+    archive.read("obs_rms_mean", obs_rms.mean);
+    archive.read("obs_rms_var", obs_rms.var);
+    auto read = [&](const char* key) {
+      torch::Tensor t;  // a fresh tensor each time: reading into a used one would try to resize its storage
+      archive.read(key, t);
+      return t;
+    };
+    obs_rms.count = read("obs_rms_count").item<double>();
+    state.timesteps = read("state_timesteps").item<std::int64_t>();
+    state.update = static_cast<int>(read("state_update").item<std::int64_t>());
+    state.best_eval = read("state_best_eval").item<double>();
+    const auto rng_state = read("rng_state");
+    auto gen = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    gen.set_state(rng_state);
+    spdlog::info("resuming {} at {} timesteps (update {})", req.resume, state.timesteps, state.update);
+  }
+
+  // Episodes restart from the checkpoint's update: the env streams are derived from (seed, update).
+  env::VecEnv vec(market, env_config, static_cast<std::size_t>(n_envs), derive_seed(tr.seed, "vecenv", static_cast<std::uint64_t>(state.update)), 1);
+
+  auto obs_buf = torch::zeros({n_steps, n_envs, D});
+  auto act_buf = torch::zeros({n_steps, n_envs, N}, torch::kInt64);
+  auto logp_buf = torch::zeros({n_steps, n_envs});
+  auto val_buf = torch::zeros({n_steps, n_envs});
+  auto rew_buf = torch::zeros({n_steps, n_envs});
+  auto start_buf = torch::zeros({n_steps, n_envs});
+  auto last_starts = torch::ones({n_envs});
+  auto returns_acc = torch::zeros({n_envs}, torch::kFloat64);
+  std::vector<std::int32_t> actions(static_cast<std::size_t>(n_envs * N));
+
+  std::ofstream jsonl, csv;
+  if (!req.metrics_dir.empty()) {
+    std::filesystem::create_directories(req.metrics_dir);
+    const auto csv_path = std::filesystem::path(req.metrics_dir) / "metrics.csv";
+    const bool new_csv = !std::filesystem::exists(csv_path) || req.resume.empty();
+    jsonl.open(std::filesystem::path(req.metrics_dir) / "metrics.jsonl", req.resume.empty() ? std::ios::trunc : std::ios::app);
+    csv.open(csv_path, new_csv ? std::ios::trunc : std::ios::app);
+    if (new_csv) {
+      csv << "timesteps,update,episode_reward_mean,episode_return_mean,episodes,policy_loss,value_loss,entropy,approx_kl,"
+             "clip_fraction,explained_variance,learning_rate,fps,eval_return\n";
+    }
+  }
+
+  TrainResult result;
+  Progress progress("train", static_cast<std::uint64_t>(total), ProgressOptions{"steps", !req.progress});
+  progress.update(static_cast<std::uint64_t>(state.timesteps));
+  const std::int64_t batch = n_steps * n_envs;
+  const int eval_every = std::max<int>(1, static_cast<int>(tr.eval_freq / std::max<std::int64_t>(1, batch)));
+  const int checkpoint_every = std::max<int>(1, static_cast<int>(tr.checkpoint_freq / std::max<std::int64_t>(1, batch)));
+  const std::string best_path = std::filesystem::path(req.output).replace_extension("").string() + ".best.pt";
+  auto normalize_obs = [&](const torch::Tensor& x) { return ppo.normalize_observations ? obs_rms.normalize(x, ppo.clip_obs) : x.clone(); };
+  auto stop_requested = [&] { return req.stop != nullptr && req.stop->load(); };
+
+  while (state.timesteps < total && !stop_requested()) {
+    const auto t0 = Clock::now();
+    const double remaining = 1.0 - static_cast<double>(state.timesteps) / static_cast<double>(total);
+    const double lr = ppo.lr_schedule == "linear" ? ppo.learning_rate * remaining : ppo.learning_rate;
+    const double clip = ppo.clip_range_schedule == "linear" ? ppo.clip_range * remaining : ppo.clip_range;
+    for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
+
+    UpdateMetrics um;
+    double ep_reward_sum = 0, ep_return_sum = 0;
+    policy->eval();
+    bool interrupted = false;
+    {
+      torch::NoGradGuard no_grad;
+      for (std::int64_t s = 0; s < n_steps; ++s) {
+        if (stop_requested()) {
+          interrupted = true;
+          break;
+        }
+        const auto raw = torch::from_blob(vec.observation_data(), {n_envs, D}, torch::kFloat32);  // no copy
+        if (ppo.normalize_observations) obs_rms.update(raw);
+        const auto obs = normalize_obs(raw);
+        const auto [logits, values] = policy->forward(obs);
+        const auto dist = distribution(logits);
+        const auto a = torch::multinomial(dist.log_probs.exp().view({-1, 3}), 1).view({n_envs, N});
+        const auto a32 = a.to(torch::kInt32).contiguous();
+        std::memcpy(actions.data(), a32.data_ptr<std::int32_t>(), actions.size() * sizeof(std::int32_t));
+        vec.step(actions);
+        auto rewards = torch::from_blob(const_cast<float*>(vec.rewards().data()), {n_envs}, torch::kFloat32).clone();
+        auto dones = torch::zeros({n_envs});
+        for (std::int64_t i = 0; i < n_envs; ++i) {
+          const bool term = vec.terminated()[static_cast<std::size_t>(i)], trunc = vec.truncated()[static_cast<std::size_t>(i)];
+          if (!(term || trunc)) continue;
+          dones[i] = 1.0f;
+          ++um.episodes;
+          ep_reward_sum += vec.episode_reward(static_cast<std::size_t>(i));
+          ep_return_sum += vec.final_equity(static_cast<std::size_t>(i)) / env_config.initial_balance - 1.0;
+          if (trunc && !term) {  // a time limit is not a real end: bootstrap with the value of the final state
+            const auto final_obs = torch::from_blob(const_cast<float*>(vec.final_observation(static_cast<std::size_t>(i)).data()), {1, D}, torch::kFloat32);
+            rewards[i] += static_cast<float>(ppo.gamma) * policy->forward(normalize_obs(final_obs)).second[0];
+          }
+        }
+        if (ppo.normalize_reward) {
+          returns_acc = returns_acc * ppo.gamma + rewards.to(torch::kFloat64);
+          ret_rms.update(returns_acc.view({-1, 1}));
+          rewards = (rewards.to(torch::kFloat64) / torch::sqrt(ret_rms.var + 1e-8)).clamp(-10, 10).to(torch::kFloat32);
+          returns_acc = returns_acc * (1 - dones.to(torch::kFloat64));
+        }
+        obs_buf[s] = obs;
+        act_buf[s] = a;
+        logp_buf[s] = dist.log_prob(a);
+        val_buf[s] = values;
+        rew_buf[s] = rewards;
+        start_buf[s] = last_starts;
+        last_starts = dones;
+        state.timesteps += n_envs;
+      }
+    }
+    if (interrupted) break;
+    const auto t1 = Clock::now();
+
+    // GAE(lambda), SB3's recursion.
+    torch::Tensor advantages = torch::zeros({n_steps, n_envs});
+    {
+      torch::NoGradGuard no_grad;
+      const auto last_values = policy->forward(normalize_obs(torch::from_blob(vec.observation_data(), {n_envs, D}, torch::kFloat32))).second;
+      auto gae = torch::zeros({n_envs});
+      for (std::int64_t s = n_steps - 1; s >= 0; --s) {
+        const auto next_non_terminal = s == n_steps - 1 ? 1 - last_starts : 1 - start_buf[s + 1];
+        const auto next_values = s == n_steps - 1 ? last_values : val_buf[s + 1];
+        const auto delta = rew_buf[s] + ppo.gamma * next_values * next_non_terminal - val_buf[s];
+        gae = delta + ppo.gamma * ppo.gae_lambda * next_non_terminal * gae;
+        advantages[s] = gae;
+      }
+    }
+    const auto returns = advantages + val_buf;
+    const auto b_obs = obs_buf.view({batch, D});
+    const auto b_act = act_buf.view({batch, N});
+    const auto b_logp = logp_buf.view({batch});
+    const auto b_adv = advantages.view({batch});
+    const auto b_ret = returns.view({batch});
+    const auto b_val = val_buf.view({batch});
+
+    policy->train();
+    double pl_sum = 0, vl_sum = 0, ent_sum = 0, kl_sum = 0, cf_sum = 0;
+    int minibatches = 0;
+    bool keep_going = true;
+    for (int epoch = 0; epoch < ppo.n_epochs && keep_going; ++epoch) {
+      const auto perm = torch::randperm(batch, torch::kInt64);
+      for (std::int64_t start = 0; start < batch; start += ppo.batch_size) {
+        const auto idx = perm.slice(0, start, std::min(start + ppo.batch_size, batch));
+        const auto [logits, values] = policy->forward(b_obs.index_select(0, idx));
+        const auto dist = distribution(logits);
+        const auto logp = dist.log_prob(b_act.index_select(0, idx));
+        auto adv = b_adv.index_select(0, idx);
+        if (ppo.normalize_advantage && adv.size(0) > 1) adv = (adv - adv.mean()) / (adv.std() + 1e-8);
+        const auto log_ratio = logp - b_logp.index_select(0, idx);
+        const auto ratio = log_ratio.exp();
+        const auto policy_loss = -torch::min(adv * ratio, adv * ratio.clamp(1 - clip, 1 + clip)).mean();
+        auto v_pred = values;
+        if (ppo.clip_range_vf) {
+          const auto old_v = b_val.index_select(0, idx);
+          v_pred = old_v + (values - old_v).clamp(-*ppo.clip_range_vf, *ppo.clip_range_vf);
+        }
+        const auto value_loss = torch::mse_loss(b_ret.index_select(0, idx), v_pred);
+        const auto entropy = dist.entropy().mean();
+        const auto loss = policy_loss - ppo.ent_coef * entropy + ppo.vf_coef * value_loss;
+        double approx_kl = 0;
+        {
+          torch::NoGradGuard no_grad;
+          approx_kl = ((ratio - 1) - log_ratio).mean().item<double>();
+          cf_sum += ((ratio - 1).abs() > clip).to(torch::kFloat32).mean().item<double>();
+        }
+        kl_sum += approx_kl;
+        pl_sum += policy_loss.item<double>();
+        vl_sum += value_loss.item<double>();
+        ent_sum += entropy.item<double>();
+        ++minibatches;
+        if (ppo.target_kl && approx_kl > 1.5 * *ppo.target_kl) {
+          keep_going = false;  // SB3 stops before this minibatch's step
+          break;
+        }
+        optimizer.zero_grad();
+        loss.backward();
+        torch::nn::utils::clip_grad_norm_(policy->parameters(), ppo.max_grad_norm);
+        optimizer.step();
+      }
+      um.epochs_run = epoch + 1;
+    }
+    ++state.update;
+    const auto t2 = Clock::now();
+
+    const double denom = std::max(1, minibatches);
+    um.timesteps = state.timesteps;
+    um.update = state.update;
+    um.policy_loss = pl_sum / denom;
+    um.value_loss = vl_sum / denom;
+    um.entropy = ent_sum / denom;
+    um.approx_kl = kl_sum / denom;
+    um.clip_fraction = cf_sum / denom;
+    {
+      torch::NoGradGuard no_grad;
+      const double var_ret = b_ret.var().item<double>();
+      um.explained_variance = var_ret > 0 ? 1 - (b_ret - b_val).var().item<double>() / var_ret : 0;
+    }
+    um.learning_rate = lr;
+    um.episode_reward_mean = um.episodes ? ep_reward_sum / um.episodes : 0;
+    um.episode_return_mean = um.episodes ? ep_return_sum / um.episodes : 0;
+    um.rollout_seconds = std::chrono::duration<double>(t1 - t0).count();
+    um.update_seconds = std::chrono::duration<double>(t2 - t1).count();
+    um.fps = static_cast<double>(batch) / std::max(1e-9, um.rollout_seconds + um.update_seconds);
+    um.eval_return = std::numeric_limits<double>::quiet_NaN();
+    if (have_validation && state.update % eval_every == 0) {
+      policy->eval();
+      um.eval_return = evaluate(policy, obs_rms, ppo.clip_obs, ppo.normalize_observations, market, eval_config);
+      if (um.eval_return > state.best_eval) {
+        state.best_eval = um.eval_return;
+        save_model(best_path, policy, optimizer, obs_rms, build_manifest(req, *market, static_cast<std::size_t>(D), state, &um), state);
+      }
+    }
+    result.history.push_back(um);
+    if (jsonl.is_open()) {
+      nlohmann::ordered_json j{{"timesteps", um.timesteps}, {"update", um.update}, {"episode_reward_mean", um.episode_reward_mean},
+                               {"episode_return_mean", um.episode_return_mean}, {"episodes", um.episodes}, {"policy_loss", um.policy_loss},
+                               {"value_loss", um.value_loss}, {"entropy", um.entropy}, {"approx_kl", um.approx_kl},
+                               {"clip_fraction", um.clip_fraction}, {"explained_variance", um.explained_variance},
+                               {"learning_rate", um.learning_rate}, {"fps", um.fps}, {"rollout_seconds", um.rollout_seconds},
+                               {"update_seconds", um.update_seconds}, {"epochs_run", um.epochs_run},
+                               {"eval_return", std::isnan(um.eval_return) ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(um.eval_return)}};
+      jsonl << j.dump() << "\n" << std::flush;
+      char line[512];
+      std::snprintf(line, sizeof line, "%lld,%d,%.6g,%.6g,%d,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.1f,%s\n",
+                    static_cast<long long>(um.timesteps), um.update, um.episode_reward_mean, um.episode_return_mean, um.episodes,
+                    um.policy_loss, um.value_loss, um.entropy, um.approx_kl, um.clip_fraction, um.explained_variance,
+                    um.learning_rate, um.fps, std::isnan(um.eval_return) ? "" : std::to_string(um.eval_return).c_str());
+      csv << line << std::flush;
+    }
+    if (req.on_update) req.on_update(um);
+    progress.update(static_cast<std::uint64_t>(std::min(state.timesteps, total)));
+    if (state.update % checkpoint_every == 0 && state.timesteps < total) {
+      save_model(req.output, policy, optimizer, obs_rms, build_manifest(req, *market, static_cast<std::size_t>(D), state, &um), state);
+    }
+  }
+  progress.finish();
+  result.interrupted = stop_requested() && state.timesteps < total;
+  result.timesteps = state.timesteps;
+  // An interrupted rollout is discarded: the checkpoint holds the state after the last whole update.
+  if (result.interrupted && !result.history.empty()) state.timesteps = result.history.back().timesteps;
+  if (result.interrupted && result.history.empty()) state.timesteps = 0;
+  result.timesteps = state.timesteps;
+  save_model(req.output, policy, optimizer, obs_rms,
+             build_manifest(req, *market, static_cast<std::size_t>(D), state, result.history.empty() ? nullptr : &result.history.back()), state);
+  result.model_path = req.output;
+  return result;
+}
+
+}  // namespace ploutos::rl
