@@ -45,7 +45,7 @@ void add_train_command(CLI::App& app, Globals& globals) {
   cmd->add_option("--out", o->out, "Model file to write (default: training.output); the best validation model goes beside it as NAME.best.pt");
   cmd->add_option("--resume", o->resume, "Continue from this model/checkpoint (weights, optimiser, normaliser, RNG, step count)");
   cmd->add_option("--threads", o->threads, "LibTorch threads (1 gives byte-identical models for one seed)");
-  cmd->add_option("--data", o->data, "Data directory or folder of TICKER.csv (overrides data.dir and data.source)");
+  cmd->add_option("--data", o->data, "Data directory, folder of TICKER.csv, or `synthetic` for the built-in market (overrides data.dir and data.source)");
   cmd->add_option("--interval", o->interval, "Override data.interval (1d, 1h, 4h)");
   cmd->add_option("--tickers", o->tickers, "Override data.tickers (comma-separated)");
   cmd->add_option("--validation", o->validation, "Share of the bars held out for validation (default 0.2)")->check(CLI::Range(0.0, 0.9));
@@ -54,12 +54,14 @@ void add_train_command(CLI::App& app, Globals& globals) {
       "Examples:\n"
       "  ploutos train --config quickstart\n"
       "  ploutos train --config v6_better_timing.yaml --timesteps 20000 --data ../shared/data/daily --interval 1d\n"
+      "  ploutos train --config v6_better_timing.yaml --timesteps 20000 --data synthetic\n"
       "  ploutos train --config quickstart --resume data/models/quickstart.pt\n"
       "Ctrl-C saves a checkpoint to --out and exits with code 130; --resume continues from it.");
   cmd->callback([&globals, o] {
     globals.action = [&globals, o]() -> int {
       auto config = load_effective_config(globals);
       if (!o->interval.empty()) config.data.interval = o->interval;
+      if (o->data == "synthetic") config.data.interval = "1d";  // the built-in market is daily
       if (!o->tickers.empty()) config.data.tickers = split_tickers(o->tickers);
       if (!o->out.empty()) config.training.output = o->out;
       config::validate(config, "command line");

@@ -47,7 +47,8 @@ LoadedMarket load_market(const config::Config& config, const std::string& data_d
   const data::Timeframe timeframe = data::parse_timeframe(d.interval);
   std::vector<data::BarSeries> series;
   LoadedMarket out;
-  if (d.source == "synthetic" && data_dir.empty()) {
+  const bool synthetic = (d.source == "synthetic" && data_dir.empty()) || data_dir == "synthetic";
+  if (synthetic) {
     if (timeframe != data::Timeframe::k1d) throw InputError("data.source synthetic: only daily bars (data.interval: 1d)");
     const auto [start, end] = data::resolve_window(d.start, d.end, d.period, Day{std::chrono::year{2024} / 12 / 31});
     data::SyntheticOptions o;

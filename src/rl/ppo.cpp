@@ -254,6 +254,16 @@ double evaluate(ActorCritic& policy, const RunningMeanStd& rms, double clip_obs,
 
 class TorchPolicy final : public Policy {
  public:
+  TorchPolicy(std::size_t obs_dim, std::size_t n_tickers, const config::PpoConfig& ppo)
+      : manifest_("{}"),
+        obs_dim_(obs_dim),
+        n_tickers_(n_tickers),
+        policy_(static_cast<std::int64_t>(obs_dim), static_cast<std::int64_t>(n_tickers), ppo.net_arch, ppo.activation, ppo.ortho_init),
+        rms_(static_cast<std::int64_t>(obs_dim)),
+        normalize_(ppo.normalize_observations),
+        clip_obs_(ppo.clip_obs) {
+    policy_->eval();
+  }
   explicit TorchPolicy(const std::string& path) {
     auto archive = open_model(path);
     manifest_ = manifest_of(archive, path);
@@ -309,6 +319,10 @@ std::string read_manifest(const std::string& path) {
 }
 
 std::unique_ptr<Policy> Policy::load(const std::string& path) { return std::make_unique<TorchPolicy>(path); }
+
+std::unique_ptr<Policy> Policy::untrained(std::size_t obs_dim, std::size_t n_tickers, const config::PpoConfig& ppo) {
+  return std::make_unique<TorchPolicy>(obs_dim, n_tickers, ppo);
+}
 
 void check_compatible(const std::string& manifest_json, const std::string& feature_set, const std::vector<std::string>& tickers,
                       std::size_t obs_dim) {

@@ -19,7 +19,8 @@ struct LoadedMarket {
 
 // data.source: synthetic -> the built-in market (data.synthetic_seed, `sessions` from the window);
 // cache/csv/auto -> the data directory (`data_dir` overrides data.dir; also a folder of TICKER.csv
-// or a directory with daily/ and hourly/). Throws InputError naming what is missing.
+// or a directory with daily/ and hourly/; "synthetic" forces the built-in market). Throws InputError
+// naming what is missing.
 LoadedMarket load_market(const config::Config& config, const std::string& data_dir = "");
 
 }  // namespace ploutos::env

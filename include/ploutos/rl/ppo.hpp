@@ -60,6 +60,8 @@ std::string read_manifest(const std::string& path);
 class Policy {
  public:
   static std::unique_ptr<Policy> load(const std::string& path);
+  // An untrained policy of the configured shape (benchmarks, tests).
+  static std::unique_ptr<Policy> untrained(std::size_t obs_dim, std::size_t n_tickers, const config::PpoConfig& ppo);
   virtual ~Policy() = default;
   virtual std::size_t obs_dim() const = 0;
   virtual std::size_t n_tickers() const = 0;

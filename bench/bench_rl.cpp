@@ -1,0 +1,75 @@
+// PPO benchmarks (issue #8): the machine's float32 GEMM rate through LibTorch, single-decision
+// latency of the seed's V6 network (15 tickers, 1,173 inputs), and whole PPO iterations (rollout +
+// update) on config/quickstart.yaml. The V6 iteration (16 x 4,096 steps, 20 epochs) takes minutes;
+// run it with --benchmark_filter=PpoIterationV6 (not in the default set's time budget).
+#include <benchmark/benchmark.h>
+
+#include <filesystem>
+
+#include "ploutos/config/config.hpp"
+#include "ploutos/env/load.hpp"
+#include "ploutos/rl/ppo.hpp"
+#include "ploutos/rl/runtime.hpp"
+
+using namespace ploutos;
+
+static void BM_TorchGemm1024(benchmark::State& state) {
+  rl::set_torch_threads(static_cast<int>(state.range(0)));
+  double gflops = 0;
+  for (auto _ : state) gflops = rl::torch_matmul_gflops(1024, 10);
+  state.counters["GFLOP/s"] = gflops;
+}
+BENCHMARK(BM_TorchGemm1024)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->Iterations(5);
+
+static void BM_PolicyDecisionLatencyV6(benchmark::State& state) {
+  rl::set_torch_threads(1);
+  const config::Config v6 = config::load_config_file(std::filesystem::path(PLOUTOS_SOURCE_DIR) / "config" / "training_config_v6_better_timing.yaml");
+  const std::size_t obs_dim = 15 * 77 + 15 + 3;
+  auto policy = rl::Policy::untrained(obs_dim, 15, v6.ppo);
+  std::vector<float> obs(obs_dim, 0.1f);
+  std::vector<std::int32_t> actions(15);
+  for (auto _ : state) policy->act(obs, actions);
+}
+BENCHMARK(BM_PolicyDecisionLatencyV6)->Unit(benchmark::kMicrosecond);
+
+namespace {
+void run_iterations(benchmark::State& state, const char* config_name, int threads) {
+  auto config = config::load_config_file(std::filesystem::path(PLOUTOS_SOURCE_DIR) / "config" / config_name);
+  const std::string data_dir = (std::filesystem::path(PLOUTOS_SOURCE_DIR) / ".." / "shared" / "data" / "daily").string();
+  if (config.data.source != "synthetic") {
+    if (!std::filesystem::is_directory(data_dir)) {
+      state.SkipWithError("../shared/data absent");
+      return;
+    }
+    config.data.interval = "1d";
+  }
+  const auto market = env::load_market(config, config.data.source == "synthetic" ? "" : data_dir);
+  const std::int64_t batch = static_cast<std::int64_t>(config.ppo.n_steps) * config.training.n_envs;
+  double rollout = 0, update = 0;
+  for (auto _ : state) {
+    rl::TrainRequest req;
+    req.config = config;
+    req.market = market;
+    req.output = (std::filesystem::temp_directory_path() / "ploutos_bench_model.pt").string();
+    req.total_timesteps = batch;
+    req.threads = threads;
+    req.validation_fraction = 0;
+    req.progress = false;
+    const auto result = rl::train(req);
+    rollout = result.history.back().rollout_seconds;
+    update = result.history.back().update_seconds;
+  }
+  state.counters["env-steps/s"] = static_cast<double>(batch) / (rollout + update);
+  state.counters["rollout_s"] = rollout;
+  state.counters["update_s"] = update;
+  state.counters["rollout_share"] = rollout / (rollout + update);
+  const double samples = static_cast<double>(batch) * config.ppo.n_epochs;
+  state.counters["update_samples/s"] = samples / update;
+}
+}  // namespace
+
+static void BM_PpoIterationQuickstart(benchmark::State& state) { run_iterations(state, "quickstart.yaml", 2); }
+BENCHMARK(BM_PpoIterationQuickstart)->Unit(benchmark::kSecond)->Iterations(1);
+
+static void BM_PpoIterationV6(benchmark::State& state) { run_iterations(state, "training_config_v6_better_timing.yaml", 2); }
+BENCHMARK(BM_PpoIterationV6)->Unit(benchmark::kSecond)->Iterations(1);
