@@ -46,39 +46,6 @@ Column apply(std::size_t n, void (*f)(In, std::size_t, Out), In x, std::size_t p
   return out;
 }
 
-// Rolling linear-interpolated quantile (pandas' default) over `period` values ending at t. A sorted
-// copy of the window is kept up to date (binary search, one erase and one insert per bar), so each
-// bar costs O(log period) comparisons and a short memmove. Windows holding a NaN give NaN.
-Column rolling_quantile(const Column& x, std::size_t period, double q) {
-  Column out(x.size(), kNaN);
-  if (period == 0) return out;
-  std::vector<double> sorted;
-  sorted.reserve(period);
-  std::size_t nan_in_window = 0;
-  const double pos = q * static_cast<double>(period - 1);
-  const auto lo = static_cast<std::size_t>(std::floor(pos));
-  const double frac = pos - static_cast<double>(lo);
-  for (std::size_t t = 0; t < x.size(); ++t) {
-    if (std::isnan(x[t])) {
-      ++nan_in_window;
-    } else {
-      sorted.insert(std::upper_bound(sorted.begin(), sorted.end(), x[t]), x[t]);
-    }
-    if (t >= period) {
-      const double old = x[t - period];
-      if (std::isnan(old)) {
-        --nan_in_window;
-      } else {
-        sorted.erase(std::lower_bound(sorted.begin(), sorted.end(), old));
-      }
-    }
-    if (t + 1 >= period && nan_in_window == 0) {
-      out[t] = sorted[lo] + frac * ((lo + 1 < period ? sorted[lo + 1] : sorted[lo]) - sorted[lo]);
-    }
-  }
-  return out;
-}
-
 Column rolling_sum(const Column& x, std::size_t period) {
   Column out(x.size(), kNaN);
   double sum = 0;
@@ -192,9 +159,11 @@ Columns compute_v2(const data::BarSeries& s) {
   out.add("bb_position", "(close - lower) / (upper - lower) - 0.5, Bollinger(20, 2)",
           map(n, [&](std::size_t t) { return ratio(c[t] - bb.lower[t], bb.upper[t] - bb.lower[t]) - 0.5; }));
   out.add("bb_width", "(upper - lower) / middle", bb_width);
-  const Column width_q20 = rolling_quantile(bb_width, 50, 0.2);
-  out.add("bb_squeeze", "1 if bb_width is below its 20% quantile over the last 50 bars",
-          map(n, [&](std::size_t t) { return flag_if(width_q20[t], bb_width[t] < width_q20[t]); }));
+  out.add("bb_squeeze", "1 if bb_width is below its 20% quantile over the last 50 bars", [&] {
+    Column f(n);
+    below_rolling_quantile(bb_width, 50, 0.2, f);
+    return f;
+  }());
   out.add("touch_lower_bb", "1 if close <= lower band x 1.01", map(n, [&](std::size_t t) { return flag_if(bb.lower[t], c[t] <= bb.lower[t] * 1.01); }));
   out.add("touch_upper_bb", "1 if close >= upper band x 0.99", map(n, [&](std::size_t t) { return flag_if(bb.upper[t], c[t] >= bb.upper[t] * 0.99); }));
 
@@ -406,7 +375,6 @@ Columns compute_seed_v2(const data::BarSeries& s) {
   const Column up = map(n, [&](std::size_t t) { return mid[t] + 2 * bsd[t]; });
   const Column lo = map(n, [&](std::size_t t) { return mid[t] - 2 * bsd[t]; });
   const Column width = map(n, [&](std::size_t t) { return (up[t] - lo[t]) / mid[t]; });
-  const Column wq = rolling_quantile(width, 50, 0.2);
   out.add("bb_mid", "SMA(20)", mid);
   out.add("bb_std", "sample sd over 20", bsd);
   out.add("bb_upper", "bb_mid + 2 bb_std", up);
@@ -415,7 +383,11 @@ Columns compute_seed_v2(const data::BarSeries& s) {
   out.add("bb_position", "(close - lower) / (upper - lower)", map(n, [&](std::size_t t) { return (c[t] - lo[t]) / (up[t] - lo[t]); }));
   out.add("touch_lower_bb", "close <= lower x 1.01", map(n, [&](std::size_t t) { return flag_if(lo[t], c[t] <= lo[t] * 1.01); }));
   out.add("touch_upper_bb", "close >= upper x 0.99", map(n, [&](std::size_t t) { return flag_if(up[t], c[t] >= up[t] * 0.99); }));
-  out.add("bb_squeeze", "bb_width below its 50-bar 20% quantile", map(n, [&](std::size_t t) { return flag_if(wq[t], width[t] < wq[t]); }));
+  out.add("bb_squeeze", "bb_width below its 50-bar 20% quantile", [&] {
+    Column f(n);
+    below_rolling_quantile(width, 50, 0.2, f);
+    return f;
+  }());
   auto col = [&](const char* name) -> const Column& {
     for (std::size_t i = 0; i < out.info.size(); ++i) {
       if (out.info[i].name == name) return out.data[i];

@@ -114,11 +114,10 @@ void rolling_max(In x, std::size_t period, Out out) {
   rolling_extreme(x, period, out, [](double a, double b) { return b > a ? b : a; });
 }
 
-namespace {
-// How many of w[0..n) are <= v. GCC does not vectorise the plain loop, so it is written with
-// vector extensions (two doubles a lane pair; SSE2 on x86-64, NEON elsewhere); a comparison lane is
-// -1 when true.
-std::int64_t count_at_most(const double* w, std::size_t n, double v) {
+// Counting comparisons with GCC/Clang vector extensions (two doubles a lane pair; SSE2 on x86-64,
+// NEON elsewhere): GCC does not vectorise the plain loops. A comparison lane is -1 when true.
+template <bool kStrict>
+std::int64_t count_compare(const double* w, std::size_t n, double v) {
   using v2d = double __attribute__((vector_size(16)));
   using v2i = std::int64_t __attribute__((vector_size(16)));
   const v2d vv = {v, v};
@@ -128,15 +127,22 @@ std::int64_t count_at_most(const double* w, std::size_t n, double v) {
     v2d a, b;
     std::memcpy(&a, w + i, sizeof a);
     std::memcpy(&b, w + i + 2, sizeof b);
-    acc0 += (a <= vv);
-    acc1 += (b <= vv);
+    if constexpr (kStrict) {
+      acc0 += (a < vv);
+      acc1 += (b < vv);
+    } else {
+      acc0 += (a <= vv);
+      acc1 += (b <= vv);
+    }
   }
   const v2i acc = acc0 + acc1;
   std::int64_t count = -(acc[0] + acc[1]);
-  for (; i < n; ++i) count += w[i] <= v ? 1 : 0;
+  for (; i < n; ++i) count += (kStrict ? w[i] < v : w[i] <= v) ? 1 : 0;
   return count;
 }
-}  // namespace
+
+std::int64_t count_at_most(const double* w, std::size_t n, double v) { return count_compare<false>(w, n, v); }
+std::int64_t count_below(const double* w, std::size_t n, double v) { return count_compare<true>(w, n, v); }
 
 void rolling_percentile_rank(In x, std::size_t period, Out out) {
   fill_nan(out);
@@ -150,6 +156,33 @@ void rolling_percentile_rank(In x, std::size_t period, Out out) {
     const double* w = x.data() + (t + 1 - period);
     const auto below = count_at_most(w, period, v);
     out[t] = static_cast<double>(below) / static_cast<double>(period);
+  }
+}
+
+// 1 where x[t] is below the linear-interpolated q-quantile (pandas' default) of the `period` values
+// ending at t, NaN while the window holds a NaN. Exact without sorting: with lo = floor(q (p - 1))
+// and frac its remainder, x[t] < quantile exactly when at most lo window values are < x[t] and
+// either at most lo are <= x[t], or frac > 0 and at most lo + 1 are (the quantile then lies strictly
+// between x[t] and the next larger value).
+void below_rolling_quantile(In x, std::size_t period, double q, Out out) {
+  fill_nan(out);
+  if (period == 0) return;
+  const double pos = q * static_cast<double>(period - 1);
+  const auto lo = static_cast<std::int64_t>(std::floor(pos));
+  const bool fractional = pos > static_cast<double>(lo);
+  std::size_t nan_in_window = 0;
+  for (std::size_t t = 0; t < x.size(); ++t) {
+    nan_in_window += std::isnan(x[t]) ? 1 : 0;
+    if (t >= period) nan_in_window -= std::isnan(x[t - period]) ? 1 : 0;
+    if (t + 1 < period || nan_in_window > 0) continue;
+    const double* w = x.data() + (t + 1 - period);
+    const std::int64_t less = count_below(w, period, x[t]);
+    if (less > lo) {
+      out[t] = 0.0;
+      continue;
+    }
+    const std::int64_t at_most = count_at_most(w, period, x[t]);
+    out[t] = at_most <= lo || (fractional && at_most <= lo + 1) ? 1.0 : 0.0;
   }
 }
 

@@ -2,12 +2,14 @@
 // the same first bar with a value, then 1e-6 relative agreement on every bar.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <map>
 #include <sstream>
 
 #include "../data/shared_data.hpp"
+#include "ploutos/core/rng.hpp"
 #include "ploutos/data/csv.hpp"
 #include "ploutos/features/indicators.hpp"
 
@@ -113,4 +115,26 @@ TEST(Indicators, RollingExtremesAndRanksOnAKnownSeries) {
   EXPECT_EQ(std::vector<double>(hi.begin() + 2, hi.end()), (std::vector<double>{4, 4, 5, 9, 9, 9}));
   EXPECT_DOUBLE_EQ(rank[4], 1.0);      // 5 is the largest of {4, 1, 5}
   EXPECT_DOUBLE_EQ(rank[6], 1.0 / 3);  // 2 is the smallest of {5, 9, 2}
+}
+
+TEST(Indicators, BelowRollingQuantileEqualsTheInterpolatedQuantileRule) {
+  // Brute force: sort each window, interpolate linearly (pandas), compare. Values drawn from a small
+  // set so that ties are common.
+  std::vector<double> x(3000);
+  std::uint64_t state = 12345;
+  for (auto& v : x) v = static_cast<double>(ploutos::splitmix64(state) % 7);
+  for (const double q : {0.2, 0.5, 0.25, 0.9}) {
+    for (const std::size_t period : {5, 50}) {
+      std::vector<double> flag(x.size());
+      below_rolling_quantile(x, period, q, flag);
+      for (std::size_t t = period - 1; t < x.size(); ++t) {
+        std::vector<double> w(x.begin() + static_cast<std::ptrdiff_t>(t + 1 - period), x.begin() + static_cast<std::ptrdiff_t>(t + 1));
+        std::sort(w.begin(), w.end());
+        const double pos = q * static_cast<double>(period - 1);
+        const auto lo = static_cast<std::size_t>(std::floor(pos));
+        const double quantile = w[lo] + (pos - static_cast<double>(lo)) * (w[std::min(lo + 1, period - 1)] - w[lo]);
+        ASSERT_EQ(flag[t], x[t] < quantile ? 1.0 : 0.0) << "q " << q << " period " << period << " t " << t;
+      }
+    }
+  }
 }

@@ -5,6 +5,7 @@
 // (tests compare with TA-Lib's own output in ../shared/reference/talib). `seed_*` functions are the
 // seed system's pandas variants, kept under their own names to reproduce its feature set.
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <vector>
 
@@ -23,6 +24,14 @@ void rolling_min(In x, std::size_t period, Out out);  // monotone deque, O(n)
 void rolling_max(In x, std::size_t period, Out out);
 // Fraction of the last `period` values (including t) that are <= x[t], in [0, 1].
 void rolling_percentile_rank(In x, std::size_t period, Out out);
+
+// How many of w[0..n) are <= v, and < v (vectorised counts).
+std::int64_t count_at_most(const double* w, std::size_t n, double v);
+std::int64_t count_below(const double* w, std::size_t n, double v);
+
+// 1 where x[t] is below the linear-interpolated q-quantile (pandas' default) of the `period` values
+// ending at t, 0 where not, NaN while the window holds a NaN. Exact, without sorting.
+void below_rolling_quantile(In x, std::size_t period, double q, Out out);
 
 void rsi(In close, std::size_t period, Out out);        // Wilder (TA-Lib RSI)
 void seed_rsi(In close, std::size_t period, Out out);   // simple rolling means of gains and losses
