@@ -52,12 +52,13 @@ mask. `ploutos features --data DIR --tickers A,B --out features.csv [--all]` exp
 `bench/bench_features.cpp`: all v2 features for the 15 shared daily tickers (98,600 bars), against a
 pass that only sums the closes (the memory-bound floor) in the same run
 (`taskset -c 0 build/bench/ploutos_bench --benchmark_filter='Features|SumCloses'`). Measured on one
-core of this machine: 41.9 ms for the panel (77 features, 181 M feature values/s, 2.35 M bars/s,
-about 83x the seed's pandas rate of 28,400 bars/s), against 0.048 ms for the floor; seed_v2 takes
-~44 ms. Where the time goes: building 100+ intermediate columns (allocation, logs), the
-float32 row-major packing, the rolling quantile of bb_squeeze and the percentile ranks. Rolling
-extremes use the van Herk/Gil-Werman algorithm (3 branch-free operations a bar) and percentile ranks
-a vectorised count.
+core of this machine (median of 5): 34.5 ms for the panel (77 features, 220 M feature values/s,
+2.86 M bars/s, about 100x the seed's pandas rate of 28,400 bars/s), against 0.047 ms for the floor;
+seed_v2 takes ~31 ms. How: rolling extremes use the van Herk/Gil-Werman algorithm (3 branch-free
+operations a bar), percentile ranks and the bb_squeeze quantile test are vectorised counts (the
+quantile flag is decided exactly from two counts, without sorting), columns are not zero-filled
+before they are written, the float32 packing goes in cache-sized blocks of rows, and the binary
+raises glibc's trim threshold so freed arrays are reused instead of page-faulted back in.
 
 ## v2 observation features
 

@@ -3,15 +3,19 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <memory>
+#include <utility>
 
 #include "ploutos/core/error.hpp"
+#include "ploutos/core/uninitialised.hpp"
 #include "ploutos/features/indicators.hpp"
 
 namespace ploutos::features {
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-using Column = std::vector<double>;
+
+using Column = UninitialisedVector<double>;  // every column is written in full once sized
 
 // Columns in the order they are added, with their one-line definitions.
 struct Columns {
@@ -24,6 +28,9 @@ struct Columns {
   void add(std::string name, std::string description, Column values) {
     info.push_back({std::move(name), std::move(description)});
     data.push_back(std::move(values));
+  }
+  void add(std::string name, std::string description, const std::vector<double>& values) {
+    add(std::move(name), std::move(description), Column(values.begin(), values.end()));
   }
 };
 
@@ -46,7 +53,7 @@ Column apply(std::size_t n, void (*f)(In, std::size_t, Out), In x, std::size_t p
   return out;
 }
 
-Column rolling_sum(const Column& x, std::size_t period) {
+Column rolling_sum(In x, std::size_t period) {
   Column out(x.size(), kNaN);
   double sum = 0;
   std::size_t nan_in_window = 0;
@@ -78,11 +85,11 @@ struct Candle {
 // relative to the close, every oscillator is centred and scaled to about [-1, 1].
 Columns compute_v2(const data::BarSeries& s) {
   const std::size_t n = s.size();
-  const Column& o = s.open;
-  const Column& h = s.high;
-  const Column& l = s.low;
-  const Column& c = s.close;
-  const Column& v = s.volume;
+  const std::vector<double>& o = s.open;
+  const std::vector<double>& h = s.high;
+  const std::vector<double>& l = s.low;
+  const std::vector<double>& c = s.close;
+  const std::vector<double>& v = s.volume;
   Columns out;
 
   const Column logc = map(n, [&](std::size_t t) { return std::log(c[t]); });
@@ -297,11 +304,11 @@ Columns compute_v2(const data::BarSeries& s) {
 // silent are listed in docs/features.md.
 Columns compute_seed_v2(const data::BarSeries& s) {
   const std::size_t n = s.size();
-  const Column& o = s.open;
-  const Column& h = s.high;
-  const Column& l = s.low;
-  const Column& c = s.close;
-  const Column& v = s.volume;
+  const std::vector<double>& o = s.open;
+  const std::vector<double>& h = s.high;
+  const std::vector<double>& l = s.low;
+  const std::vector<double>& c = s.close;
+  const std::vector<double>& v = s.volume;
   Columns out;
   for (const std::size_t w : {20, 50, 100}) {
     const std::string k = std::to_string(w);
@@ -522,10 +529,10 @@ FeatureMatrix FeatureEngine::compute(const data::BarSeries& series, bool include
   m.time = series.time;
   for (const auto& info : columns.info) m.names.push_back(info.name);
   const std::size_t rows = series.size(), cols = columns.data.size();
-  m.values.assign(rows * cols, 0.0f);
+  m.values.resize(rows * cols);  // every cell is written below
   m.valid.assign(rows, 1);
   // Column-major doubles to row-major floats in blocks of rows that stay in cache.
-  constexpr std::size_t kBlock = 128;
+  constexpr std::size_t kBlock = 8;
   for (std::size_t first = 0; first < rows; first += kBlock) {
     const std::size_t last = std::min(rows, first + kBlock);
     for (std::size_t c = 0; c < cols; ++c) {
@@ -534,8 +541,9 @@ FeatureMatrix FeatureEngine::compute(const data::BarSeries& series, bool include
         const double x = col[t];
         if (std::isfinite(x)) {
           m.values[t * cols + c] = static_cast<float>(x);
-        } else if (c < observation_cols) {
-          m.valid[t] = 0;  // the raw columns never gate validity
+        } else {
+          m.values[t * cols + c] = 0.0f;
+          if (c < observation_cols) m.valid[t] = 0;  // the raw columns never gate validity
         }
       }
     }

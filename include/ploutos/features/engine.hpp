@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "ploutos/core/uninitialised.hpp"
 #include "ploutos/data/bar.hpp"
 #include "ploutos/data/panel.hpp"
 
@@ -21,7 +22,7 @@ struct FeatureMatrix {
   std::string ticker;
   std::vector<Instant> time;
   std::vector<std::string> names;
-  std::vector<float> values;        // row-major [rows x cols]; 0 where a value is not defined yet
+  UninitialisedVector<float> values;  // row-major [rows x cols]; 0 where a value is not defined yet
   std::vector<std::uint8_t> valid;  // per row: every column has its warm-up behind it
 
   std::size_t rows() const { return time.size(); }
