@@ -305,6 +305,7 @@ TEST(Cli, TrainOnTheSharedDailyData) {
   }
   // The V6 config with a small network and rollout, so the test stays short; the data path is the real one.
   const std::string cfg = kTmp + "/v6_small.yaml";
+  std::filesystem::create_directories(kTmp);
   std::ofstream(cfg) << "name: v6_small\ndata:\n  tickers: [SPY, QQQ, XLE]\n  interval: 1d\n  source: csv\n"
                         "ppo:\n  n_steps: 256\n  batch_size: 256\n  n_epochs: 2\n  net_arch: [32, 32]\ntraining:\n  n_envs: 2\n";
   const auto r = run("train --config " + cfg + " --timesteps 1024 --data ../shared/data/daily --out " + kTmp + "/v6_small.pt --json");
