@@ -22,15 +22,17 @@ static void BM_TorchGemm1024(benchmark::State& state) {
 BENCHMARK(BM_TorchGemm1024)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->Iterations(5);
 
 static void BM_PolicyDecisionLatencyV6(benchmark::State& state) {
-  rl::set_torch_threads(1);
+  rl::set_torch_threads(static_cast<int>(state.range(1)));
   const config::Config v6 = config::load_config_file(std::filesystem::path(PLOUTOS_SOURCE_DIR) / "config" / "training_config_v6_better_timing.yaml");
   const std::size_t obs_dim = 15 * 77 + 15 + 3;
   auto policy = rl::Policy::untrained(obs_dim, 15, v6.ppo);
-  std::vector<float> obs(obs_dim, 0.1f);
-  std::vector<std::int32_t> actions(15);
+  const auto batch = static_cast<std::size_t>(state.range(0));
+  std::vector<float> obs(obs_dim * batch, 0.1f);
+  std::vector<std::int32_t> actions(15 * batch);
   for (auto _ : state) policy->act(obs, actions);
 }
-BENCHMARK(BM_PolicyDecisionLatencyV6)->Unit(benchmark::kMicrosecond);
+// {batch, threads}: one decision, and a VecEnv-sized batch of 16 as in a V6 rollout step.
+BENCHMARK(BM_PolicyDecisionLatencyV6)->Args({1, 1})->Args({16, 1})->Args({16, 2})->Unit(benchmark::kMicrosecond);
 
 namespace {
 void run_iterations(benchmark::State& state, const char* config_name, int threads) {

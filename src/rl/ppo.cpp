@@ -349,6 +349,10 @@ TrainResult train(const TrainRequest& req) {
   const auto& tr = cfg.training;
   const std::int64_t total = req.total_timesteps > 0 ? req.total_timesteps : tr.total_timesteps;
   if (req.threads > 0) at::set_num_threads(req.threads);
+  // Rollout inference runs on batches of n_envs observations: one thread is several times faster
+  // there than two (16 x 1,173 through the V6 nets: 2.2 ms vs 9.7 ms on this machine); the update's
+  // large GEMMs use them all.
+  const int update_threads = at::get_num_threads();
   torch::manual_seed(tr.seed);
 
   const auto market = req.market.market;
@@ -448,6 +452,7 @@ TrainResult train(const TrainRequest& req) {
     UpdateMetrics um;
     double ep_reward_sum = 0, ep_return_sum = 0;
     policy->eval();
+    at::set_num_threads(1);
     bool interrupted = false;
     {
       torch::NoGradGuard no_grad;
@@ -520,6 +525,7 @@ TrainResult train(const TrainRequest& req) {
     const auto b_ret = returns.view({batch});
     const auto b_val = val_buf.view({batch});
 
+    at::set_num_threads(update_threads);
     policy->train();
     double pl_sum = 0, vl_sum = 0, ent_sum = 0, kl_sum = 0, cf_sum = 0;
     int minibatches = 0;
@@ -620,6 +626,7 @@ TrainResult train(const TrainRequest& req) {
       save_model(req.output, policy, optimizer, obs_rms, build_manifest(req, *market, static_cast<std::size_t>(D), state, &um), state);
     }
   }
+  at::set_num_threads(update_threads);
   progress.finish();
   result.interrupted = stop_requested() && state.timesteps < total;
   result.timesteps = state.timesteps;
