@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "ploutos/config/config.hpp"
 
@@ -28,6 +29,9 @@ struct Globals {
     return seed_option != nullptr && seed_option->count() > 0 ? std::optional(seed) : std::nullopt;
   }
 };
+
+// "A,B,,C" -> {"A", "B", "C"}.
+std::vector<std::string> split_list(const std::string& text);
 
 // The effective config: --config resolved and loaded (or the built-in defaults), with --seed applied
 // and validated. `path_out` receives the file used, empty for defaults.

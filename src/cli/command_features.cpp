@@ -17,19 +17,6 @@
 namespace ploutos::cli {
 namespace {
 
-std::vector<std::string> split_tickers(const std::string& text) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start <= text.size()) {
-    const auto comma = text.find(',', start);
-    std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-    if (!item.empty()) out.push_back(std::move(item));
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
-  return out;
-}
-
 // A ticker's file: DIR/TICKER.csv (a flat folder such as ../shared/data/daily) or the data store layout.
 std::filesystem::path find_series(const std::string& dir, const std::string& ticker) {
   const auto flat = std::filesystem::path(dir) / (ticker + ".csv");
@@ -65,7 +52,7 @@ void add_features_command(CLI::App& app, Globals& globals) {
       const auto config = load_effective_config(globals);
       const features::FeatureEngine engine(o->feature_set.empty() ? config.features.feature_set : o->feature_set);
       const std::string dir = o->data.empty() ? config.data.dir : o->data;
-      const auto tickers = o->tickers.empty() ? config.data.tickers : split_tickers(o->tickers);
+      const auto tickers = o->tickers.empty() ? config.data.tickers : split_list(o->tickers);
       if (tickers.empty()) throw UsageError("--tickers: expected at least one ticker");
       std::vector<features::FeatureMatrix> matrices;
       bool daily = true;

@@ -17,19 +17,6 @@ namespace {
 std::atomic<bool> g_stop{false};
 extern "C" void request_stop(int) { g_stop.store(true); }
 
-std::vector<std::string> split_tickers(const std::string& text) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start <= text.size()) {
-    const auto comma = text.find(',', start);
-    std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-    if (!item.empty()) out.push_back(std::move(item));
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
-  return out;
-}
-
 }  // namespace
 
 void add_train_command(CLI::App& app, Globals& globals) {
@@ -62,7 +49,7 @@ void add_train_command(CLI::App& app, Globals& globals) {
       auto config = load_effective_config(globals);
       if (!o->interval.empty()) config.data.interval = o->interval;
       if (o->data == "synthetic") config.data.interval = "1d";  // the built-in market is daily
-      if (!o->tickers.empty()) config.data.tickers = split_tickers(o->tickers);
+      if (!o->tickers.empty()) config.data.tickers = split_list(o->tickers);
       if (!o->out.empty()) config.training.output = o->out;
       config::validate(config, "command line");
       const auto market = env::load_market(config, o->data);

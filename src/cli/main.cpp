@@ -14,6 +14,19 @@
 
 namespace ploutos::cli {
 
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const auto comma = text.find(',', start);
+    std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (!item.empty()) out.push_back(std::move(item));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
 config::Config load_effective_config(const Globals& globals, std::string* path_out) {
   config::Config config;
   std::string origin = "built-in defaults";

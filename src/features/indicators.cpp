@@ -67,8 +67,11 @@ void ema(In x, std::size_t period, Out out) {
   ema_from(x, 0, period, out);
 }
 
-void rolling_stddev(In x, std::size_t period, Out out) {
+namespace {
+// Running sums over the window; `ddof` 0 gives the population sd (TA-Lib), 1 the sample sd (pandas).
+void rolling_sd(In x, std::size_t period, int ddof, Out out) {
   fill_nan(out);
+  if (period <= static_cast<std::size_t>(ddof)) return;
   double sum = 0, sum2 = 0;
   const double n = static_cast<double>(period);
   for (std::size_t t = 0; t < x.size(); ++t) {
@@ -79,33 +82,15 @@ void rolling_stddev(In x, std::size_t period, Out out) {
       sum2 -= x[t - period] * x[t - period];
     }
     if (t + 1 >= period) {
-      const double mean = sum / n;
-      const double var = sum2 / n - mean * mean;
+      const double var = (sum2 - sum * sum / n) / (n - ddof);
       out[t] = var > 0 ? std::sqrt(var) : 0.0;
     }
   }
 }
+}  // namespace
 
-void rolling_stddev_sample(In x, std::size_t period, Out out) {
-  fill_nan(out);
-  if (period < 2) return;
-  // Welford over each window would be O(n * period); centred sums with a running mean stay accurate
-  // enough for features (pandas itself uses running sums).
-  double sum = 0, sum2 = 0;
-  const double n = static_cast<double>(period);
-  for (std::size_t t = 0; t < x.size(); ++t) {
-    sum += x[t];
-    sum2 += x[t] * x[t];
-    if (t >= period) {
-      sum -= x[t - period];
-      sum2 -= x[t - period] * x[t - period];
-    }
-    if (t + 1 >= period) {
-      const double var = (sum2 - sum * sum / n) / (n - 1);
-      out[t] = var > 0 ? std::sqrt(var) : 0.0;
-    }
-  }
-}
+void rolling_stddev(In x, std::size_t period, Out out) { rolling_sd(x, period, 0, out); }
+void rolling_stddev_sample(In x, std::size_t period, Out out) { rolling_sd(x, period, 1, out); }
 
 void rolling_min(In x, std::size_t period, Out out) {
   rolling_extreme(x, period, out, [](double a, double b) { return b < a ? b : a; });
