@@ -19,7 +19,9 @@ namespace fs = std::filesystem;
 namespace {
 const char* kTickers[] = {"NVDA", "MSFT", "AAPL", "GOOGL", "AMZN", "META", "TSLA", "SPY",
                           "QQQ",  "VOO",  "VTI",  "XLE",   "XLF",  "XLK",  "XLV"};
-fs::path shared_daily() { return fs::path(PLOUTOS_SOURCE_DIR) / ".." / "shared" / "data" / "daily"; }
+fs::path shared_daily() {
+  return fs::path(PLOUTOS_SOURCE_DIR) / ".." / "shared" / "data" / "daily";
+}
 
 bool skip_without_shared_data(benchmark::State& state) {
   if (fs::is_directory(shared_daily())) return false;
@@ -53,7 +55,8 @@ static void BM_CsvLoad15Daily(benchmark::State& state) {
     for (const char* t : kTickers) rows += data::read_csv(shared_daily() / (std::string(t) + ".csv")).series.size();
   }
   state.counters["rows"] = static_cast<double>(rows);
-  state.counters["rows/s"] = benchmark::Counter(static_cast<double>(rows), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["rows/s"] =
+      benchmark::Counter(static_cast<double>(rows), benchmark::Counter::kIsIterationInvariantRate);
 }
 BENCHMARK(BM_CsvLoad15Daily)->Unit(benchmark::kMillisecond);
 
@@ -64,7 +67,8 @@ static void BM_BaselineCsvLoad15Daily(benchmark::State& state) {
     rows = 0;
     for (const char* t : kTickers) rows += baseline_read(shared_daily() / (std::string(t) + ".csv"));
   }
-  state.counters["rows/s"] = benchmark::Counter(static_cast<double>(rows), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["rows/s"] =
+      benchmark::Counter(static_cast<double>(rows), benchmark::Counter::kIsIterationInvariantRate);
 }
 BENCHMARK(BM_BaselineCsvLoad15Daily)->Unit(benchmark::kMillisecond);
 
@@ -85,6 +89,7 @@ static void BM_Resample1hTo4h(benchmark::State& state) {
   }
   const auto hourly = data::read_csv(spy).series;
   for (auto _ : state) benchmark::DoNotOptimize(data::resample_1h_to_4h(hourly));
-  state.counters["bars/s"] = benchmark::Counter(static_cast<double>(hourly.size()), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["bars/s"] =
+      benchmark::Counter(static_cast<double>(hourly.size()), benchmark::Counter::kIsIterationInvariantRate);
 }
 BENCHMARK(BM_Resample1hTo4h)->Unit(benchmark::kMillisecond);

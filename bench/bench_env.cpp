@@ -22,10 +22,12 @@ std::shared_ptr<const env::MarketData> shared_market() {
     const fs::path dir = fs::path(PLOUTOS_SOURCE_DIR) / ".." / "shared" / "data" / "daily";
     if (!fs::is_directory(dir)) return nullptr;
     std::vector<data::BarSeries> series;
-    for (const char* t : {"NVDA", "MSFT", "AAPL", "GOOGL", "AMZN", "META", "TSLA", "SPY", "QQQ", "VOO", "VTI", "XLE", "XLF", "XLK", "XLV"}) {
+    for (const char* t : {"NVDA", "MSFT", "AAPL", "GOOGL", "AMZN", "META", "TSLA", "SPY", "QQQ", "VOO", "VTI", "XLE",
+                          "XLF", "XLK", "XLV"}) {
       series.push_back(data::read_csv(dir / (std::string(t) + ".csv")).series);
     }
-    return std::make_shared<const env::MarketData>(env::build_market(data::build_panel(series), features::FeatureEngine("v2"), 10.0));
+    return std::make_shared<const env::MarketData>(
+        env::build_market(data::build_panel(series), features::FeatureEngine("v2"), 10.0));
   }();
   return market;
 }
@@ -53,7 +55,9 @@ static void BM_EnvStepSingle(benchmark::State& state) {
   std::size_t i = 0;
   bool term = false, trunc = false;
   for (auto _ : state) {
-    benchmark::DoNotOptimize(e.step(std::span<const std::int32_t>(actions.data() + (i & 4095) * market->n_tickers, market->n_tickers), obs, term, trunc));
+    benchmark::DoNotOptimize(
+        e.step(std::span<const std::int32_t>(actions.data() + (i & 4095) * market->n_tickers, market->n_tickers), obs,
+               term, trunc));
     if (term || trunc) e.reset(obs);
     ++i;
   }
@@ -73,10 +77,12 @@ static void BM_VecEnv16(benchmark::State& state) {
   const auto actions = random_actions(16 * market->n_tickers * 256, 3);
   std::size_t i = 0;
   for (auto _ : state) {
-    vec.step(std::span<const std::int32_t>(actions.data() + (i & 255) * 16 * market->n_tickers, 16 * market->n_tickers));
+    vec.step(
+        std::span<const std::int32_t>(actions.data() + (i & 255) * 16 * market->n_tickers, 16 * market->n_tickers));
     ++i;
   }
-  state.counters["env-steps/s"] = benchmark::Counter(static_cast<double>(state.iterations()) * 16, benchmark::Counter::kIsRate);
+  state.counters["env-steps/s"] =
+      benchmark::Counter(static_cast<double>(state.iterations()) * 16, benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_VecEnv16)->Arg(1)->Arg(2)->UseRealTime();
 

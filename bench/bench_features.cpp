@@ -16,8 +16,10 @@ const std::vector<data::BarSeries>& shared_daily() {
   static const std::vector<data::BarSeries> series = [] {
     std::vector<data::BarSeries> out;
     const fs::path dir = fs::path(PLOUTOS_SOURCE_DIR) / ".." / "shared" / "data" / "daily";
-    for (const char* t : {"NVDA", "MSFT", "AAPL", "GOOGL", "AMZN", "META", "TSLA", "SPY", "QQQ", "VOO", "VTI", "XLE", "XLF", "XLK", "XLV"}) {
-      if (fs::exists(dir / (std::string(t) + ".csv"))) out.push_back(data::read_csv(dir / (std::string(t) + ".csv")).series);
+    for (const char* t : {"NVDA", "MSFT", "AAPL", "GOOGL", "AMZN", "META", "TSLA", "SPY", "QQQ", "VOO", "VTI", "XLE",
+                          "XLF", "XLK", "XLV"}) {
+      if (fs::exists(dir / (std::string(t) + ".csv")))
+        out.push_back(data::read_csv(dir / (std::string(t) + ".csv")).series);
     }
     return out;
   }();

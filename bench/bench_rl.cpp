@@ -23,7 +23,8 @@ BENCHMARK(BM_TorchGemm1024)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->Iter
 
 static void BM_PolicyDecisionLatencyV6(benchmark::State& state) {
   rl::set_torch_threads(static_cast<int>(state.range(1)));
-  const config::Config v6 = config::load_config_file(std::filesystem::path(PLOUTOS_SOURCE_DIR) / "config" / "training_config_v6_better_timing.yaml");
+  const config::Config v6 = config::load_config_file(std::filesystem::path(PLOUTOS_SOURCE_DIR) / "config" /
+                                                     "training_config_v6_better_timing.yaml");
   const std::size_t obs_dim = 15 * 77 + 15 + 3;
   auto policy = rl::Policy::untrained(obs_dim, 15, v6.ppo);
   const auto batch = static_cast<std::size_t>(state.range(0));
@@ -37,7 +38,8 @@ BENCHMARK(BM_PolicyDecisionLatencyV6)->Args({1, 1})->Args({16, 1})->Args({16, 2}
 namespace {
 void run_iterations(benchmark::State& state, const char* config_name, int threads) {
   auto config = config::load_config_file(std::filesystem::path(PLOUTOS_SOURCE_DIR) / "config" / config_name);
-  const std::string data_dir = (std::filesystem::path(PLOUTOS_SOURCE_DIR) / ".." / "shared" / "data" / "daily").string();
+  const std::string data_dir =
+      (std::filesystem::path(PLOUTOS_SOURCE_DIR) / ".." / "shared" / "data" / "daily").string();
   if (config.data.source != "synthetic") {
     if (!std::filesystem::is_directory(data_dir)) {
       state.SkipWithError("../shared/data absent");
@@ -70,8 +72,12 @@ void run_iterations(benchmark::State& state, const char* config_name, int thread
 }
 }  // namespace
 
-static void BM_PpoIterationQuickstart(benchmark::State& state) { run_iterations(state, "quickstart.yaml", 2); }
+static void BM_PpoIterationQuickstart(benchmark::State& state) {
+  run_iterations(state, "quickstart.yaml", 2);
+}
 BENCHMARK(BM_PpoIterationQuickstart)->Unit(benchmark::kSecond)->Iterations(1);
 
-static void BM_PpoIterationV6(benchmark::State& state) { run_iterations(state, "training_config_v6_better_timing.yaml", 2); }
+static void BM_PpoIterationV6(benchmark::State& state) {
+  run_iterations(state, "training_config_v6_better_timing.yaml", 2);
+}
 BENCHMARK(BM_PpoIterationV6)->Unit(benchmark::kSecond)->Iterations(1);

@@ -25,7 +25,9 @@ Day ymd(int y, unsigned m, unsigned d) {
   return Day{year_month_day{year{y}, month{m}, std::chrono::day{d}}};
 }
 
-weekday weekday_of(Day d) { return weekday{d}; }
+weekday weekday_of(Day d) {
+  return weekday{d};
+}
 
 // n-th (1-based) `wd` of a month; n = -1 for the last.
 Day nth_weekday(int y, unsigned m, weekday wd, int n) {
@@ -145,13 +147,15 @@ NyseCalendar::NyseCalendar() : first_day_(ymd(kFirstYear, 1, 1)) {
 std::size_t NyseCalendar::index(Day day) const {
   const auto offset = (day - first_day_).count();
   if (offset < 0 || static_cast<std::size_t>(offset) >= kinds_.size()) {
-    throw InputError("date " + format_day(day) + " is outside the NYSE calendar's range " +
-                     std::to_string(kFirstYear) + "-01-01.." + std::to_string(kLastYear) + "-12-31");
+    throw InputError("date " + format_day(day) + " is outside the NYSE calendar's range " + std::to_string(kFirstYear) +
+                     "-01-01.." + std::to_string(kLastYear) + "-12-31");
   }
   return static_cast<std::size_t>(offset);
 }
 
-DayKind NyseCalendar::kind(Day day) const { return kinds_[index(day)]; }
+DayKind NyseCalendar::kind(Day day) const {
+  return kinds_[index(day)];
+}
 
 bool NyseCalendar::is_session(Day day) const {
   const DayKind k = kind(day);
@@ -159,8 +163,8 @@ bool NyseCalendar::is_session(Day day) const {
 }
 
 std::string NyseCalendar::holiday_name(Day day) const {
-  const auto it = std::lower_bound(names_.begin(), names_.end(), day,
-                                   [](const auto& entry, Day d) { return entry.first < d; });
+  const auto it =
+      std::lower_bound(names_.begin(), names_.end(), day, [](const auto& entry, Day d) { return entry.first < d; });
   // Two rules can name one day (an ad-hoc closure on a holiday); the first name is kept.
   return it != names_.end() && it->first == day ? it->second : std::string();
 }
@@ -255,14 +259,19 @@ MarketStatus market_status(const NyseCalendar& calendar, Instant at) {
   status.next_close = calendar.next_close(at);
   status.previous_close = calendar.previous_close(at);
   switch (calendar.kind(status.new_york_day)) {
-    case DayKind::kWeekend: status.closed_reason = "weekend"; break;
-    case DayKind::kHoliday: status.closed_reason = calendar.holiday_name(status.new_york_day); break;
+    case DayKind::kWeekend:
+      status.closed_reason = "weekend";
+      break;
+    case DayKind::kHoliday:
+      status.closed_reason = calendar.holiday_name(status.new_york_day);
+      break;
     case DayKind::kEarlyClose:
     case DayKind::kSession: {
       const Session s = calendar.session(status.new_york_day);
       status.early_close_today = s.early_close;
       if (at < s.open) status.closed_reason = "before the open";
-      if (at >= s.close) status.closed_reason = s.early_close ? "after the early close (13:00 New York)" : "after the close";
+      if (at >= s.close)
+        status.closed_reason = s.early_close ? "after the early close (13:00 New York)" : "after the close";
       break;
     }
   }

@@ -10,7 +10,8 @@ void add_backtest_command(CLI::App& app, Globals& globals) {
     bool walk_forward = false;
   };
   auto o = std::make_shared<Options>();
-  auto* cmd = app.add_subcommand("backtest", "After-cost evaluation of a model against baselines; walk-forward validation");
+  auto* cmd =
+      app.add_subcommand("backtest", "After-cost evaluation of a model against baselines; walk-forward validation");
   cmd->add_option("--model", o->model, "Model file, e.g. data/models/brain_tech.pt");
   cmd->add_option("--days", o->days, "Evaluate the last N sessions");
   cmd->add_option("--start", o->start, "First day of the window (YYYY-MM-DD)");

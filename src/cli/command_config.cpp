@@ -1,8 +1,7 @@
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
+#include <nlohmann/json.hpp>
 
 #include "cli.hpp"
 
@@ -18,10 +17,13 @@ void add_config_command(CLI::App& app, Globals& globals) {
       "  ploutos config validate config/*.yaml\n"
       "  ploutos config list");
 
-  auto* show = cmd->add_subcommand("show", "Print the effective config (file values over built-in defaults) as YAML, or JSON with --json");
+  auto* show = cmd->add_subcommand(
+      "show", "Print the effective config (file values over built-in defaults) as YAML, or JSON with --json");
   auto comments = std::make_shared<bool>(false);
   show->add_flag("--comments", *comments, "Explain each key in a YAML comment");
-  show->footer("Examples:\n  ploutos config show\n  ploutos config show --config v6_better_timing.yaml --comments\n  ploutos --json config show --config quickstart");
+  show->footer(
+      "Examples:\n  ploutos config show\n  ploutos config show --config v6_better_timing.yaml --comments\n  ploutos "
+      "--json config show --config quickstart");
   show->callback([&globals, comments] {
     globals.action = [&globals, comments]() -> int {
       const auto config = load_effective_config(globals);
@@ -30,7 +32,8 @@ void add_config_command(CLI::App& app, Globals& globals) {
     };
   });
 
-  auto* check = cmd->add_subcommand("validate", "Load and validate config files; exit 2 with file:line: key: problem on the first bad one");
+  auto* check = cmd->add_subcommand(
+      "validate", "Load and validate config files; exit 2 with file:line: key: problem on the first bad one");
   auto files = std::make_shared<std::vector<std::string>>();
   check->add_option("files", *files, "Config files (paths or bare names as for --config)")->required();
   check->footer("Examples:\n  ploutos config validate config/*.yaml\n  ploutos config validate quickstart");

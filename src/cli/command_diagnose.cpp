@@ -8,7 +8,8 @@ void add_diagnose_command(CLI::App& app, Globals& globals) {
     int days = 0;
   };
   auto o = std::make_shared<Options>();
-  auto* cmd = app.add_subcommand("diagnose", "Why a model wins or fails: buy-low vs buy-high timing, MAE/MFE, per-ticker P&L");
+  auto* cmd =
+      app.add_subcommand("diagnose", "Why a model wins or fails: buy-low vs buy-high timing, MAE/MFE, per-ticker P&L");
   cmd->add_option("--model", o->model, "Model file");
   cmd->add_option("--days", o->days, "Window of recent sessions");
   cmd->add_option("--out", o->out, "Report directory");

@@ -1,10 +1,10 @@
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <nlohmann/json.hpp>
 
 #include "cli.hpp"
 #include "ploutos/core/atomic_file.hpp"
@@ -22,7 +22,8 @@ std::filesystem::path find_series(const std::string& dir, const std::string& tic
   const auto flat = std::filesystem::path(dir) / (ticker + ".csv");
   if (std::filesystem::is_regular_file(flat)) return flat;
   if (const auto stored = data::DataStore(dir).find(ticker, data::Timeframe::k1d)) return *stored;
-  throw InputError("no data for ticker " + ticker + " in " + dir + " (expected " + flat.string() + " or " + dir + "/1d/" + ticker + ".csv)");
+  throw InputError("no data for ticker " + ticker + " in " + dir + " (expected " + flat.string() + " or " + dir +
+                   "/1d/" + ticker + ".csv)");
 }
 
 }  // namespace
@@ -34,13 +35,20 @@ void add_features_command(CLI::App& app, Globals& globals) {
     bool markdown = false;
   };
   auto o = std::make_shared<Options>();
-  auto* cmd = app.add_subcommand("features", "Compute the causal feature matrix per ticker and export it as CSV; `features list` explains each column");
+  auto* cmd = app.add_subcommand(
+      "features",
+      "Compute the causal feature matrix per ticker and export it as CSV; `features list` explains each column");
   cmd->require_subcommand(0, 1);
-  cmd->add_option("--data", o->data, "Directory with TICKER.csv files (e.g. ../shared/data/daily) or a data directory (default: data.dir)");
+  cmd->add_option(
+      "--data", o->data,
+      "Directory with TICKER.csv files (e.g. ../shared/data/daily) or a data directory (default: data.dir)");
   cmd->add_option("--tickers", o->tickers, "Comma-separated tickers (default: data.tickers)");
   cmd->add_option("--out", o->out, "CSV file to write (atomically); default: standard output");
-  cmd->add_option("--feature-set", o->feature_set, "v2 (scale-free observation features) or seed_v2 (the seed's 85 columns); default: features.feature_set");
-  cmd->add_flag("--all", o->all, "Also the raw TA-Lib-comparable columns (sma_20, rsi_14, macd, bb_upper, atr_14, adx_14, ...)");
+  cmd->add_option(
+      "--feature-set", o->feature_set,
+      "v2 (scale-free observation features) or seed_v2 (the seed's 85 columns); default: features.feature_set");
+  cmd->add_flag("--all", o->all,
+                "Also the raw TA-Lib-comparable columns (sma_20, rsi_14, macd, bb_upper, atr_14, adx_14, ...)");
   cmd->footer(
       "Examples:\n"
       "  ploutos features --data ../shared/data/daily --tickers AAPL,MSFT --out features.csv --all\n"
@@ -61,8 +69,8 @@ void add_features_command(CLI::App& app, Globals& globals) {
         series.ticker = ticker;
         daily = series.timeframe == data::Timeframe::k1d;
         matrices.push_back(engine.compute(series, o->all));
-        spdlog::info("{}: {} bars x {} features ({} valid rows)", ticker, matrices.back().rows(), matrices.back().cols(),
-                     std::count(matrices.back().valid.begin(), matrices.back().valid.end(), 1));
+        spdlog::info("{}: {} bars x {} features ({} valid rows)", ticker, matrices.back().rows(),
+                     matrices.back().cols(), std::count(matrices.back().valid.begin(), matrices.back().valid.end(), 1));
       }
       const std::string csv = features::to_csv(matrices, daily);
       if (o->out.empty()) {
@@ -75,7 +83,8 @@ void add_features_command(CLI::App& app, Globals& globals) {
     };
   });
 
-  auto* list = cmd->add_subcommand("list", "Every feature of a set with its one-line definition (--json, or --markdown for docs)");
+  auto* list = cmd->add_subcommand(
+      "list", "Every feature of a set with its one-line definition (--json, or --markdown for docs)");
   list->add_flag("--markdown", o->markdown, "A Markdown table (docs/features.md embeds it)");
   list->add_option("--feature-set", o->feature_set, "v2 or seed_v2 (default: features.feature_set)");
   list->footer("Examples:\n  ploutos features list\n  ploutos features list --feature-set seed_v2 --json");
@@ -94,10 +103,12 @@ void add_features_command(CLI::App& app, Globals& globals) {
       } else if (o->markdown) {
         std::cout << features::to_markdown(engine.features());
       } else {
-        std::cout << engine.feature_set() << " (" << engine.version() << "): " << engine.features().size() << " observation features\n";
+        std::cout << engine.feature_set() << " (" << engine.version() << "): " << engine.features().size()
+                  << " observation features\n";
         for (const auto& f : engine.features()) std::printf("  %-22s %s\n", f.name.c_str(), f.description.c_str());
         std::cout << "raw columns (export with --all, not fed to the agent):\n";
-        for (const auto& f : features::FeatureEngine::raw_features()) std::printf("  %-22s %s\n", f.name.c_str(), f.description.c_str());
+        for (const auto& f : features::FeatureEngine::raw_features())
+          std::printf("  %-22s %s\n", f.name.c_str(), f.description.c_str());
       }
       return 0;
     };

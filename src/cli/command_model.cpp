@@ -10,9 +10,12 @@ void add_model_command(CLI::App& app, Globals& globals) {
   auto* cmd = app.add_subcommand("model", "Inspect model files");
   cmd->require_subcommand(1);
   auto path = std::make_shared<std::string>();
-  auto* info = cmd->add_subcommand("info", "Print a model's manifest (feature set, tickers, config, data hash, metrics)");
+  auto* info =
+      cmd->add_subcommand("info", "Print a model's manifest (feature set, tickers, config, data hash, metrics)");
   info->add_option("path", *path, "Model file")->required();
-  info->footer("Examples:\n  ploutos model info data/models/brain_tech.pt\n  ploutos model info data/models/brain_tech.pt --json");
+  info->footer(
+      "Examples:\n  ploutos model info data/models/brain_tech.pt\n  ploutos model info data/models/brain_tech.pt "
+      "--json");
   info->callback([&globals, path] {
     globals.action = [&globals, path]() -> int {
       const auto manifest = nlohmann::ordered_json::parse(rl::read_manifest(*path));
@@ -21,14 +24,15 @@ void add_model_command(CLI::App& app, Globals& globals) {
         return 0;
       }
       std::cout << *path << "\n"
-                << "  format        " << manifest.value("format_version", 0) << " (ploutos " << manifest.value("ploutos_version", "?")
-                << ", git " << manifest.value("git_revision", "?") << ")\n"
-                << "  feature set   " << manifest.value("feature_set", "?") << " (" << manifest["features"].size() << " features)\n"
+                << "  format        " << manifest.value("format_version", 0) << " (ploutos "
+                << manifest.value("ploutos_version", "?") << ", git " << manifest.value("git_revision", "?") << ")\n"
+                << "  feature set   " << manifest.value("feature_set", "?") << " (" << manifest["features"].size()
+                << " features)\n"
                 << "  tickers       ";
       for (const auto& t : manifest["tickers"]) std::cout << t.get<std::string>() << " ";
       std::cout << "\n  obs_dim       " << manifest.value("obs_dim", 0) << "\n"
-                << "  data          " << manifest.value("data_range", "?") << " (hash " << manifest.value("data_hash", "?") << ", "
-                << manifest.value("data_source", "?") << ")\n"
+                << "  data          " << manifest.value("data_range", "?") << " (hash "
+                << manifest.value("data_hash", "?") << ", " << manifest.value("data_source", "?") << ")\n"
                 << "  seed          " << manifest["seed"] << ", " << manifest.value("timesteps", 0) << " timesteps\n"
                 << "  metrics       " << manifest["metrics"].dump() << "\n";
       return 0;

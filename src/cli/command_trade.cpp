@@ -8,7 +8,8 @@ void add_trade_command(CLI::App& app, Globals& globals) {
     bool paper = true, live = false, once = false, dry_run = false, yes_really_live = false;
   };
   auto o = std::make_shared<Options>();
-  auto* cmd = app.add_subcommand("trade", "Paper (default) or live trading loop on the NYSE calendar with risk limits and an order journal");
+  auto* cmd = app.add_subcommand(
+      "trade", "Paper (default) or live trading loop on the NYSE calendar with risk limits and an order journal");
   cmd->add_flag("--paper", o->paper, "Paper trading (the default)");
   cmd->add_option("--broker", o->broker, "etoro (default, or $BROKER), alpaca, or sim (offline)");
   cmd->add_option("--model", o->model, "Model file");

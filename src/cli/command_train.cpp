@@ -15,7 +15,9 @@ namespace ploutos::cli {
 namespace {
 
 std::atomic<bool> g_stop{false};
-extern "C" void request_stop(int) { g_stop.store(true); }
+extern "C" void request_stop(int) {
+  g_stop.store(true);
+}
 
 }  // namespace
 
@@ -27,16 +29,24 @@ void add_train_command(CLI::App& app, Globals& globals) {
     double validation = 0.2;
   };
   auto o = std::make_shared<Options>();
-  auto* cmd = app.add_subcommand("train", "Train a PPO agent (LibTorch) on the V6 environment; writes data/models/NAME.pt");
+  auto* cmd =
+      app.add_subcommand("train", "Train a PPO agent (LibTorch) on the V6 environment; writes data/models/NAME.pt");
   cmd->add_option("--timesteps", o->timesteps, "Environment steps (default: training.total_timesteps)");
-  cmd->add_option("--out", o->out, "Model file to write (default: training.output); the best validation model goes beside it as NAME.best.pt");
-  cmd->add_option("--resume", o->resume, "Continue from this model/checkpoint (weights, optimiser, normaliser, RNG, step count)");
+  cmd->add_option(
+      "--out", o->out,
+      "Model file to write (default: training.output); the best validation model goes beside it as NAME.best.pt");
+  cmd->add_option("--resume", o->resume,
+                  "Continue from this model/checkpoint (weights, optimiser, normaliser, RNG, step count)");
   cmd->add_option("--threads", o->threads, "LibTorch threads (1 gives byte-identical models for one seed)");
-  cmd->add_option("--data", o->data, "Data directory, folder of TICKER.csv, or `synthetic` for the built-in market (overrides data.dir and data.source)");
+  cmd->add_option("--data", o->data,
+                  "Data directory, folder of TICKER.csv, or `synthetic` for the built-in market (overrides data.dir "
+                  "and data.source)");
   cmd->add_option("--interval", o->interval, "Override data.interval (1d, 1h, 4h)");
   cmd->add_option("--tickers", o->tickers, "Override data.tickers (comma-separated)");
-  cmd->add_option("--validation", o->validation, "Share of the bars held out for validation (default 0.2)")->check(CLI::Range(0.0, 0.9));
-  cmd->add_option("--metrics-dir", o->metrics_dir, "Where metrics.jsonl and metrics.csv go (default: training.runs_dir/<model name>)");
+  cmd->add_option("--validation", o->validation, "Share of the bars held out for validation (default 0.2)")
+      ->check(CLI::Range(0.0, 0.9));
+  cmd->add_option("--metrics-dir", o->metrics_dir,
+                  "Where metrics.jsonl and metrics.csv go (default: training.runs_dir/<model name>)");
   cmd->footer(
       "Examples:\n"
       "  ploutos train --config quickstart\n"
@@ -53,8 +63,8 @@ void add_train_command(CLI::App& app, Globals& globals) {
       if (!o->out.empty()) config.training.output = o->out;
       config::validate(config, "command line");
       const auto market = env::load_market(config, o->data);
-      spdlog::info("market: {} tickers x {} bars ({}), {} features, data {}", market.market->n_tickers, market.market->n_bars,
-                   market.data_range, market.market->n_features, market.source);
+      spdlog::info("market: {} tickers x {} bars ({}), {} features, data {}", market.market->n_tickers,
+                   market.market->n_bars, market.data_range, market.market->n_features, market.source);
       rl::TrainRequest request;
       request.config = config;
       request.market = market;
@@ -63,9 +73,11 @@ void add_train_command(CLI::App& app, Globals& globals) {
       request.total_timesteps = o->timesteps;
       request.threads = o->threads > 0 ? o->threads : config.training.threads;
       request.validation_fraction = o->validation;
-      request.metrics_dir = o->metrics_dir.empty()
-                                ? (std::filesystem::path(config.training.runs_dir) / std::filesystem::path(request.output).stem()).string()
-                                : o->metrics_dir;
+      request.metrics_dir =
+          o->metrics_dir.empty()
+              ? (std::filesystem::path(config.training.runs_dir) / std::filesystem::path(request.output).stem())
+                    .string()
+              : o->metrics_dir;
       request.progress = !globals.quiet && !globals.json;
       request.stop = &g_stop;
       std::signal(SIGINT, request_stop);
@@ -74,7 +86,9 @@ void add_train_command(CLI::App& app, Globals& globals) {
       std::signal(SIGINT, SIG_DFL);
       std::signal(SIGTERM, SIG_DFL);
       if (globals.json) {
-        nlohmann::ordered_json j{{"model", result.model_path}, {"timesteps", result.timesteps}, {"interrupted", result.interrupted},
+        nlohmann::ordered_json j{{"model", result.model_path},
+                                 {"timesteps", result.timesteps},
+                                 {"interrupted", result.interrupted},
                                  {"metrics_dir", request.metrics_dir}};
         if (!result.history.empty()) {
           j["episode_reward_mean"] = result.history.back().episode_reward_mean;
@@ -83,9 +97,10 @@ void add_train_command(CLI::App& app, Globals& globals) {
         }
         std::cout << j.dump(2) << "\n";
       } else {
-        std::cout << (result.interrupted ? "interrupted; checkpoint " : "model ") << result.model_path << " (" << result.timesteps
-                  << " timesteps; metrics in " << request.metrics_dir << ")\n";
-        if (result.interrupted) std::cout << "resume with: ploutos train --resume " << result.model_path << " [same options]\n";
+        std::cout << (result.interrupted ? "interrupted; checkpoint " : "model ") << result.model_path << " ("
+                  << result.timesteps << " timesteps; metrics in " << request.metrics_dir << ")\n";
+        if (result.interrupted)
+          std::cout << "resume with: ploutos train --resume " << result.model_path << " [same options]\n";
       }
       return result.interrupted ? 130 : 0;
     };

@@ -1,7 +1,7 @@
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include <iostream>
+#include <nlohmann/json.hpp>
 
 #include "cli.hpp"
 #include "ploutos/core/version.hpp"
@@ -30,8 +30,9 @@ void add_version_command(CLI::App& app, Globals& globals) {
                   << "  BLAS     " << (torch.blas_library.empty() ? "(not loaded)" : torch.blas_library) << "\n";
       }
       if (!torch.blas_is_openblas) {
-        spdlog::warn("libblas.so.3 is not OpenBLAS: LibTorch runs ~25x slower. Install libopenblas0-pthread "
-                     "(scripts/deps.sh does) and select it with update-alternatives");
+        spdlog::warn(
+            "libblas.so.3 is not OpenBLAS: LibTorch runs ~25x slower. Install libopenblas0-pthread "
+            "(scripts/deps.sh does) and select it with update-alternatives");
       }
       return 0;
     };

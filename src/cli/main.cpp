@@ -38,8 +38,9 @@ config::Config load_effective_config(const Globals& globals, std::string* path_o
   if (const auto seed = globals.seed_override()) config.training.seed = *seed;
   config::validate(config, origin);
   if (config.environment.fill == "close") {
-    spdlog::warn("environment.fill is 'close': orders fill at the bar that produced the decision (the seed's optimistic "
-                 "behaviour); results are not achievable in practice");
+    spdlog::warn(
+        "environment.fill is 'close': orders fill at the bar that produced the decision (the seed's optimistic "
+        "behaviour); results are not achievable in practice");
   }
   if (path_out != nullptr) *path_out = globals.config_name.empty() ? std::string() : origin;
   return config;
@@ -47,9 +48,8 @@ config::Config load_effective_config(const Globals& globals, std::string* path_o
 
 void not_implemented(CLI::App& command, Globals& globals, const std::string& what,
                      std::shared_ptr<const void> options) {
-  command.callback([&globals, what, options] {
-    globals.action = [what]() -> int { throw NotImplementedError(what); };
-  });
+  command.callback(
+      [&globals, what, options] { globals.action = [what]() -> int { throw NotImplementedError(what); }; });
 }
 
 namespace {
@@ -58,8 +58,8 @@ int run(int argc, char** argv) {
   Globals globals;
   CLI::App app{"Ploutos: reinforcement-learning trading research, validation and paper trading for US equities.",
                "ploutos"};
-  app.set_version_flag("--version", std::string("ploutos ") + std::string(version()) + " (" +
-                                        std::string(git_revision()) + ")");
+  app.set_version_flag("--version",
+                       std::string("ploutos ") + std::string(version()) + " (" + std::string(git_revision()) + ")");
   app.fallthrough();  // global options may follow the subcommand: `ploutos status --json`
   app.require_subcommand(0, 1);
   app.footer(
@@ -82,9 +82,11 @@ int run(int argc, char** argv) {
   app.add_option("--log-file", globals.log_file, "Also append log lines to this file (secrets redacted)")
       ->group("Global options");
   app.add_flag("--json", globals.json, "Machine-readable JSON on stdout")->group("Global options");
-  app.add_flag("-q,--quiet", globals.quiet, "Only warnings and errors on stderr; no progress bars")->group("Global options");
-  globals.seed_option = app.add_option("--seed", globals.seed, "Master seed for every random stream (overrides training.seed)")
-                            ->group("Global options");
+  app.add_flag("-q,--quiet", globals.quiet, "Only warnings and errors on stderr; no progress bars")
+      ->group("Global options");
+  globals.seed_option =
+      app.add_option("--seed", globals.seed, "Master seed for every random stream (overrides training.seed)")
+          ->group("Global options");
 
   add_train_command(app, globals);
   add_backtest_command(app, globals);
@@ -101,7 +103,8 @@ int run(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
-    std::fprintf(stderr, "ploutos: error: %s\nRun `ploutos --help` (or `ploutos <command> --help`) for usage.\n", e.what());
+    std::fprintf(stderr, "ploutos: error: %s\nRun `ploutos --help` (or `ploutos <command> --help`) for usage.\n",
+                 e.what());
     return kExitUsage;
   }
   if (!globals.action) {

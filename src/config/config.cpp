@@ -24,7 +24,8 @@ std::string tickers_valid(const std::vector<std::string>& tickers) {
   if (tickers.empty()) return "expected a non-empty list of tickers";
   for (const auto& t : tickers) {
     const bool ok = !t.empty() && t.size() <= 12 && std::all_of(t.begin(), t.end(), [](char c) {
-      return std::isupper(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '.' || c == '-';
+      return std::isupper(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '.' ||
+             c == '-';
     });
     if (!ok) return "expected upper-case ticker symbols, got '" + t + "'";
   }
@@ -48,8 +49,10 @@ std::string optional_date(const std::string& text) {
 }
 
 std::string period(const std::string& text) {
-  const bool ok = text.size() >= 2 && std::all_of(text.begin(), text.end() - 1, [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }) &&
-                  std::string_view("dwmy").find(text.back()) != std::string_view::npos && text.front() != '0';
+  const bool ok =
+      text.size() >= 2 &&
+      std::all_of(text.begin(), text.end() - 1, [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }) &&
+      std::string_view("dwmy").find(text.back()) != std::string_view::npos && text.front() != '0';
   return ok ? "" : "expected a look-back like 90d, 12w, 6m or 5y, got '" + text + "'";
 }
 
@@ -68,7 +71,9 @@ struct is_optional<std::optional<T>> : std::true_type {};
   throw ConfigError(file + ":" + std::to_string(line) + ": " + path + ": " + what);
 }
 
-int line_of(const YAML::Node& node) { return node.Mark().line + 1; }
+int line_of(const YAML::Node& node) {
+  return node.Mark().line + 1;
+}
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<std::size_t> row(b.size() + 1);
@@ -87,11 +92,15 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 
 std::string describe_node(const YAML::Node& node) {
   switch (node.Type()) {
-    case YAML::NodeType::Null: return "nothing";
+    case YAML::NodeType::Null:
+      return "nothing";
     case YAML::NodeType::Sequence:
-      return node.size() == 0 ? "[]" : "a list of " + std::to_string(node.size()) + (node.size() == 1 ? " item" : " items");
-    case YAML::NodeType::Map: return "a mapping";
-    default: return "'" + node.Scalar() + "'";
+      return node.size() == 0 ? "[]"
+                              : "a list of " + std::to_string(node.size()) + (node.size() == 1 ? " item" : " items");
+    case YAML::NodeType::Map:
+      return "a mapping";
+    default:
+      return "'" + node.Scalar() + "'";
   }
 }
 
@@ -101,7 +110,9 @@ class YamlReader {
   YamlReader(const std::string& file, const YAML::Node& map, std::string prefix)
       : file_(file), prefix_(std::move(prefix)) {
     if (!map.IsDefined() || map.IsNull()) return;
-    if (!map.IsMap()) fail(file_, line_of(map), prefix_.empty() ? "(top level)" : prefix_.substr(0, prefix_.size() - 1), "expected a mapping of keys, got " + describe_node(map));
+    if (!map.IsMap())
+      fail(file_, line_of(map), prefix_.empty() ? "(top level)" : prefix_.substr(0, prefix_.size() - 1),
+           "expected a mapping of keys, got " + describe_node(map));
     for (auto it = map.begin(); it != map.end(); ++it) {
       const std::string key = it->first.Scalar();
       if (entries_.count(key) != 0) fail(file_, line_of(it->first), prefix_ + key, "duplicate key");
@@ -161,7 +172,8 @@ class YamlReader {
     const std::string problem = check(member);
     if (problem.empty()) return;
     // Checks that name the offending element already say what they got.
-    fail(file_, line_of(value), path, problem.find(", got ") != std::string::npos ? problem : problem + ", got " + describe_node(value));
+    fail(file_, line_of(value), path,
+         problem.find(", got ") != std::string::npos ? problem : problem + ", got " + describe_node(value));
   }
 
   [[noreturn]] void wrong(const YAML::Node& node, const std::string& path, const std::string& expected) const {
@@ -185,7 +197,7 @@ class YamlReader {
   }
 
   template <class Int>
-    requires std::is_integral_v<Int>
+  requires std::is_integral_v<Int>
   void read(const YAML::Node& node, const std::string& path, Int& out) const {
     const std::string& s = scalar(node, path, "an integer");
     const char* first = s.data();
@@ -194,9 +206,9 @@ class YamlReader {
     // 1.5e7 and 2e6 are fine when they are whole numbers within range.
     double d = 0;
     if (auto [p, ec] = std::from_chars(first, last, d); ec == std::errc() && p == last && std::isfinite(d) &&
-                                                         d == std::floor(d) &&
-                                                         d >= static_cast<double>(std::numeric_limits<Int>::min()) &&
-                                                         d <= static_cast<double>(std::numeric_limits<Int>::max())) {
+                                                        d == std::floor(d) &&
+                                                        d >= static_cast<double>(std::numeric_limits<Int>::min()) &&
+                                                        d <= static_cast<double>(std::numeric_limits<Int>::max())) {
       out = static_cast<Int>(d);
       return;
     }
@@ -327,10 +339,8 @@ class YamlWriter {
     out_ << text;
   }
   template <class Int>
-    requires std::is_integral_v<Int>
-  void write(Int v) {
-    out_ << std::to_string(v);
-  }
+  requires std::is_integral_v<Int>
+  void write(Int v) { out_ << std::to_string(v); }
   void write(const std::string& v) { out_ << YAML::DoubleQuoted << v; }
   template <class T>
   void write(const std::optional<T>& v) {

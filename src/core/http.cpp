@@ -37,16 +37,20 @@ std::size_t write_header(char* data, std::size_t size, std::size_t count, void* 
   const auto colon = line.find(':');
   if (colon != std::string_view::npos) {
     std::string name(line.substr(0, colon));
-    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     std::string_view value = line.substr(colon + 1);
     while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-    while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) value.remove_suffix(1);
+    while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' '))
+      value.remove_suffix(1);
     (*static_cast<std::map<std::string, std::string>*>(user))[name] = std::string(value);
   }
   return size * count;
 }
 
-bool retryable_status(long status) { return status == 429 || (status >= 500 && status <= 599); }
+bool retryable_status(long status) {
+  return status == 429 || (status >= 500 && status <= 599);
+}
 
 }  // namespace
 
@@ -77,7 +81,8 @@ HttpClient::HttpClient(HttpClientOptions options) : options_(std::move(options))
   static CurlGlobal global;
   if (!options_.sleep) options_.sleep = real_sleep;
   if (options_.requests_per_second > 0) {
-    bucket_ = std::make_unique<TokenBucket>(options_.requests_per_second, options_.burst, TokenBucket::Clock{}, options_.sleep);
+    bucket_ = std::make_unique<TokenBucket>(options_.requests_per_second, options_.burst, TokenBucket::Clock{},
+                                            options_.sleep);
   }
 }
 
@@ -137,20 +142,23 @@ HttpResponse HttpClient::send(const HttpRequest& request) {
     response.attempts = attempt + 1;
     const bool transport_failed = !transport_error.empty();
     if (!transport_failed && !retryable_status(response.status)) {
-      spdlog::debug("{} {} -> {} ({} bytes, attempt {})", request.method, shown, response.status, response.body.size(), attempt + 1);
+      spdlog::debug("{} {} -> {} ({} bytes, attempt {})", request.method, shown, response.status, response.body.size(),
+                    attempt + 1);
       return response;
     }
     const std::string what = transport_failed ? transport_error : "HTTP " + std::to_string(response.status);
     if (attempt >= options_.max_retries) {
       if (transport_failed) {
-        throw HttpError(request.method + " " + shown + ": " + what + " (after " + std::to_string(attempt + 1) + " attempts)");
+        throw HttpError(request.method + " " + shown + ": " + what + " (after " + std::to_string(attempt + 1) +
+                        " attempts)");
       }
       spdlog::warn("{} {} -> {} after {} attempts; giving up", request.method, shown, what, attempt + 1);
       return response;
     }
     const auto retry_after = response.headers.find("retry-after");
     const double delay = retry_delay(attempt, retry_after == response.headers.end() ? "" : retry_after->second);
-    spdlog::info("{} {} -> {}; retry {}/{} in {:.2f} s", request.method, shown, what, attempt + 1, options_.max_retries, delay);
+    spdlog::info("{} {} -> {}; retry {}/{} in {:.2f} s", request.method, shown, what, attempt + 1, options_.max_retries,
+                 delay);
     options_.sleep(delay);
   }
 }

@@ -44,7 +44,8 @@ spdlog::level::level_enum parse_level(const std::string& name) {
     if (name == std::string_view(text.data(), text.size())) return level;
   }
   if (name == "warning") return spdlog::level::warn;
-  throw UsageError("--log-level: unknown level '" + name + "' (expected trace, debug, info, warn, error, critical or off)");
+  throw UsageError("--log-level: unknown level '" + name +
+                   "' (expected trace, debug, info, warn, error, critical or off)");
 }
 
 }  // namespace

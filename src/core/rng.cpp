@@ -5,7 +5,9 @@
 namespace ploutos {
 namespace {
 __extension__ using uint128 = unsigned __int128;  // GCC/Clang builtin; the fastest unbiased bounded integers
-constexpr std::uint64_t rotl(std::uint64_t x, int k) noexcept { return (x << k) | (x >> (64 - k)); }
+constexpr std::uint64_t rotl(std::uint64_t x, int k) noexcept {
+  return (x << k) | (x >> (64 - k));
+}
 }  // namespace
 
 std::uint64_t derive_seed(std::uint64_t master_seed, std::string_view component, std::uint64_t index) noexcept {
@@ -38,9 +40,13 @@ Rng::result_type Rng::operator()() noexcept {
   return result;
 }
 
-double Rng::uniform() noexcept { return static_cast<double>((*this)() >> 11) * 0x1.0p-53; }
+double Rng::uniform() noexcept {
+  return static_cast<double>((*this)() >> 11) * 0x1.0p-53;
+}
 
-double Rng::uniform(double lo, double hi) noexcept { return lo + (hi - lo) * uniform(); }
+double Rng::uniform(double lo, double hi) noexcept {
+  return lo + (hi - lo) * uniform();
+}
 
 std::uint64_t Rng::uniform_int(std::uint64_t n) noexcept {
   // Lemire's nearly-divisionless method: multiply-shift with rejection of the biased low range.
@@ -79,8 +85,12 @@ double Rng::normal() noexcept {
   return u * scale;
 }
 
-double Rng::normal(double mean, double stddev) noexcept { return mean + stddev * normal(); }
+double Rng::normal(double mean, double stddev) noexcept {
+  return mean + stddev * normal();
+}
 
-bool Rng::bernoulli(double p) noexcept { return uniform() < p; }
+bool Rng::bernoulli(double p) noexcept {
+  return uniform() < p;
+}
 
 }  // namespace ploutos

@@ -32,9 +32,10 @@ std::string upper(std::string_view s) {
 
 // Replaces the value after `name=` (URL query) or `name: ` (header) up to a delimiter.
 void redact_labelled_values(std::string& text) {
-  static constexpr std::array<std::string_view, 10> kLabels = {
-      "apikey", "api_key", "apiKey", "token", "secret", "password", "access_token",
-      "APCA-API-KEY-ID", "APCA-API-SECRET-KEY", "Authorization"};
+  static constexpr std::array<std::string_view, 10> kLabels = {"apikey",       "api_key",         "apiKey",
+                                                               "token",        "secret",          "password",
+                                                               "access_token", "APCA-API-KEY-ID", "APCA-API-SECRET-KEY",
+                                                               "Authorization"};
   const std::string lowered = [&] {
     std::string l = text;
     for (auto& c : l) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -54,8 +55,8 @@ void redact_labelled_values(std::string& text) {
           v = text.find(' ', v) + 1;
         }
         std::size_t end = v;
-        while (end < text.size() && text[end] != '&' && text[end] != ' ' && text[end] != '"' &&
-               text[end] != '\'' && text[end] != ',' && text[end] != '\n' && text[end] != ';') {
+        while (end < text.size() && text[end] != '&' && text[end] != ' ' && text[end] != '"' && text[end] != '\'' &&
+               text[end] != ',' && text[end] != '\n' && text[end] != ';') {
           ++end;
         }
         if (end > v) spans.emplace_back(v, end);
@@ -149,7 +150,8 @@ std::vector<EnvFileEntry> parse_env_text(std::string_view text, std::string_view
     if (eq == std::string_view::npos) fail("expected KEY=VALUE");
     const std::string_view key = trim_right(line.substr(0, eq));
     if (key.empty() || std::isdigit(static_cast<unsigned char>(key.front())) ||
-        !std::all_of(key.begin(), key.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; })) {
+        !std::all_of(key.begin(), key.end(),
+                     [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; })) {
       fail("invalid variable name '" + std::string(key) + "' (expected letters, digits and _)");
     }
     std::string_view raw = trim_left(line.substr(eq + 1));

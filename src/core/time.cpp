@@ -89,8 +89,8 @@ Instant parse_instant(std::string_view text) {
 std::string format_day(Day d) {
   const std::chrono::year_month_day ymd{d};
   char buf[16];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", static_cast<int>(ymd.year()),
-                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
+                static_cast<unsigned>(ymd.day()));
   return buf;
 }
 
@@ -104,6 +104,8 @@ std::string format_instant(Instant t) {
   return format_day(day) + buf;
 }
 
-Instant now_utc() { return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()); }
+Instant now_utc() {
+  return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+}
 
 }  // namespace ploutos

@@ -7,8 +7,8 @@
 
 namespace ploutos::costs {
 
-double CostModel::price_impact_fraction(Side /*side*/, double /*reference_price*/, double quantity, const MarketContext& m,
-                                        Rng* latency_rng) const {
+double CostModel::price_impact_fraction(Side /*side*/, double /*reference_price*/, double quantity,
+                                        const MarketContext& m, Rng* latency_rng) const {
   double slippage = 0.0;
   if (p_.slippage_model == "realistic") {
     slippage = p_.min_slippage + (p_.max_slippage - p_.min_slippage) * std::clamp(m.volatility / 0.05, 0.0, 1.0);
@@ -17,11 +17,13 @@ double CostModel::price_impact_fraction(Side /*side*/, double /*reference_price*
   }
   double impact = 0.0;
   if (p_.model == "seed") {
-    if (m.bar_volume > 0) impact = std::min(p_.seed_impact_factor * std::sqrt(quantity / m.bar_volume), p_.max_slippage);
+    if (m.bar_volume > 0)
+      impact = std::min(p_.seed_impact_factor * std::sqrt(quantity / m.bar_volume), p_.max_slippage);
   } else if (m.adv > 0) {
     impact = p_.impact_coefficient * m.volatility * std::sqrt(quantity / m.adv);
   }
-  const double latency = p_.latency_sd > 0 && latency_rng != nullptr ? std::abs(latency_rng->normal(0.0, p_.latency_sd)) : 0.0;
+  const double latency =
+      p_.latency_sd > 0 && latency_rng != nullptr ? std::abs(latency_rng->normal(0.0, p_.latency_sd)) : 0.0;
   const double half_spread = p_.model == "seed" ? 0.0 : p_.spread_bps / 2e4;  // the seed's spread is applied separately
   return half_spread + slippage + impact + latency;
 }
@@ -34,7 +36,8 @@ double CostModel::fees(Side side, double fill_price, double quantity) const {
   return commission + (sec_applies ? notional * p_.sec_fee : 0.0) + notional * p_.finra_taf;
 }
 
-Fill CostModel::fill(Side side, double reference_price, double quantity, const MarketContext& m, Rng* latency_rng) const {
+Fill CostModel::fill(Side side, double reference_price, double quantity, const MarketContext& m,
+                     Rng* latency_rng) const {
   const double f = price_impact_fraction(side, reference_price, quantity, m, latency_rng);
   const double sign = side == Side::kBuy ? 1.0 : -1.0;
   Fill out;

@@ -8,9 +8,12 @@ namespace ploutos::data {
 
 std::string_view to_string(Timeframe tf) {
   switch (tf) {
-    case Timeframe::k1d: return "1d";
-    case Timeframe::k1h: return "1h";
-    case Timeframe::k4h: return "4h";
+    case Timeframe::k1d:
+      return "1d";
+    case Timeframe::k1h:
+      return "1h";
+    case Timeframe::k4h:
+      return "4h";
   }
   return "?";
 }

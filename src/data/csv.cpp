@@ -15,8 +15,8 @@ namespace ploutos::data {
 namespace {
 
 enum Column { kTime, kOpen, kHigh, kLow, kClose, kAdjClose, kVolume, kColumnCount };
-constexpr std::array<const char*, kColumnCount> kColumnNames = {"date/timestamp", "open", "high", "low", "close",
-                                                                 "adj_close", "volume"};
+constexpr std::array<const char*, kColumnCount> kColumnNames = {"date/timestamp", "open",      "high",  "low",
+                                                                "close",          "adj_close", "volume"};
 
 std::string normalise_name(std::string_view raw) {
   std::string out;
@@ -35,9 +35,11 @@ std::size_t split(std::string_view line, std::vector<std::string_view>& fields) 
   std::size_t start = 0;
   while (true) {
     const std::size_t comma = line.find(',', start);
-    std::string_view field = line.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
+    std::string_view field =
+        line.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
     while (!field.empty() && (field.front() == ' ' || field.front() == '"')) field.remove_prefix(1);
-    while (!field.empty() && (field.back() == ' ' || field.back() == '"' || field.back() == '\r')) field.remove_suffix(1);
+    while (!field.empty() && (field.back() == ' ' || field.back() == '"' || field.back() == '\r'))
+      field.remove_suffix(1);
     fields.push_back(field);
     if (comma == std::string_view::npos) break;
     start = comma + 1;
@@ -49,7 +51,9 @@ std::size_t split(std::string_view line, std::vector<std::string_view>& fields) 
   throw InputError(file + ":" + std::to_string(line) + ": " + what);
 }
 
-bool is_null(std::string_view f) { return f == "null" || f == "NaN" || f == "nan" || f == "NULL"; }
+bool is_null(std::string_view f) {
+  return f == "null" || f == "NaN" || f == "nan" || f == "NULL";
+}
 
 }  // namespace
 
@@ -72,18 +76,24 @@ CsvReadResult parse_csv(std::string_view text, const std::string& file_name, con
   };
 
   std::string_view header;
-  if (!next_line(header)) fail_at(file_name, 1, "empty file (expected a header like date,open,high,low,close,adj_close,volume)");
+  if (!next_line(header))
+    fail_at(file_name, 1, "empty file (expected a header like date,open,high,low,close,adj_close,volume)");
   std::vector<std::string_view> fields;
   split(header, fields);
   std::vector<std::string> names;
   for (auto f : fields) names.push_back(normalise_name(f));
 
-  const std::array<std::vector<std::string>, kColumnCount> aliases = {{
-      {"date", "timestamp", "datetime", "time"}, {"open"}, {"high"}, {"low"}, {"close"},
-      {"adj_close", "adjclose", "adjusted_close"}, {"volume", "vol"}}};
-  const std::array<const std::string*, kColumnCount> mapped = {&options.mapping.time, &options.mapping.open,
-                                                               &options.mapping.high, &options.mapping.low,
-                                                               &options.mapping.close, nullptr, &options.mapping.volume};
+  const std::array<std::vector<std::string>, kColumnCount> aliases = {{{"date", "timestamp", "datetime", "time"},
+                                                                       {"open"},
+                                                                       {"high"},
+                                                                       {"low"},
+                                                                       {"close"},
+                                                                       {"adj_close", "adjclose", "adjusted_close"},
+                                                                       {"volume", "vol"}}};
+  const std::array<const std::string*, kColumnCount> mapped = {&options.mapping.time,  &options.mapping.open,
+                                                               &options.mapping.high,  &options.mapping.low,
+                                                               &options.mapping.close, nullptr,
+                                                               &options.mapping.volume};
   std::array<int, kColumnCount> index{};
   index.fill(-1);
   for (int c = 0; c < kColumnCount; ++c) {
@@ -92,12 +102,15 @@ CsvReadResult parse_csv(std::string_view text, const std::string& file_name, con
       wanted = {normalise_name(*mapped[static_cast<std::size_t>(c)])};
     }
     for (std::size_t i = 0; i < names.size() && index[static_cast<std::size_t>(c)] < 0; ++i) {
-      if (std::find(wanted.begin(), wanted.end(), names[i]) != wanted.end()) index[static_cast<std::size_t>(c)] = static_cast<int>(i);
+      if (std::find(wanted.begin(), wanted.end(), names[i]) != wanted.end())
+        index[static_cast<std::size_t>(c)] = static_cast<int>(i);
     }
     if (index[static_cast<std::size_t>(c)] < 0 && c != kAdjClose) {
       std::string have;
       for (const auto& n : names) have += (have.empty() ? "" : ",") + n;
-      fail_at(file_name, 1, std::string("missing column '") + kColumnNames[static_cast<std::size_t>(c)] + "' (header has: " + have + ")");
+      fail_at(
+          file_name, 1,
+          std::string("missing column '") + kColumnNames[static_cast<std::size_t>(c)] + "' (header has: " + have + ")");
     }
   }
   if (options.adjustment == PriceAdjustment::kScaleToAdjClose && index[kAdjClose] < 0) {
@@ -113,7 +126,8 @@ CsvReadResult parse_csv(std::string_view text, const std::string& file_name, con
   std::string_view line;
   while (next_line(line)) {
     if (split(line, fields) < needed) {
-      fail_at(file_name, line_no, "expected " + std::to_string(names.size()) + " fields, got " + std::to_string(fields.size()));
+      fail_at(file_name, line_no,
+              "expected " + std::to_string(names.size()) + " fields, got " + std::to_string(fields.size()));
     }
     auto field = [&](Column c) { return fields[static_cast<std::size_t>(index[c])]; };
     bool null_row = false;
@@ -129,7 +143,8 @@ CsvReadResult parse_csv(std::string_view text, const std::string& file_name, con
     try {
       const bool is_date = t.size() == 10;
       if (!date_only) date_only = is_date;
-      if (*date_only != is_date) fail_at(file_name, line_no, "time '" + std::string(t) + "' mixes dates and timestamps");
+      if (*date_only != is_date)
+        fail_at(file_name, line_no, "time '" + std::string(t) + "' mixes dates and timestamps");
       bar.time = is_date ? Instant{parse_day(t)} : parse_instant(t);
     } catch (const InputError& e) {
       if (std::string_view(e.what()).rfind(file_name, 0) == 0) throw;
@@ -147,7 +162,8 @@ CsvReadResult parse_csv(std::string_view text, const std::string& file_name, con
       const std::string_view f = field(column);
       const auto [ptr, ec] = std::from_chars(f.data(), f.data() + f.size(), *out);
       if (ec != std::errc() || ptr != f.data() + f.size() || !std::isfinite(*out)) {
-        fail_at(file_name, line_no, std::string(kColumnNames[column]) + ": expected a number, got '" + std::string(f) + "'");
+        fail_at(file_name, line_no,
+                std::string(kColumnNames[column]) + ": expected a number, got '" + std::string(f) + "'");
       }
     }
     if (options.adjustment == PriceAdjustment::kScaleToAdjClose && bar.close != 0) {
@@ -158,12 +174,16 @@ CsvReadResult parse_csv(std::string_view text, const std::string& file_name, con
       bar.close = adj_close;
     }
     if (!s.empty() && bar.time <= s.time.back()) {
-      fail_at(file_name, line_no, "time " + std::string(t) + (bar.time == s.time.back() ? " repeats the previous row" : " is before the previous row") +
-                        " (rows must be ascending and unique)");
+      fail_at(file_name, line_no,
+              "time " + std::string(t) +
+                  (bar.time == s.time.back() ? " repeats the previous row" : " is before the previous row") +
+                  " (rows must be ascending and unique)");
     }
     s.push_back(bar);
   }
-  if (s.empty()) fail_at(file_name, line_no, "no bars (only a header" + std::string(result.skipped_null_rows ? " and null rows)" : ")"));
+  if (s.empty())
+    fail_at(file_name, line_no,
+            "no bars (only a header" + std::string(result.skipped_null_rows ? " and null rows)" : ")"));
   s.timeframe = options.timeframe.value_or(date_only.value_or(true) ? Timeframe::k1d : Timeframe::k1h);
   return result;
 }
@@ -209,6 +229,8 @@ std::string to_csv(const BarSeries& s) {
   return out;
 }
 
-void write_csv(const std::filesystem::path& path, const BarSeries& series) { write_file_atomic(path, to_csv(series)); }
+void write_csv(const std::filesystem::path& path, const BarSeries& series) {
+  write_file_atomic(path, to_csv(series));
+}
 
 }  // namespace ploutos::data

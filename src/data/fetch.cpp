@@ -3,18 +3,20 @@
 #include <algorithm>
 #include <charconv>
 
-#include "ploutos/core/error.hpp"
-
 #include "ploutos/calendar/nyse.hpp"
+#include "ploutos/core/error.hpp"
 
 namespace ploutos::data {
 namespace {
 
 Day day_of(const BarSeries& s, std::size_t i) {
-  return s.timeframe == Timeframe::k1d ? std::chrono::floor<std::chrono::days>(s.time[i]) : calendar::nyse().new_york_day(s.time[i]);
+  return s.timeframe == Timeframe::k1d ? std::chrono::floor<std::chrono::days>(s.time[i])
+                                       : calendar::nyse().new_york_day(s.time[i]);
 }
 
-bool has_session(Day first, Day last) { return first <= last && !calendar::nyse().sessions_between(first, last).empty(); }
+bool has_session(Day first, Day last) {
+  return first <= last && !calendar::nyse().sessions_between(first, last).empty();
+}
 
 }  // namespace
 
@@ -32,8 +34,8 @@ std::vector<std::pair<Day, Day>> missing_ranges(Day start, Day end, const BarSer
   return out;
 }
 
-std::pair<Day, Day> resolve_window(const std::string& start_text, const std::string& end_text, const std::string& period,
-                                   Day today) {
+std::pair<Day, Day> resolve_window(const std::string& start_text, const std::string& end_text,
+                                   const std::string& period, Day today) {
   const Day end = end_text.empty() ? today : parse_day(end_text);
   Day start = end;
   if (!start_text.empty()) {
@@ -47,11 +49,20 @@ std::pair<Day, Day> resolve_window(const std::string& start_text, const std::str
     }
     const std::chrono::year_month_day ymd{end};
     switch (period.back()) {
-      case 'd': start = end - std::chrono::days{count}; break;
-      case 'w': start = end - std::chrono::days{7 * count}; break;
-      case 'm': start = Day{(ymd - std::chrono::months{count})}; break;
-      case 'y': start = Day{(ymd - std::chrono::years{count})}; break;
-      default: throw InputError("period '" + period + "': expected a unit d, w, m or y");
+      case 'd':
+        start = end - std::chrono::days{count};
+        break;
+      case 'w':
+        start = end - std::chrono::days{7 * count};
+        break;
+      case 'm':
+        start = Day{(ymd - std::chrono::months{count})};
+        break;
+      case 'y':
+        start = Day{(ymd - std::chrono::years{count})};
+        break;
+      default:
+        throw InputError("period '" + period + "': expected a unit d, w, m or y");
     }
   }
   if (start > end) throw InputError("fetch window: start " + format_day(start) + " is after end " + format_day(end));

@@ -32,8 +32,10 @@ class Collector {
   void finish() {
     for (const auto& [code, count] : counts_) {
       if (count <= cap_) continue;
-      const auto it = std::find_if(report_.issues.begin(), report_.issues.end(), [&](const auto& i) { return i.code == code; });
-      report_.issues.push_back({it->severity, code, 0, std::to_string(count - cap_) + " more " + code + " issues not listed"});
+      const auto it =
+          std::find_if(report_.issues.begin(), report_.issues.end(), [&](const auto& i) { return i.code == code; });
+      report_.issues.push_back(
+          {it->severity, code, 0, std::to_string(count - cap_) + " more " + code + " issues not listed"});
     }
   }
 
@@ -46,9 +48,12 @@ class Collector {
 }  // namespace
 
 std::size_t QualityReport::errors() const {
-  return static_cast<std::size_t>(std::count_if(issues.begin(), issues.end(), [](const auto& i) { return i.severity == Severity::kError; }));
+  return static_cast<std::size_t>(
+      std::count_if(issues.begin(), issues.end(), [](const auto& i) { return i.severity == Severity::kError; }));
 }
-std::size_t QualityReport::warnings() const { return issues.size() - errors(); }
+std::size_t QualityReport::warnings() const {
+  return issues.size() - errors();
+}
 
 QualityReport check_quality(const BarSeries& s, const QualityOptions& options) {
   QualityReport report;
@@ -65,12 +70,13 @@ QualityReport check_quality(const BarSeries& s, const QualityOptions& options) {
     }
     const double o = s.open[i], h = s.high[i], l = s.low[i], c = s.close[i];
     if (o <= 0 || h <= 0 || l <= 0 || c <= 0) {
-      out.add(Severity::kError, "non_positive_price", i, at + ": non-positive price (o " + fmt_price(o) + ", h " + fmt_price(h) +
-                                                            ", l " + fmt_price(l) + ", c " + fmt_price(c) + ")");
+      out.add(Severity::kError, "non_positive_price", i,
+              at + ": non-positive price (o " + fmt_price(o) + ", h " + fmt_price(h) + ", l " + fmt_price(l) + ", c " +
+                  fmt_price(c) + ")");
     } else if (h < l * (1 - tol) || h < std::max(o, c) * (1 - tol) || l > std::min(o, c) * (1 + tol)) {
       out.add(Severity::kError, "ohlc_inconsistent", i,
-              at + ": expected low <= open, close <= high, got o " + fmt_price(o) + " h " + fmt_price(h) + " l " + fmt_price(l) +
-                  " c " + fmt_price(c));
+              at + ": expected low <= open, close <= high, got o " + fmt_price(o) + " h " + fmt_price(h) + " l " +
+                  fmt_price(l) + " c " + fmt_price(c));
     }
     if (s.volume[i] < 0) {
       out.add(Severity::kError, "negative_volume", i, at + ": negative volume " + fmt_price(s.volume[i]));
@@ -78,7 +84,8 @@ QualityReport check_quality(const BarSeries& s, const QualityOptions& options) {
       out.add(Severity::kWarning, "zero_volume", i, at + ": zero volume (treated as missing volume)");
     }
     // The NYSE day of the bar: a daily bar's stamp is its date; an intraday bar's is its start instant.
-    const Day day = s.timeframe == Timeframe::k1d ? std::chrono::floor<std::chrono::days>(s.time[i]) : cal.new_york_day(s.time[i]);
+    const Day day =
+        s.timeframe == Timeframe::k1d ? std::chrono::floor<std::chrono::days>(s.time[i]) : cal.new_york_day(s.time[i]);
     if (day >= Day{std::chrono::year{calendar::NyseCalendar::kFirstYear} / 1 / 1} &&
         day <= Day{std::chrono::year{calendar::NyseCalendar::kLastYear} / 12 / 31}) {
       if (!cal.is_session(day)) {
@@ -116,8 +123,8 @@ QualityReport check_quality(const BarSeries& s, const QualityOptions& options) {
     }
     if (missing > 0) {
       out.add(Severity::kWarning, "missing_sessions", 0,
-              std::to_string(missing) + " of " + std::to_string(sessions.size()) + " sessions missing (e.g. " + examples +
-                  "); they stay missing, never filled from later bars");
+              std::to_string(missing) + " of " + std::to_string(sessions.size()) + " sessions missing (e.g. " +
+                  examples + "); they stay missing, never filled from later bars");
     }
   }
   out.finish();
@@ -125,8 +132,10 @@ QualityReport check_quality(const BarSeries& s, const QualityOptions& options) {
 }
 
 std::string summarize(const QualityReport& r) {
-  std::string text = r.ticker + ": " + std::to_string(r.errors()) + " errors, " + std::to_string(r.warnings()) + " warnings";
-  const auto first = std::find_if(r.issues.begin(), r.issues.end(), [](const auto& i) { return i.severity == Severity::kError; });
+  std::string text =
+      r.ticker + ": " + std::to_string(r.errors()) + " errors, " + std::to_string(r.warnings()) + " warnings";
+  const auto first =
+      std::find_if(r.issues.begin(), r.issues.end(), [](const auto& i) { return i.severity == Severity::kError; });
   if (first != r.issues.end()) text += "; first error: row " + std::to_string(first->row) + ": " + first->message;
   return text;
 }

@@ -9,7 +9,8 @@ namespace ploutos::data {
 
 BarSeries resample_1h_to_4h(const BarSeries& hourly) {
   if (hourly.timeframe != Timeframe::k1h) {
-    throw InputError(hourly.ticker + ": 4h bars are built from 1h bars, got " + std::string(to_string(hourly.timeframe)));
+    throw InputError(hourly.ticker + ": 4h bars are built from 1h bars, got " +
+                     std::string(to_string(hourly.timeframe)));
   }
   const auto& cal = calendar::nyse();
   BarSeries out;

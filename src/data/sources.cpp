@@ -65,7 +65,8 @@ double number(const json& j, const char* key, const std::string& source) {
 
 BarSeries finish(BarSeries series, const std::string& source, const FetchRequest& req) {
   if (series.empty()) {
-    throw SourceError(source + ": no bars for " + req.ticker + " " + format_day(req.start) + ".." + format_day(req.end));
+    throw SourceError(source + ": no bars for " + req.ticker + " " + format_day(req.start) + ".." +
+                      format_day(req.end));
   }
   series.ticker = req.ticker;
   series.timeframe = req.timeframe;
@@ -79,15 +80,16 @@ class AlpacaSource final : public BarSource {
   bool has_credentials() const override { return !o_.key_id.empty() && !o_.secret_key.empty(); }
   BarSeries fetch(const FetchRequest& req) override {
     const std::string timeframe = req.timeframe == Timeframe::k1d ? "1Day" : "1Hour";
-    const std::string base = trim_slash(o_.base_url) + "/v2/stocks/" + url_encode(req.ticker) + "/bars?timeframe=" + timeframe +
-                             "&start=" + format_day(req.start) + "T00:00:00Z&end=" + format_day(req.end) +
-                             "T23:59:59Z&limit=10000&adjustment=" +
-                             o_.adjustment + "&feed=" + o_.feed;
+    const std::string base = trim_slash(o_.base_url) + "/v2/stocks/" + url_encode(req.ticker) +
+                             "/bars?timeframe=" + timeframe + "&start=" + format_day(req.start) +
+                             "T00:00:00Z&end=" + format_day(req.end) +
+                             "T23:59:59Z&limit=10000&adjustment=" + o_.adjustment + "&feed=" + o_.feed;
     BarSeries out;
     std::string page_token;
     for (int page = 0; page < 10000; ++page) {
       const std::string url = page_token.empty() ? base : base + "&page_token=" + url_encode(page_token);
-      const json body = parse_body(name(), http_.get(url, {{"APCA-API-KEY-ID", o_.key_id}, {"APCA-API-SECRET-KEY", o_.secret_key}}));
+      const json body =
+          parse_body(name(), http_.get(url, {{"APCA-API-KEY-ID", o_.key_id}, {"APCA-API-SECRET-KEY", o_.secret_key}}));
       if (!body.is_object()) throw SourceError("alpaca: malformed response (not an object)");
       const auto bars = body.find("bars");
       if (bars != body.end() && bars->is_array()) {
@@ -120,21 +122,26 @@ class YahooSource final : public BarSource {
     const auto period2 = Instant{req.end + std::chrono::days{1}}.time_since_epoch().count();
     const std::string url = trim_slash(o_.base_url) + "/v8/finance/chart/" + url_encode(req.ticker) +
                             "?interval=" + std::string(req.timeframe == Timeframe::k1d ? "1d" : "1h") +
-                            "&period1=" + std::to_string(period1) + "&period2=" + std::to_string(period2) + "&events=split,div";
+                            "&period1=" + std::to_string(period1) + "&period2=" + std::to_string(period2) +
+                            "&events=split,div";
     const HttpResponse response = http_.get(url);
     json body;
     try {
       body = json::parse(response.body);
     } catch (const json::exception& e) {
-      throw SourceError("yahoo: " + (response.status != 200 ? "HTTP " + std::to_string(response.status) : "malformed response (" + std::string(e.what()) + ")"));
+      throw SourceError("yahoo: " + (response.status != 200 ? "HTTP " + std::to_string(response.status)
+                                                            : "malformed response (" + std::string(e.what()) + ")"));
     }
     const json* chart = body.is_object() && body.contains("chart") ? &body["chart"] : nullptr;
     if (chart != nullptr && chart->contains("error") && !(*chart)["error"].is_null()) {
       const auto& err = (*chart)["error"];
-      throw SourceError("yahoo: " + err.value("code", std::string("error")) + ": " + err.value("description", std::string()));
+      throw SourceError("yahoo: " + err.value("code", std::string("error")) + ": " +
+                        err.value("description", std::string()));
     }
-    if (response.status != 200) throw SourceError("yahoo: HTTP " + std::to_string(response.status) + ": " + snippet(response.body));
-    if (chart == nullptr || !chart->contains("result") || !(*chart)["result"].is_array() || (*chart)["result"].empty()) {
+    if (response.status != 200)
+      throw SourceError("yahoo: HTTP " + std::to_string(response.status) + ": " + snippet(response.body));
+    if (chart == nullptr || !chart->contains("result") || !(*chart)["result"].is_array() ||
+        (*chart)["result"].empty()) {
       throw SourceError("yahoo: malformed response (no chart.result)");
     }
     const json& result = (*chart)["result"][0];
@@ -155,9 +162,12 @@ class YahooSource final : public BarSource {
         const auto& v = quote.at("volume")[i];
         if (o.is_null() || h.is_null() || l.is_null() || c.is_null()) continue;  // a missing bar stays missing
         // Daily bars become split- and dividend-adjusted like the project's files: scale by adjclose/close.
-        const double factor = adj != nullptr && !(*adj)[i].is_null() && c.get<double>() != 0 ? (*adj)[i].get<double>() / c.get<double>() : 1.0;
-        append_bar(out, req, Instant{std::chrono::seconds{ts[i].get<std::int64_t>()}}, o.get<double>() * factor, h.get<double>() * factor,
-                   l.get<double>() * factor, c.get<double>() * factor, v.is_null() ? 0.0 : v.get<double>());
+        const double factor = adj != nullptr && !(*adj)[i].is_null() && c.get<double>() != 0
+                                  ? (*adj)[i].get<double>() / c.get<double>()
+                                  : 1.0;
+        append_bar(out, req, Instant{std::chrono::seconds{ts[i].get<std::int64_t>()}}, o.get<double>() * factor,
+                   h.get<double>() * factor, l.get<double>() * factor, c.get<double>() * factor,
+                   v.is_null() ? 0.0 : v.get<double>());
       }
     } catch (const json::exception& e) {
       throw SourceError("yahoo: malformed response (" + std::string(e.what()) + ")");
@@ -181,16 +191,20 @@ class PolygonSource final : public BarSource {
                       format_day(req.start) + "/" + format_day(req.end) + "?adjusted=true&sort=asc&limit=50000";
     BarSeries out;
     for (int page = 0; page < 10000 && !url.empty(); ++page) {
-      const std::string with_key = url + (url.find('?') == std::string::npos ? "?" : "&") + "apiKey=" + url_encode(o_.api_key);
+      const std::string with_key =
+          url + (url.find('?') == std::string::npos ? "?" : "&") + "apiKey=" + url_encode(o_.api_key);
       const json body = parse_body(name(), http_.get(with_key));
       if (!body.is_object()) throw SourceError("polygon: malformed response (not an object)");
       const std::string status = body.value("status", std::string());
-      if (status != "OK" && status != "DELAYED") throw SourceError("polygon: status " + status + ": " + body.value("error", std::string()));
+      if (status != "OK" && status != "DELAYED")
+        throw SourceError("polygon: status " + status + ": " + body.value("error", std::string()));
       if (body.contains("results")) {
         if (!body["results"].is_array()) throw SourceError("polygon: malformed response ('results' is not a list)");
         for (const auto& b : body["results"]) {
           if (!b.is_object() || !b.contains("t") || !b["t"].is_number()) throw SourceError("polygon: malformed bar");
-          append_bar(out, req, Instant{std::chrono::duration_cast<std::chrono::seconds>(std::chrono::milliseconds{b["t"].get<std::int64_t>()})},
+          append_bar(out, req,
+                     Instant{std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::milliseconds{b["t"].get<std::int64_t>()})},
                      number(b, "o", name()), number(b, "h", name()), number(b, "l", name()), number(b, "c", name()),
                      number(b, "v", name()));
         }

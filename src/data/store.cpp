@@ -21,9 +21,12 @@ namespace {
 // Folder names per timeframe, preferred first.
 std::vector<std::string> folders(Timeframe tf) {
   switch (tf) {
-    case Timeframe::k1d: return {"1d", "daily"};
-    case Timeframe::k1h: return {"1h", "hourly"};
-    case Timeframe::k4h: return {"4h"};
+    case Timeframe::k1d:
+      return {"1d", "daily"};
+    case Timeframe::k1h:
+      return {"1h", "hourly"};
+    case Timeframe::k4h:
+      return {"4h"};
   }
   return {};
 }
@@ -48,7 +51,9 @@ std::string content_hash_hex(std::uint64_t hash) {
   return buf;
 }
 
-std::string content_hash(std::string_view bytes) { return content_hash_hex(fnv1a64(bytes)); }
+std::string content_hash(std::string_view bytes) {
+  return content_hash_hex(fnv1a64(bytes));
+}
 
 void apply_quality_policy(const QualityReport& report, const std::string& file, QualityPolicy policy) {
   for (const auto& issue : report.issues) {
@@ -81,8 +86,9 @@ std::optional<fs::path> DataStore::find(const std::string& ticker, Timeframe tim
 BarSeries DataStore::load(const std::string& ticker, Timeframe timeframe, QualityPolicy policy) const {
   const auto path = find(ticker, timeframe);
   if (!path) {
-    throw InputError("no " + std::string(to_string(timeframe == Timeframe::k4h ? Timeframe::k1h : timeframe)) + " data for " +
-                     ticker + " in " + dir_.string() + " (import CSV with `ploutos data import` or fetch with `ploutos data fetch`)");
+    throw InputError("no " + std::string(to_string(timeframe == Timeframe::k4h ? Timeframe::k1h : timeframe)) +
+                     " data for " + ticker + " in " + dir_.string() +
+                     " (import CSV with `ploutos data import` or fetch with `ploutos data fetch`)");
   }
   BarSeries series = load_checked(*path, policy);
   series.ticker = ticker;
@@ -95,15 +101,16 @@ BarSeries DataStore::load(const std::string& ticker, Timeframe timeframe, Qualit
 }
 
 StoredSeries DataStore::save(const BarSeries& series, const std::string& source) const {
-  if (series.timeframe == Timeframe::k4h) throw InputError(series.ticker + ": 4h bars are derived from 1h, store the 1h bars");
+  if (series.timeframe == Timeframe::k4h)
+    throw InputError(series.ticker + ": 4h bars are derived from 1h, store the 1h bars");
   const fs::path folder = dir_ / folders(series.timeframe).front();
   const std::string csv = to_csv(series);
-  StoredSeries info{series.ticker, series.timeframe, folder / (series.ticker + ".csv"), source, content_hash(csv),
-                    series.size(), range_text(series, false), range_text(series, true)};
-  const nlohmann::ordered_json meta{{"ticker", info.ticker},       {"interval", to_string(info.timeframe)},
-                                    {"source", info.source},       {"content_hash", info.content_hash},
-                                    {"rows", info.rows},           {"first", info.first},
-                                    {"last", info.last},           {"format", "ploutos-bars-csv/1"}};
+  StoredSeries info{series.ticker,     series.timeframe, folder / (series.ticker + ".csv"), source,
+                    content_hash(csv), series.size(),    range_text(series, false),         range_text(series, true)};
+  const nlohmann::ordered_json meta{{"ticker", info.ticker}, {"interval", to_string(info.timeframe)},
+                                    {"source", info.source}, {"content_hash", info.content_hash},
+                                    {"rows", info.rows},     {"first", info.first},
+                                    {"last", info.last},     {"format", "ploutos-bars-csv/1"}};
   write_file_atomic(info.file, csv);
   write_file_atomic(folder / (series.ticker + ".json"), meta.dump(2) + "\n");
   return info;

@@ -3,8 +3,8 @@
 #include <Eigen/Cholesky>
 #include <Eigen/Core>
 #include <algorithm>
-#include <iterator>
 #include <cmath>
+#include <iterator>
 
 #include "ploutos/calendar/nyse.hpp"
 #include "ploutos/core/error.hpp"
@@ -15,7 +15,9 @@ namespace {
 
 constexpr double kTradingDays = 252.0;
 
-double round4(double v) { return std::round(v * 1e4) / 1e4; }
+double round4(double v) {
+  return std::round(v * 1e4) / 1e4;
+}
 
 struct Regime {
   double drift;       // annual, added to the long-run drift
@@ -32,11 +34,13 @@ void check(const SyntheticOptions& o) {
         o.sector_correlation < 1)) {
     bad("expected 0 <= market_correlation <= sector_correlation < 1");
   }
-  if (!(o.garch_alpha >= 0 && o.garch_beta >= 0 && o.garch_alpha + o.garch_beta < 1)) bad("expected garch alpha + beta < 1");
+  if (!(o.garch_alpha >= 0 && o.garch_beta >= 0 && o.garch_alpha + o.garch_beta < 1))
+    bad("expected garch alpha + beta < 1");
   if (!(o.tail_dof > 2)) bad("expected tail_dof > 2");
   if (o.intrabar_steps < 2) bad("expected intrabar_steps >= 2");
   const std::size_t n = o.tickers.size();
-  if (!o.correlation.empty() && o.correlation.size() != n * n) bad("expected a correlation matrix of tickers x tickers");
+  if (!o.correlation.empty() && o.correlation.size() != n * n)
+    bad("expected a correlation matrix of tickers x tickers");
   if (!o.ticker_volatility.empty() && o.ticker_volatility.size() != n) bad("expected one volatility per ticker");
   if (!o.ticker_drift.empty() && o.ticker_drift.size() != n) bad("expected one drift per ticker");
 }
@@ -56,14 +60,15 @@ std::vector<BarSeries> generate_synthetic(const SyntheticOptions& o) {
   const auto& cal = calendar::nyse();
   std::vector<Day> days;
   days.reserve(static_cast<std::size_t>(o.sessions));
-  for (Day d = cal.is_session(o.start) ? o.start : cal.next_session(o.start); days.size() < static_cast<std::size_t>(o.sessions);
-       d = cal.next_session(d)) {
+  for (Day d = cal.is_session(o.start) ? o.start : cal.next_session(o.start);
+       days.size() < static_cast<std::size_t>(o.sessions); d = cal.next_session(d)) {
     days.push_back(d);
   }
 
   Eigen::MatrixXd corr(n, n);
   for (std::size_t i = 0; i < n; ++i) {
-    for (std::size_t j = 0; j < n; ++j) corr(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(j)) = synthetic_correlation(o, i, j);
+    for (std::size_t j = 0; j < n; ++j)
+      corr(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(j)) = synthetic_correlation(o, i, j);
   }
   const Eigen::LLT<Eigen::MatrixXd> llt(corr);
   if (llt.info() != Eigen::Success) throw InputError("synthetic market: correlation matrix is not positive definite");
@@ -76,7 +81,8 @@ std::vector<BarSeries> generate_synthetic(const SyntheticOptions& o) {
   std::vector<BarSeries> out(n);
   for (std::size_t i = 0; i < n; ++i) {
     const double spread = rng.uniform(0.8, 1.4);  // drawn either way so calibration leaves the other draws alone
-    daily_vol[i] = (o.ticker_volatility.empty() ? o.annual_volatility * spread : o.ticker_volatility[i]) / std::sqrt(kTradingDays);
+    daily_vol[i] =
+        (o.ticker_volatility.empty() ? o.annual_volatility * spread : o.ticker_volatility[i]) / std::sqrt(kTradingDays);
     price[i] = std::exp(rng.uniform(std::log(20.0), std::log(300.0)));
     base_volume[i] = std::exp(rng.uniform(std::log(2e5), std::log(2e7)));
     out[i].ticker = o.tickers[i];
@@ -85,8 +91,8 @@ std::vector<BarSeries> generate_synthetic(const SyntheticOptions& o) {
   }
 
   int regime = 0;
-  double h = 1.0;        // GARCH variance multiplier, unconditional mean 1
-  double last_u = 0.0;   // previous standardized common shock
+  double h = 1.0;       // GARCH variance multiplier, unconditional mean 1
+  double last_u = 0.0;  // previous standardized common shock
   Eigen::VectorXd g(n), z(n);
   std::vector<double> path(static_cast<std::size_t>(o.intrabar_steps) + 1);
   for (const Day day : days) {
@@ -116,7 +122,8 @@ std::vector<BarSeries> generate_synthetic(const SyntheticOptions& o) {
       // path[1] is the open (overnight move); high/low are the path's extremes from the open on.
       const int m = o.intrabar_steps;
       path[0] = 0;
-      for (int k = 1; k <= m; ++k) path[static_cast<std::size_t>(k)] = path[static_cast<std::size_t>(k - 1)] + rng.normal() * sigma / std::sqrt(m);
+      for (int k = 1; k <= m; ++k)
+        path[static_cast<std::size_t>(k)] = path[static_cast<std::size_t>(k - 1)] + rng.normal() * sigma / std::sqrt(m);
       const double gap = r - path[static_cast<std::size_t>(m)];
       for (int k = 1; k <= m; ++k) path[static_cast<std::size_t>(k)] += gap * k / m;
       const auto first = path.begin() + 1;
@@ -141,11 +148,13 @@ SyntheticOptions calibrate_synthetic(SyntheticOptions o, const std::vector<BarSe
   std::vector<Instant> common = real.front().time;
   for (std::size_t k = 1; k < real.size(); ++k) {
     std::vector<Instant> next;
-    std::set_intersection(common.begin(), common.end(), real[k].time.begin(), real[k].time.end(), std::back_inserter(next));
+    std::set_intersection(common.begin(), common.end(), real[k].time.begin(), real[k].time.end(),
+                          std::back_inserter(next));
     common.swap(next);
   }
   if (common.size() < 251) {
-    throw InputError("calibration: the real series share only " + std::to_string(common.size()) + " sessions (expected at least 251)");
+    throw InputError("calibration: the real series share only " + std::to_string(common.size()) +
+                     " sessions (expected at least 251)");
   }
   const std::size_t m = real.size(), t_count = common.size() - 1;
   Eigen::MatrixXd returns(static_cast<Eigen::Index>(t_count), static_cast<Eigen::Index>(m));

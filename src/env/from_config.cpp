@@ -51,7 +51,7 @@ EnvConfig env_config_from(const config::Config& config, Mode mode) {
   c.seed_day_counter = e.day_counter == "seed78";
   c.bankruptcy_fraction = e.bankruptcy_fraction;
   c.max_drawdown = e.max_drawdown_end;
-  c.sizing = r.sizing == "kelly" ? EnvConfig::Sizing::kKelly
+  c.sizing = r.sizing == "kelly"        ? EnvConfig::Sizing::kKelly
              : r.sizing == "vol_target" ? EnvConfig::Sizing::kVolTarget
                                         : EnvConfig::Sizing::kFixedFraction;
   c.kelly_fraction = r.kelly_fraction;

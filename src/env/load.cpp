@@ -49,7 +49,8 @@ LoadedMarket load_market(const config::Config& config, const std::string& data_d
   LoadedMarket out;
   const bool synthetic = (d.source == "synthetic" && data_dir.empty()) || data_dir == "synthetic";
   if (synthetic) {
-    if (timeframe != data::Timeframe::k1d) throw InputError("data.source synthetic: only daily bars (data.interval: 1d)");
+    if (timeframe != data::Timeframe::k1d)
+      throw InputError("data.source synthetic: only daily bars (data.interval: 1d)");
     const auto [start, end] = data::resolve_window(d.start, d.end, d.period, Day{std::chrono::year{2024} / 12 / 31});
     data::SyntheticOptions o;
     o.tickers = d.tickers;
@@ -72,11 +73,13 @@ LoadedMarket load_market(const config::Config& config, const std::string& data_d
         s.ticker = ticker;
       } else {
         throw InputError("no " + d.interval + " data for " + ticker + " in " + dir +
-                         " (run `ploutos data fetch`, import CSV, or point --data at a folder with " + ticker + ".csv)");
+                         " (run `ploutos data fetch`, import CSV, or point --data at a folder with " + ticker +
+                         ".csv)");
       }
       if (!d.start.empty() || !d.end.empty()) {
         const Instant first = d.start.empty() ? Instant::min() : Instant{parse_day(d.start)};
-        const Instant last = d.end.empty() ? Instant::max() : Instant{parse_day(d.end) + std::chrono::days{1}} - std::chrono::seconds{1};
+        const Instant last =
+            d.end.empty() ? Instant::max() : Instant{parse_day(d.end) + std::chrono::days{1}} - std::chrono::seconds{1};
         s = s.slice(first, last);
       }
       if (s.empty()) throw InputError(ticker + ": no bars in the configured window " + d.start + ".." + d.end);

@@ -25,7 +25,8 @@ MarketData build_market(const data::Panel& panel, const features::FeatureEngine&
   m.features.assign(cells * m.n_features, 0.0f);
   const auto& cal = calendar::nyse();
   for (const Instant t : m.time) {
-    m.new_york_day.push_back(panel.timeframe == data::Timeframe::k1d ? std::chrono::floor<std::chrono::days>(t) : cal.new_york_day(t));
+    m.new_york_day.push_back(panel.timeframe == data::Timeframe::k1d ? std::chrono::floor<std::chrono::days>(t)
+                                                                     : cal.new_york_day(t));
   }
   const auto fclip = static_cast<float>(clip);
   for (std::size_t k = 0; k < m.n_tickers; ++k) {
@@ -52,7 +53,8 @@ MarketData build_market(const data::Panel& panel, const features::FeatureEngine&
         double mean = 0, var = 0;
         for (std::size_t j = returns.size() - r; j < returns.size(); ++j) mean += returns[j];
         mean /= static_cast<double>(r);
-        for (std::size_t j = returns.size() - r; j < returns.size(); ++j) var += (returns[j] - mean) * (returns[j] - mean);
+        for (std::size_t j = returns.size() - r; j < returns.size(); ++j)
+          var += (returns[j] - mean) * (returns[j] - mean);
         m.volatility[i] = std::sqrt(var / static_cast<double>(r - 1));
       }
       const std::size_t w = std::min<std::size_t>(20, volumes.size());

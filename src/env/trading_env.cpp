@@ -16,7 +16,8 @@ TradingEnv::TradingEnv(std::shared_ptr<const MarketData> market, EnvConfig confi
       obs_dim_(market_->n_tickers * market_->n_features + market_->n_tickers + 3),
       positions_(market_->n_tickers) {
   const std::size_t first = std::max(market_->first_bar, config_.window_first);
-  const std::size_t last = config_.window_last > 0 ? std::min(market_->last_bar, config_.window_last) : market_->last_bar;
+  const std::size_t last =
+      config_.window_last > 0 ? std::min(market_->last_bar, config_.window_last) : market_->last_bar;
   if (last <= first) throw InputError("environment: the market window needs at least two tradable bars");
 }
 
@@ -25,11 +26,14 @@ void TradingEnv::reset(std::uint64_t seed, std::span<float> obs) {
   start_episode(obs);
 }
 
-void TradingEnv::reset(std::span<float> obs) { start_episode(obs); }
+void TradingEnv::reset(std::span<float> obs) {
+  start_episode(obs);
+}
 
 void TradingEnv::start_episode(std::span<float> obs) {
   const std::size_t first = std::max(market_->first_bar, config_.window_first);
-  const std::size_t last = config_.window_last > 0 ? std::min(market_->last_bar, config_.window_last) : market_->last_bar;
+  const std::size_t last =
+      config_.window_last > 0 ? std::min(market_->last_bar, config_.window_last) : market_->last_bar;
   const std::size_t span = last - first;  // bars available after the first
   std::size_t offset = 0;
   if (config_.mode == Mode::kTrain) {
@@ -40,7 +44,8 @@ void TradingEnv::start_episode(std::span<float> obs) {
     offset = static_cast<std::size_t>(std::max(0, config_.train_start_min));
   }
   // Short data: keep at least one step to take.
-  if (offset >= span) offset = span > 1 ? static_cast<std::size_t>(rng_.uniform_int(static_cast<std::uint64_t>(span))) : 0;
+  if (offset >= span)
+    offset = span > 1 ? static_cast<std::size_t>(rng_.uniform_int(static_cast<std::uint64_t>(span))) : 0;
   start_bar_ = bar_ = first + offset;
   steps_ = 0;
   cash_ = equity_ = peak_equity_ = day_start_equity_ = config_.initial_balance;
@@ -74,10 +79,12 @@ void TradingEnv::write_observation(std::span<float> obs) const {
   }
   obs[nf + m.n_tickers] = static_cast<float>(std::clamp(cash_ / equity, 0.0, 1.0));
   obs[nf + m.n_tickers + 1] = static_cast<float>(std::clamp(equity_ / config_.initial_balance - 1.0, -1.0, 5.0));
-  obs[nf + m.n_tickers + 2] = static_cast<float>(std::clamp(peak_equity_ > 0 ? 1.0 - equity_ / peak_equity_ : 0.0, 0.0, 1.0));
+  obs[nf + m.n_tickers + 2] =
+      static_cast<float>(std::clamp(peak_equity_ > 0 ? 1.0 - equity_ / peak_equity_ : 0.0, 0.0, 1.0));
 }
 
-void TradingEnv::sell(std::size_t k, double reference_price, std::size_t fill_bar, std::size_t context_bar, double& trade_reward) {
+void TradingEnv::sell(std::size_t k, double reference_price, std::size_t fill_bar, std::size_t context_bar,
+                      double& trade_reward) {
   Position& p = positions_[k];
   const MarketData& m = *market_;
   const std::size_t i = m.at(context_bar, k);  // costs see the market up to the decision, never the fill bar's close
@@ -94,7 +101,8 @@ void TradingEnv::sell(std::size_t k, double reference_price, std::size_t fill_ba
   } else {
     loss_sum_ -= pnl;
   }
-  if (config_.use_trade_rewards && p.cost_basis > 0 && pnl / p.cost_basis > 0.01) trade_reward += config_.reward_trade_success;
+  if (config_.use_trade_rewards && p.cost_basis > 0 && pnl / p.cost_basis > 0.01)
+    trade_reward += config_.reward_trade_success;
   info_.costs_paid += fill.cost;
   ++info_.fills;
   const long last_trade = p.last_trade_step;
@@ -142,13 +150,16 @@ void TradingEnv::execute(std::size_t k, std::int32_t action, std::size_t decisio
   if (action == kBuy) {
     const double decision_price = m.close[m.at(decision_bar, k)];
     const double amount = buy_amount(k, decision_bar);
-    const bool breaker = risk::Breakers{config_.breaker_max_drawdown, config_.breaker_daily_loss}.drawdown_tripped(equity_, peak_equity_) ||
-                         risk::Breakers{config_.breaker_max_drawdown, config_.breaker_daily_loss}.daily_loss_tripped(equity_, day_start_equity_);
+    const bool breaker = risk::Breakers{config_.breaker_max_drawdown, config_.breaker_daily_loss}.drawdown_tripped(
+                             equity_, peak_equity_) ||
+                         risk::Breakers{config_.breaker_max_drawdown, config_.breaker_daily_loss}.daily_loss_tripped(
+                             equity_, day_start_equity_);
     if (!can_trade || !day_ok || !holding_ok || breaker || amount < 1.1 * decision_price) {
       invalid();
       return;
     }
-    const costs::MarketContext context{m.volatility[m.at(decision_bar, k)], m.volume[m.at(decision_bar, k)], m.adv[m.at(decision_bar, k)]};
+    const costs::MarketContext context{m.volatility[m.at(decision_bar, k)], m.volume[m.at(decision_bar, k)],
+                                       m.adv[m.at(decision_bar, k)]};
     double quantity = amount / (reference * 1.02);  // room for costs so cash never goes negative
     costs::Fill fill = cost_model_.fill(costs::Side::kBuy, reference, quantity, context, &rng_);
     const double spend = fill.price * fill.quantity + fill.fees;
@@ -166,7 +177,8 @@ void TradingEnv::execute(std::size_t k, std::int32_t action, std::size_t decisio
     p.quantity += quantity;
     p.entry_price = p.cost_basis / p.quantity;
     p.last_trade_step = steps_;
-    p.stops = risk::levels_from_entry(p.entry_price, config_.stop_loss_pct, config_.take_profit_pct, config_.trailing_stop_pct);
+    p.stops = risk::levels_from_entry(p.entry_price, config_.stop_loss_pct, config_.take_profit_pct,
+                                      config_.trailing_stop_pct);
     p.stop_state = {};
     ++trades_today_;
     ++info_.fills;
@@ -242,10 +254,12 @@ float TradingEnv::step(std::span<const std::int32_t> actions, std::span<float> o
   const double drawdown = peak_equity_ > 0 ? 1 - equity_ / peak_equity_ : 0;
 
   double reward = 100.0 * step_return;
-  if (config_.use_drawdown_penalty && drawdown > config_.drawdown_threshold) reward -= drawdown * config_.drawdown_penalty_factor;
+  if (config_.use_drawdown_penalty && drawdown > config_.drawdown_threshold)
+    reward -= drawdown * config_.drawdown_penalty_factor;
   if (active_actions > config_.overtrading_free_actions) reward -= config_.penalty_overtrading * active_actions;
   if (step_return > config_.good_return_threshold) reward += config_.good_return_bonus;
-  if (sells_ > config_.high_winrate_min_trades && static_cast<double>(wins_) / sells_ > config_.high_winrate_threshold) {
+  if (sells_ > config_.high_winrate_min_trades &&
+      static_cast<double>(wins_) / sells_ > config_.high_winrate_threshold) {
     reward += config_.high_winrate_bonus;
   }
   reward += trade_reward;

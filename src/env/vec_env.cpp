@@ -47,8 +47,8 @@ struct VecEnv::Pool {
   std::atomic<bool> stop{false};
 };
 
-VecEnv::VecEnv(std::shared_ptr<const MarketData> market, const EnvConfig& config, std::size_t n_envs, std::uint64_t seed,
-               int threads) {
+VecEnv::VecEnv(std::shared_ptr<const MarketData> market, const EnvConfig& config, std::size_t n_envs,
+               std::uint64_t seed, int threads) {
   for (std::size_t i = 0; i < n_envs; ++i) {
     envs_.push_back(std::make_unique<TradingEnv>(market, config));
   }
@@ -73,7 +73,8 @@ VecEnv::~VecEnv() = default;
 
 void VecEnv::reset() {
   std::fill(reward_sum_.begin(), reward_sum_.end(), 0.0);
-  for (std::size_t i = 0; i < envs_.size(); ++i) envs_[i]->reset(std::span<float>(obs_.data() + i * obs_dim_, obs_dim_));
+  for (std::size_t i = 0; i < envs_.size(); ++i)
+    envs_[i]->reset(std::span<float>(obs_.data() + i * obs_dim_, obs_dim_));
 }
 
 void VecEnv::step_range(std::size_t first, std::size_t last, std::span<const std::int32_t> actions) {

@@ -41,11 +41,19 @@ Column map(std::size_t n, F f) {
   for (std::size_t t = 0; t < n; ++t) out[t] = f(t);
   return out;
 }
-double ratio(double a, double b) { return b != 0 ? a / b : kNaN; }
-double flag(bool b) { return b ? 1.0 : 0.0; }
+double ratio(double a, double b) {
+  return b != 0 ? a / b : kNaN;
+}
+double flag(bool b) {
+  return b ? 1.0 : 0.0;
+}
 // A flag over inputs that may still be warming up: NaN until they exist.
-double flag_if(double input, bool b) { return std::isnan(input) ? kNaN : flag(b); }
-double lag(const Column& x, std::size_t t, std::size_t k) { return t >= k ? x[t - k] : kNaN; }
+double flag_if(double input, bool b) {
+  return std::isnan(input) ? kNaN : flag(b);
+}
+double lag(const Column& x, std::size_t t, std::size_t k) {
+  return t >= k ? x[t - k] : kNaN;
+}
 
 Column apply(std::size_t n, void (*f)(In, std::size_t, Out), In x, std::size_t p) {
   Column out(n);
@@ -58,9 +66,15 @@ Column rolling_sum(In x, std::size_t period) {
   double sum = 0;
   std::size_t nan_in_window = 0;
   for (std::size_t t = 0; t < x.size(); ++t) {
-    if (std::isnan(x[t])) ++nan_in_window; else sum += x[t];
+    if (std::isnan(x[t]))
+      ++nan_in_window;
+    else
+      sum += x[t];
     if (t >= period) {
-      if (std::isnan(x[t - period])) --nan_in_window; else sum -= x[t - period];
+      if (std::isnan(x[t - period]))
+        --nan_in_window;
+      else
+        sum -= x[t - period];
     }
     if (t + 1 >= period && nan_in_window == 0) out[t] = sum;
   }
@@ -70,7 +84,8 @@ Column rolling_sum(In x, std::size_t period) {
 // Sample standard deviation of x over `period`, skipping windows that hold a NaN.
 Column rolling_sd(const Column& x, std::size_t period) {
   Column out(x.size(), kNaN);
-  const std::size_t first = static_cast<std::size_t>(std::find_if(x.begin(), x.end(), [](double v) { return !std::isnan(v); }) - x.begin());
+  const std::size_t first =
+      static_cast<std::size_t>(std::find_if(x.begin(), x.end(), [](double v) { return !std::isnan(v); }) - x.begin());
   if (first >= x.size()) return out;
   rolling_stddev_sample(In(x.data() + first, x.size() - first), period, Out(out.data() + first, x.size() - first));
   return out;
@@ -94,7 +109,9 @@ Columns compute_v2(const data::BarSeries& s) {
 
   const Column logc = map(n, [&](std::size_t t) { return std::log(c[t]); });
   const Column r1 = map(n, [&](std::size_t t) { return t >= 1 ? logc[t] - logc[t - 1] : kNaN; });
-  auto log_return = [&](std::size_t k) { return map(n, [&](std::size_t t) { return t >= k ? logc[t] - logc[t - k] : kNaN; }); };
+  auto log_return = [&](std::size_t k) {
+    return map(n, [&](std::size_t t) { return t >= k ? logc[t] - logc[t - k] : kNaN; });
+  };
 
   // Returns and momentum.
   out.add("ret_1", "log return over 1 bar", r1);
@@ -103,9 +120,12 @@ Columns compute_v2(const data::BarSeries& s) {
   out.add("ret_10", "log return over 10 bars", r10);
   out.add("ret_20", "log return over 20 bars", r20);
   out.add("ret_60", "log return over 60 bars", log_return(60));
-  out.add("mom_accel_5", "ret_5 minus ret_5 five bars earlier", map(n, [&](std::size_t t) { return r5[t] - lag(r5, t, 5); }));
-  out.add("mom_accel_10", "ret_10 minus ret_10 ten bars earlier", map(n, [&](std::size_t t) { return r10[t] - lag(r10, t, 10); }));
-  out.add("gap", "log(open / previous close): the overnight gap", map(n, [&](std::size_t t) { return t >= 1 ? std::log(o[t] / c[t - 1]) : kNaN; }));
+  out.add("mom_accel_5", "ret_5 minus ret_5 five bars earlier",
+          map(n, [&](std::size_t t) { return r5[t] - lag(r5, t, 5); }));
+  out.add("mom_accel_10", "ret_10 minus ret_10 ten bars earlier",
+          map(n, [&](std::size_t t) { return r10[t] - lag(r10, t, 10); }));
+  out.add("gap", "log(open / previous close): the overnight gap",
+          map(n, [&](std::size_t t) { return t >= 1 ? std::log(o[t] / c[t - 1]) : kNaN; }));
 
   // Trend: distance from moving averages.
   std::vector<Column> smas;
@@ -115,12 +135,15 @@ Columns compute_v2(const data::BarSeries& s) {
             map(n, [&](std::size_t t) { return ratio(c[t], m[t]) - 1; }));
     smas.push_back(std::move(m));
   }
-  out.add("sma_20_50", "SMA(20) / SMA(50) - 1", map(n, [&](std::size_t t) { return ratio(smas[1][t], smas[2][t]) - 1; }));
+  out.add("sma_20_50", "SMA(20) / SMA(50) - 1",
+          map(n, [&](std::size_t t) { return ratio(smas[1][t], smas[2][t]) - 1; }));
   const Column e12 = apply(n, ema, c, 12), e26 = apply(n, ema, c, 26);
   out.add("ema_12_26", "EMA(12) / EMA(26) - 1", map(n, [&](std::size_t t) { return ratio(e12[t], e26[t]) - 1; }));
   const Macd m = macd(c);
-  out.add("macd_norm", "MACD(12,26,9) line / close (TA-Lib MACD)", map(n, [&](std::size_t t) { return ratio(m.macd[t], c[t]); }));
-  out.add("macd_signal_norm", "MACD signal line / close", map(n, [&](std::size_t t) { return ratio(m.signal[t], c[t]); }));
+  out.add("macd_norm", "MACD(12,26,9) line / close (TA-Lib MACD)",
+          map(n, [&](std::size_t t) { return ratio(m.macd[t], c[t]); }));
+  out.add("macd_signal_norm", "MACD signal line / close",
+          map(n, [&](std::size_t t) { return ratio(m.signal[t], c[t]); }));
   out.add("macd_hist_norm", "MACD histogram / close", map(n, [&](std::size_t t) { return ratio(m.hist[t], c[t]); }));
 
   // Mean reversion.
@@ -129,23 +152,30 @@ Columns compute_v2(const data::BarSeries& s) {
     const Column& mean = p == 20 ? smas[1] : p == 50 ? smas[2] : smas[3];
     const Column sd = apply(n, rolling_stddev_sample, c, p);
     zs.push_back(map(n, [&](std::size_t t) { return ratio(c[t] - mean[t], sd[t]); }));
-    out.add("zscore_" + std::to_string(p), "(close - SMA(" + std::to_string(p) + ")) / sample sd of close over " + std::to_string(p), zs.back());
+    out.add("zscore_" + std::to_string(p),
+            "(close - SMA(" + std::to_string(p) + ")) / sample sd of close over " + std::to_string(p), zs.back());
   }
   const Column& z20 = zs[0];
-  out.add("oversold_20", "1 if zscore_20 < -1.5", map(n, [&](std::size_t t) { return flag_if(z20[t], z20[t] < -1.5); }));
-  out.add("overbought_20", "1 if zscore_20 > 1.5", map(n, [&](std::size_t t) { return flag_if(z20[t], z20[t] > 1.5); }));
-  out.add("reverting_20", "1 if zscore_20 rose from t-2 to t-1 and zscore_20 < -1",
-          map(n, [&](std::size_t t) { return flag_if(lag(z20, t, 2), lag(z20, t, 1) > lag(z20, t, 2) && z20[t] < -1); }));
+  out.add("oversold_20", "1 if zscore_20 < -1.5",
+          map(n, [&](std::size_t t) { return flag_if(z20[t], z20[t] < -1.5); }));
+  out.add("overbought_20", "1 if zscore_20 > 1.5",
+          map(n, [&](std::size_t t) { return flag_if(z20[t], z20[t] > 1.5); }));
+  out.add("reverting_20", "1 if zscore_20 rose from t-2 to t-1 and zscore_20 < -1", map(n, [&](std::size_t t) {
+            return flag_if(lag(z20, t, 2), lag(z20, t, 1) > lag(z20, t, 2) && z20[t] < -1);
+          }));
 
   // Oscillators, centred and scaled.
   const Column rsi14 = apply(n, rsi, c, 14);
-  out.add("rsi_14_s", "(RSI(14) - 50) / 50, Wilder (TA-Lib RSI)", map(n, [&](std::size_t t) { return (rsi14[t] - 50) / 50; }));
+  out.add("rsi_14_s", "(RSI(14) - 50) / 50, Wilder (TA-Lib RSI)",
+          map(n, [&](std::size_t t) { return (rsi14[t] - 50) / 50; }));
   for (const std::size_t p : {7, 28}) {
     const Column r = apply(n, rsi, c, p);
-    out.add("rsi_" + std::to_string(p) + "_s", "(RSI(" + std::to_string(p) + ") - 50) / 50", map(n, [&](std::size_t t) { return (r[t] - 50) / 50; }));
+    out.add("rsi_" + std::to_string(p) + "_s", "(RSI(" + std::to_string(p) + ") - 50) / 50",
+            map(n, [&](std::size_t t) { return (r[t] - 50) / 50; }));
   }
   const Stochastic st = stochastic(h, l, c);
-  out.add("stoch_k_s", "(slow %K(14,3) - 50) / 50 (TA-Lib STOCH)", map(n, [&](std::size_t t) { return (st.k[t] - 50) / 50; }));
+  out.add("stoch_k_s", "(slow %K(14,3) - 50) / 50 (TA-Lib STOCH)",
+          map(n, [&](std::size_t t) { return (st.k[t] - 50) / 50; }));
   out.add("stoch_d_s", "(slow %D(14,3,3) - 50) / 50", map(n, [&](std::size_t t) { return (st.d[t] - 50) / 50; }));
   Column willr(n), cci20(n), mfi14(n);
   williams_r(h, l, c, 14, willr);
@@ -156,9 +186,12 @@ Columns compute_v2(const data::BarSeries& s) {
   out.add("mfi_s", "(MFI(14) - 50) / 50", map(n, [&](std::size_t t) { return (mfi14[t] - 50) / 50; }));
   const Directional dmi = adx(h, l, c);
   out.add("adx_s", "ADX(14) / 50 - 1 (TA-Lib ADX, Wilder)", map(n, [&](std::size_t t) { return dmi.adx[t] / 50 - 1; }));
-  out.add("di_diff", "(+DI(14) - -DI(14)) / 100", map(n, [&](std::size_t t) { return (dmi.plus_di[t] - dmi.minus_di[t]) / 100; }));
-  out.add("strong_trend", "1 if ADX(14) > 25", map(n, [&](std::size_t t) { return flag_if(dmi.adx[t], dmi.adx[t] > 25); }));
-  out.add("weak_trend", "1 if ADX(14) < 20", map(n, [&](std::size_t t) { return flag_if(dmi.adx[t], dmi.adx[t] < 20); }));
+  out.add("di_diff", "(+DI(14) - -DI(14)) / 100",
+          map(n, [&](std::size_t t) { return (dmi.plus_di[t] - dmi.minus_di[t]) / 100; }));
+  out.add("strong_trend", "1 if ADX(14) > 25",
+          map(n, [&](std::size_t t) { return flag_if(dmi.adx[t], dmi.adx[t] > 25); }));
+  out.add("weak_trend", "1 if ADX(14) < 20",
+          map(n, [&](std::size_t t) { return flag_if(dmi.adx[t], dmi.adx[t] < 20); }));
 
   // Bollinger bands (20, 2).
   const Bands bb = bollinger(c);
@@ -171,8 +204,10 @@ Columns compute_v2(const data::BarSeries& s) {
     below_rolling_quantile(bb_width, 50, 0.2, f);
     return f;
   }());
-  out.add("touch_lower_bb", "1 if close <= lower band x 1.01", map(n, [&](std::size_t t) { return flag_if(bb.lower[t], c[t] <= bb.lower[t] * 1.01); }));
-  out.add("touch_upper_bb", "1 if close >= upper band x 0.99", map(n, [&](std::size_t t) { return flag_if(bb.upper[t], c[t] >= bb.upper[t] * 0.99); }));
+  out.add("touch_lower_bb", "1 if close <= lower band x 1.01",
+          map(n, [&](std::size_t t) { return flag_if(bb.lower[t], c[t] <= bb.lower[t] * 1.01); }));
+  out.add("touch_upper_bb", "1 if close >= upper band x 0.99",
+          map(n, [&](std::size_t t) { return flag_if(bb.upper[t], c[t] >= bb.upper[t] * 0.99); }));
 
   // Volatility.
   Column atr14(n);
@@ -183,7 +218,8 @@ Columns compute_v2(const data::BarSeries& s) {
   out.add("vol_10", "sample sd of ret_1 over 10 bars", vol10);
   out.add("vol_20", "sample sd of ret_1 over 20 bars", vol20);
   out.add("vol_60", "sample sd of ret_1 over 60 bars", vol60);
-  out.add("vol_ratio_10_60", "vol_10 / vol_60 - 1", map(n, [&](std::size_t t) { return ratio(vol10[t], vol60[t]) - 1; }));
+  out.add("vol_ratio_10_60", "vol_10 / vol_60 - 1",
+          map(n, [&](std::size_t t) { return ratio(vol10[t], vol60[t]) - 1; }));
   out.add("range_pct", "(high - low) / close", map(n, [&](std::size_t t) { return ratio(h[t] - l[t], c[t]); }));
   Column atr_rank(n);
   rolling_percentile_rank(atr_pct, 100, atr_rank);
@@ -191,19 +227,26 @@ Columns compute_v2(const data::BarSeries& s) {
 
   // Volume.
   const Column vma20 = apply(n, sma, v, 20), vma50 = apply(n, sma, v, 50);
-  out.add("log_vol_ratio_20", "log((volume + 1) / (SMA(volume, 20) + 1))", map(n, [&](std::size_t t) { return std::log((v[t] + 1) / (vma20[t] + 1)); }));
-  out.add("log_vol_ratio_50", "log((volume + 1) / (SMA(volume, 50) + 1))", map(n, [&](std::size_t t) { return std::log((v[t] + 1) / (vma50[t] + 1)); }));
-  out.add("vol_spike", "1 if volume > 1.5 x SMA(volume, 20)", map(n, [&](std::size_t t) { return flag_if(vma20[t], v[t] > 1.5 * vma20[t]); }));
-  out.add("vol_bullish", "1 if volume > 1.2 x SMA(volume, 20) and close > previous close",
-          map(n, [&](std::size_t t) { return t >= 1 ? flag_if(vma20[t], v[t] > 1.2 * vma20[t] && c[t] > c[t - 1]) : kNaN; }));
-  out.add("vol_bearish", "1 if volume > 1.2 x SMA(volume, 20) and close < previous close",
-          map(n, [&](std::size_t t) { return t >= 1 ? flag_if(vma20[t], v[t] > 1.2 * vma20[t] && c[t] < c[t - 1]) : kNaN; }));
-  out.add("vol_low", "1 if volume < 0.7 x SMA(volume, 20)", map(n, [&](std::size_t t) { return flag_if(vma20[t], v[t] < 0.7 * vma20[t]); }));
+  out.add("log_vol_ratio_20", "log((volume + 1) / (SMA(volume, 20) + 1))",
+          map(n, [&](std::size_t t) { return std::log((v[t] + 1) / (vma20[t] + 1)); }));
+  out.add("log_vol_ratio_50", "log((volume + 1) / (SMA(volume, 50) + 1))",
+          map(n, [&](std::size_t t) { return std::log((v[t] + 1) / (vma50[t] + 1)); }));
+  out.add("vol_spike", "1 if volume > 1.5 x SMA(volume, 20)",
+          map(n, [&](std::size_t t) { return flag_if(vma20[t], v[t] > 1.5 * vma20[t]); }));
+  out.add("vol_bullish", "1 if volume > 1.2 x SMA(volume, 20) and close > previous close", map(n, [&](std::size_t t) {
+            return t >= 1 ? flag_if(vma20[t], v[t] > 1.2 * vma20[t] && c[t] > c[t - 1]) : kNaN;
+          }));
+  out.add("vol_bearish", "1 if volume > 1.2 x SMA(volume, 20) and close < previous close", map(n, [&](std::size_t t) {
+            return t >= 1 ? flag_if(vma20[t], v[t] > 1.2 * vma20[t] && c[t] < c[t - 1]) : kNaN;
+          }));
+  out.add("vol_low", "1 if volume < 0.7 x SMA(volume, 20)",
+          map(n, [&](std::size_t t) { return flag_if(vma20[t], v[t] < 0.7 * vma20[t]); }));
   Column obv_line(n);
   obv(c, v, obv_line);
   const Column vsum20 = rolling_sum(v, 20);
-  out.add("obv_slope_20", "(OBV - OBV 20 bars earlier) / total volume of the last 20 bars",
-          map(n, [&](std::size_t t) { return t >= 20 && vsum20[t] > 0 ? (obv_line[t] - obv_line[t - 20]) / vsum20[t] : (t >= 20 ? 0.0 : kNaN); }));
+  out.add("obv_slope_20", "(OBV - OBV 20 bars earlier) / total volume of the last 20 bars", map(n, [&](std::size_t t) {
+            return t >= 20 && vsum20[t] > 0 ? (obv_line[t] - obv_line[t - 20]) / vsum20[t] : (t >= 20 ? 0.0 : kNaN);
+          }));
 
   // Support and resistance: distances to the extremes of the last w bars (including today).
   std::vector<Column> dist_support, dist_resistance;
@@ -213,11 +256,15 @@ Columns compute_v2(const data::BarSeries& s) {
     rolling_max(h, w, hi);
     dist_support.push_back(map(n, [&](std::size_t t) { return ratio(c[t] - lo[t], c[t]); }));
     dist_resistance.push_back(map(n, [&](std::size_t t) { return ratio(hi[t] - c[t], c[t]); }));
-    out.add("dist_support_" + std::to_string(w), "(close - lowest low of " + std::to_string(w) + " bars) / close", dist_support.back());
-    out.add("dist_resistance_" + std::to_string(w), "(highest high of " + std::to_string(w) + " bars - close) / close", dist_resistance.back());
+    out.add("dist_support_" + std::to_string(w), "(close - lowest low of " + std::to_string(w) + " bars) / close",
+            dist_support.back());
+    out.add("dist_resistance_" + std::to_string(w), "(highest high of " + std::to_string(w) + " bars - close) / close",
+            dist_resistance.back());
   }
-  out.add("near_support_20", "1 if dist_support_20 < 2%", map(n, [&](std::size_t t) { return flag_if(dist_support[0][t], dist_support[0][t] < 0.02); }));
-  out.add("near_resistance_20", "1 if dist_resistance_20 < 2%", map(n, [&](std::size_t t) { return flag_if(dist_resistance[0][t], dist_resistance[0][t] < 0.02); }));
+  out.add("near_support_20", "1 if dist_support_20 < 2%",
+          map(n, [&](std::size_t t) { return flag_if(dist_support[0][t], dist_support[0][t] < 0.02); }));
+  out.add("near_resistance_20", "1 if dist_resistance_20 < 2%",
+          map(n, [&](std::size_t t) { return flag_if(dist_resistance[0][t], dist_resistance[0][t] < 0.02); }));
   Column close_rank(n);
   rolling_percentile_rank(c, 100, close_rank);
   out.add("close_rank_100", "share of the last 100 closes <= today's close", close_rank);
@@ -225,19 +272,29 @@ Columns compute_v2(const data::BarSeries& s) {
   // Candles.
   const std::vector<Candle> candle = [&] {
     std::vector<Candle> cs(n);
-    for (std::size_t t = 0; t < n; ++t) cs[t] = {std::abs(c[t] - o[t]), h[t] - std::max(o[t], c[t]), std::min(o[t], c[t]) - l[t]};
+    for (std::size_t t = 0; t < n; ++t)
+      cs[t] = {std::abs(c[t] - o[t]), h[t] - std::max(o[t], c[t]), std::min(o[t], c[t]) - l[t]};
     return cs;
   }();
   out.add("body_pct", "(close - open) / open", map(n, [&](std::size_t t) { return ratio(c[t] - o[t], o[t]); }));
-  out.add("upper_wick_pct", "(high - max(open, close)) / close", map(n, [&](std::size_t t) { return ratio(candle[t].upper, c[t]); }));
-  out.add("lower_wick_pct", "(min(open, close) - low) / close", map(n, [&](std::size_t t) { return ratio(candle[t].lower, c[t]); }));
+  out.add("upper_wick_pct", "(high - max(open, close)) / close",
+          map(n, [&](std::size_t t) { return ratio(candle[t].upper, c[t]); }));
+  out.add("lower_wick_pct", "(min(open, close) - low) / close",
+          map(n, [&](std::size_t t) { return ratio(candle[t].lower, c[t]); }));
   auto hammer = [&](std::size_t t) { return candle[t].lower > 2 * candle[t].body && candle[t].upper < candle[t].body; };
   auto star = [&](std::size_t t) { return candle[t].upper > 2 * candle[t].body && candle[t].lower < candle[t].body; };
-  auto bull_engulf = [&](std::size_t t) { return t >= 1 && c[t - 1] < o[t - 1] && c[t] > o[t] && o[t] <= c[t - 1] && c[t] >= o[t - 1]; };
-  auto bear_engulf = [&](std::size_t t) { return t >= 1 && c[t - 1] > o[t - 1] && c[t] < o[t] && o[t] >= c[t - 1] && c[t] <= o[t - 1]; };
-  out.add("hammer", "1 if lower wick > 2 x body and upper wick < body", map(n, [&](std::size_t t) { return flag(hammer(t)); }));
-  out.add("shooting_star", "1 if upper wick > 2 x body and lower wick < body", map(n, [&](std::size_t t) { return flag(star(t)); }));
-  out.add("doji", "1 if abs(close - open) / open < 0.1%", map(n, [&](std::size_t t) { return flag(candle[t].body / o[t] < 0.001); }));
+  auto bull_engulf = [&](std::size_t t) {
+    return t >= 1 && c[t - 1] < o[t - 1] && c[t] > o[t] && o[t] <= c[t - 1] && c[t] >= o[t - 1];
+  };
+  auto bear_engulf = [&](std::size_t t) {
+    return t >= 1 && c[t - 1] > o[t - 1] && c[t] < o[t] && o[t] >= c[t - 1] && c[t] <= o[t - 1];
+  };
+  out.add("hammer", "1 if lower wick > 2 x body and upper wick < body",
+          map(n, [&](std::size_t t) { return flag(hammer(t)); }));
+  out.add("shooting_star", "1 if upper wick > 2 x body and lower wick < body",
+          map(n, [&](std::size_t t) { return flag(star(t)); }));
+  out.add("doji", "1 if abs(close - open) / open < 0.1%",
+          map(n, [&](std::size_t t) { return flag(candle[t].body / o[t] < 0.001); }));
   out.add("bullish_engulfing", "1 if a down bar is followed by an up bar whose body covers it",
           map(n, [&](std::size_t t) { return t >= 1 ? flag(bull_engulf(t)) : kNaN; }));
   out.add("bearish_engulfing", "1 if an up bar is followed by a down bar whose body covers it",
@@ -268,8 +325,10 @@ Columns compute_v2(const data::BarSeries& s) {
   const Column bear_div = map(n, [&](std::size_t t) {
     return std::isnan(prev_max_rsi[t]) ? kNaN : flag(c[t] > prev_max_c[t] && rsi14[t] < prev_max_rsi[t]);
   });
-  out.add("bullish_divergence", "1 if close makes a new 10-bar low while RSI(14) stays above its previous 10-bar low", bull_div);
-  out.add("bearish_divergence", "1 if close makes a new 10-bar high while RSI(14) stays below its previous 10-bar high", bear_div);
+  out.add("bullish_divergence", "1 if close makes a new 10-bar low while RSI(14) stays above its previous 10-bar low",
+          bull_div);
+  out.add("bearish_divergence", "1 if close makes a new 10-bar high while RSI(14) stays below its previous 10-bar high",
+          bear_div);
 
   // Entry scores: counts of the buy and sell flags above.
   const auto& idx = out.info;
@@ -279,11 +338,13 @@ Columns compute_v2(const data::BarSeries& s) {
     }
     throw Error("feature engine: no column " + name);
   };
-  const std::vector<const Column*> buy = {&column("near_support_20"), &column("oversold_20"), &column("reverting_20"),
-                                          &column("vol_bullish"), &column("hammer"), &column("bullish_engulfing"),
-                                          &column("bullish_divergence"), &column("touch_lower_bb")};
-  const std::vector<const Column*> sell = {&column("near_resistance_20"), &column("overbought_20"), &column("shooting_star"),
-                                           &column("bearish_engulfing"), &column("bearish_divergence"), &column("touch_upper_bb")};
+  const std::vector<const Column*> buy = {
+      &column("near_support_20"),    &column("oversold_20"),   &column("reverting_20"),
+      &column("vol_bullish"),        &column("hammer"),        &column("bullish_engulfing"),
+      &column("bullish_divergence"), &column("touch_lower_bb")};
+  const std::vector<const Column*> sell = {&column("near_resistance_20"), &column("overbought_20"),
+                                           &column("shooting_star"),      &column("bearish_engulfing"),
+                                           &column("bearish_divergence"), &column("touch_upper_bb")};
   auto score = [n](const std::vector<const Column*>& flags) {
     return map(n, [&](std::size_t t) {
       double sum = 0;
@@ -292,9 +353,16 @@ Columns compute_v2(const data::BarSeries& s) {
     });
   };
   const Column buy_score = score(buy), sell_score = score(sell);
-  out.add("buy_score", "share of the 8 buy flags set (near support, oversold, reverting, bullish volume, hammer, bullish engulfing, bullish divergence, lower band)", buy_score);
-  out.add("sell_score", "share of the 6 sell flags set (near resistance, overbought, shooting star, bearish engulfing, bearish divergence, upper band)", sell_score);
-  out.add("entry_signal", "buy_score - sell_score", map(n, [&](std::size_t t) { return buy_score[t] - sell_score[t]; }));
+  out.add("buy_score",
+          "share of the 8 buy flags set (near support, oversold, reverting, bullish volume, hammer, bullish engulfing, "
+          "bullish divergence, lower band)",
+          buy_score);
+  out.add("sell_score",
+          "share of the 6 sell flags set (near resistance, overbought, shooting star, bearish engulfing, bearish "
+          "divergence, upper band)",
+          sell_score);
+  out.add("entry_signal", "buy_score - sell_score",
+          map(n, [&](std::size_t t) { return buy_score[t] - sell_score[t]; }));
   return out;
 }
 
@@ -321,8 +389,10 @@ Columns compute_seed_v2(const data::BarSeries& s) {
     out.add("resistance_" + k, "rolling max of high over " + k, hi);
     out.add("dist_support_" + k, "(close - support) / close", ds);
     out.add("dist_resistance_" + k, "(resistance - close) / close", dr);
-    out.add("near_support_" + k, "dist_support < 2%", map(n, [&](std::size_t t) { return flag_if(ds[t], ds[t] < 0.02); }));
-    out.add("near_resistance_" + k, "dist_resistance < 2%", map(n, [&](std::size_t t) { return flag_if(dr[t], dr[t] < 0.02); }));
+    out.add("near_support_" + k, "dist_support < 2%",
+            map(n, [&](std::size_t t) { return flag_if(ds[t], ds[t] < 0.02); }));
+    out.add("near_resistance_" + k, "dist_resistance < 2%",
+            map(n, [&](std::size_t t) { return flag_if(dr[t], dr[t] < 0.02); }));
   }
   for (const std::size_t w : {20, 50}) {
     const std::string k = std::to_string(w);
@@ -342,8 +412,10 @@ Columns compute_seed_v2(const data::BarSeries& s) {
   out.add("vol_ma_50", "SMA of volume over 50", vma50);
   out.add("vol_ratio", "volume / vol_ma_20", vr);
   out.add("vol_spike", "vol_ratio > 1.5", map(n, [&](std::size_t t) { return flag_if(vr[t], vr[t] > 1.5); }));
-  out.add("vol_bullish", "vol_ratio > 1.2 and close > previous close", map(n, [&](std::size_t t) { return flag_if(vr[t], vr[t] > 1.2 && t >= 1 && c[t] > c[t - 1]); }));
-  out.add("vol_bearish", "vol_ratio > 1.2 and close < previous close", map(n, [&](std::size_t t) { return flag_if(vr[t], vr[t] > 1.2 && t >= 1 && c[t] < c[t - 1]); }));
+  out.add("vol_bullish", "vol_ratio > 1.2 and close > previous close",
+          map(n, [&](std::size_t t) { return flag_if(vr[t], vr[t] > 1.2 && t >= 1 && c[t] > c[t - 1]); }));
+  out.add("vol_bearish", "vol_ratio > 1.2 and close < previous close",
+          map(n, [&](std::size_t t) { return flag_if(vr[t], vr[t] > 1.2 && t >= 1 && c[t] < c[t - 1]); }));
   out.add("vol_low", "vol_ratio < 0.7", map(n, [&](std::size_t t) { return flag_if(vr[t], vr[t] < 0.7); }));
   const Column body = map(n, [&](std::size_t t) { return std::abs(c[t] - o[t]); });
   const Column upper = map(n, [&](std::size_t t) { return h[t] - std::max(o[t], c[t]); });
@@ -352,13 +424,17 @@ Columns compute_seed_v2(const data::BarSeries& s) {
   out.add("body_pct", "body / open", map(n, [&](std::size_t t) { return body[t] / o[t]; }));
   out.add("upper_wick", "high - max(open, close)", upper);
   out.add("lower_wick", "min(open, close) - low", lower);
-  out.add("hammer", "lower wick > 2 body and upper wick < body", map(n, [&](std::size_t t) { return flag(lower[t] > 2 * body[t] && upper[t] < body[t]); }));
-  out.add("shooting_star", "upper wick > 2 body and lower wick < body", map(n, [&](std::size_t t) { return flag(upper[t] > 2 * body[t] && lower[t] < body[t]); }));
+  out.add("hammer", "lower wick > 2 body and upper wick < body",
+          map(n, [&](std::size_t t) { return flag(lower[t] > 2 * body[t] && upper[t] < body[t]); }));
+  out.add("shooting_star", "upper wick > 2 body and lower wick < body",
+          map(n, [&](std::size_t t) { return flag(upper[t] > 2 * body[t] && lower[t] < body[t]); }));
   out.add("doji", "body_pct < 0.1%", map(n, [&](std::size_t t) { return flag(body[t] / o[t] < 0.001); }));
-  out.add("bullish_engulfing", "down bar then an up bar covering it",
-          map(n, [&](std::size_t t) { return flag(t >= 1 && c[t - 1] < o[t - 1] && c[t] > o[t] && o[t] < c[t - 1] && c[t] > o[t - 1]); }));
-  out.add("bearish_engulfing", "up bar then a down bar covering it",
-          map(n, [&](std::size_t t) { return flag(t >= 1 && c[t - 1] > o[t - 1] && c[t] < o[t] && o[t] > c[t - 1] && c[t] < o[t - 1]); }));
+  out.add("bullish_engulfing", "down bar then an up bar covering it", map(n, [&](std::size_t t) {
+            return flag(t >= 1 && c[t - 1] < o[t - 1] && c[t] > o[t] && o[t] < c[t - 1] && c[t] > o[t - 1]);
+          }));
+  out.add("bearish_engulfing", "up bar then a down bar covering it", map(n, [&](std::size_t t) {
+            return flag(t >= 1 && c[t - 1] > o[t - 1] && c[t] < o[t] && o[t] > c[t - 1] && c[t] < o[t - 1]);
+          }));
   const Column r = apply(n, seed_rsi, c, 14);
   Column cmin(n), cmax(n), rmin(n, kNaN), rmax(n, kNaN);
   rolling_min(c, 10, cmin);
@@ -374,10 +450,12 @@ Columns compute_seed_v2(const data::BarSeries& s) {
   out.add("rsi", "RSI(14) with simple rolling means (the seed's)", r);
   out.add("price_lower_low", "close < min close of the previous 10 bars", pll);
   out.add("rsi_higher_low", "rsi > min rsi of the previous 10 bars", rhl);
-  out.add("bullish_divergence", "price_lower_low and rsi_higher_low", map(n, [&](std::size_t t) { return pll[t] * rhl[t]; }));
+  out.add("bullish_divergence", "price_lower_low and rsi_higher_low",
+          map(n, [&](std::size_t t) { return pll[t] * rhl[t]; }));
   out.add("price_higher_high", "close > max close of the previous 10 bars", phh);
   out.add("rsi_lower_high", "rsi < max rsi of the previous 10 bars", rlh);
-  out.add("bearish_divergence", "price_higher_high and rsi_lower_high", map(n, [&](std::size_t t) { return phh[t] * rlh[t]; }));
+  out.add("bearish_divergence", "price_higher_high and rsi_lower_high",
+          map(n, [&](std::size_t t) { return phh[t] * rlh[t]; }));
   const Column mid = apply(n, sma, c, 20), bsd = apply(n, rolling_stddev_sample, c, 20);
   const Column up = map(n, [&](std::size_t t) { return mid[t] + 2 * bsd[t]; });
   const Column lo = map(n, [&](std::size_t t) { return mid[t] - 2 * bsd[t]; });
@@ -387,9 +465,12 @@ Columns compute_seed_v2(const data::BarSeries& s) {
   out.add("bb_upper", "bb_mid + 2 bb_std", up);
   out.add("bb_lower", "bb_mid - 2 bb_std", lo);
   out.add("bb_width", "(upper - lower) / mid", width);
-  out.add("bb_position", "(close - lower) / (upper - lower)", map(n, [&](std::size_t t) { return (c[t] - lo[t]) / (up[t] - lo[t]); }));
-  out.add("touch_lower_bb", "close <= lower x 1.01", map(n, [&](std::size_t t) { return flag_if(lo[t], c[t] <= lo[t] * 1.01); }));
-  out.add("touch_upper_bb", "close >= upper x 0.99", map(n, [&](std::size_t t) { return flag_if(up[t], c[t] >= up[t] * 0.99); }));
+  out.add("bb_position", "(close - lower) / (upper - lower)",
+          map(n, [&](std::size_t t) { return (c[t] - lo[t]) / (up[t] - lo[t]); }));
+  out.add("touch_lower_bb", "close <= lower x 1.01",
+          map(n, [&](std::size_t t) { return flag_if(lo[t], c[t] <= lo[t] * 1.01); }));
+  out.add("touch_upper_bb", "close >= upper x 0.99",
+          map(n, [&](std::size_t t) { return flag_if(up[t], c[t] >= up[t] * 0.99); }));
   out.add("bb_squeeze", "bb_width below its 50-bar 20% quantile", [&] {
     Column f(n);
     below_rolling_quantile(width, 50, 0.2, f);
@@ -401,10 +482,11 @@ Columns compute_seed_v2(const data::BarSeries& s) {
     }
     throw Error(std::string("feature engine: no column ") + name);
   };
-  const char* buy_flags[] = {"near_support_20", "near_support_50", "oversold_20", "oversold_50", "reverting_20", "reverting_50",
-                             "vol_bullish", "hammer", "bullish_engulfing", "bullish_divergence", "touch_lower_bb"};
-  const char* sell_flags[] = {"near_resistance_20", "near_resistance_50", "overbought_20", "overbought_50",
-                              "shooting_star", "bearish_engulfing", "bearish_divergence", "touch_upper_bb"};
+  const char* buy_flags[] = {"near_support_20",   "near_support_50",    "oversold_20",   "oversold_50",
+                             "reverting_20",      "reverting_50",       "vol_bullish",   "hammer",
+                             "bullish_engulfing", "bullish_divergence", "touch_lower_bb"};
+  const char* sell_flags[] = {"near_resistance_20", "near_resistance_50", "overbought_20",      "overbought_50",
+                              "shooting_star",      "bearish_engulfing",  "bearish_divergence", "touch_upper_bb"};
   Column buy(n, 0.0), sell(n, 0.0);
   for (const char* f : buy_flags) {
     const Column& x = col(f);
@@ -418,14 +500,16 @@ Columns compute_seed_v2(const data::BarSeries& s) {
   out.add("buy_score_norm", "buy_score / 11", map(n, [&](std::size_t t) { return buy[t] / 11; }));
   out.add("sell_score", "sum of 8 sell flags", sell);
   out.add("sell_score_norm", "sell_score / 8", map(n, [&](std::size_t t) { return sell[t] / 8; }));
-  out.add("entry_signal", "buy_score_norm - sell_score_norm", map(n, [&](std::size_t t) { return buy[t] / 11 - sell[t] / 8; }));
+  out.add("entry_signal", "buy_score_norm - sell_score_norm",
+          map(n, [&](std::size_t t) { return buy[t] / 11 - sell[t] / 8; }));
   for (const std::size_t p : {5, 10, 20}) {
     const std::string k = std::to_string(p);
     const Column rc = map(n, [&](std::size_t t) { return t >= p ? c[t] / c[t - p] - 1 : kNaN; });
     const Column acc = map(n, [&](std::size_t t) { return rc[t] - lag(rc, t, 1); });
     out.add("roc_" + k, "close / close " + k + " bars earlier - 1", rc);
     out.add("momentum_accel_" + k, "roc_" + k + " minus its previous value", acc);
-    out.add("momentum_start_" + k, "accel > 0 and abs(roc) < 5%", map(n, [&](std::size_t t) { return flag_if(acc[t], acc[t] > 0 && std::abs(rc[t]) < 0.05); }));
+    out.add("momentum_start_" + k, "accel > 0 and abs(roc) < 5%",
+            map(n, [&](std::size_t t) { return flag_if(acc[t], acc[t] > 0 && std::abs(rc[t]) < 0.05); }));
   }
   const Directional d = seed_adx(h, l, c, 14);
   out.add("plus_di", "+DI(14), simple means (the seed's)", d.plus_di);
@@ -440,13 +524,16 @@ Columns compute_seed_v2(const data::BarSeries& s) {
   const Column atr_pct = map(n, [&](std::size_t t) { return atr_simple[t] / c[t]; });
   Column atr_ref(n, kNaN);
   {
-    const auto first = static_cast<std::size_t>(std::find_if(atr_pct.begin(), atr_pct.end(), [](double x) { return !std::isnan(x); }) - atr_pct.begin());
+    const auto first = static_cast<std::size_t>(
+        std::find_if(atr_pct.begin(), atr_pct.end(), [](double x) { return !std::isnan(x); }) - atr_pct.begin());
     if (first < n) sma(In(atr_pct.data() + first, n - first), 50, Out(atr_ref.data() + first, n - first));
   }
   out.add("atr", "mean true range over 14 (simple mean)", atr_simple);
   out.add("atr_pct", "atr / close", atr_pct);
-  out.add("high_vol", "atr_pct > 1.5 x its 50-bar mean", map(n, [&](std::size_t t) { return flag_if(atr_ref[t], atr_pct[t] > 1.5 * atr_ref[t]); }));
-  out.add("low_vol", "atr_pct < 0.5 x its 50-bar mean", map(n, [&](std::size_t t) { return flag_if(atr_ref[t], atr_pct[t] < 0.5 * atr_ref[t]); }));
+  out.add("high_vol", "atr_pct > 1.5 x its 50-bar mean",
+          map(n, [&](std::size_t t) { return flag_if(atr_ref[t], atr_pct[t] > 1.5 * atr_ref[t]); }));
+  out.add("low_vol", "atr_pct < 0.5 x its 50-bar mean",
+          map(n, [&](std::size_t t) { return flag_if(atr_ref[t], atr_pct[t] < 0.5 * atr_ref[t]); }));
   // The seed forward-filled then replaced what was left by 0 (causal: only earlier values are used).
   for (auto& column : out.data) {
     double last = kNaN;
@@ -510,7 +597,9 @@ FeatureEngine::FeatureEngine(std::string feature_set) : feature_set_(std::move(f
   features_ = compute_set(feature_set_, data::BarSeries{}).info;
 }
 
-std::string FeatureEngine::version() const { return feature_set_ == "v2" ? "v2.1" : "seed_v2.1"; }
+std::string FeatureEngine::version() const {
+  return feature_set_ == "v2" ? "v2.1" : "seed_v2.1";
+}
 
 const std::vector<FeatureInfo>& FeatureEngine::raw_features() {
   static const std::vector<FeatureInfo> info = compute_raw(data::BarSeries{}).info;
@@ -522,7 +611,8 @@ FeatureMatrix FeatureEngine::compute(const data::BarSeries& series, bool include
   const std::size_t observation_cols = columns.data.size();
   if (include_raw) {
     Columns raw = compute_raw(series);
-    for (std::size_t i = 0; i < raw.data.size(); ++i) columns.add(raw.info[i].name, raw.info[i].description, std::move(raw.data[i]));
+    for (std::size_t i = 0; i < raw.data.size(); ++i)
+      columns.add(raw.info[i].name, raw.info[i].description, std::move(raw.data[i]));
   }
   FeatureMatrix m;
   m.ticker = series.ticker;
@@ -560,7 +650,8 @@ std::vector<FeatureMatrix> FeatureEngine::compute(const data::Panel& panel) cons
     std::vector<std::size_t> rows;
     for (std::size_t t = 0; t < panel.size(); ++t) {
       if (!panel.valid[k][t]) continue;
-      s.push_back({panel.time[t], panel.open[k][t], panel.high[k][t], panel.low[k][t], panel.close[k][t], panel.volume[k][t]});
+      s.push_back(
+          {panel.time[t], panel.open[k][t], panel.high[k][t], panel.low[k][t], panel.close[k][t], panel.volume[k][t]});
       rows.push_back(t);
     }
     const FeatureMatrix own = compute(s);

@@ -12,9 +12,13 @@ namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 // TA-Lib treats |v| < 1e-8 as zero in its divisions.
-bool ta_is_zero(double v) { return v > -1e-8 && v < 1e-8; }
+bool ta_is_zero(double v) {
+  return v > -1e-8 && v < 1e-8;
+}
 
-void fill_nan(Out out) { std::fill(out.begin(), out.end(), kNaN); }
+void fill_nan(Out out) {
+  std::fill(out.begin(), out.end(), kNaN);
+}
 
 // van Herk / Gil-Werman: with blocks of `period` bars, a running extreme from each block's start
 // (forward) and from each block's end (backward); the window ending at t is the extreme of
@@ -89,8 +93,12 @@ void rolling_sd(In x, std::size_t period, int ddof, Out out) {
 }
 }  // namespace
 
-void rolling_stddev(In x, std::size_t period, Out out) { rolling_sd(x, period, 0, out); }
-void rolling_stddev_sample(In x, std::size_t period, Out out) { rolling_sd(x, period, 1, out); }
+void rolling_stddev(In x, std::size_t period, Out out) {
+  rolling_sd(x, period, 0, out);
+}
+void rolling_stddev_sample(In x, std::size_t period, Out out) {
+  rolling_sd(x, period, 1, out);
+}
 
 void rolling_min(In x, std::size_t period, Out out) {
   rolling_extreme(x, period, out, [](double a, double b) { return b < a ? b : a; });
@@ -126,8 +134,12 @@ std::int64_t count_compare(const double* w, std::size_t n, double v) {
   return count;
 }
 
-std::int64_t count_at_most(const double* w, std::size_t n, double v) { return count_compare<false>(w, n, v); }
-std::int64_t count_below(const double* w, std::size_t n, double v) { return count_compare<true>(w, n, v); }
+std::int64_t count_at_most(const double* w, std::size_t n, double v) {
+  return count_compare<false>(w, n, v);
+}
+std::int64_t count_below(const double* w, std::size_t n, double v) {
+  return count_compare<true>(w, n, v);
+}
 
 void rolling_percentile_rank(In x, std::size_t period, Out out) {
   fill_nan(out);
@@ -338,7 +350,8 @@ Directional seed_adx(In high, In low, In close, std::size_t period) {
     tr[t] = std::max({high[t] - low[t], std::abs(high[t] - close[t - 1]), std::abs(low[t] - close[t - 1])});
   }
   std::vector<double> up_m(size), down_m(size), tr_m(size), dx(size, kNaN);
-  const std::span<const double> up_tail(up.data() + 1, size - 1), down_tail(down.data() + 1, size - 1), tr_tail(tr.data() + 1, size - 1);
+  const std::span<const double> up_tail(up.data() + 1, size - 1), down_tail(down.data() + 1, size - 1),
+      tr_tail(tr.data() + 1, size - 1);
   if (size < 2) return d;
   sma(up_tail, period, std::span<double>(up_m.data() + 1, size - 1));
   sma(down_tail, period, std::span<double>(down_m.data() + 1, size - 1));
@@ -353,7 +366,8 @@ Directional seed_adx(In high, In low, In close, std::size_t period) {
   }
   const std::size_t first_dx = period;  // first bar with a full window of moves
   if (size > first_dx) {
-    sma(std::span<const double>(dx.data() + first_dx, size - first_dx), period, std::span<double>(d.adx.data() + first_dx, size - first_dx));
+    sma(std::span<const double>(dx.data() + first_dx, size - first_dx), period,
+        std::span<double>(d.adx.data() + first_dx, size - first_dx));
   }
   return d;
 }
@@ -375,7 +389,8 @@ Stochastic stochastic(In high, In low, In close, std::size_t k_period, std::size
   const std::size_t first_k = first + slow_k - 1;
   if (n <= first_k) return s;
   std::vector<double> d(n, kNaN);
-  sma(std::span<const double>(k.data() + first_k, n - first_k), slow_d, std::span<double>(d.data() + first_k, n - first_k));
+  sma(std::span<const double>(k.data() + first_k, n - first_k), slow_d,
+      std::span<double>(d.data() + first_k, n - first_k));
   // TA-Lib reports %K and %D from the first bar where %D exists.
   for (std::size_t t = first_k + slow_d - 1; t < n; ++t) {
     s.k[t] = k[t];

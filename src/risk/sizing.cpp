@@ -4,8 +4,8 @@
 
 namespace ploutos::risk {
 
-double kelly_fraction(std::size_t wins, std::size_t losses, double average_win, double average_loss, double fraction, double cap,
-                      std::size_t min_trades) {
+double kelly_fraction(std::size_t wins, std::size_t losses, double average_win, double average_loss, double fraction,
+                      double cap, std::size_t min_trades) {
   const std::size_t n = wins + losses;
   if (n < min_trades || average_win <= 0 || average_loss <= 0) return 0.0;
   const double w = static_cast<double>(wins) / static_cast<double>(n);

@@ -5,8 +5,8 @@
 namespace ploutos::risk {
 
 StopLevels levels_from_entry(double entry_price, double stop_loss_pct, double take_profit_pct, double trailing_pct) {
-  return {stop_loss_pct > 0 ? entry_price * (1 - stop_loss_pct) : 0.0, take_profit_pct > 0 ? entry_price * (1 + take_profit_pct) : 0.0,
-          trailing_pct};
+  return {stop_loss_pct > 0 ? entry_price * (1 - stop_loss_pct) : 0.0,
+          take_profit_pct > 0 ? entry_price * (1 + take_profit_pct) : 0.0, trailing_pct};
 }
 
 StopFill evaluate_long_stops(const StopLevels& levels, StopState& state, double open, double high, double low) {

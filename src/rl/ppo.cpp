@@ -10,8 +10,8 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
-#include <sstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "ploutos/core/atomic_file.hpp"
 #include "ploutos/core/error.hpp"
@@ -49,7 +49,8 @@ torch::nn::Sequential make_mlp(std::int64_t in, const std::vector<int>& layers, 
 
 // Separate actor and critic MLPs (SB3's meaning of net_arch), a categorical head per ticker.
 struct ActorCriticImpl : torch::nn::Module {
-  ActorCriticImpl(std::int64_t obs_dim, std::int64_t tickers, const config::NetArch& arch, const std::string& activation, bool ortho)
+  ActorCriticImpl(std::int64_t obs_dim, std::int64_t tickers, const config::NetArch& arch,
+                  const std::string& activation, bool ortho)
       : n_tickers(tickers) {
     pi_body = register_module("pi_body", make_mlp(obs_dim, arch.pi, activation));
     vf_body = register_module("vf_body", make_mlp(obs_dim, arch.vf, activation));
@@ -107,14 +108,16 @@ struct RunningMeanStd {
 };
 
 struct Distribution {
-  torch::Tensor log_probs;  // [B, N, 3]
+  torch::Tensor log_probs;                                      // [B, N, 3]
   torch::Tensor log_prob(const torch::Tensor& actions) const {  // actions [B, N] int64 -> [B]
     return log_probs.gather(-1, actions.unsqueeze(-1)).squeeze(-1).sum(-1);
   }
   torch::Tensor entropy() const { return -(log_probs.exp() * log_probs).sum(-1).sum(-1); }
 };
 
-Distribution distribution(const torch::Tensor& logits) { return {torch::log_softmax(logits, -1)}; }
+Distribution distribution(const torch::Tensor& logits) {
+  return {torch::log_softmax(logits, -1)};
+}
 
 struct Checkpoint {
   std::int64_t timesteps = 0;
@@ -122,8 +125,8 @@ struct Checkpoint {
   double best_eval = -std::numeric_limits<double>::infinity();
 };
 
-std::string build_manifest(const TrainRequest& req, const env::MarketData& m, std::size_t obs_dim, const Checkpoint& state,
-                           const UpdateMetrics* last) {
+std::string build_manifest(const TrainRequest& req, const env::MarketData& m, std::size_t obs_dim,
+                           const Checkpoint& state, const UpdateMetrics* last) {
   nlohmann::ordered_json j;
   j["format_version"] = kFormatVersion;
   j["created_by"] = "ploutos train";
@@ -134,10 +137,12 @@ std::string build_manifest(const TrainRequest& req, const env::MarketData& m, st
   j["tickers"] = m.tickers;
   j["obs_dim"] = obs_dim;
   j["observation_layout"] = {{"per_ticker_features", m.n_features},
-                             {"order", "features of ticker 0..N-1, then position value / equity per ticker, then cash / equity, "
-                                       "total return, drawdown"},
+                             {"order",
+                              "features of ticker 0..N-1, then position value / equity per ticker, then cash / equity, "
+                              "total return, drawdown"},
                              {"normalisation", "running mean/variance frozen at evaluation, clip ppo.clip_obs"}};
-  j["action_space"] = {{"type", "MultiDiscrete"}, {"nvec", std::vector<int>(m.n_tickers, 3)}, {"meaning", {"HOLD", "BUY", "SELL"}}};
+  j["action_space"] = {
+      {"type", "MultiDiscrete"}, {"nvec", std::vector<int>(m.n_tickers, 3)}, {"meaning", {"HOLD", "BUY", "SELL"}}};
   j["config"] = nlohmann::ordered_json::parse(config::to_json(req.config));
   j["data_range"] = req.market.data_range;
   j["data_hash"] = req.market.data_hash;
@@ -147,11 +152,16 @@ std::string build_manifest(const TrainRequest& req, const env::MarketData& m, st
   j["updates"] = state.update;
   nlohmann::ordered_json metrics = nlohmann::ordered_json::object();
   if (last != nullptr) {
-    metrics = {{"timesteps", last->timesteps},           {"episode_reward_mean", last->episode_reward_mean},
-               {"episode_return_mean", last->episode_return_mean}, {"policy_loss", last->policy_loss},
-               {"value_loss", last->value_loss},         {"entropy", last->entropy},
-               {"approx_kl", last->approx_kl},           {"clip_fraction", last->clip_fraction},
-               {"explained_variance", last->explained_variance}, {"best_eval_return", std::isfinite(state.best_eval) ? state.best_eval : 0.0}};
+    metrics = {{"timesteps", last->timesteps},
+               {"episode_reward_mean", last->episode_reward_mean},
+               {"episode_return_mean", last->episode_return_mean},
+               {"policy_loss", last->policy_loss},
+               {"value_loss", last->value_loss},
+               {"entropy", last->entropy},
+               {"approx_kl", last->approx_kl},
+               {"clip_fraction", last->clip_fraction},
+               {"explained_variance", last->explained_variance},
+               {"best_eval_return", std::isfinite(state.best_eval) ? state.best_eval : 0.0}};
   }
   j["metrics"] = metrics;
   return j.dump(2);
@@ -159,7 +169,9 @@ std::string build_manifest(const TrainRequest& req, const env::MarketData& m, st
 
 // Adam's moments per parameter, keyed by the parameter's position. (LibTorch's own optimizer
 // serialisation keys them by memory address, which would make model files differ between runs.)
-std::string state_key(const torch::Tensor& p) { return c10::guts::to_string(p.unsafeGetTensorImpl()); }
+std::string state_key(const torch::Tensor& p) {
+  return c10::guts::to_string(p.unsafeGetTensorImpl());
+}
 
 void save_adam(torch::optim::Adam& optimizer, torch::serialize::OutputArchive& out) {
   const auto& params = optimizer.param_groups().front().params();
@@ -190,8 +202,8 @@ void load_adam(torch::optim::Adam& optimizer, torch::serialize::InputArchive& in
   }
 }
 
-void save_model(const std::string& path, ActorCritic& policy, torch::optim::Adam& optimizer, const RunningMeanStd& obs_rms,
-                const std::string& manifest, const Checkpoint& state) {
+void save_model(const std::string& path, ActorCritic& policy, torch::optim::Adam& optimizer,
+                const RunningMeanStd& obs_rms, const std::string& manifest, const Checkpoint& state) {
   torch::serialize::OutputArchive archive;
   torch::serialize::OutputArchive policy_archive, optimizer_archive;
   policy->save(policy_archive);
@@ -230,7 +242,8 @@ torch::serialize::InputArchive open_model(const std::string& path) {
 
 std::string manifest_of(torch::serialize::InputArchive& archive, const std::string& path) {
   c10::IValue value;
-  if (!archive.try_read("manifest", value) || !value.isString()) throw InputError(path + ": model file has no manifest");
+  if (!archive.try_read("manifest", value) || !value.isString())
+    throw InputError(path + ": model file has no manifest");
   return value.toStringRef();
 }
 
@@ -258,7 +271,8 @@ class TorchPolicy final : public Policy {
       : manifest_("{}"),
         obs_dim_(obs_dim),
         n_tickers_(n_tickers),
-        policy_(static_cast<std::int64_t>(obs_dim), static_cast<std::int64_t>(n_tickers), ppo.net_arch, ppo.activation, ppo.ortho_init),
+        policy_(static_cast<std::int64_t>(obs_dim), static_cast<std::int64_t>(n_tickers), ppo.net_arch, ppo.activation,
+                ppo.ortho_init),
         rms_(static_cast<std::int64_t>(obs_dim)),
         normalize_(ppo.normalize_observations),
         clip_obs_(ppo.clip_obs) {
@@ -275,7 +289,8 @@ class TorchPolicy final : public Policy {
     obs_dim_ = j.at("obs_dim").get<std::size_t>();
     n_tickers_ = j.at("tickers").size();
     const auto& ppo = j.at("config").at("ppo");
-    config::NetArch arch{ppo.at("net_arch").at("pi").get<std::vector<int>>(), ppo.at("net_arch").at("vf").get<std::vector<int>>()};
+    config::NetArch arch{ppo.at("net_arch").at("pi").get<std::vector<int>>(),
+                         ppo.at("net_arch").at("vf").get<std::vector<int>>()};
     policy_ = ActorCritic(static_cast<std::int64_t>(obs_dim_), static_cast<std::int64_t>(n_tickers_), arch,
                           ppo.at("activation").get<std::string>(), false);
     torch::serialize::InputArchive policy_archive;
@@ -293,11 +308,13 @@ class TorchPolicy final : public Policy {
   void act(std::span<const float> obs, std::span<std::int32_t> actions, bool deterministic) override {
     torch::NoGradGuard no_grad;
     const auto batch = static_cast<std::int64_t>(obs.size() / obs_dim_);
-    auto x = torch::from_blob(const_cast<float*>(obs.data()), {batch, static_cast<std::int64_t>(obs_dim_)}, torch::kFloat32);
+    auto x =
+        torch::from_blob(const_cast<float*>(obs.data()), {batch, static_cast<std::int64_t>(obs_dim_)}, torch::kFloat32);
     if (normalize_) x = rms_.normalize(x, clip_obs_);
     const auto logits = policy_->forward(x).first;
     const auto a = deterministic ? logits.argmax(-1)
-                                 : torch::multinomial(torch::softmax(logits, -1).view({-1, 3}), 1).view({batch, static_cast<std::int64_t>(n_tickers_)});
+                                 : torch::multinomial(torch::softmax(logits, -1).view({-1, 3}), 1)
+                                       .view({batch, static_cast<std::int64_t>(n_tickers_)});
     const auto a32 = a.to(torch::kInt32).contiguous();
     std::memcpy(actions.data(), a32.data_ptr<std::int32_t>(), actions.size() * sizeof(std::int32_t));
   }
@@ -318,14 +335,16 @@ std::string read_manifest(const std::string& path) {
   return manifest_of(archive, path);
 }
 
-std::unique_ptr<Policy> Policy::load(const std::string& path) { return std::make_unique<TorchPolicy>(path); }
+std::unique_ptr<Policy> Policy::load(const std::string& path) {
+  return std::make_unique<TorchPolicy>(path);
+}
 
 std::unique_ptr<Policy> Policy::untrained(std::size_t obs_dim, std::size_t n_tickers, const config::PpoConfig& ppo) {
   return std::make_unique<TorchPolicy>(obs_dim, n_tickers, ppo);
 }
 
-void check_compatible(const std::string& manifest_json, const std::string& feature_set, const std::vector<std::string>& tickers,
-                      std::size_t obs_dim) {
+void check_compatible(const std::string& manifest_json, const std::string& feature_set,
+                      const std::vector<std::string>& tickers, std::size_t obs_dim) {
   const auto j = nlohmann::json::parse(manifest_json);
   const auto model_set = j.value("feature_set", std::string());
   if (model_set != feature_set) {
@@ -339,7 +358,8 @@ void check_compatible(const std::string& manifest_json, const std::string& featu
     throw InputError("model was trained on tickers " + a + ", not " + b);
   }
   if (j.value("obs_dim", std::size_t{0}) != obs_dim) {
-    throw InputError("model expects observations of " + std::to_string(j.value("obs_dim", 0)) + " values, not " + std::to_string(obs_dim));
+    throw InputError("model expects observations of " + std::to_string(j.value("obs_dim", 0)) + " values, not " +
+                     std::to_string(obs_dim));
   }
 }
 
@@ -357,9 +377,10 @@ TrainResult train(const TrainRequest& req) {
 
   const auto market = req.market.market;
   const std::size_t first = market->first_bar, last = market->last_bar;
-  const std::size_t split = req.validation_fraction > 0
-                                ? first + static_cast<std::size_t>(static_cast<double>(last - first) * (1.0 - req.validation_fraction))
-                                : last;
+  const std::size_t split =
+      req.validation_fraction > 0
+          ? first + static_cast<std::size_t>(static_cast<double>(last - first) * (1.0 - req.validation_fraction))
+          : last;
   env::EnvConfig env_config = env::env_config_from(cfg, env::Mode::kTrain);
   env_config.window_last = split;
   const bool have_validation = req.validation_fraction > 0 && last > split + 1;
@@ -407,7 +428,8 @@ TrainResult train(const TrainRequest& req) {
   }
 
   // Episodes restart from the checkpoint's update: the env streams are derived from (seed, update).
-  env::VecEnv vec(market, env_config, static_cast<std::size_t>(n_envs), derive_seed(tr.seed, "vecenv", static_cast<std::uint64_t>(state.update)), 1);
+  env::VecEnv vec(market, env_config, static_cast<std::size_t>(n_envs),
+                  derive_seed(tr.seed, "vecenv", static_cast<std::uint64_t>(state.update)), 1);
 
   auto obs_buf = torch::zeros({n_steps, n_envs, D});
   auto act_buf = torch::zeros({n_steps, n_envs, N}, torch::kInt64);
@@ -424,10 +446,12 @@ TrainResult train(const TrainRequest& req) {
     std::filesystem::create_directories(req.metrics_dir);
     const auto csv_path = std::filesystem::path(req.metrics_dir) / "metrics.csv";
     const bool new_csv = !std::filesystem::exists(csv_path) || req.resume.empty();
-    jsonl.open(std::filesystem::path(req.metrics_dir) / "metrics.jsonl", req.resume.empty() ? std::ios::trunc : std::ios::app);
+    jsonl.open(std::filesystem::path(req.metrics_dir) / "metrics.jsonl",
+               req.resume.empty() ? std::ios::trunc : std::ios::app);
     csv.open(csv_path, new_csv ? std::ios::trunc : std::ios::app);
     if (new_csv) {
-      csv << "timesteps,update,episode_reward_mean,episode_return_mean,episodes,policy_loss,value_loss,entropy,approx_kl,"
+      csv << "timesteps,update,episode_reward_mean,episode_return_mean,episodes,policy_loss,value_loss,entropy,approx_"
+             "kl,"
              "clip_fraction,explained_variance,learning_rate,fps,eval_return\n";
     }
   }
@@ -437,9 +461,12 @@ TrainResult train(const TrainRequest& req) {
   progress.update(static_cast<std::uint64_t>(state.timesteps));
   const std::int64_t batch = n_steps * n_envs;
   const int eval_every = std::max<int>(1, static_cast<int>(tr.eval_freq / std::max<std::int64_t>(1, batch)));
-  const int checkpoint_every = std::max<int>(1, static_cast<int>(tr.checkpoint_freq / std::max<std::int64_t>(1, batch)));
+  const int checkpoint_every =
+      std::max<int>(1, static_cast<int>(tr.checkpoint_freq / std::max<std::int64_t>(1, batch)));
   const std::string best_path = std::filesystem::path(req.output).replace_extension("").string() + ".best.pt";
-  auto normalize_obs = [&](const torch::Tensor& x) { return ppo.normalize_observations ? obs_rms.normalize(x, ppo.clip_obs) : x.clone(); };
+  auto normalize_obs = [&](const torch::Tensor& x) {
+    return ppo.normalize_observations ? obs_rms.normalize(x, ppo.clip_obs) : x.clone();
+  };
   auto stop_requested = [&] { return req.stop != nullptr && req.stop->load(); };
 
   while (state.timesteps < total && !stop_requested()) {
@@ -473,14 +500,16 @@ TrainResult train(const TrainRequest& req) {
         auto rewards = torch::from_blob(const_cast<float*>(vec.rewards().data()), {n_envs}, torch::kFloat32).clone();
         auto dones = torch::zeros({n_envs});
         for (std::int64_t i = 0; i < n_envs; ++i) {
-          const bool term = vec.terminated()[static_cast<std::size_t>(i)], trunc = vec.truncated()[static_cast<std::size_t>(i)];
+          const bool term = vec.terminated()[static_cast<std::size_t>(i)],
+                     trunc = vec.truncated()[static_cast<std::size_t>(i)];
           if (!(term || trunc)) continue;
           dones[i] = 1.0f;
           ++um.episodes;
           ep_reward_sum += vec.episode_reward(static_cast<std::size_t>(i));
           ep_return_sum += vec.final_equity(static_cast<std::size_t>(i)) / env_config.initial_balance - 1.0;
           if (trunc && !term) {  // a time limit is not a real end: bootstrap with the value of the final state
-            const auto final_obs = torch::from_blob(const_cast<float*>(vec.final_observation(static_cast<std::size_t>(i)).data()), {1, D}, torch::kFloat32);
+            const auto final_obs = torch::from_blob(
+                const_cast<float*>(vec.final_observation(static_cast<std::size_t>(i)).data()), {1, D}, torch::kFloat32);
             rewards[i] += static_cast<float>(ppo.gamma) * policy->forward(normalize_obs(final_obs)).second[0];
           }
         }
@@ -507,7 +536,8 @@ TrainResult train(const TrainRequest& req) {
     torch::Tensor advantages = torch::zeros({n_steps, n_envs});
     {
       torch::NoGradGuard no_grad;
-      const auto last_values = policy->forward(normalize_obs(torch::from_blob(vec.observation_data(), {n_envs, D}, torch::kFloat32))).second;
+      const auto last_values =
+          policy->forward(normalize_obs(torch::from_blob(vec.observation_data(), {n_envs, D}, torch::kFloat32))).second;
       auto gae = torch::zeros({n_envs});
       for (std::int64_t s = n_steps - 1; s >= 0; --s) {
         const auto next_non_terminal = s == n_steps - 1 ? 1 - last_starts : 1 - start_buf[s + 1];
@@ -600,30 +630,44 @@ TrainResult train(const TrainRequest& req) {
       um.eval_return = evaluate(policy, obs_rms, ppo.clip_obs, ppo.normalize_observations, market, eval_config);
       if (um.eval_return > state.best_eval) {
         state.best_eval = um.eval_return;
-        save_model(best_path, policy, optimizer, obs_rms, build_manifest(req, *market, static_cast<std::size_t>(D), state, &um), state);
+        save_model(best_path, policy, optimizer, obs_rms,
+                   build_manifest(req, *market, static_cast<std::size_t>(D), state, &um), state);
       }
     }
     result.history.push_back(um);
     if (jsonl.is_open()) {
-      nlohmann::ordered_json j{{"timesteps", um.timesteps}, {"update", um.update}, {"episode_reward_mean", um.episode_reward_mean},
-                               {"episode_return_mean", um.episode_return_mean}, {"episodes", um.episodes}, {"policy_loss", um.policy_loss},
-                               {"value_loss", um.value_loss}, {"entropy", um.entropy}, {"approx_kl", um.approx_kl},
-                               {"clip_fraction", um.clip_fraction}, {"explained_variance", um.explained_variance},
-                               {"learning_rate", um.learning_rate}, {"fps", um.fps}, {"rollout_seconds", um.rollout_seconds},
-                               {"update_seconds", um.update_seconds}, {"epochs_run", um.epochs_run},
-                               {"eval_return", std::isnan(um.eval_return) ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(um.eval_return)}};
+      nlohmann::ordered_json j{{"timesteps", um.timesteps},
+                               {"update", um.update},
+                               {"episode_reward_mean", um.episode_reward_mean},
+                               {"episode_return_mean", um.episode_return_mean},
+                               {"episodes", um.episodes},
+                               {"policy_loss", um.policy_loss},
+                               {"value_loss", um.value_loss},
+                               {"entropy", um.entropy},
+                               {"approx_kl", um.approx_kl},
+                               {"clip_fraction", um.clip_fraction},
+                               {"explained_variance", um.explained_variance},
+                               {"learning_rate", um.learning_rate},
+                               {"fps", um.fps},
+                               {"rollout_seconds", um.rollout_seconds},
+                               {"update_seconds", um.update_seconds},
+                               {"epochs_run", um.epochs_run},
+                               {"eval_return", std::isnan(um.eval_return) ? nlohmann::ordered_json(nullptr)
+                                                                          : nlohmann::ordered_json(um.eval_return)}};
       jsonl << j.dump() << "\n" << std::flush;
       char line[512];
       std::snprintf(line, sizeof line, "%lld,%d,%.6g,%.6g,%d,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.1f,%s\n",
-                    static_cast<long long>(um.timesteps), um.update, um.episode_reward_mean, um.episode_return_mean, um.episodes,
-                    um.policy_loss, um.value_loss, um.entropy, um.approx_kl, um.clip_fraction, um.explained_variance,
-                    um.learning_rate, um.fps, std::isnan(um.eval_return) ? "" : std::to_string(um.eval_return).c_str());
+                    static_cast<long long>(um.timesteps), um.update, um.episode_reward_mean, um.episode_return_mean,
+                    um.episodes, um.policy_loss, um.value_loss, um.entropy, um.approx_kl, um.clip_fraction,
+                    um.explained_variance, um.learning_rate, um.fps,
+                    std::isnan(um.eval_return) ? "" : std::to_string(um.eval_return).c_str());
       csv << line << std::flush;
     }
     if (req.on_update) req.on_update(um);
     progress.update(static_cast<std::uint64_t>(std::min(state.timesteps, total)));
     if (state.update % checkpoint_every == 0 && state.timesteps < total) {
-      save_model(req.output, policy, optimizer, obs_rms, build_manifest(req, *market, static_cast<std::size_t>(D), state, &um), state);
+      save_model(req.output, policy, optimizer, obs_rms,
+                 build_manifest(req, *market, static_cast<std::size_t>(D), state, &um), state);
     }
   }
   at::set_num_threads(update_threads);
@@ -635,7 +679,9 @@ TrainResult train(const TrainRequest& req) {
   if (result.interrupted && result.history.empty()) state.timesteps = 0;
   result.timesteps = state.timesteps;
   save_model(req.output, policy, optimizer, obs_rms,
-             build_manifest(req, *market, static_cast<std::size_t>(D), state, result.history.empty() ? nullptr : &result.history.back()), state);
+             build_manifest(req, *market, static_cast<std::size_t>(D), state,
+                            result.history.empty() ? nullptr : &result.history.back()),
+             state);
   result.model_path = req.output;
   return result;
 }

@@ -15,14 +15,18 @@ namespace {
 
 // shared/brokers.md, "NYSE calendar" table for 2023-2026.
 const std::map<int, std::vector<std::string>> kHolidays = {
-    {2023, {"2023-01-02", "2023-01-16", "2023-02-20", "2023-04-07", "2023-05-29", "2023-06-19", "2023-07-04", "2023-09-04",
-            "2023-11-23", "2023-12-25"}},
-    {2024, {"2024-01-01", "2024-01-15", "2024-02-19", "2024-03-29", "2024-05-27", "2024-06-19", "2024-07-04", "2024-09-02",
-            "2024-11-28", "2024-12-25"}},
-    {2025, {"2025-01-01", "2025-01-09", "2025-01-20", "2025-02-17", "2025-04-18", "2025-05-26", "2025-06-19", "2025-07-04",
-            "2025-09-01", "2025-11-27", "2025-12-25"}},
-    {2026, {"2026-01-01", "2026-01-19", "2026-02-16", "2026-04-03", "2026-05-25", "2026-06-19", "2026-07-03", "2026-09-07",
-            "2026-11-26", "2026-12-25"}},
+    {2023,
+     {"2023-01-02", "2023-01-16", "2023-02-20", "2023-04-07", "2023-05-29", "2023-06-19", "2023-07-04", "2023-09-04",
+      "2023-11-23", "2023-12-25"}},
+    {2024,
+     {"2024-01-01", "2024-01-15", "2024-02-19", "2024-03-29", "2024-05-27", "2024-06-19", "2024-07-04", "2024-09-02",
+      "2024-11-28", "2024-12-25"}},
+    {2025,
+     {"2025-01-01", "2025-01-09", "2025-01-20", "2025-02-17", "2025-04-18", "2025-05-26", "2025-06-19", "2025-07-04",
+      "2025-09-01", "2025-11-27", "2025-12-25"}},
+    {2026,
+     {"2026-01-01", "2026-01-19", "2026-02-16", "2026-04-03", "2026-05-25", "2026-06-19", "2026-07-03", "2026-09-07",
+      "2026-11-26", "2026-12-25"}},
 };
 const std::map<int, std::vector<std::string>> kEarlyCloses = {
     {2023, {"2023-07-03", "2023-11-24"}},
@@ -57,8 +61,11 @@ TEST(Nyse, SessionCountsPerYearAreRealistic) {
   const std::map<int, std::size_t> expected = {{2019, 252}, {2020, 253}, {2021, 252}, {2022, 251},
                                                {2023, 250}, {2024, 252}, {2025, 250}};
   for (const auto& [year, count] : expected) {
-    EXPECT_EQ(nyse().sessions_between(parse_day(std::to_string(year) + "-01-01"), parse_day(std::to_string(year) + "-12-31")).size(),
-              count)
+    EXPECT_EQ(
+        nyse()
+            .sessions_between(parse_day(std::to_string(year) + "-01-01"), parse_day(std::to_string(year) + "-12-31"))
+            .size(),
+        count)
         << year;
   }
 }
@@ -80,8 +87,8 @@ TEST(Nyse, ObservanceRules) {
 
 TEST(Nyse, AdHocClosures) {
   const auto& cal = nyse();
-  for (const char* d : {"1994-04-27", "2001-09-11", "2001-09-12", "2001-09-13", "2001-09-14", "2004-06-11", "2007-01-02",
-                        "2012-10-29", "2012-10-30", "2018-12-05", "2025-01-09"}) {
+  for (const char* d : {"1994-04-27", "2001-09-11", "2001-09-12", "2001-09-13", "2001-09-14", "2004-06-11",
+                        "2007-01-02", "2012-10-29", "2012-10-30", "2018-12-05", "2025-01-09"}) {
     EXPECT_FALSE(cal.is_session(parse_day(d))) << d;
     EXPECT_FALSE(cal.holiday_name(parse_day(d)).empty()) << d;
   }
@@ -93,7 +100,7 @@ TEST(Nyse, EarlyCloseRulesOverTheYears) {
   EXPECT_EQ(cal.kind(parse_day("2019-07-03")), DayKind::kEarlyClose);  // Wednesday, since 2013
   EXPECT_EQ(cal.kind(parse_day("2002-07-05")), DayKind::kEarlyClose);  // Friday after, before 2013
   EXPECT_EQ(cal.kind(parse_day("2002-07-03")), DayKind::kSession);
-  EXPECT_EQ(cal.kind(parse_day("2020-07-02")), DayKind::kSession);     // July 3 2020 was the holiday
+  EXPECT_EQ(cal.kind(parse_day("2020-07-02")), DayKind::kSession);  // July 3 2020 was the holiday
   EXPECT_EQ(cal.kind(parse_day("2021-12-23")), DayKind::kSession);
 }
 
@@ -127,7 +134,8 @@ TEST(Nyse, NextAndPreviousAreConsistent) {
   EXPECT_EQ(cal.previous_close(fri_close), fri_close);
   EXPECT_EQ(format_instant(cal.next_close(parse_instant("2024-04-01T13:30:00Z"))), "2024-04-01T20:00:00Z");
   // Property: for instants through 2024, next_open > t, previous_close <= t, and is_open matches the session bounds.
-  for (Instant t = parse_instant("2024-01-01T00:00:00Z"); t < parse_instant("2025-01-01T00:00:00Z"); t += std::chrono::minutes{97}) {
+  for (Instant t = parse_instant("2024-01-01T00:00:00Z"); t < parse_instant("2025-01-01T00:00:00Z");
+       t += std::chrono::minutes{97}) {
     const Instant open = cal.next_open(t), close = cal.next_close(t);
     ASSERT_GT(open, t);
     ASSERT_GT(close, t);

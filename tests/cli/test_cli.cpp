@@ -6,9 +6,9 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "../support/fake_server.hpp"
-#include <string>
 
 namespace {
 
@@ -24,8 +24,9 @@ const std::string kTmp = std::filesystem::temp_directory_path() / ("ploutos_cli_
 Result run_with_env(const std::string& env, const std::string& args) {
   std::filesystem::create_directories(kTmp);
   const std::string err_file = kTmp + "/stderr.txt";
-  const std::string cmd = std::string("cd '") + PLOUTOS_SOURCE_DIR + "' && env -u BROKER PLOUTOS_ENV_FILE=/nonexistent NO_COLOR=1 " + env + "'" +
-                          PLOUTOS_BIN + "' " + args + " 2>'" + err_file + "'";
+  const std::string cmd = std::string("cd '") + PLOUTOS_SOURCE_DIR +
+                          "' && env -u BROKER PLOUTOS_ENV_FILE=/nonexistent NO_COLOR=1 " + env + "'" + PLOUTOS_BIN +
+                          "' " + args + " 2>'" + err_file + "'";
   Result r;
   std::FILE* pipe = ::popen(cmd.c_str(), "r");
   char buf[4096];
@@ -38,7 +39,9 @@ Result run_with_env(const std::string& env, const std::string& args) {
   return r;
 }
 
-Result run(const std::string& args) { return run_with_env("", args); }
+Result run(const std::string& args) {
+  return run_with_env("", args);
+}
 
 nlohmann::json json_of(const Result& r) {
   try {
@@ -54,14 +57,15 @@ nlohmann::json json_of(const Result& r) {
 TEST(Cli, HelpListsEverySubcommandAndEachHelpWorks) {
   const auto top = run("--help");
   EXPECT_EQ(top.code, 0);
-  for (const char* sub : {"train", "backtest", "trade", "diagnose", "data", "features", "config", "status", "version", "model"}) {
+  for (const char* sub :
+       {"train", "backtest", "trade", "diagnose", "data", "features", "config", "status", "version", "model"}) {
     EXPECT_NE(top.out.find(sub), std::string::npos) << sub;
     const auto help = run(std::string(sub) + " --help");
     EXPECT_EQ(help.code, 0) << sub << help.err;
     EXPECT_NE(help.out.find("Examples:"), std::string::npos) << sub;
   }
-  for (const char* sub : {"data fetch", "data import", "data check", "data info", "data synth", "features list", "config show", "config validate",
-                          "config list", "model info"}) {
+  for (const char* sub : {"data fetch", "data import", "data check", "data info", "data synth", "features list",
+                          "config show", "config validate", "config list", "model info"}) {
     EXPECT_EQ(run(std::string(sub) + " --help").code, 0) << sub;
   }
 }
@@ -80,9 +84,11 @@ TEST(Cli, VersionAndUsageErrors) {
 }
 
 TEST(Cli, UnbuiltCommandsSayNotImplementedAndExit1) {
-  for (const char* cmd : {"backtest --model data/models/brain_tech.pt --days 90",
-                          "trade --paper --broker sim", "diagnose --model x.pt",
-                          }) {
+  for (const char* cmd : {
+           "backtest --model data/models/brain_tech.pt --days 90",
+           "trade --paper --broker sim",
+           "diagnose --model x.pt",
+       }) {
     const auto r = run(cmd);
     EXPECT_EQ(r.code, 1) << cmd;
     EXPECT_NE(r.err.find("not implemented yet"), std::string::npos) << cmd << ": " << r.err;
@@ -147,8 +153,9 @@ TEST(Cli, SecretsFromDotEnvAreRedactedInErrorsAndLogFiles) {
   }
   std::filesystem::remove(log_path);
   // The secret reaches the program as text it echoes: in the logged command line and the error message.
-  const std::string cmd = std::string("cd '") + PLOUTOS_SOURCE_DIR + "' && PLOUTOS_ENV_FILE='" + env_path + "' '" + PLOUTOS_BIN +
-                          "' --log-level debug --log-file '" + log_path + "' status --at super-secret-value-123 2>&1";
+  const std::string cmd = std::string("cd '") + PLOUTOS_SOURCE_DIR + "' && PLOUTOS_ENV_FILE='" + env_path + "' '" +
+                          PLOUTOS_BIN + "' --log-level debug --log-file '" + log_path +
+                          "' status --at super-secret-value-123 2>&1";
   std::FILE* pipe = ::popen(cmd.c_str(), "r");
   char buf[4096];
   std::string out;
@@ -169,16 +176,16 @@ TEST(Cli, DataImportRejectsBadCsvAndLeavesTheDirectoryUntouched) {
   std::filesystem::create_directories(kTmp);
   const std::string good = kTmp + "/GOOD.csv", bad = kTmp + "/BAD.csv";
   {
-    std::ofstream(good) << "date,open,high,low,close,adj_close,volume\n2024-01-02,10,11,9,10,10,5\n2024-01-03,10,11,9,10.5,10.5,6\n";
-    std::ofstream(bad) << "date,open,high,low,close,adj_close,volume\n2024-01-02,10,11,9,10,10,5\n2024-01-03,10,9,11,10,10,6\n";
+    std::ofstream(good)
+        << "date,open,high,low,close,adj_close,volume\n2024-01-02,10,11,9,10,10,5\n2024-01-03,10,11,9,10.5,10.5,6\n";
+    std::ofstream(bad)
+        << "date,open,high,low,close,adj_close,volume\n2024-01-02,10,11,9,10,10,5\n2024-01-03,10,9,11,10,10,6\n";
   }
   const auto r = run("data import " + good + " " + bad + " --data " + dir);
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find(bad + ":3: ohlc_inconsistent"), std::string::npos) << r.err;
   EXPECT_FALSE(std::filesystem::exists(dir)) << "a rejected import wrote files";
-  {
-    std::ofstream(bad) << "date,open,high,low,close,adj_close,volume\n2024-01-02,10,11,9,ten,10,5\n";
-  }
+  { std::ofstream(bad) << "date,open,high,low,close,adj_close,volume\n2024-01-02,10,11,9,ten,10,5\n"; }
   const auto text = run("data import " + bad + " --data " + dir);
   EXPECT_EQ(text.code, 2);
   EXPECT_NE(text.err.find(bad + ":2: close: expected a number, got 'ten'"), std::string::npos) << text.err;
@@ -221,15 +228,17 @@ TEST(Cli, DataFetchStoresOnceThenIsUpToDate) {
   yahoo.server().Get(R"(/v8/finance/chart/(\w+))", [&](const httplib::Request&, httplib::Response& res) {
     ++requests;
     // 2024-01-02 and 2024-01-03, stamped at the 09:30 New York open as Yahoo does.
-    res.set_content(R"({"chart":{"result":[{"meta":{},"timestamp":[1704205800,1704292200],)"
-                    R"("indicators":{"quote":[{"open":[10,11],"high":[12,12],"low":[9,10],"close":[11,11.5],"volume":[100,200]}],)"
-                    R"("adjclose":[{"adjclose":[11,11.5]}]}}],"error":null}})",
-                    "application/json");
+    res.set_content(
+        R"({"chart":{"result":[{"meta":{},"timestamp":[1704205800,1704292200],)"
+        R"("indicators":{"quote":[{"open":[10,11],"high":[12,12],"low":[9,10],"close":[11,11.5],"volume":[100,200]}],)"
+        R"("adjclose":[{"adjclose":[11,11.5]}]}}],"error":null}})",
+        "application/json");
   });
   yahoo.start();
   const std::string dir = kTmp + "/fetched";
   std::filesystem::remove_all(dir);
-  const std::string args = "data fetch --tickers AAPL --start 2024-01-02 --end 2024-01-03 --interval 1d --source yahoo --data " + dir;
+  const std::string args =
+      "data fetch --tickers AAPL --start 2024-01-02 --end 2024-01-03 --interval 1d --source yahoo --data " + dir;
   const std::string env = "YAHOO_BASE_URL=" + yahoo.url() + " ";
   const auto first = run_with_env(env, args + " --json");
   ASSERT_EQ(first.code, 0) << first.err;
@@ -244,8 +253,11 @@ TEST(Cli, DataFetchStoresOnceThenIsUpToDate) {
   // With every source failing the command says why and exits 1.
   const std::string no_retries = kTmp + "/no_retries.yaml";
   std::ofstream(no_retries) << "name: no_retries\ndata:\n  http_max_retries: 0\n";
-  const auto none = run_with_env("YAHOO_BASE_URL=http://127.0.0.1:9 ",
-                                 "--config " + no_retries + " --log-level error data fetch --tickers MSFT --start 2024-01-02 --end 2024-01-03 --source yahoo --data " + dir);
+  const auto none = run_with_env(
+      "YAHOO_BASE_URL=http://127.0.0.1:9 ",
+      "--config " + no_retries +
+          " --log-level error data fetch --tickers MSFT --start 2024-01-02 --end 2024-01-03 --source yahoo --data " +
+          dir);
   EXPECT_EQ(none.code, 1);
   EXPECT_NE(none.err.find("no source delivered MSFT"), std::string::npos) << none.err;
 }
@@ -281,13 +293,13 @@ TEST(Cli, FeaturesExportsOneRowPerTickerAndBar) {
 
 TEST(Cli, TrainWritesAModelThatModelInfoReads) {
   const std::string model = kTmp + "/quick.pt";
-  const auto r = run("--seed 3 train --config quickstart --timesteps 2048 --threads 1 --out " + model + " --metrics-dir " + kTmp +
-                     "/runs --json");
+  const auto r = run("--seed 3 train --config quickstart --timesteps 2048 --threads 1 --out " + model +
+                     " --metrics-dir " + kTmp + "/runs --json");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(json_of(r)["timesteps"], 2048);
   const auto info = json_of(run("model info " + model + " --json"));
-  for (const char* key : {"format_version", "feature_set", "features", "tickers", "obs_dim", "action_space", "config", "data_range",
-                          "data_hash", "seed", "git_revision", "metrics"}) {
+  for (const char* key : {"format_version", "feature_set", "features", "tickers", "obs_dim", "action_space", "config",
+                          "data_range", "data_hash", "seed", "git_revision", "metrics"}) {
     EXPECT_TRUE(info.contains(key)) << key;
   }
   EXPECT_EQ(info["seed"], 3);
@@ -306,9 +318,11 @@ TEST(Cli, TrainOnTheSharedDailyData) {
   // The V6 config with a small network and rollout, so the test stays short; the data path is the real one.
   const std::string cfg = kTmp + "/v6_small.yaml";
   std::filesystem::create_directories(kTmp);
-  std::ofstream(cfg) << "name: v6_small\ndata:\n  tickers: [SPY, QQQ, XLE]\n  interval: 1d\n  source: csv\n"
-                        "ppo:\n  n_steps: 256\n  batch_size: 256\n  n_epochs: 2\n  net_arch: [32, 32]\ntraining:\n  n_envs: 2\n";
-  const auto r = run("train --config " + cfg + " --timesteps 1024 --data ../shared/data/daily --out " + kTmp + "/v6_small.pt --json");
+  std::ofstream(cfg)
+      << "name: v6_small\ndata:\n  tickers: [SPY, QQQ, XLE]\n  interval: 1d\n  source: csv\n"
+         "ppo:\n  n_steps: 256\n  batch_size: 256\n  n_epochs: 2\n  net_arch: [32, 32]\ntraining:\n  n_envs: 2\n";
+  const auto r = run("train --config " + cfg + " --timesteps 1024 --data ../shared/data/daily --out " + kTmp +
+                     "/v6_small.pt --json");
   ASSERT_EQ(r.code, 0) << r.err;
   const auto info = json_of(run("model info " + kTmp + "/v6_small.pt --json"));
   EXPECT_EQ(info["tickers"], nlohmann::json::parse(R"(["SPY","QQQ","XLE"])"));
@@ -318,9 +332,10 @@ TEST(Cli, TrainOnTheSharedDailyData) {
 TEST(Cli, CtrlCSavesACheckpointAndResumeContinues) {
   const std::string model = kTmp + "/interrupted.pt";
   std::filesystem::remove(model);
-  const std::string cmd = std::string("cd '") + PLOUTOS_SOURCE_DIR + "' && PLOUTOS_ENV_FILE=/nonexistent '" + PLOUTOS_BIN +
-                          "' --quiet train --config quickstart --timesteps 100000000 --threads 1 --out " + model + " --metrics-dir " +
-                          kTmp + "/int_runs > /dev/null 2>&1 & pid=$!; sleep 3; kill -INT $pid; wait $pid; echo $?";
+  const std::string cmd = std::string("cd '") + PLOUTOS_SOURCE_DIR + "' && PLOUTOS_ENV_FILE=/nonexistent '" +
+                          PLOUTOS_BIN + "' --quiet train --config quickstart --timesteps 100000000 --threads 1 --out " +
+                          model + " --metrics-dir " + kTmp +
+                          "/int_runs > /dev/null 2>&1 & pid=$!; sleep 3; kill -INT $pid; wait $pid; echo $?";
   std::FILE* pipe = ::popen(cmd.c_str(), "r");
   char buf[64] = {0};
   std::string out;
@@ -332,8 +347,9 @@ TEST(Cli, CtrlCSavesACheckpointAndResumeContinues) {
   const long long at = saved["timesteps"].get<long long>();
   EXPECT_GT(at, 0);
   EXPECT_EQ(at % 2048, 0) << "a checkpoint holds whole updates";
-  const auto resumed = run("train --config quickstart --threads 1 --resume " + model + " --timesteps " + std::to_string(at + 2048) +
-                           " --out " + model + " --metrics-dir " + kTmp + "/int_runs --json");
+  const auto resumed =
+      run("train --config quickstart --threads 1 --resume " + model + " --timesteps " + std::to_string(at + 2048) +
+          " --out " + model + " --metrics-dir " + kTmp + "/int_runs --json");
   ASSERT_EQ(resumed.code, 0) << resumed.err;
   EXPECT_EQ(json_of(resumed)["timesteps"], at + 2048);
 }

@@ -79,7 +79,8 @@ TEST(Config, UnknownKeyIsRejectedWithLineAndSuggestion) {
 
 TEST(Config, WrongTypesAreRejected) {
   EXPECT_EQ(error_of("ppo:\n  n_epochs: many\n"), "bad.yaml:2: ppo.n_epochs: expected an integer, got 'many'");
-  EXPECT_EQ(error_of("ppo:\n  learning_rate: [1, 2]\n"), "bad.yaml:2: ppo.learning_rate: expected a number, got a list of 2 items");
+  EXPECT_EQ(error_of("ppo:\n  learning_rate: [1, 2]\n"),
+            "bad.yaml:2: ppo.learning_rate: expected a number, got a list of 2 items");
   EXPECT_EQ(error_of("environment:\n  use_sharpe_penalty: maybe\n"),
             "bad.yaml:2: environment.use_sharpe_penalty: expected true or false, got 'maybe'");
   EXPECT_EQ(error_of("data:\n  tickers: NVDA\n"), "bad.yaml:2: data.tickers: expected a list, got 'NVDA'");
@@ -92,9 +93,11 @@ TEST(Config, OutOfRangeValuesAreRejected) {
             "bad.yaml:2: ppo.learning_rate: expected a value in (0, 1), got '-0.001'");
   EXPECT_EQ(error_of("ppo:\n  clip_range: 1.5\n"), "bad.yaml:2: ppo.clip_range: expected a value in (0, 1), got '1.5'");
   EXPECT_EQ(error_of("ppo:\n  clip_range: 0\n"), "bad.yaml:2: ppo.clip_range: expected a value in (0, 1), got '0'");
-  EXPECT_EQ(error_of("data:\n  tickers: []\n"), "bad.yaml:2: data.tickers: expected a non-empty list of tickers, got []");
-  EXPECT_EQ(error_of("data:\n  source: bloomberg\n"),
-            "bad.yaml:2: data.source: expected one of: synthetic, cache, csv, auto, alpaca, yahoo, polygon, got 'bloomberg'");
+  EXPECT_EQ(error_of("data:\n  tickers: []\n"),
+            "bad.yaml:2: data.tickers: expected a non-empty list of tickers, got []");
+  EXPECT_EQ(
+      error_of("data:\n  source: bloomberg\n"),
+      "bad.yaml:2: data.source: expected one of: synthetic, cache, csv, auto, alpaca, yahoo, polygon, got 'bloomberg'");
   EXPECT_EQ(error_of("data:\n  tickers: [AAPL, aapl]\n"),
             "bad.yaml:2: data.tickers: expected upper-case ticker symbols, got 'aapl'");
   EXPECT_EQ(error_of("data:\n  start: 2024-02-30\n"),
@@ -126,7 +129,8 @@ TEST(Config, ValidateCatchesValuesSetInCode) {
 TEST(Config, ResolvesBareNamesAgainstTheConfigDirectory) {
   ::setenv("PLOUTOS_CONFIG_DIR", kConfigDir.c_str(), 1);
   EXPECT_EQ(resolve_config_path("v6_better_timing.yaml").filename(), "training_config_v6_better_timing.yaml");
-  EXPECT_EQ(resolve_config_path("training_config_v6_better_timing.yaml").filename(), "training_config_v6_better_timing.yaml");
+  EXPECT_EQ(resolve_config_path("training_config_v6_better_timing.yaml").filename(),
+            "training_config_v6_better_timing.yaml");
   EXPECT_EQ(resolve_config_path("quickstart").filename(), "quickstart.yaml");
   EXPECT_EQ(resolve_config_path("v6_extended_50m").filename(), "training_config_v6_extended_50m.yaml");
   EXPECT_THROW(resolve_config_path("nope.yaml"), UsageError);

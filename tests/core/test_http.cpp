@@ -122,10 +122,12 @@ TEST(Http, ConnectionRefusedIsAnHttpError) {
 TEST(Http, TokenBucketSpacesRequestsAtTheConfiguredRate) {
   double now = 0;
   std::vector<double> waits;
-  TokenBucket bucket(5.0, 2.0, [&] { return now; }, [&](double s) {
-    waits.push_back(s);
-    now += s;
-  });
+  TokenBucket bucket(
+      5.0, 2.0, [&] { return now; },
+      [&](double s) {
+        waits.push_back(s);
+        now += s;
+      });
   for (int i = 0; i < 10; ++i) bucket.acquire();
   // Two requests ride the burst; the other eight wait 1/5 s each.
   EXPECT_EQ(waits.size(), 8u);

@@ -19,8 +19,8 @@ TEST(Time, AppliesZoneOffsets) {
 }
 
 TEST(Time, RejectsMalformedTextWithItsValue) {
-  for (const char* bad : {"2024-13-01T00:00:00Z", "2024-02-30", "2024-11-29T14:30:00", "yesterday", "2024-11-29T25:00:00Z",
-                          "2024-11-29T14:30:00Zjunk", ""}) {
+  for (const char* bad : {"2024-13-01T00:00:00Z", "2024-02-30", "2024-11-29T14:30:00", "yesterday",
+                          "2024-11-29T25:00:00Z", "2024-11-29T14:30:00Zjunk", ""}) {
     try {
       parse_instant(bad);
       ADD_FAILURE() << "accepted " << bad;

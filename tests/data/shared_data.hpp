@@ -15,9 +15,9 @@ inline const char* kStandardTickers[] = {"NVDA", "MSFT", "AAPL", "GOOGL", "AMZN"
 
 }  // namespace ploutos::test
 
-#define PLOUTOS_REQUIRE_SHARED_DATA()                                                                  \
-  do {                                                                                                 \
-    if (!std::filesystem::is_directory(ploutos::test::shared_data_dir() / "daily")) {                  \
+#define PLOUTOS_REQUIRE_SHARED_DATA()                                                                   \
+  do {                                                                                                  \
+    if (!std::filesystem::is_directory(ploutos::test::shared_data_dir() / "daily")) {                   \
       GTEST_SKIP() << "../shared/data is absent (" << ploutos::test::shared_data_dir() << "); skipped"; \
-    }                                                                                                  \
+    }                                                                                                   \
   } while (0)

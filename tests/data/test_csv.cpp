@@ -4,8 +4,8 @@
 #include <filesystem>
 #include <map>
 
-#include "ploutos/core/error.hpp"
 #include "ploutos/calendar/nyse.hpp"
+#include "ploutos/core/error.hpp"
 #include "ploutos/data/csv.hpp"
 #include "ploutos/data/quality.hpp"
 #include "ploutos/data/resample.hpp"
@@ -27,16 +27,18 @@ std::string error_of(const std::string& text, const CsvReadOptions& options = {}
 }  // namespace
 
 TEST(Csv, ReadsTheNormalisedDailyAndIntradayFormats) {
-  const auto daily = parse_csv("date,open,high,low,close,adj_close,volume\n2024-01-02,10,11,9.5,10.5,10.5,1000\n"
-                               "2024-01-03,10.5,10.75,10,10.25,10.25,2000\n",
-                               "data/1d/ABC.csv")
+  const auto daily = parse_csv(
+                         "date,open,high,low,close,adj_close,volume\n2024-01-02,10,11,9.5,10.5,10.5,1000\n"
+                         "2024-01-03,10.5,10.75,10,10.25,10.25,2000\n",
+                         "data/1d/ABC.csv")
                          .series;
   EXPECT_EQ(daily.ticker, "ABC");
   EXPECT_EQ(daily.timeframe, Timeframe::k1d);
   ASSERT_EQ(daily.size(), 2u);
   EXPECT_EQ(format_day(std::chrono::floor<std::chrono::days>(daily.time[1])), "2024-01-03");
   EXPECT_DOUBLE_EQ(daily.low[0], 9.5);
-  const auto hourly = parse_csv("timestamp,open,high,low,close,volume\r\n2024-01-03T14:30:00Z,1,2,0.5,1.5,7\r\n", "X.csv").series;
+  const auto hourly =
+      parse_csv("timestamp,open,high,low,close,volume\r\n2024-01-03T14:30:00Z,1,2,0.5,1.5,7\r\n", "X.csv").series;
   EXPECT_EQ(hourly.timeframe, Timeframe::k1h);
   EXPECT_EQ(format_instant(hourly.time[0]), "2024-01-03T14:30:00Z");
 }
@@ -102,12 +104,12 @@ TEST(Quality, FlagsEachKindOfProblem) {
   s.ticker = "BAD";
   auto day = [](const char* d) { return Instant{parse_day(d)}; };
   s.push_back({day("2024-01-02"), 10, 11, 9, 10, 100});
-  s.push_back({day("2024-01-03"), 10, 9.5, 10.2, 10, 100});   // high < low
-  s.push_back({day("2024-01-04"), 10, 11, 9, 10, -5});        // negative volume
-  s.push_back({day("2024-01-05"), 10, 11, 9, 10, 0});         // zero volume
-  s.push_back({day("2024-01-09"), 5, 5.1, 4.9, 5, 100});      // 2:1 drop, and 2024-01-08 is missing
-  s.push_back({day("2024-01-10"), -1, 5, 4, 5, 100});         // negative price
-  s.push_back({day("2024-01-13"), 5, 5.1, 4.9, 5, 100});      // a Saturday
+  s.push_back({day("2024-01-03"), 10, 9.5, 10.2, 10, 100});  // high < low
+  s.push_back({day("2024-01-04"), 10, 11, 9, 10, -5});       // negative volume
+  s.push_back({day("2024-01-05"), 10, 11, 9, 10, 0});        // zero volume
+  s.push_back({day("2024-01-09"), 5, 5.1, 4.9, 5, 100});     // 2:1 drop, and 2024-01-08 is missing
+  s.push_back({day("2024-01-10"), -1, 5, 4, 5, 100});        // negative price
+  s.push_back({day("2024-01-13"), 5, 5.1, 4.9, 5, 100});     // a Saturday
   const auto report = check_quality(s);
   std::map<std::string, int> codes;
   for (const auto& issue : report.issues) ++codes[issue.code];

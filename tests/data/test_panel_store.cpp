@@ -36,7 +36,7 @@ TEST(Panel, AlignsOnSessionsAndMasksWithoutLookingAhead) {
   EXPECT_DOUBLE_EQ(p.close[1][4], 11.5);
   const Panel filled = build_panel({a, b}, PanelOptions{true});
   EXPECT_EQ(filled.filled[1], (std::vector<std::uint8_t>{0, 0, 0, 1, 0}));
-  EXPECT_DOUBLE_EQ(filled.close[1][3], 10.5);  // from 01-04, the bar before
+  EXPECT_DOUBLE_EQ(filled.close[1][3], 10.5);   // from 01-04, the bar before
   EXPECT_TRUE(std::isnan(filled.close[1][1]));  // never back-filled before the first bar
 }
 
@@ -45,8 +45,8 @@ TEST(Panel, TruncatingTheInputNeverChangesEarlierCells) {
   const auto b = daily("BBB", {"2024-01-03", "2024-01-05", "2024-01-09"});
   const Panel full = build_panel({a, b}, PanelOptions{true});
   for (std::size_t cut = 1; cut < full.size(); ++cut) {
-    const Panel part = build_panel({a.slice(full.time.front(), full.time[cut]), b.slice(full.time.front(), full.time[cut])},
-                                   PanelOptions{true});
+    const Panel part = build_panel(
+        {a.slice(full.time.front(), full.time[cut]), b.slice(full.time.front(), full.time[cut])}, PanelOptions{true});
     for (std::size_t k = 0; k < 2; ++k) {
       for (std::size_t t = 0; t < part.size(); ++t) {
         ASSERT_EQ(part.valid[k][t], full.valid[k][t]);

@@ -75,10 +75,19 @@ struct FakeAlpaca {
       for (std::size_t i = offset; i < bars.size() && i < offset + static_cast<std::size_t>(page_size); ++i) {
         const auto& b = bars[i];
         // Daily bars are stamped at midnight New York time, in UTC.
-        page.push_back({{"t", format_day(b.day) + "T05:00:00Z"}, {"o", b.o}, {"h", b.h}, {"l", b.l}, {"c", b.c}, {"v", b.v}, {"n", 1}, {"vw", b.c}});
+        page.push_back({{"t", format_day(b.day) + "T05:00:00Z"},
+                        {"o", b.o},
+                        {"h", b.h},
+                        {"l", b.l},
+                        {"c", b.c},
+                        {"v", b.v},
+                        {"n", 1},
+                        {"vw", b.c}});
       }
       const std::size_t next = offset + static_cast<std::size_t>(page_size);
-      json body{{"bars", page}, {"symbol", symbol}, {"next_page_token", next < bars.size() ? json(std::to_string(next)) : json(nullptr)}};
+      json body{{"bars", page},
+                {"symbol", symbol},
+                {"next_page_token", next < bars.size() ? json(std::to_string(next)) : json(nullptr)}};
       res.set_content(body.dump(), "application/json");
     });
     fake.start();
@@ -109,17 +118,19 @@ struct FakeYahoo {
       }
       if (req.matches[1] == "ZZZZ") {
         res.status = 404;
-        res.set_content(R"({"chart":{"result":null,"error":{"code":"Not Found","description":"No data found, symbol may be delisted"}}})",
-                        "application/json");
+        res.set_content(
+            R"({"chart":{"result":null,"error":{"code":"Not Found","description":"No data found, symbol may be delisted"}}})",
+            "application/json");
         return;
       }
       const auto p1 = std::stoll(req.get_param_value("period1")), p2 = std::stoll(req.get_param_value("period2"));
       const Day start = std::chrono::floor<std::chrono::days>(Instant{std::chrono::seconds{p1}});
       const Day end = std::chrono::floor<std::chrono::days>(Instant{std::chrono::seconds{p2}}) - std::chrono::days{1};
-      json ts = json::array(), o = json::array(), h = json::array(), l = json::array(), c = json::array(), v = json::array(),
-           adj = json::array();
+      json ts = json::array(), o = json::array(), h = json::array(), l = json::array(), c = json::array(),
+           v = json::array(), adj = json::array();
       for (const auto& b : market(start, end)) {
-        ts.push_back(calendar::nyse().session(b.day).open.time_since_epoch().count());  // Yahoo stamps daily bars at the open
+        ts.push_back(
+            calendar::nyse().session(b.day).open.time_since_epoch().count());  // Yahoo stamps daily bars at the open
         o.push_back(b.o);
         h.push_back(b.h);
         l.push_back(b.l);
@@ -129,12 +140,16 @@ struct FakeYahoo {
       }
       ts.push_back(ts.empty() ? 0 : ts.back().get<long long>() + 60);  // a trailing null bar, as Yahoo sends
       for (auto* a : {&o, &h, &l, &c, &v, &adj}) a->push_back(nullptr);
-      json body{{"chart",
-                 {{"result", json::array({{{"meta", {{"exchangeTimezoneName", "America/New_York"}}},
-                                          {"timestamp", ts},
-                                          {"indicators", {{"quote", json::array({{{"open", o}, {"high", h}, {"low", l}, {"close", c}, {"volume", v}}})},
-                                                          {"adjclose", json::array({{{"adjclose", adj}}})}}}}})},
-                  {"error", nullptr}}}};
+      json body{
+          {"chart",
+           {{"result",
+             json::array(
+                 {{{"meta", {{"exchangeTimezoneName", "America/New_York"}}},
+                   {"timestamp", ts},
+                   {"indicators",
+                    {{"quote", json::array({{{"open", o}, {"high", h}, {"low", l}, {"close", c}, {"volume", v}}})},
+                     {"adjclose", json::array({{{"adjclose", adj}}})}}}}})},
+            {"error", nullptr}}}};
       res.set_content(body.dump(), "application/json");
     });
     fake.start();
@@ -169,7 +184,8 @@ struct FakePolygon {
         const auto ms = (Instant{b.day} + std::chrono::hours{5}).time_since_epoch().count() * 1000LL;
         results.push_back({{"t", ms}, {"o", b.o}, {"h", b.h}, {"l", b.l}, {"c", b.c}, {"v", b.v}});
       }
-      json body{{"ticker", req.matches[1].str()}, {"status", "OK"}, {"resultsCount", results.size()}, {"results", results}};
+      json body{
+          {"ticker", req.matches[1].str()}, {"status", "OK"}, {"resultsCount", results.size()}, {"results", results}};
       if (offset + 5 < bars.size()) {
         body["next_url"] = fake.url() + req.path + "?cursor=" + std::to_string(offset + 5);
       }
@@ -210,7 +226,8 @@ TEST(Alpaca, MissingAuthTruncatedJsonAndUnknownSymbolAreSourceErrors) {
   auto opts = alpaca.options();
   opts.secret_key = "wrong";
   EXPECT_THROW(make_alpaca_source(http, opts)->fetch(kJanuary), SourceError);
-  EXPECT_FALSE(make_alpaca_source(http, AlpacaSourceOptions{alpaca.fake.url(), "", "", "iex", "all"})->has_credentials());
+  EXPECT_FALSE(
+      make_alpaca_source(http, AlpacaSourceOptions{alpaca.fake.url(), "", "", "iex", "all"})->has_credentials());
   auto source = make_alpaca_source(http, alpaca.options());
   FetchRequest unknown = kJanuary;
   unknown.ticker = "ZZZZ";

@@ -21,7 +21,9 @@ std::vector<double> log_returns(const BarSeries& s) {
   return r;
 }
 
-double mean(const std::vector<double>& x) { return std::accumulate(x.begin(), x.end(), 0.0) / static_cast<double>(x.size()); }
+double mean(const std::vector<double>& x) {
+  return std::accumulate(x.begin(), x.end(), 0.0) / static_cast<double>(x.size());
+}
 
 double autocorrelation(const std::vector<double>& x, std::size_t lag) {
   const double m = mean(x);
@@ -144,6 +146,7 @@ TEST(Synthetic, CalibrationRecoversVolatilityCorrelationAndClustering) {
   const auto regenerated = generate_synthetic(calibrated);
   const auto r0 = log_returns(regenerated[0]), r1 = log_returns(regenerated[1]);
   EXPECT_NEAR(correlation(r0, r1), synthetic_correlation(truth, 0, 1), 0.1);
-  EXPECT_THROW(calibrate_synthetic(target, {generate_synthetic(SyntheticOptions{})[0].slice(Instant::min(), Instant{parse_day("2016-06-01")})}),
+  EXPECT_THROW(calibrate_synthetic(target, {generate_synthetic(SyntheticOptions{})[0].slice(
+                                               Instant::min(), Instant{parse_day("2016-06-01")})}),
                InputError);
 }

@@ -10,7 +10,8 @@ namespace ploutos::test {
 
 // n_tickers tickers, n_bars daily bars from 2020-01-02 (consecutive days; the env only needs their
 // order), every price `price`, volume 1e6, features all zero except feature 0 = bar index / 1000.
-inline env::MarketData flat_market(std::size_t n_tickers, std::size_t n_bars, double price = 100.0, std::size_t n_features = 3) {
+inline env::MarketData flat_market(std::size_t n_tickers, std::size_t n_bars, double price = 100.0,
+                                   std::size_t n_features = 3) {
   env::MarketData m;
   m.n_tickers = n_tickers;
   m.n_bars = n_bars;
@@ -31,7 +32,8 @@ inline env::MarketData flat_market(std::size_t n_tickers, std::size_t n_bars, do
   m.tradable.assign(cells, 1);
   m.features.assign(cells * n_features, 0.0f);
   for (std::size_t t = 0; t < n_bars; ++t) {
-    for (std::size_t k = 0; k < n_tickers; ++k) m.features[(t * n_tickers + k) * n_features] = static_cast<float>(t) / 1000.0f;
+    for (std::size_t k = 0; k < n_tickers; ++k)
+      m.features[(t * n_tickers + k) * n_features] = static_cast<float>(t) / 1000.0f;
   }
   m.first_bar = 0;
   m.last_bar = n_bars - 1;

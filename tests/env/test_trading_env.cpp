@@ -6,10 +6,10 @@
 #include <set>
 
 #include "market_fixture.hpp"
+#include "ploutos/config/config.hpp"
 #include "ploutos/core/rng.hpp"
 #include "ploutos/data/panel.hpp"
 #include "ploutos/data/synthetic.hpp"
-#include "ploutos/config/config.hpp"
 #include "ploutos/env/from_config.hpp"
 #include "ploutos/env/trading_env.hpp"
 #include "ploutos/env/vec_env.hpp"
@@ -54,12 +54,12 @@ TEST(TradingEnv, ObservationLayoutIsFeaturesThenPortfolio) {
   auto m = std::make_shared<const MarketData>(flat_market(4, 50));
   Runner r(m, backtest_config());
   EXPECT_EQ(r.env.obs_dim(), 4u * 3 + 4 + 3);
-  EXPECT_FLOAT_EQ(r.obs[0], 0.0f);              // feature 0 of ticker 0 at bar 0
-  EXPECT_FLOAT_EQ(r.obs[12 + 4], 1.0f);         // cash / equity
-  EXPECT_FLOAT_EQ(r.obs[12 + 5], 0.0f);         // total return
-  EXPECT_FLOAT_EQ(r.obs[12 + 6], 0.0f);         // drawdown
+  EXPECT_FLOAT_EQ(r.obs[0], 0.0f);       // feature 0 of ticker 0 at bar 0
+  EXPECT_FLOAT_EQ(r.obs[12 + 4], 1.0f);  // cash / equity
+  EXPECT_FLOAT_EQ(r.obs[12 + 5], 0.0f);  // total return
+  EXPECT_FLOAT_EQ(r.obs[12 + 6], 0.0f);  // drawdown
   r.step({kHold, kHold, kHold, kHold});
-  EXPECT_FLOAT_EQ(r.obs[0], 0.001f);            // bar 1
+  EXPECT_FLOAT_EQ(r.obs[0], 0.001f);  // bar 1
 }
 
 TEST(TradingEnv, HoldOnlyEpisodeLeavesCashAndEquityUnchanged) {
@@ -91,7 +91,8 @@ TEST(TradingEnv, RoundTripLosesExactlyTheModelledCosts) {
     EXPECT_EQ(r.env.position_quantity(0), 0.0);
     const costs::CostModel cost(c.costs);
     const costs::MarketContext ctx{0.01, 1e6, 1e6};
-    const double expected = cost.fill(costs::Side::kBuy, 100, quantity, ctx).cost + cost.fill(costs::Side::kSell, 100, quantity, ctx).cost;
+    const double expected =
+        cost.fill(costs::Side::kBuy, 100, quantity, ctx).cost + cost.fill(costs::Side::kSell, 100, quantity, ctx).cost;
     EXPECT_NEAR(c.initial_balance - r.env.info().equity, expected, 1e-7) << model;
     EXPECT_GT(expected, 0.0);
   }
@@ -154,7 +155,8 @@ TEST(TradingEnv, ThreadedVecEnvMatchesSingleThreaded) {
     for (auto& a : actions) a = static_cast<std::int32_t>(rng.uniform_int(std::uint64_t{3}));
     one.step(actions);
     three.step(actions);
-    ASSERT_EQ(std::memcmp(one.observations().data(), three.observations().data(), one.observations().size_bytes()), 0) << s;
+    ASSERT_EQ(std::memcmp(one.observations().data(), three.observations().data(), one.observations().size_bytes()), 0)
+        << s;
     ASSERT_EQ(std::memcmp(one.rewards().data(), three.rewards().data(), one.rewards().size_bytes()), 0);
   }
 }
@@ -176,7 +178,8 @@ TEST(TradingEnv, ChangingBarsAfterTLeavesObservationsAndFillsUpToTUnchanged) {
       changed.volatility[i] *= 4;
       changed.adv[i] *= 0.1;
     }
-    for (std::size_t j = 0; j < changed.n_tickers * changed.n_features; ++j) changed.features[t * changed.n_tickers * changed.n_features + j] = 7.0f;
+    for (std::size_t j = 0; j < changed.n_tickers * changed.n_features; ++j)
+      changed.features[t * changed.n_tickers * changed.n_features + j] = 7.0f;
   }
   EnvConfig c = backtest_config();
   c.stop_loss_pct = 0.03;
@@ -206,7 +209,7 @@ TEST(TradingEnv, StopGappedThroughFillsAtTheOpen) {
   c.costs.sec_fee = c.costs.finra_taf = 0;
   c.costs.impact_coefficient = 0;
   Runner r(m, c);
-  r.step({kBuy});   // fills at the open of bar 1 (100)
+  r.step({kBuy});  // fills at the open of bar 1 (100)
   const double q = r.env.position_quantity(0);
   r.step({kHold});  // bar 2
   r.step({kHold});  // bar 3: stop hit through a gap
@@ -328,7 +331,8 @@ TEST(TradingEnv, SizingCapsAndBreakers) {
 }
 
 TEST(TradingEnv, BuiltFromTheShippedConfigs) {
-  const auto config = config::load_config_file(std::filesystem::path(PLOUTOS_SOURCE_DIR) / "config" / "training_config_v6_better_timing.yaml");
+  const auto config = config::load_config_file(std::filesystem::path(PLOUTOS_SOURCE_DIR) / "config" /
+                                               "training_config_v6_better_timing.yaml");
   const EnvConfig c = env_config_from(config, Mode::kTrain);
   EXPECT_EQ(c.max_steps, 2500);
   EXPECT_DOUBLE_EQ(c.reward_scaling, 1.5);

@@ -32,13 +32,15 @@ void expect_causal(const std::string& set, const data::BarSeries& s, int cuts, s
   const FeatureMatrix full = engine.compute(s, true);
   Rng rng(seed);
   for (int i = 0; i < cuts; ++i) {
-    const auto cut = static_cast<std::size_t>(rng.uniform_int(std::uint64_t{30}, static_cast<std::uint64_t>(s.size() - 1)));
+    const auto cut =
+        static_cast<std::size_t>(rng.uniform_int(std::uint64_t{30}, static_cast<std::uint64_t>(s.size() - 1)));
     const FeatureMatrix part = engine.compute(s.slice(s.time.front(), s.time[cut]), true);
     ASSERT_EQ(part.rows(), cut + 1);
     for (std::size_t t = 0; t <= cut; ++t) {
       ASSERT_EQ(part.valid[t], full.valid[t]) << set << " row " << t << " cut " << cut;
       for (std::size_t c = 0; c < full.cols(); ++c) {
-        ASSERT_EQ(part.at(t, c), full.at(t, c)) << set << ": " << full.names[c] << " at row " << t << " changes when the data ends at " << cut;
+        ASSERT_EQ(part.at(t, c), full.at(t, c))
+            << set << ": " << full.names[c] << " at row " << t << " changes when the data ends at " << cut;
       }
     }
   }
@@ -61,8 +63,9 @@ TEST(FeatureEngine, V2HasAtLeastSixtyDocumentedUniqueFeatures) {
 TEST(FeatureEngine, SeedSetHasTheSeedsEightyFiveColumnsInOrder) {
   const FeatureEngine engine("seed_v2");
   ASSERT_EQ(engine.features().size(), 85u);
-  const std::vector<std::string> expected_start = {"support_20", "resistance_20", "dist_support_20", "dist_resistance_20",
-                                                   "near_support_20", "near_resistance_20", "support_50"};
+  const std::vector<std::string> expected_start = {"support_20",         "resistance_20",   "dist_support_20",
+                                                   "dist_resistance_20", "near_support_20", "near_resistance_20",
+                                                   "support_50"};
   for (std::size_t i = 0; i < expected_start.size(); ++i) EXPECT_EQ(engine.features()[i].name, expected_start[i]);
   EXPECT_EQ(engine.features()[18].name, "ma_20");
   EXPECT_EQ(engine.features()[30].name, "vol_ma_20");
@@ -74,8 +77,12 @@ TEST(FeatureEngine, SeedSetHasTheSeedsEightyFiveColumnsInOrder) {
   EXPECT_EQ(engine.features().back().name, "low_vol");
 }
 
-TEST(FeatureEngine, V2IsCausalAtRandomCutPoints) { expect_causal("v2", real_or_synthetic("AAPL"), 12, 1); }
-TEST(FeatureEngine, SeedSetIsCausalAtRandomCutPoints) { expect_causal("seed_v2", real_or_synthetic("XLE"), 12, 2); }
+TEST(FeatureEngine, V2IsCausalAtRandomCutPoints) {
+  expect_causal("v2", real_or_synthetic("AAPL"), 12, 1);
+}
+TEST(FeatureEngine, SeedSetIsCausalAtRandomCutPoints) {
+  expect_causal("seed_v2", real_or_synthetic("XLE"), 12, 2);
+}
 TEST(FeatureEngine, CausalOnAShortHistoryToo) {
   // Cut points inside the warm-up, where support/resistance, percentile and divergence windows are still filling.
   auto s = real_or_synthetic("MSFT");

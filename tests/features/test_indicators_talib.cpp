@@ -128,7 +128,8 @@ TEST(Indicators, BelowRollingQuantileEqualsTheInterpolatedQuantileRule) {
       std::vector<double> flag(x.size());
       below_rolling_quantile(x, period, q, flag);
       for (std::size_t t = period - 1; t < x.size(); ++t) {
-        std::vector<double> w(x.begin() + static_cast<std::ptrdiff_t>(t + 1 - period), x.begin() + static_cast<std::ptrdiff_t>(t + 1));
+        std::vector<double> w(x.begin() + static_cast<std::ptrdiff_t>(t + 1 - period),
+                              x.begin() + static_cast<std::ptrdiff_t>(t + 1));
         std::sort(w.begin(), w.end());
         const double pos = q * static_cast<double>(period - 1);
         const auto lo = static_cast<std::size_t>(std::floor(pos));

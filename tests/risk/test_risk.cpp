@@ -62,7 +62,7 @@ TEST(Metrics, KnownCurve) {
 TEST(Sizing, KellyAndVolTarget) {
   // W = 0.6, R = 1: f* = 0.2; half Kelly 0.1.
   EXPECT_NEAR(kelly_fraction(60, 40, 1.0, 1.0, 0.5, 0.25), 0.1, 1e-12);
-  EXPECT_EQ(kelly_fraction(6, 4, 1.0, 1.0, 0.5, 0.25), 0.0);  // too few trades
+  EXPECT_EQ(kelly_fraction(6, 4, 1.0, 1.0, 0.5, 0.25), 0.0);    // too few trades
   EXPECT_EQ(kelly_fraction(30, 70, 1.0, 1.0, 0.5, 0.25), 0.0);  // negative edge
   EXPECT_NEAR(vol_target_weight(0.15, 0.30, 1.0), 0.5, 1e-12);
   EXPECT_EQ(vol_target_weight(0.15, 0.05, 1.0), 1.0);

@@ -140,8 +140,8 @@ TEST(Ppo, ModelFileHasTheManifestAndRefusesAMismatch) {
   req.progress = false;
   rl::train(req);
   const auto j = nlohmann::json::parse(rl::read_manifest(req.output));
-  for (const char* key : {"format_version", "feature_set", "features", "tickers", "obs_dim", "action_space", "config", "data_range",
-                          "data_hash", "seed", "git_revision", "metrics"}) {
+  for (const char* key : {"format_version", "feature_set", "features", "tickers", "obs_dim", "action_space", "config",
+                          "data_range", "data_hash", "seed", "git_revision", "metrics"}) {
     EXPECT_TRUE(j.contains(key)) << key;
   }
   EXPECT_EQ(j["obs_dim"], 3 + 1 + 3);
@@ -165,8 +165,10 @@ TEST(Ppo, ReachesTheOptimumOfATriviallySolvableMarket) {
   req.progress = false;
   rl::train(req);
   const auto policy = rl::Policy::load(req.output);
-  const double optimum = backtest(m, c, 0, 64, [](const std::vector<float>&, std::vector<std::int32_t>& a) { a[0] = env::kBuy; });
-  const double trained = backtest(m, c, 0, 64, [&](const std::vector<float>& obs, std::vector<std::int32_t>& a) { policy->act(obs, a); });
+  const double optimum =
+      backtest(m, c, 0, 64, [](const std::vector<float>&, std::vector<std::int32_t>& a) { a[0] = env::kBuy; });
+  const double trained =
+      backtest(m, c, 0, 64, [&](const std::vector<float>& obs, std::vector<std::int32_t>& a) { policy->act(obs, a); });
   EXPECT_GT(optimum, 0.5);
   EXPECT_GT(trained, 0.95 * optimum) << "trained " << trained << " vs optimum " << optimum;
 }
@@ -185,13 +187,16 @@ TEST(Ppo, LearnsAPlantedSignalAndBeatsRandomAndCashOnUnseenData) {
     rl::train(req);
     const std::size_t split = static_cast<std::size_t>(1499 * 0.67);
     const auto policy = rl::Policy::load(req.output);
-    const double trained = backtest(m, c, split, 1499, [&](const std::vector<float>& obs, std::vector<std::int32_t>& a) { policy->act(obs, a); });
+    const double trained = backtest(
+        m, c, split, 1499, [&](const std::vector<float>& obs, std::vector<std::int32_t>& a) { policy->act(obs, a); });
     Rng rng(seed);
     double random = 0;
     for (int k = 0; k < 5; ++k) {
-      random += backtest(m, c, split, 1499, [&](const std::vector<float>&, std::vector<std::int32_t>& a) {
-        a[0] = static_cast<std::int32_t>(rng.uniform_int(std::uint64_t{3}));
-      }) / 5;
+      random += backtest(m, c, split, 1499,
+                         [&](const std::vector<float>&, std::vector<std::int32_t>& a) {
+                           a[0] = static_cast<std::int32_t>(rng.uniform_int(std::uint64_t{3}));
+                         }) /
+                5;
     }
     EXPECT_GT(trained, 0.5) << "seed " << seed << ": unseen-data return " << trained;
     EXPECT_GT(trained, random + 0.5) << "seed " << seed << ": trained " << trained << ", random " << random;

@@ -40,8 +40,8 @@ class NyseCalendar {
   Instant next_close(Instant t) const;      // first session close strictly after t
   Instant previous_close(Instant t) const;  // last session close at or before t
 
-  Day next_session(Day day) const;      // first session day strictly after `day`
-  Day previous_session(Day day) const;  // last session day strictly before `day`
+  Day next_session(Day day) const;                               // first session day strictly after `day`
+  Day previous_session(Day day) const;                           // last session day strictly before `day`
   std::vector<Day> sessions_between(Day first, Day last) const;  // inclusive; empty if first > last
 
   // The New York calendar day of an instant.

@@ -32,7 +32,9 @@ struct DataConfig : Section {
   template <class V>
   void describe(V& v) {
     v("tickers", tickers, "symbols of the universe, in observation order", check::tickers_valid);
-    v("source", source, "where bars come from: synthetic (built-in market), cache (data dir only), csv, auto (cache then source_order), alpaca, yahoo, polygon",
+    v("source", source,
+      "where bars come from: synthetic (built-in market), cache (data dir only), csv, auto (cache then source_order), "
+      "alpaca, yahoo, polygon",
       check::one_of({"synthetic", "cache", "csv", "auto", "alpaca", "yahoo", "polygon"}));
     v("source_order", source_order, "fallback chain used by source: auto", check::not_empty());
     v("dir", dir, "market-data directory (cache and CSV files)", check::not_empty());
@@ -40,7 +42,8 @@ struct DataConfig : Section {
     v("start", start, "first day (YYYY-MM-DD); empty: end minus period", check::optional_date);
     v("end", end, "last day (YYYY-MM-DD); empty: today", check::optional_date);
     v("period", period, "look-back when start is empty (e.g. 90d, 6m, 5y)", check::period);
-    v("synthetic_seed", synthetic_seed, "seed of the built-in synthetic market (separate from training.seed so every run sees the same market)");
+    v("synthetic_seed", synthetic_seed,
+      "seed of the built-in synthetic market (separate from training.seed so every run sees the same market)");
     v("quality_policy", quality_policy, "error-level data problems on load: error (refuse) or warn (log and go on)",
       check::one_of({"error", "warn"}));
     v("http_timeout_seconds", http_timeout_seconds, "timeout of one market-data request", check::positive());
@@ -95,29 +98,36 @@ struct EnvironmentConfig : Section {
     v("initial_balance", initial_balance, "starting cash in USD", check::positive());
     v("max_steps", max_steps, "maximum bars per episode", check::at_least(1));
     v("buy_pct", buy_pct, "a BUY spends this fraction of cash", check::half_open(0, 1, "(0, 1]"));
-    v("max_position_pct", max_position_pct, "cap of one position as a fraction of equity", check::half_open(0, 1, "(0, 1]"));
+    v("max_position_pct", max_position_pct, "cap of one position as a fraction of equity",
+      check::half_open(0, 1, "(0, 1]"));
     v("max_trades_per_day", max_trades_per_day, "trades allowed per trading day", check::at_least(1));
     v("min_holding_period", min_holding_period, "bars between two trades of one ticker", check::non_negative());
     v("reward_scaling", reward_scaling, "multiplier applied to the summed reward terms", check::positive());
     v("use_sharpe_penalty", use_sharpe_penalty, "enable the Sharpe-based reward term");
     v("use_drawdown_penalty", use_drawdown_penalty, "enable the drawdown penalty term");
     v("reward_trade_success", reward_trade_success, "reward for a profitable sell", check::non_negative());
-    v("penalty_overtrading", penalty_overtrading, "penalty per non-HOLD action beyond two in a step", check::non_negative());
-    v("drawdown_penalty_factor", drawdown_penalty_factor, "penalty = drawdown x factor beyond 15% drawdown", check::non_negative());
+    v("penalty_overtrading", penalty_overtrading, "penalty per non-HOLD action beyond two in a step",
+      check::non_negative());
+    v("drawdown_penalty_factor", drawdown_penalty_factor, "penalty = drawdown x factor beyond 15% drawdown",
+      check::non_negative());
     v("fill", fill, "next_open (decision at t fills at t+1 open) or close (the seed's optimistic same-bar fill)",
       check::one_of({"next_open", "close"}));
     v("drawdown_penalty_threshold", drawdown_penalty_threshold, "drawdown above which the penalty applies",
       check::closed_interval(0, 1, "[0, 1]"));
-    v("reward_good_return_bonus", reward_good_return_bonus, "bonus when a step's return exceeds good_return_threshold", check::non_negative());
-    v("good_return_threshold", good_return_threshold, "step return that earns the bonus (the seed's value was not recorded; 1%)",
+    v("reward_good_return_bonus", reward_good_return_bonus, "bonus when a step's return exceeds good_return_threshold",
       check::non_negative());
-    v("reward_high_winrate_bonus", reward_high_winrate_bonus, "bonus per step once more than 10 sells won above high_winrate_threshold",
-      check::non_negative());
-    v("high_winrate_threshold", high_winrate_threshold, "win rate that earns the bonus", check::closed_interval(0, 1, "[0, 1]"));
+    v("good_return_threshold", good_return_threshold,
+      "step return that earns the bonus (the seed's value was not recorded; 1%)", check::non_negative());
+    v("reward_high_winrate_bonus", reward_high_winrate_bonus,
+      "bonus per step once more than 10 sells won above high_winrate_threshold", check::non_negative());
+    v("high_winrate_threshold", high_winrate_threshold, "win rate that earns the bonus",
+      check::closed_interval(0, 1, "[0, 1]"));
     v("reward_clip", reward_clip, "reward clipped to [-reward_clip, reward_clip]", check::positive());
     v("use_trade_rewards", use_trade_rewards, "add the per-trade terms the seed computed but ignored (seed: false)");
-    v("average_entry_price", average_entry_price, "a second BUY averages the entry price (false: the seed overwrote it)");
-    v("cap_total_position", cap_total_position, "max_position_pct caps the whole position (false: the seed capped each BUY)");
+    v("average_entry_price", average_entry_price,
+      "a second BUY averages the entry price (false: the seed overwrote it)");
+    v("cap_total_position", cap_total_position,
+      "max_position_pct caps the whole position (false: the seed capped each BUY)");
     v("day_counter", day_counter, "calendar (NYSE sessions) or seed78 (the seed's 78-step day) for max_trades_per_day",
       check::one_of({"calendar", "seed78"}));
     v("bankruptcy_fraction", bankruptcy_fraction, "equity below this share of initial_balance ends the episode",
@@ -153,15 +163,19 @@ struct CostsConfig : Section {
     v("commission_per_share", commission_per_share, "commission in USD per share", check::non_negative());
     v("commission_min", commission_min, "minimum commission per order in USD", check::non_negative());
     v("sec_fee", sec_fee, "SEC fee as a fraction of sell notional", check::closed_interval(0, 0.01, "[0, 0.01]"));
-    v("finra_taf", finra_taf, "FINRA trading activity fee as a fraction of notional", check::closed_interval(0, 0.01, "[0, 0.01]"));
-    v("spread_bps", spread_bps, "full bid-ask spread in basis points (half is paid per side)", check::closed_interval(0, 1000, "[0, 1000]"));
+    v("finra_taf", finra_taf, "FINRA trading activity fee as a fraction of notional",
+      check::closed_interval(0, 0.01, "[0, 0.01]"));
+    v("spread_bps", spread_bps, "full bid-ask spread in basis points (half is paid per side)",
+      check::closed_interval(0, 1000, "[0, 1000]"));
     v("slippage_model", slippage_model, "realistic (volatility-scaled), fixed (slippage_bps) or none",
       check::one_of({"realistic", "fixed", "none"}));
     v("slippage_bps", slippage_bps, "slippage for slippage_model: fixed", check::closed_interval(0, 1000, "[0, 1000]"));
-    v("market_impact_factor", market_impact_factor, "seed model: impact = factor * sqrt(order / bar volume), capped at max_slippage",
+    v("market_impact_factor", market_impact_factor,
+      "seed model: impact = factor * sqrt(order / bar volume), capped at max_slippage", check::non_negative());
+    v("impact_coefficient", impact_coefficient, "standard model: impact = k * sigma * sqrt(order / average volume)",
       check::non_negative());
-    v("impact_coefficient", impact_coefficient, "standard model: impact = k * sigma * sqrt(order / average volume)", check::non_negative());
-    v("min_slippage", min_slippage, "realistic slippage at zero volatility (fraction of price)", check::closed_interval(0, 0.1, "[0, 0.1]"));
+    v("min_slippage", min_slippage, "realistic slippage at zero volatility (fraction of price)",
+      check::closed_interval(0, 0.1, "[0, 0.1]"));
     v("max_slippage", max_slippage, "realistic slippage at 5% bar volatility and above; also the seed's impact cap",
       check::closed_interval(0, 0.1, "[0, 0.1]"));
     v("latency_sd", latency_sd, "adverse price move from latency, |N(0, sd)| as a fraction (seed: 0.0002); seeded",
@@ -187,12 +201,15 @@ struct RiskConfig : Section {
     v("kelly_fraction", kelly_fraction, "fraction of the full Kelly bet", check::half_open(0, 1, "(0, 1]"));
     v("vol_target", vol_target, "annualised volatility target for sizing: vol_target", check::positive());
     v("max_gross_exposure", max_gross_exposure, "sum of |positions| / equity", check::half_open(0, 10, "(0, 10]"));
-    v("stop_loss_pct", stop_loss_pct, "stop-loss distance from entry; 0 disables", check::closed_interval(0, 1, "[0, 1]"));
+    v("stop_loss_pct", stop_loss_pct, "stop-loss distance from entry; 0 disables",
+      check::closed_interval(0, 1, "[0, 1]"));
     v("take_profit_pct", take_profit_pct, "take-profit distance from entry; 0 disables", check::non_negative());
-    v("trailing_stop_pct", trailing_stop_pct, "trailing stop distance from the high; 0 disables", check::closed_interval(0, 1, "[0, 1]"));
+    v("trailing_stop_pct", trailing_stop_pct, "trailing stop distance from the high; 0 disables",
+      check::closed_interval(0, 1, "[0, 1]"));
     v("max_drawdown", max_drawdown, "drawdown from peak equity after which no new position is opened; 0 disables",
       check::closed_interval(0, 1, "[0, 1]"));
-    v("daily_loss_limit", daily_loss_limit, "loss within a day (fraction of the day's starting equity) that blocks new positions; 0 disables",
+    v("daily_loss_limit", daily_loss_limit,
+      "loss within a day (fraction of the day's starting equity) that blocks new positions; 0 disables",
       check::closed_interval(0, 1, "[0, 1]"));
   }
 };
@@ -222,8 +239,10 @@ struct PpoConfig : Section {
 
   template <class V>
   void describe(V& v) {
-    v("learning_rate", learning_rate, "Adam step size (initial value for lr_schedule: linear)", check::open_interval(0, 1, "(0, 1)"));
-    v("lr_schedule", lr_schedule, "constant or linear (decays to 0 at the end of training)", check::one_of({"constant", "linear"}));
+    v("learning_rate", learning_rate, "Adam step size (initial value for lr_schedule: linear)",
+      check::open_interval(0, 1, "(0, 1)"));
+    v("lr_schedule", lr_schedule, "constant or linear (decays to 0 at the end of training)",
+      check::one_of({"constant", "linear"}));
     v("n_steps", n_steps, "rollout steps per environment per update", check::at_least(1));
     v("batch_size", batch_size, "minibatch size", check::at_least(2));
     v("n_epochs", n_epochs, "optimisation epochs per update", check::at_least(1));
@@ -236,11 +255,14 @@ struct PpoConfig : Section {
     v("ent_coef", ent_coef, "entropy bonus coefficient", check::non_negative());
     v("vf_coef", vf_coef, "value loss coefficient", check::non_negative());
     v("max_grad_norm", max_grad_norm, "gradient-norm clipping", check::positive());
-    v("target_kl", target_kl, "stop an update's epochs early above this approximate KL (null disables)", check::positive());
-    v("net_arch", net_arch, "hidden layers: a list (same for actor and critic) or {pi: [...], vf: [...]}", check::net_arch_valid());
+    v("target_kl", target_kl, "stop an update's epochs early above this approximate KL (null disables)",
+      check::positive());
+    v("net_arch", net_arch, "hidden layers: a list (same for actor and critic) or {pi: [...], vf: [...]}",
+      check::net_arch_valid());
     v("activation", activation, "hidden activation", check::one_of({"tanh", "relu", "elu", "leaky_relu"}));
     v("ortho_init", ortho_init, "orthogonal initialisation as in SB3");
-    v("normalize_observations", normalize_observations, "running mean/variance observation normaliser (saved in the model)");
+    v("normalize_observations", normalize_observations,
+      "running mean/variance observation normaliser (saved in the model)");
     v("clip_obs", clip_obs, "clip normalised observations to [-clip_obs, clip_obs]", check::positive());
     v("normalize_reward", normalize_reward, "running reward normaliser");
   }

@@ -38,15 +38,21 @@ inline auto at_least(double lo) {
 }
 // lo < v < hi
 inline auto open_interval(double lo, double hi, const char* text) {
-  return [=](const double& v) -> std::string { return v > lo && v < hi ? "" : std::string("expected a value in ") + text; };
+  return [=](const double& v) -> std::string {
+    return v > lo && v < hi ? "" : std::string("expected a value in ") + text;
+  };
 }
 // lo <= v <= hi
 inline auto closed_interval(double lo, double hi, const char* text) {
-  return [=](const double& v) -> std::string { return v >= lo && v <= hi ? "" : std::string("expected a value in ") + text; };
+  return [=](const double& v) -> std::string {
+    return v >= lo && v <= hi ? "" : std::string("expected a value in ") + text;
+  };
 }
 // lo < v <= hi
 inline auto half_open(double lo, double hi, const char* text) {
-  return [=](const double& v) -> std::string { return v > lo && v <= hi ? "" : std::string("expected a value in ") + text; };
+  return [=](const double& v) -> std::string {
+    return v > lo && v <= hi ? "" : std::string("expected a value in ") + text;
+  };
 }
 inline auto one_of(std::initializer_list<const char*> allowed) {
   std::vector<std::string> choices(allowed.begin(), allowed.end());

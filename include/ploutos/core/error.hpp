@@ -49,8 +49,7 @@ class IoError : public Error {
 // A capability that a later issue builds. Never replaced by a silent fake.
 class NotImplementedError : public Error {
  public:
-  explicit NotImplementedError(const std::string& what)
-      : Error(what + ": not implemented yet", kExitRuntime) {}
+  explicit NotImplementedError(const std::string& what) : Error(what + ": not implemented yet", kExitRuntime) {}
 };
 
 }  // namespace ploutos

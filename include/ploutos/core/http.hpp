@@ -40,8 +40,8 @@ struct HttpResponse {
 // sleep are injectable so tests can check the schedule without waiting.
 class TokenBucket {
  public:
-  using Clock = std::function<double()>;         // seconds, monotonic
-  using Sleep = std::function<void(double)>;     // seconds
+  using Clock = std::function<double()>;      // seconds, monotonic
+  using Sleep = std::function<void(double)>;  // seconds
   TokenBucket(double rate_per_second, double burst, Clock clock = {}, Sleep sleep = {});
   void acquire();
 

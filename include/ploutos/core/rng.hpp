@@ -41,11 +41,11 @@ class Rng {
   static constexpr result_type max() noexcept { return std::numeric_limits<result_type>::max(); }
   result_type operator()() noexcept;
 
-  double uniform() noexcept;                              // [0, 1), 53 random bits
-  double uniform(double lo, double hi) noexcept;          // [lo, hi)
-  std::uint64_t uniform_int(std::uint64_t n) noexcept;    // [0, n), unbiased (Lemire); n > 0
+  double uniform() noexcept;                                            // [0, 1), 53 random bits
+  double uniform(double lo, double hi) noexcept;                        // [lo, hi)
+  std::uint64_t uniform_int(std::uint64_t n) noexcept;                  // [0, n), unbiased (Lemire); n > 0
   std::int64_t uniform_int(std::int64_t lo, std::int64_t hi) noexcept;  // [lo, hi] inclusive
-  double normal() noexcept;                               // N(0, 1), Marsaglia polar method
+  double normal() noexcept;                                             // N(0, 1), Marsaglia polar method
   double normal(double mean, double stddev) noexcept;
   bool bernoulli(double p) noexcept;
 

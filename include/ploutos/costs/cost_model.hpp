@@ -25,9 +25,9 @@ struct CostParams {
   double slippage_bps = 5.0;                 // fixed slippage
   double min_slippage = 0.0005;              // realistic: min + (max - min) * clip(sigma / 0.05, 0, 1)
   double max_slippage = 0.005;
-  double impact_coefficient = 0.1;           // standard: k in k * sigma * sqrt(quantity / ADV)
-  double seed_impact_factor = 0.0001;        // seed: factor * sqrt(quantity / bar volume), capped at max_slippage
-  double latency_sd = 0.0;                   // adverse |N(0, sd)| fraction from the caller's stream (seed: 0.0002)
+  double impact_coefficient = 0.1;     // standard: k in k * sigma * sqrt(quantity / ADV)
+  double seed_impact_factor = 0.0001;  // seed: factor * sqrt(quantity / bar volume), capped at max_slippage
+  double latency_sd = 0.0;             // adverse |N(0, sd)| fraction from the caller's stream (seed: 0.0002)
 };
 
 // What the market looked like when the order was filled.
@@ -38,10 +38,10 @@ struct MarketContext {
 };
 
 struct Fill {
-  double price = 0.0;       // per share, after spread, slippage, impact and latency
-  double quantity = 0.0;    // shares (fractional allowed)
-  double fees = 0.0;        // USD: commission + regulatory
-  double cost = 0.0;        // USD: total cost against the reference price, fees included
+  double price = 0.0;     // per share, after spread, slippage, impact and latency
+  double quantity = 0.0;  // shares (fractional allowed)
+  double fees = 0.0;      // USD: commission + regulatory
+  double cost = 0.0;      // USD: total cost against the reference price, fees included
 };
 
 class CostModel {
@@ -53,7 +53,8 @@ class CostModel {
   // Fraction of the reference price paid (buy) or given up (sell), excluding fees.
   double price_impact_fraction(Side side, double reference_price, double quantity, const MarketContext& m,
                                Rng* latency_rng) const;
-  Fill fill(Side side, double reference_price, double quantity, const MarketContext& m, Rng* latency_rng = nullptr) const;
+  Fill fill(Side side, double reference_price, double quantity, const MarketContext& m,
+            Rng* latency_rng = nullptr) const;
   double fees(Side side, double fill_price, double quantity) const;
 
  private:

@@ -15,7 +15,9 @@ enum class Timeframe { k1d, k1h, k4h };
 std::string_view to_string(Timeframe tf);
 // "1d", "1h", "4h" (also "daily", "hourly"); throws InputError otherwise.
 Timeframe parse_timeframe(std::string_view text);
-inline bool is_intraday(Timeframe tf) { return tf != Timeframe::k1d; }
+inline bool is_intraday(Timeframe tf) {
+  return tf != Timeframe::k1d;
+}
 
 struct Bar {
   Instant time;

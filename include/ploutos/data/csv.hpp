@@ -26,8 +26,8 @@ enum class PriceAdjustment {
 };
 
 struct CsvReadOptions {
-  std::string ticker;                       // default: the file's stem
-  std::optional<Timeframe> timeframe;       // default: 1d for date-only times, else 1h
+  std::string ticker;                  // default: the file's stem
+  std::optional<Timeframe> timeframe;  // default: 1d for date-only times, else 1h
   ColumnMapping mapping;
   PriceAdjustment adjustment = PriceAdjustment::kAsStored;
 };

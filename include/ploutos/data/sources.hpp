@@ -41,8 +41,8 @@ class BarSource {
 struct AlpacaSourceOptions {
   std::string base_url = "https://data.alpaca.markets";
   std::string key_id, secret_key;
-  std::string feed = "iex";         // iex (free) or sip
-  std::string adjustment = "all";   // raw|split|dividend|all
+  std::string feed = "iex";        // iex (free) or sip
+  std::string adjustment = "all";  // raw|split|dividend|all
 };
 struct YahooSourceOptions {
   std::string base_url = "https://query1.finance.yahoo.com";

@@ -22,7 +22,7 @@ struct StoredSeries {
   std::string source;        // "csv:<file>", "synthetic:seed=42", "alpaca", ... ("unknown" without sidecar)
   std::string content_hash;  // fnv1a64 of the CSV bytes, hex
   std::size_t rows = 0;
-  std::string first, last;   // ISO day or instant
+  std::string first, last;  // ISO day or instant
 };
 
 // 64-bit FNV-1a of the bytes, as 16 hex digits.

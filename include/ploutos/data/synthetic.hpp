@@ -14,18 +14,18 @@ namespace ploutos::data {
 struct SyntheticOptions {
   std::vector<std::string> tickers = {"SYNA", "SYNB", "SYNC", "SYND"};
   Day start = Day{std::chrono::year{2016} / 1 / 4};
-  int sessions = 2000;        // number of NYSE sessions to generate
+  int sessions = 2000;  // number of NYSE sessions to generate
   std::uint64_t seed = 42;
-  int sectors = 2;            // ticker i belongs to sector i % sectors
+  int sectors = 2;                   // ticker i belongs to sector i % sectors
   double market_correlation = 0.45;  // correlation of daily returns across sectors
   double sector_correlation = 0.70;  // within a sector
   double annual_volatility = 0.25;   // typical; each ticker draws 0.8x..1.4x of it
   double annual_drift = 0.08;        // long-run drift, before regimes
   double garch_alpha = 0.08;
   double garch_beta = 0.90;
-  double tail_dof = 5.0;             // Student-t degrees of freedom (> 2)
-  double regime_mean_length = 150;   // sessions
-  double jump_probability = 0.003;   // per ticker per session
+  double tail_dof = 5.0;            // Student-t degrees of freedom (> 2)
+  double regime_mean_length = 150;  // sessions
+  double jump_probability = 0.003;  // per ticker per session
   double jump_volatility = 0.04;
   int intrabar_steps = 24;
   // Set by calibrate_synthetic (empty: drawn from the seed and the scalar settings above).

@@ -25,8 +25,8 @@ struct MarketData {
   // [bar][ticker]
   std::vector<double> open, high, low, close;
   std::vector<double> volume;
-  std::vector<double> volatility;  // sd of the last 20 close-to-close returns up to and including the bar
-  std::vector<double> adv;         // mean volume of the last 20 bars up to and including the bar
+  std::vector<double> volatility;      // sd of the last 20 close-to-close returns up to and including the bar
+  std::vector<double> adv;             // mean volume of the last 20 bars up to and including the bar
   std::vector<std::uint8_t> tradable;  // the ticker has a real bar and warmed-up features
   // [bar][ticker][feature]: NaN -> 0, +-inf -> +-clip, then clipped to [-clip, clip]
   std::vector<float> features;

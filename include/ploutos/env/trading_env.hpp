@@ -52,12 +52,12 @@ struct EnvConfig {
   double reward_trade_success = 0.5;  // a sell with a profit above 1%
 
   // Execution and the seed's behaviours, each switchable.
-  bool fill_at_close = false;            // true: the seed's same-bar fill at the decision bar's close (optimistic)
-  bool average_entry_price = true;       // false: the seed overwrote the entry price on a second buy
-  bool cap_total_position = true;        // false: the seed capped each buy, not the position
-  bool seed_day_counter = false;         // true: a "day" every 78 steps (the seed); false: NYSE sessions
-  double bankruptcy_fraction = 0.5;      // equity below this share of the initial balance ends the episode
-  double max_drawdown = 0.0;             // > 0: drawdown from the peak ends the episode
+  bool fill_at_close = false;        // true: the seed's same-bar fill at the decision bar's close (optimistic)
+  bool average_entry_price = true;   // false: the seed overwrote the entry price on a second buy
+  bool cap_total_position = true;    // false: the seed capped each buy, not the position
+  bool seed_day_counter = false;     // true: a "day" every 78 steps (the seed); false: NYSE sessions
+  double bankruptcy_fraction = 0.5;  // equity below this share of the initial balance ends the episode
+  double max_drawdown = 0.0;         // > 0: drawdown from the peak ends the episode
 
   // Sizing of a BUY: fixed_fraction (buy_pct of cash, the seed), kelly (capped fractional Kelly from
   // this episode's closed trades; buy_pct until 20 trades), vol_target (weight = target / the
@@ -83,11 +83,11 @@ struct StepInfo {
   double cash = 0;
   double step_return = 0;
   double drawdown = 0;
-  int fills = 0;           // orders filled this step (stops included)
+  int fills = 0;  // orders filled this step (stops included)
   int invalid_actions = 0;
   int stop_exits = 0;
-  double costs_paid = 0;   // USD this step
-  std::size_t bar = 0;     // the bar the observation now shows
+  double costs_paid = 0;  // USD this step
+  std::size_t bar = 0;    // the bar the observation now shows
 };
 
 class TradingEnv {
@@ -129,7 +129,8 @@ class TradingEnv {
   double mark_equity(std::size_t bar) const;
   double buy_amount(std::size_t ticker, std::size_t decision_bar) const;
   void execute(std::size_t ticker, std::int32_t action, std::size_t decision_bar, double& trade_reward);
-  void sell(std::size_t ticker, double reference_price, std::size_t fill_bar, std::size_t context_bar, double& trade_reward);
+  void sell(std::size_t ticker, double reference_price, std::size_t fill_bar, std::size_t context_bar,
+            double& trade_reward);
 
   std::shared_ptr<const MarketData> market_;
   EnvConfig config_;

@@ -23,7 +23,7 @@ struct FeatureMatrix {
   std::vector<Instant> time;
   std::vector<std::string> names;
   UninitialisedVector<float> values;  // row-major [rows x cols]; 0 where a value is not defined yet
-  std::vector<std::uint8_t> valid;  // per row: every column has its warm-up behind it
+  std::vector<std::uint8_t> valid;    // per row: every column has its warm-up behind it
 
   std::size_t rows() const { return time.size(); }
   std::size_t cols() const { return names.size(); }

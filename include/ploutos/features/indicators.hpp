@@ -33,8 +33,8 @@ std::int64_t count_below(const double* w, std::size_t n, double v);
 // ending at t, 0 where not, NaN while the window holds a NaN. Exact, without sorting.
 void below_rolling_quantile(In x, std::size_t period, double q, Out out);
 
-void rsi(In close, std::size_t period, Out out);        // Wilder (TA-Lib RSI)
-void seed_rsi(In close, std::size_t period, Out out);   // simple rolling means of gains and losses
+void rsi(In close, std::size_t period, Out out);       // Wilder (TA-Lib RSI)
+void seed_rsi(In close, std::size_t period, Out out);  // simple rolling means of gains and losses
 
 struct Macd {
   std::vector<double> macd, signal, hist;
@@ -46,7 +46,7 @@ struct Bands {
 };
 Bands bollinger(In close, std::size_t period = 20, double k = 2.0);  // TA-Lib BBANDS (SMA, population sd)
 
-void true_range(In high, In low, In close, Out out);  // NaN at 0 (needs the previous close)
+void true_range(In high, In low, In close, Out out);               // NaN at 0 (needs the previous close)
 void atr(In high, In low, In close, std::size_t period, Out out);  // Wilder, seeded with the SMA of TR (TA-Lib)
 
 struct Directional {
@@ -58,7 +58,8 @@ Directional seed_adx(In high, In low, In close, std::size_t period = 14);  // si
 struct Stochastic {
   std::vector<double> k, d;
 };
-Stochastic stochastic(In high, In low, In close, std::size_t k_period = 14, std::size_t slow_k = 3, std::size_t slow_d = 3);
+Stochastic stochastic(In high, In low, In close, std::size_t k_period = 14, std::size_t slow_k = 3,
+                      std::size_t slow_d = 3);
 
 void cci(In high, In low, In close, std::size_t period, Out out);
 void williams_r(In high, In low, In close, std::size_t period, Out out);

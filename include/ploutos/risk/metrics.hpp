@@ -7,24 +7,24 @@
 namespace ploutos::risk {
 
 struct ClosedTrade {
-  double pnl = 0.0;           // after costs, USD
-  double return_pct = 0.0;    // pnl / entry notional
+  double pnl = 0.0;         // after costs, USD
+  double return_pct = 0.0;  // pnl / entry notional
   std::size_t bars_held = 0;
 };
 
 struct Metrics {
-  double total_return = 0;    // equity_end / equity_start - 1
-  double annual_return = 0;   // geometric, periods_per_year bars a year
-  double volatility = 0;      // annualised sd of bar returns
-  double sharpe = 0;          // annualised mean / sd of bar returns (risk-free 0)
-  double sortino = 0;         // annualised mean / downside deviation
-  double calmar = 0;          // annual_return / max_drawdown
-  double max_drawdown = 0;    // fraction of the running peak, >= 0
+  double total_return = 0;                // equity_end / equity_start - 1
+  double annual_return = 0;               // geometric, periods_per_year bars a year
+  double volatility = 0;                  // annualised sd of bar returns
+  double sharpe = 0;                      // annualised mean / sd of bar returns (risk-free 0)
+  double sortino = 0;                     // annualised mean / downside deviation
+  double calmar = 0;                      // annual_return / max_drawdown
+  double max_drawdown = 0;                // fraction of the running peak, >= 0
   std::size_t max_drawdown_duration = 0;  // bars from a peak to the recovery (or the end)
-  double win_rate = 0;        // winning trades / closed trades
-  double profit_factor = 0;   // gross profit / gross loss (inf-free: 0 without losses and profits)
-  double expectancy = 0;      // mean pnl per closed trade, USD
-  double turnover = 0;        // traded notional / mean equity, annualised
+  double win_rate = 0;                    // winning trades / closed trades
+  double profit_factor = 0;               // gross profit / gross loss (inf-free: 0 without losses and profits)
+  double expectancy = 0;                  // mean pnl per closed trade, USD
+  double turnover = 0;                    // traded notional / mean equity, annualised
   std::size_t trades = 0;
 };
 

@@ -15,9 +15,11 @@ double vol_target_weight(double target_annual_vol, double asset_annual_vol, doub
 
 // Drawdown and daily-loss breakers: true when trading must stop.
 struct Breakers {
-  double max_drawdown = 0;     // fraction of peak equity; 0 = off
-  double daily_loss_limit = 0; // fraction of the day's starting equity; 0 = off
-  bool drawdown_tripped(double equity, double peak) const { return max_drawdown > 0 && equity <= peak * (1 - max_drawdown); }
+  double max_drawdown = 0;      // fraction of peak equity; 0 = off
+  double daily_loss_limit = 0;  // fraction of the day's starting equity; 0 = off
+  bool drawdown_tripped(double equity, double peak) const {
+    return max_drawdown > 0 && equity <= peak * (1 - max_drawdown);
+  }
   bool daily_loss_tripped(double equity, double day_start) const {
     return daily_loss_limit > 0 && equity <= day_start * (1 - daily_loss_limit);
   }

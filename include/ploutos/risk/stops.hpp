@@ -10,9 +10,9 @@
 namespace ploutos::risk {
 
 struct StopLevels {
-  double stop_loss = 0;      // price; 0 = none
-  double take_profit = 0;    // price; 0 = none
-  double trailing_pct = 0;   // fraction below the highest high; 0 = none
+  double stop_loss = 0;     // price; 0 = none
+  double take_profit = 0;   // price; 0 = none
+  double trailing_pct = 0;  // fraction below the highest high; 0 = none
 };
 
 struct StopState {

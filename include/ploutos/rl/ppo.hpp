@@ -22,21 +22,21 @@ struct UpdateMetrics {
   int episodes = 0;
   double policy_loss = 0, value_loss = 0, entropy = 0, approx_kl = 0, clip_fraction = 0, explained_variance = 0;
   double learning_rate = 0;
-  double fps = 0;                  // env-steps per second over the whole update (rollout + optimisation)
+  double fps = 0;  // env-steps per second over the whole update (rollout + optimisation)
   double rollout_seconds = 0, update_seconds = 0;
-  int epochs_run = 0;              // fewer than n_epochs when target_kl stopped the update
-  double eval_return = 0;          // validation return when evaluated this update (NaN otherwise)
+  int epochs_run = 0;      // fewer than n_epochs when target_kl stopped the update
+  double eval_return = 0;  // validation return when evaluated this update (NaN otherwise)
 };
 
 struct TrainRequest {
-  config::Config config;                // effective config (training.seed, ppo.*, ...)
-  env::LoadedMarket market;             // training data; the last validation_fraction is held out
-  std::string output;                   // model file (atomic write); best model beside it as NAME.best.pt
-  std::string resume;                   // checkpoint to continue from
-  std::int64_t total_timesteps = 0;     // 0: training.total_timesteps
-  int threads = 0;                      // LibTorch intra-op threads; 0 keeps the default
+  config::Config config;             // effective config (training.seed, ppo.*, ...)
+  env::LoadedMarket market;          // training data; the last validation_fraction is held out
+  std::string output;                // model file (atomic write); best model beside it as NAME.best.pt
+  std::string resume;                // checkpoint to continue from
+  std::int64_t total_timesteps = 0;  // 0: training.total_timesteps
+  int threads = 0;                   // LibTorch intra-op threads; 0 keeps the default
   double validation_fraction = 0.2;
-  std::string metrics_dir;              // metrics.jsonl and metrics.csv go here
+  std::string metrics_dir;  // metrics.jsonl and metrics.csv go here
   bool progress = true;
   const std::atomic<bool>* stop = nullptr;  // set by a signal handler: checkpoint and return
   std::function<void(const UpdateMetrics&)> on_update;
@@ -71,7 +71,7 @@ class Policy {
 };
 
 // Refuses a model whose feature set or tickers differ from what the caller has (InputError).
-void check_compatible(const std::string& manifest_json, const std::string& feature_set, const std::vector<std::string>& tickers,
-                      std::size_t obs_dim);
+void check_compatible(const std::string& manifest_json, const std::string& feature_set,
+                      const std::vector<std::string>& tickers, std::size_t obs_dim);
 
 }  // namespace ploutos::rl
