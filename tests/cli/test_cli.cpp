@@ -322,7 +322,7 @@ TEST(Cli, TrainOnTheSharedDailyData) {
       << "name: v6_small\ndata:\n  tickers: [SPY, QQQ, XLE]\n  interval: 1d\n  source: csv\n"
          "ppo:\n  n_steps: 256\n  batch_size: 256\n  n_epochs: 2\n  net_arch: [32, 32]\ntraining:\n  n_envs: 2\n";
   const auto r = run("train --config " + cfg + " --timesteps 1024 --data ../shared/data/daily --out " + kTmp +
-                     "/v6_small.pt --json");
+                     "/v6_small.pt --metrics-dir " + kTmp + "/v6_runs --json");
   ASSERT_EQ(r.code, 0) << r.err;
   const auto info = json_of(run("model info " + kTmp + "/v6_small.pt --json"));
   EXPECT_EQ(info["tickers"], nlohmann::json::parse(R"(["SPY","QQQ","XLE"])"));
