@@ -7,8 +7,7 @@
 
 namespace ploutos::costs {
 
-double CostModel::price_impact_fraction(Side /*side*/, double /*reference_price*/, double quantity,
-                                        const MarketContext& m, Rng* latency_rng) const {
+double CostModel::price_impact_fraction(double quantity, const MarketContext& m, Rng* latency_rng) const {
   double slippage = 0.0;
   if (p_.slippage_model == "realistic") {
     slippage = p_.min_slippage + (p_.max_slippage - p_.min_slippage) * std::clamp(m.volatility / 0.05, 0.0, 1.0);
@@ -38,7 +37,7 @@ double CostModel::fees(Side side, double fill_price, double quantity) const {
 
 Fill CostModel::fill(Side side, double reference_price, double quantity, const MarketContext& m,
                      Rng* latency_rng) const {
-  const double f = price_impact_fraction(side, reference_price, quantity, m, latency_rng);
+  const double f = price_impact_fraction(quantity, m, latency_rng);
   const double sign = side == Side::kBuy ? 1.0 : -1.0;
   Fill out;
   out.quantity = quantity;

@@ -51,8 +51,7 @@ class CostModel {
   const CostParams& params() const { return p_; }
 
   // Fraction of the reference price paid (buy) or given up (sell), excluding fees.
-  double price_impact_fraction(Side side, double reference_price, double quantity, const MarketContext& m,
-                               Rng* latency_rng) const;
+  double price_impact_fraction(double quantity, const MarketContext& m, Rng* latency_rng) const;
   Fill fill(Side side, double reference_price, double quantity, const MarketContext& m,
             Rng* latency_rng = nullptr) const;
   double fees(Side side, double fill_price, double quantity) const;
