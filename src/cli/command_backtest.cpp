@@ -1,4 +1,15 @@
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
 #include "cli.hpp"
+#include "ploutos/backtest/backtest.hpp"
+#include "ploutos/core/error.hpp"
+#include "ploutos/env/from_config.hpp"
+#include "ploutos/env/load.hpp"
+#include "ploutos/rl/ppo.hpp"
 
 namespace ploutos::cli {
 
@@ -13,14 +24,16 @@ void add_backtest_command(CLI::App& app, Globals& globals) {
   auto* cmd =
       app.add_subcommand("backtest", "After-cost evaluation of a model against baselines; walk-forward validation");
   cmd->add_option("--model", o->model, "Model file, e.g. data/models/brain_tech.pt");
-  cmd->add_option("--days", o->days, "Evaluate the last N sessions");
+  cmd->add_option("--days", o->days, "Evaluate the last N bars (default: backtest.days of the model's config)");
   cmd->add_option("--start", o->start, "First day of the window (YYYY-MM-DD)");
   cmd->add_option("--end", o->end, "Last day of the window (YYYY-MM-DD)");
-  cmd->add_option("--tickers", o->tickers, "Comma-separated tickers (default: the model's)");
-  cmd->add_option("--data", o->data, "Market-data directory");
+  cmd->add_option("--tickers", o->tickers, "Comma-separated tickers; must be the model's (checked)");
+  cmd->add_option("--data", o->data,
+                  "Data directory, folder of TICKER.csv, or `synthetic` (default: the model's data config)");
   cmd->add_option("--fill", o->fill, "next_open (default) or close (optimistic, marked in every output)");
   cmd->add_option("--costs", o->costs, "Config file whose costs section replaces the model's");
-  cmd->add_option("--out", o->out, "Report directory: summary.json, equity.csv, trades.csv, report.html");
+  cmd->add_option("--out", o->out,
+                  "Report directory: summary.json, equity.csv, trades.csv (default: backtest.out_dir)");
   cmd->add_flag("--walk-forward", o->walk_forward, "Retrain per fold and seed, evaluate out of sample");
   cmd->add_option("--folds", o->folds, "Walk-forward folds");
   cmd->add_option("--train-years", o->train_years, "Training window per fold");
@@ -31,8 +44,69 @@ void add_backtest_command(CLI::App& app, Globals& globals) {
   cmd->footer(
       "Examples:\n"
       "  ploutos backtest --model data/models/brain_tech.pt --days 90\n"
-      "  ploutos backtest --walk-forward --config v6_better_timing.yaml --folds 5 --seeds 3");
-  not_implemented(*cmd, globals, "ploutos backtest (issue #6)", o);
+      "  ploutos backtest --model data/models/quickstart.pt --data synthetic --days 250 --json\n"
+      "  ploutos backtest --walk-forward --config v6_better_timing.yaml --folds 5 --seeds 3   (not implemented yet)\n"
+      "Baselines run through the same engine and costs: equal-weight buy-and-hold, SPY buy-and-hold (when\n"
+      "SPY is a ticker), and a seeded random agent trading as often as the model.");
+  cmd->callback([&globals, o] {
+    globals.action = [&globals, o]() -> int {
+      if (o->walk_forward) throw NotImplementedError("ploutos backtest --walk-forward (issue #6)");
+      if (o->model.empty()) throw UsageError("backtest: --model is required");
+      auto policy = rl::Policy::load(o->model);
+      const auto manifest = nlohmann::json::parse(policy->manifest());
+      auto config = config::load_config_text(manifest.at("config").dump(), o->model + " (manifest config)");
+      if (!o->costs.empty()) config.costs = config::load_config_file(config::resolve_config_path(o->costs)).costs;
+      if (!o->fill.empty()) {
+        if (o->fill != "next_open" && o->fill != "close")
+          throw UsageError("--fill: expected next_open or close, got '" + o->fill + "'");
+        config.environment.fill = o->fill;
+      }
+      if (!o->tickers.empty() && split_list(o->tickers) != config.data.tickers) {
+        rl::check_compatible(policy->manifest(), config.features.feature_set, split_list(o->tickers),
+                             policy->obs_dim());
+      }
+      if (o->data == "synthetic") config.data.interval = "1d";
+      const auto loaded = env::load_market(config, o->data);
+      const auto& m = *loaded.market;
+      rl::check_compatible(policy->manifest(), config.features.feature_set, m.tickers,
+                           m.n_tickers * m.n_features + m.n_tickers + 3);
+      // The window: the last --days bars, or --start/--end; features warm up on the bars before it.
+      std::size_t first = m.first_bar, last = m.last_bar;
+      if (!o->start.empty() || !o->end.empty()) {
+        const Day start = o->start.empty() ? Day::min() : parse_day(o->start);
+        const Day end = o->end.empty() ? Day::max() : parse_day(o->end);
+        while (first < last && m.new_york_day[first] < start) ++first;
+        while (last > first && m.new_york_day[last] > end) --last;
+      } else {
+        const auto days = static_cast<std::size_t>(o->days > 0 ? o->days : config.backtest.days);
+        if (last - m.first_bar > days) first = last - days;
+      }
+      if (last <= first) throw InputError("backtest: the window holds fewer than two tradable bars");
+      if (config.environment.fill == "close")
+        spdlog::warn("--fill close: fills at the decision bar's close; results are OPTIMISTIC");
+      const auto env_config = env::env_config_from(config, env::Mode::kBacktest);
+      const auto result = backtest::run_backtest(
+          loaded.market, env_config, first, last,
+          [&](std::span<const float> obs, std::span<std::int32_t> actions) { policy->act(obs, actions); },
+          config.training.seed);
+      const std::string out_dir = o->out.empty() ? config.backtest.out_dir : o->out;
+      backtest::write_outputs(result, out_dir);
+      if (globals.json) {
+        std::cout << backtest::summary_json(result) << "\n";
+      } else {
+        std::cout << "backtest " << o->model << " on " << m.tickers.size() << " tickers, "
+                  << (result.daily ? format_day(std::chrono::floor<std::chrono::days>(result.time.front()))
+                                   : format_instant(result.time.front()))
+                  << " .. "
+                  << (result.daily ? format_day(std::chrono::floor<std::chrono::days>(result.time.back()))
+                                   : format_instant(result.time.back()))
+                  << " (" << result.time.size() << " bars, after costs)\n"
+                  << backtest::summary_table(result) << "reports in " << out_dir
+                  << "/ (summary.json, equity.csv, trades.csv)\n";
+      }
+      return 0;
+    };
+  });
 }
 
 }  // namespace ploutos::cli

@@ -55,6 +55,8 @@ void TradingEnv::start_episode(std::span<float> obs) {
   win_sum_ = loss_sum_ = 0;
   std::fill(positions_.begin(), positions_.end(), Position{});
   trades_.clear();
+  fills_.clear();
+  traded_notional_ = total_costs_ = 0;
   equity_curve_.assign(1, equity_);
   info_ = StepInfo{equity_, cash_, 0, 0, 0, 0, 0, 0, bar_};
   write_observation(obs);
@@ -84,7 +86,7 @@ void TradingEnv::write_observation(std::span<float> obs) const {
 }
 
 void TradingEnv::sell(std::size_t k, double reference_price, std::size_t fill_bar, std::size_t context_bar,
-                      double& trade_reward) {
+                      double& trade_reward, const char* reason) {
   Position& p = positions_[k];
   const MarketData& m = *market_;
   const std::size_t i = m.at(context_bar, k);  // costs see the market up to the decision, never the fill bar's close
@@ -104,6 +106,11 @@ void TradingEnv::sell(std::size_t k, double reference_price, std::size_t fill_ba
   if (config_.use_trade_rewards && p.cost_basis > 0 && pnl / p.cost_basis > 0.01)
     trade_reward += config_.reward_trade_success;
   info_.costs_paid += fill.cost;
+  total_costs_ += fill.cost;
+  traded_notional_ += fill.price * fill.quantity;
+  if (config_.record_fills) {
+    fills_.push_back({fill_bar, context_bar, k, false, fill.quantity, fill.price, fill.fees, pnl, reason});
+  }
   ++info_.fills;
   const long last_trade = p.last_trade_step;
   p = Position{};
@@ -183,6 +190,11 @@ void TradingEnv::execute(std::size_t k, std::int32_t action, std::size_t decisio
     ++trades_today_;
     ++info_.fills;
     info_.costs_paid += fill.cost;
+    total_costs_ += fill.cost;
+    traded_notional_ += fill.price * fill.quantity;
+    if (config_.record_fills) {
+      fills_.push_back({fill_bar, decision_bar, k, true, fill.quantity, fill.price, fill.fees, 0.0, "decision"});
+    }
     if (config_.use_trade_rewards) trade_reward += config_.reward_buy_executed;
   } else if (action == kSell) {
     if (p.quantity <= 0 || !can_trade || !day_ok || !holding_ok) {
@@ -233,7 +245,10 @@ float TradingEnv::step(std::span<const std::int32_t> actions, std::span<float> o
       const risk::StopFill stop = risk::evaluate_long_stops(p.stops, p.stop_state, m.open[i], m.high[i], m.low[i]);
       if (stop.reason != risk::StopReason::kNone) {
         ++info_.stop_exits;
-        sell(k, stop.price, bar_, decision_bar, trade_reward);
+        const char* reason = stop.reason == risk::StopReason::kTakeProfit     ? "take_profit"
+                             : stop.reason == risk::StopReason::kTrailingStop ? "trailing_stop"
+                                                                              : "stop_loss";
+        sell(k, stop.price, bar_, decision_bar, trade_reward, reason);
       }
     }
   };

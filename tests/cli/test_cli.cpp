@@ -85,7 +85,6 @@ TEST(Cli, VersionAndUsageErrors) {
 
 TEST(Cli, UnbuiltCommandsSayNotImplementedAndExit1) {
   for (const char* cmd : {
-           "backtest --model data/models/brain_tech.pt --days 90",
            "trade --paper --broker sim",
            "diagnose --model x.pt",
        }) {
@@ -352,4 +351,20 @@ TEST(Cli, CtrlCSavesACheckpointAndResumeContinues) {
           " --out " + model + " --metrics-dir " + kTmp + "/int_runs --json");
   ASSERT_EQ(resumed.code, 0) << resumed.err;
   EXPECT_EQ(json_of(resumed)["timesteps"], at + 2048);
+}
+
+TEST(Cli, BacktestATrainedModelAgainstBaselines) {
+  const std::string model = kTmp + "/bt.pt";
+  ASSERT_EQ(run("train --config quickstart --timesteps 2048 --threads 1 --out " + model + " --metrics-dir " + kTmp + "/bt_runs").code, 0);
+  const auto r = run("backtest --model " + model + " --data synthetic --days 120 --out " + kTmp + "/bt_report --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = json_of(r);
+  EXPECT_EQ(j["window"]["bars"], 121);
+  EXPECT_EQ(j["optimistic"], false);
+  EXPECT_TRUE(j["baselines"].contains("random_same_frequency"));
+  EXPECT_TRUE(std::filesystem::exists(kTmp + "/bt_report/summary.json"));
+  const auto close = json_of(run("backtest --model " + model + " --data synthetic --days 120 --fill close --out " + kTmp + "/bt_close --json"));
+  EXPECT_EQ(close["optimistic"], true);
+  EXPECT_EQ(run("backtest --model " + kTmp + "/none.pt --data synthetic").code, 2);
+  EXPECT_EQ(run("backtest --walk-forward --config quickstart").code, 1);
 }

@@ -76,6 +76,20 @@ struct EnvConfig {
   double trailing_stop_pct = 0.0;
 
   costs::CostParams costs;
+  bool record_fills = false;  // keep every fill (backtests, diagnostics); off in training
+};
+
+// One executed order, as recorded with EnvConfig::record_fills.
+struct FillRecord {
+  std::size_t bar = 0;           // the bar whose price filled it
+  std::size_t decision_bar = 0;  // the bar whose observation decided it (== bar for stop exits)
+  std::size_t ticker = 0;
+  bool buy = true;
+  double quantity = 0;
+  double price = 0;  // per share after costs
+  double fees = 0;
+  double pnl = 0;                   // sells: proceeds - cost basis
+  const char* reason = "decision";  // decision | stop_loss | take_profit | trailing_stop
 };
 
 struct StepInfo {
@@ -106,6 +120,9 @@ class TradingEnv {
 
   const StepInfo& info() const { return info_; }
   const std::vector<risk::ClosedTrade>& closed_trades() const { return trades_; }
+  const std::vector<FillRecord>& fills() const { return fills_; }
+  double traded_notional() const { return traded_notional_; }
+  double total_costs() const { return total_costs_; }
   const std::vector<double>& equity_curve() const { return equity_curve_; }
   std::size_t bar() const { return bar_; }
   double position_quantity(std::size_t ticker) const { return positions_[ticker].quantity; }
@@ -130,7 +147,7 @@ class TradingEnv {
   double buy_amount(std::size_t ticker, std::size_t decision_bar) const;
   void execute(std::size_t ticker, std::int32_t action, std::size_t decision_bar, double& trade_reward);
   void sell(std::size_t ticker, double reference_price, std::size_t fill_bar, std::size_t context_bar,
-            double& trade_reward);
+            double& trade_reward, const char* reason = "decision");
 
   std::shared_ptr<const MarketData> market_;
   EnvConfig config_;
@@ -152,6 +169,9 @@ class TradingEnv {
   double win_sum_ = 0, loss_sum_ = 0;
   std::vector<Position> positions_;
   std::vector<risk::ClosedTrade> trades_;
+  std::vector<FillRecord> fills_;
+  double traded_notional_ = 0;
+  double total_costs_ = 0;
   std::vector<double> equity_curve_;
   StepInfo info_;
 };

@@ -1,0 +1,53 @@
+#pragma once
+// Backtests: a decision function (the trained agent or a baseline) stepped through the same
+// environment, cost model and fill rules over a window of the market, with after-cost metrics.
+// Baselines run through the same engine and costs. Outputs: summary.json, equity.csv, trades.csv.
+#include <functional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "ploutos/env/trading_env.hpp"
+#include "ploutos/risk/metrics.hpp"
+
+namespace ploutos::backtest {
+
+using Decide = std::function<void(std::span<const float> obs, std::span<std::int32_t> actions)>;
+
+struct StrategyResult {
+  std::string name;
+  risk::Metrics metrics;
+  double costs = 0;            // USD paid to the cost model
+  std::vector<double> equity;  // per bar of the window, from the first bar
+  std::vector<env::FillRecord> fills;
+  double activity = 0;  // share of (ticker, step) decisions that were not HOLD
+};
+
+struct BacktestResult {
+  std::vector<std::string> tickers;
+  std::vector<Instant> time;  // the window's bars
+  std::size_t first_bar = 0;  // market bar of time[0]
+  bool daily = true;
+  bool optimistic = false;  // fills at the decision bar's close
+  StrategyResult agent;
+  std::vector<StrategyResult> baselines;
+};
+
+// Bars [first, last] of the market; features warm up on the bars before `first`.
+StrategyResult run_strategy(const std::shared_ptr<const env::MarketData>& market, env::EnvConfig config,
+                            std::size_t first, std::size_t last, const std::string& name, const Decide& decide);
+
+// The agent and the baselines: equal-weight buy-and-hold of the tickers, SPY buy-and-hold (when SPY
+// is one of them) and a seeded random agent trading as often as the agent did.
+BacktestResult run_backtest(const std::shared_ptr<const env::MarketData>& market, const env::EnvConfig& config,
+                            std::size_t first, std::size_t last, const Decide& agent, std::uint64_t seed);
+
+// The summary (keys: total_return, annual_return, volatility, sharpe, sortino, calmar, max_drawdown,
+// max_drawdown_duration, win_rate, profit_factor, expectancy, turnover, trades, costs, ..., baselines).
+std::string summary_json(const BacktestResult& result);
+// summary.json, equity.csv, trades.csv into `dir` (atomically each).
+void write_outputs(const BacktestResult& result, const std::string& dir);
+// A readable table for the terminal.
+std::string summary_table(const BacktestResult& result);
+
+}  // namespace ploutos::backtest

@@ -1,0 +1,178 @@
+#include "ploutos/backtest/backtest.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "ploutos/core/atomic_file.hpp"
+#include "ploutos/core/rng.hpp"
+
+namespace ploutos::backtest {
+namespace {
+
+nlohmann::ordered_json metrics_json(const StrategyResult& r) {
+  const auto& m = r.metrics;
+  return {{"total_return", m.total_return},
+          {"annual_return", m.annual_return},
+          {"volatility", m.volatility},
+          {"sharpe", m.sharpe},
+          {"sortino", m.sortino},
+          {"calmar", m.calmar},
+          {"max_drawdown", m.max_drawdown},
+          {"max_drawdown_duration", m.max_drawdown_duration},
+          {"win_rate", m.win_rate},
+          {"profit_factor", m.profit_factor},
+          {"expectancy", m.expectancy},
+          {"turnover", m.turnover},
+          {"trades", m.trades},
+          {"costs", r.costs},
+          {"activity", r.activity}};
+}
+
+std::string time_text(const BacktestResult& r, std::size_t i) {
+  return r.daily ? format_day(std::chrono::floor<std::chrono::days>(r.time[i])) : format_instant(r.time[i]);
+}
+
+}  // namespace
+
+StrategyResult run_strategy(const std::shared_ptr<const env::MarketData>& market, env::EnvConfig config,
+                            std::size_t first, std::size_t last, const std::string& name, const Decide& decide) {
+  config.mode = env::Mode::kBacktest;
+  config.window_first = first;
+  config.window_last = last;
+  config.max_steps = std::numeric_limits<int>::max();
+  config.record_fills = true;
+  config.bankruptcy_fraction = 0.0;  // a backtest runs to the end of its window
+  env::TradingEnv e(market, config);
+  std::vector<float> obs(e.obs_dim());
+  std::vector<std::int32_t> actions(e.n_tickers());
+  e.reset(0, obs);
+  bool term = false, trunc = false;
+  std::size_t decisions = 0, active = 0;
+  while (!term && !trunc) {
+    decide(obs, actions);
+    for (const auto a : actions) active += a != env::kHold ? 1 : 0;
+    decisions += actions.size();
+    e.step(actions, obs, term, trunc);
+  }
+  StrategyResult r;
+  r.name = name;
+  r.equity = e.equity_curve();
+  const double per_year =
+      market->n_bars > 1 && market->time[1] - market->time[0] < std::chrono::hours{20} ? 252.0 * 7 : 252.0;
+  r.metrics = risk::compute_metrics(r.equity, e.closed_trades(), e.traded_notional(), per_year);
+  r.costs = e.total_costs();
+  r.fills = e.fills();
+  r.activity = decisions > 0 ? static_cast<double>(active) / static_cast<double>(decisions) : 0.0;
+  return r;
+}
+
+BacktestResult run_backtest(const std::shared_ptr<const env::MarketData>& market, const env::EnvConfig& config,
+                            std::size_t first, std::size_t last, const Decide& agent, std::uint64_t seed) {
+  BacktestResult out;
+  out.tickers = market->tickers;
+  out.first_bar = first;
+  out.time.assign(market->time.begin() + static_cast<std::ptrdiff_t>(first),
+                  market->time.begin() + static_cast<std::ptrdiff_t>(last) + 1);
+  out.daily = !(market->n_bars > 1 && market->time[1] - market->time[0] < std::chrono::hours{20});
+  out.optimistic = config.fill_at_close;
+  out.agent = run_strategy(market, config, first, last, "agent", agent);
+
+  // Baselines hold, so their sizing is opened up: the whole book, no breakers, no daily trade cap.
+  const std::size_t n = market->n_tickers;
+  env::EnvConfig hold = config;
+  hold.buy_pct = 1.0;
+  hold.max_trades_per_day = 1 << 20;
+  hold.breaker_max_drawdown = hold.breaker_daily_loss = 0;
+  hold.stop_loss_pct = hold.take_profit_pct = hold.trailing_stop_pct = 0;
+  hold.sizing = env::EnvConfig::Sizing::kFixedFraction;
+  hold.max_gross_exposure = 1.0;
+  env::EnvConfig equal = hold;
+  equal.max_position_pct = 1.0 / static_cast<double>(n);
+  out.baselines.push_back(run_strategy(
+      market, equal, first, last, "buy_and_hold_equal_weight",
+      [](std::span<const float>, std::span<std::int32_t> a) { std::fill(a.begin(), a.end(), env::kBuy); }));
+  const auto spy = std::find(market->tickers.begin(), market->tickers.end(), "SPY");
+  if (spy != market->tickers.end()) {
+    const auto k = static_cast<std::size_t>(spy - market->tickers.begin());
+    env::EnvConfig only = hold;
+    only.max_position_pct = 1.0;
+    out.baselines.push_back(run_strategy(market, only, first, last, "spy_buy_and_hold",
+                                         [k](std::span<const float>, std::span<std::int32_t> a) {
+                                           std::fill(a.begin(), a.end(), env::kHold);
+                                           a[k] = env::kBuy;
+                                         }));
+  }
+  Rng rng(derive_seed(seed, "backtest.random"));
+  const double p = out.agent.activity;
+  out.baselines.push_back(run_strategy(
+      market, config, first, last, "random_same_frequency", [&](std::span<const float>, std::span<std::int32_t> a) {
+        for (auto& x : a) x = rng.bernoulli(p) ? (rng.bernoulli(0.5) ? env::kBuy : env::kSell) : env::kHold;
+      }));
+  return out;
+}
+
+std::string summary_json(const BacktestResult& r) {
+  nlohmann::ordered_json j = metrics_json(r.agent);
+  j["window"] = {{"first", time_text(r, 0)}, {"last", time_text(r, r.time.size() - 1)}, {"bars", r.time.size()}};
+  j["tickers"] = r.tickers;
+  j["fill"] = r.optimistic ? "close (OPTIMISTIC: fills at the decision bar's close)" : "next_open";
+  j["optimistic"] = r.optimistic;
+  nlohmann::ordered_json baselines = nlohmann::ordered_json::object();
+  for (const auto& b : r.baselines) baselines[b.name] = metrics_json(b);
+  j["baselines"] = baselines;
+  return j.dump(2);
+}
+
+void write_outputs(const BacktestResult& r, const std::string& dir) {
+  const std::filesystem::path d(dir);
+  write_file_atomic(d / "summary.json", summary_json(r) + "\n");
+  std::string equity = r.daily ? "date,agent" : "timestamp,agent";
+  for (const auto& b : r.baselines) equity += "," + b.name;
+  equity += '\n';
+  char buf[64];
+  for (std::size_t i = 0; i < r.time.size(); ++i) {
+    equity += time_text(r, i);
+    for (const auto* s : {&r.agent}) {
+      std::snprintf(buf, sizeof buf, ",%.2f", i < s->equity.size() ? s->equity[i] : s->equity.back());
+      equity += buf;
+    }
+    for (const auto& b : r.baselines) {
+      std::snprintf(buf, sizeof buf, ",%.2f", i < b.equity.size() ? b.equity[i] : b.equity.back());
+      equity += buf;
+    }
+    equity += '\n';
+  }
+  write_file_atomic(d / "equity.csv", equity);
+  std::string trades =
+      std::string(r.daily ? "date" : "timestamp") + ",decided,ticker,side,quantity,price,fees,pnl,reason\n";
+  for (const auto& f : r.agent.fills) {
+    char line[256];
+    std::snprintf(line, sizeof line, ",%s,%s,%.6f,%.4f,%.4f,%.2f,%s\n", r.tickers[f.ticker].c_str(),
+                  f.buy ? "buy" : "sell", f.quantity, f.price, f.fees, f.pnl, f.reason);
+    trades += time_text(r, f.bar - r.first_bar) + "," + time_text(r, f.decision_bar - r.first_bar) + line;
+  }
+  write_file_atomic(d / "trades.csv", trades);
+}
+
+std::string summary_table(const BacktestResult& r) {
+  std::string out;
+  char line[256];
+  std::snprintf(line, sizeof line, "%-28s %9s %9s %8s %8s %9s %8s %7s %10s\n", "strategy", "return", "annual", "sharpe",
+                "sortino", "max_dd", "win", "trades", "costs");
+  out += line;
+  auto row = [&](const StrategyResult& s) {
+    const auto& m = s.metrics;
+    std::snprintf(line, sizeof line, "%-28s %8.2f%% %8.2f%% %8.2f %8.2f %8.2f%% %7.1f%% %7zu %10.2f\n", s.name.c_str(),
+                  100 * m.total_return, 100 * m.annual_return, m.sharpe, m.sortino, 100 * m.max_drawdown,
+                  100 * m.win_rate, m.trades, s.costs);
+    out += line;
+  };
+  row(r.agent);
+  for (const auto& b : r.baselines) row(b);
+  if (r.optimistic) out += "fills at the decision bar's close: OPTIMISTIC results\n";
+  return out;
+}
+
+}  // namespace ploutos::backtest
