@@ -49,11 +49,10 @@ StrategyResult run_strategy(const std::shared_ptr<const env::MarketData>& market
   std::vector<std::int32_t> actions(e.n_tickers());
   e.reset(0, obs);
   bool term = false, trunc = false;
-  std::size_t decisions = 0, active = 0;
+  std::size_t counts[3] = {0, 0, 0};
   while (!term && !trunc) {
     decide(obs, actions);
-    for (const auto a : actions) active += a != env::kHold ? 1 : 0;
-    decisions += actions.size();
+    for (const auto a : actions) ++counts[a == env::kBuy ? 1 : a == env::kSell ? 2 : 0];
     e.step(actions, obs, term, trunc);
   }
   StrategyResult r;
@@ -64,7 +63,11 @@ StrategyResult run_strategy(const std::shared_ptr<const env::MarketData>& market
   r.metrics = risk::compute_metrics(r.equity, e.closed_trades(), e.traded_notional(), per_year);
   r.costs = e.total_costs();
   r.fills = e.fills();
-  r.activity = decisions > 0 ? static_cast<double>(active) / static_cast<double>(decisions) : 0.0;
+  r.holds = counts[0];
+  r.buys = counts[1];
+  r.sells = counts[2];
+  const std::size_t decisions = r.holds + r.buys + r.sells;
+  r.activity = decisions > 0 ? static_cast<double>(r.buys + r.sells) / static_cast<double>(decisions) : 0.0;
   return r;
 }
 

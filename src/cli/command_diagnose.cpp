@@ -1,20 +1,62 @@
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
 #include "cli.hpp"
+#include "ploutos/backtest/backtest.hpp"
+#include "ploutos/core/atomic_file.hpp"
+#include "ploutos/core/error.hpp"
+#include "ploutos/diagnose/timing.hpp"
+#include "ploutos/env/from_config.hpp"
+#include "ploutos/env/load.hpp"
+#include "ploutos/rl/ppo.hpp"
 
 namespace ploutos::cli {
 
 void add_diagnose_command(CLI::App& app, Globals& globals) {
   struct Options {
-    std::string model, out;
+    std::string model, out, data;
     int days = 0;
+    int horizon = 10;
   };
   auto o = std::make_shared<Options>();
-  auto* cmd =
-      app.add_subcommand("diagnose", "Why a model wins or fails: buy-low vs buy-high timing, MAE/MFE, per-ticker P&L");
-  cmd->add_option("--model", o->model, "Model file");
-  cmd->add_option("--days", o->days, "Window of recent sessions");
-  cmd->add_option("--out", o->out, "Report directory");
-  cmd->footer("Examples:\n  ploutos diagnose --model data/models/brain_tech.pt --days 90");
-  not_implemented(*cmd, globals, "ploutos diagnose (issue #6)", o);
+  auto* cmd = app.add_subcommand(
+      "diagnose", "Why a model wins or fails: buy-low vs buy-high timing, entry percentile, per-ticker P&L");
+  cmd->add_option("--model", o->model, "Model file")->required();
+  cmd->add_option("--days", o->days, "Window of recent bars (default: backtest.days of the model's config)");
+  cmd->add_option("--data", o->data, "Data directory, folder of TICKER.csv, or `synthetic`");
+  cmd->add_option("--horizon", o->horizon, "Bars after a decision whose mean close judges it (the seed: 10)")
+      ->check(CLI::Range(1, 1000));
+  cmd->add_option("--out", o->out, "Also write diagnose.json into this directory");
+  cmd->footer(
+      "Examples:\n"
+      "  ploutos diagnose --model data/models/brain_tech.pt --days 90\n"
+      "  ploutos diagnose --model data/models/quickstart.pt --data synthetic --json\n"
+      "A BUY is 'low' (good) when the mean close of the next 10 bars is above its fill price x 1.01; a\n"
+      "SELL is 'high' when that mean is below its fill price x 0.99 (the seed's analyze_why_fails_v6).");
+  cmd->callback([&globals, o] {
+    globals.action = [&globals, o]() -> int {
+      auto policy = rl::Policy::load(o->model);
+      const auto manifest = nlohmann::json::parse(policy->manifest());
+      auto config = config::load_config_text(manifest.at("config").dump(), o->model + " (manifest config)");
+      if (o->data == "synthetic") config.data.interval = "1d";
+      const auto loaded = env::load_market(config, o->data);
+      const auto& m = *loaded.market;
+      rl::check_compatible(policy->manifest(), config.features.feature_set, m.tickers,
+                           m.n_tickers * m.n_features + m.n_tickers + 3);
+      const auto days = static_cast<std::size_t>(o->days > 0 ? o->days : config.backtest.days);
+      const std::size_t last = m.last_bar;
+      const std::size_t first = last - m.first_bar > days ? last - days : m.first_bar;
+      const auto run = backtest::run_strategy(
+          loaded.market, env::env_config_from(config, env::Mode::kBacktest), first, last, "agent",
+          [&](std::span<const float> obs, std::span<std::int32_t> a) { policy->act(obs, a); });
+      const auto report = diagnose::analyze_timing(m, run, static_cast<std::size_t>(o->horizon));
+      if (!o->out.empty())
+        write_file_atomic(std::filesystem::path(o->out) / "diagnose.json", diagnose::to_json(report) + "\n");
+      std::cout << (globals.json ? diagnose::to_json(report) + "\n" : diagnose::to_text(report));
+      return 0;
+    };
+  });
 }
 
 }  // namespace ploutos::cli

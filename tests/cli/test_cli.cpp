@@ -86,7 +86,6 @@ TEST(Cli, VersionAndUsageErrors) {
 TEST(Cli, UnbuiltCommandsSayNotImplementedAndExit1) {
   for (const char* cmd : {
            "trade --paper --broker sim",
-           "diagnose --model x.pt",
        }) {
     const auto r = run(cmd);
     EXPECT_EQ(r.code, 1) << cmd;
@@ -367,4 +366,7 @@ TEST(Cli, BacktestATrainedModelAgainstBaselines) {
   EXPECT_EQ(close["optimistic"], true);
   EXPECT_EQ(run("backtest --model " + kTmp + "/none.pt --data synthetic").code, 2);
   EXPECT_EQ(run("backtest --walk-forward --config quickstart").code, 1);
+  const auto d = json_of(run("diagnose --model " + model + " --data synthetic --days 120 --json"));
+  EXPECT_TRUE(d.contains("buy_quality"));
+  EXPECT_TRUE(d.contains("verdict"));
 }

@@ -20,7 +20,8 @@ struct StrategyResult {
   double costs = 0;            // USD paid to the cost model
   std::vector<double> equity;  // per bar of the window, from the first bar
   std::vector<env::FillRecord> fills;
-  double activity = 0;  // share of (ticker, step) decisions that were not HOLD
+  double activity = 0;                         // share of (ticker, step) decisions that were not HOLD
+  std::size_t holds = 0, buys = 0, sells = 0;  // decisions taken (valid or not)
 };
 
 struct BacktestResult {

@@ -1,0 +1,39 @@
+#pragma once
+// Why an agent wins or fails, above all its buy timing (the seed's agent bought high 85% of the
+// time). Definitions as the seed's analyze_why_fails_v6 (shared/seed-spec.md, section 5), applied
+// to after-cost fill prices.
+#include <string>
+#include <vector>
+
+#include "ploutos/backtest/backtest.hpp"
+#include "ploutos/env/market.hpp"
+
+namespace ploutos::diagnose {
+
+struct TickerTiming {
+  std::string ticker;
+  std::size_t buys = 0, buys_low = 0, sells = 0, sells_high = 0, closed = 0, wins = 0;
+  double pnl = 0;
+};
+
+struct TimingReport {
+  std::size_t horizon = 10;  // bars after the decision whose mean close judges it
+  double threshold = 0.01;   // a buy is "low" when that mean is above fill x (1 + threshold)
+  std::size_t buys = 0, buys_low = 0, sells = 0, sells_high = 0, unclassified = 0;
+  std::size_t judged_buys = 0, judged_sells = 0;  // fills with `horizon` bars of data after their decision
+  double buy_quality = 0;                         // buys_low / classified buys
+  double sell_quality = 0;                        // sells_high / classified sells
+  double mean_entry_percentile =
+      0;  // where buys filled within the 20 bars' low..high before the decision (0 low, 1 high)
+  std::size_t holds = 0, buy_decisions = 0, sell_decisions = 0;
+  std::string verdict;
+  std::vector<TickerTiming> per_ticker;
+};
+
+TimingReport analyze_timing(const env::MarketData& market, const backtest::StrategyResult& run,
+                            std::size_t horizon = 10, double threshold = 0.01);
+
+std::string to_json(const TimingReport& report);
+std::string to_text(const TimingReport& report);
+
+}  // namespace ploutos::diagnose
