@@ -36,6 +36,26 @@ std::string time_text(const BacktestResult& r, std::size_t i) {
 
 }  // namespace
 
+ModelWithMarket load_model_with_market(const std::string& model_path, const std::string& data,
+                                       const std::function<void(config::Config&)>& adjust) {
+  ModelWithMarket out;
+  out.policy = rl::Policy::load(model_path);
+  const auto manifest = nlohmann::json::parse(out.policy->manifest());
+  out.config = config::load_config_text(manifest.at("config").dump(), model_path + " (manifest config)");
+  if (data == "synthetic") out.config.data.interval = "1d";  // the built-in market is daily
+  if (adjust) adjust(out.config);
+  out.market = env::load_market(out.config, data);
+  const auto& m = *out.market.market;
+  rl::check_compatible(out.policy->manifest(), out.config.features.feature_set, m.tickers,
+                       m.n_tickers * m.n_features + m.n_tickers + 3);
+  return out;
+}
+
+std::pair<std::size_t, std::size_t> last_bars(const env::MarketData& m, std::size_t bars) {
+  const std::size_t last = m.last_bar;
+  return {last - m.first_bar > bars ? last - bars : m.first_bar, last};
+}
+
 StrategyResult run_strategy(const std::shared_ptr<const env::MarketData>& market, env::EnvConfig config,
                             std::size_t first, std::size_t last, const std::string& name, const Decide& decide) {
   config.mode = env::Mode::kBacktest;

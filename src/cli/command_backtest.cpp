@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <tuple>
 
 #include "cli.hpp"
 #include "ploutos/backtest/backtest.hpp"
@@ -52,24 +53,16 @@ void add_backtest_command(CLI::App& app, Globals& globals) {
     globals.action = [&globals, o]() -> int {
       if (o->walk_forward) throw NotImplementedError("ploutos backtest --walk-forward (issue #6)");
       if (o->model.empty()) throw UsageError("backtest: --model is required");
-      auto policy = rl::Policy::load(o->model);
-      const auto manifest = nlohmann::json::parse(policy->manifest());
-      auto config = config::load_config_text(manifest.at("config").dump(), o->model + " (manifest config)");
-      if (!o->costs.empty()) config.costs = config::load_config_file(config::resolve_config_path(o->costs)).costs;
-      if (!o->fill.empty()) {
-        if (o->fill != "next_open" && o->fill != "close")
-          throw UsageError("--fill: expected next_open or close, got '" + o->fill + "'");
-        config.environment.fill = o->fill;
+      if (!o->fill.empty() && o->fill != "next_open" && o->fill != "close") {
+        throw UsageError("--fill: expected next_open or close, got '" + o->fill + "'");
       }
-      if (!o->tickers.empty() && split_list(o->tickers) != config.data.tickers) {
-        rl::check_compatible(policy->manifest(), config.features.feature_set, split_list(o->tickers),
-                             policy->obs_dim());
-      }
-      if (o->data == "synthetic") config.data.interval = "1d";
-      const auto loaded = env::load_market(config, o->data);
-      const auto& m = *loaded.market;
-      rl::check_compatible(policy->manifest(), config.features.feature_set, m.tickers,
-                           m.n_tickers * m.n_features + m.n_tickers + 3);
+      const auto loaded = backtest::load_model_with_market(o->model, o->data, [&](config::Config& c) {
+        if (!o->costs.empty()) c.costs = config::load_config_file(config::resolve_config_path(o->costs)).costs;
+        if (!o->fill.empty()) c.environment.fill = o->fill;
+        if (!o->tickers.empty()) c.data.tickers = split_list(o->tickers);  // the manifest check refuses others
+      });
+      const auto& config = loaded.config;
+      const auto& m = *loaded.market.market;
       // The window: the last --days bars, or --start/--end; features warm up on the bars before it.
       std::size_t first = m.first_bar, last = m.last_bar;
       if (!o->start.empty() || !o->end.empty()) {
@@ -78,16 +71,16 @@ void add_backtest_command(CLI::App& app, Globals& globals) {
         while (first < last && m.new_york_day[first] < start) ++first;
         while (last > first && m.new_york_day[last] > end) --last;
       } else {
-        const auto days = static_cast<std::size_t>(o->days > 0 ? o->days : config.backtest.days);
-        if (last - m.first_bar > days) first = last - days;
+        std::tie(first, last) =
+            backtest::last_bars(m, static_cast<std::size_t>(o->days > 0 ? o->days : config.backtest.days));
       }
       if (last <= first) throw InputError("backtest: the window holds fewer than two tradable bars");
       if (config.environment.fill == "close")
         spdlog::warn("--fill close: fills at the decision bar's close; results are OPTIMISTIC");
       const auto env_config = env::env_config_from(config, env::Mode::kBacktest);
       const auto result = backtest::run_backtest(
-          loaded.market, env_config, first, last,
-          [&](std::span<const float> obs, std::span<std::int32_t> actions) { policy->act(obs, actions); },
+          loaded.market.market, env_config, first, last,
+          [&](std::span<const float> obs, std::span<std::int32_t> actions) { loaded.policy->act(obs, actions); },
           config.training.seed);
       const std::string out_dir = o->out.empty() ? config.backtest.out_dir : o->out;
       backtest::write_outputs(result, out_dir);

@@ -36,20 +36,13 @@ void add_diagnose_command(CLI::App& app, Globals& globals) {
       "SELL is 'high' when that mean is below its fill price x 0.99 (the seed's analyze_why_fails_v6).");
   cmd->callback([&globals, o] {
     globals.action = [&globals, o]() -> int {
-      auto policy = rl::Policy::load(o->model);
-      const auto manifest = nlohmann::json::parse(policy->manifest());
-      auto config = config::load_config_text(manifest.at("config").dump(), o->model + " (manifest config)");
-      if (o->data == "synthetic") config.data.interval = "1d";
-      const auto loaded = env::load_market(config, o->data);
-      const auto& m = *loaded.market;
-      rl::check_compatible(policy->manifest(), config.features.feature_set, m.tickers,
-                           m.n_tickers * m.n_features + m.n_tickers + 3);
-      const auto days = static_cast<std::size_t>(o->days > 0 ? o->days : config.backtest.days);
-      const std::size_t last = m.last_bar;
-      const std::size_t first = last - m.first_bar > days ? last - days : m.first_bar;
+      const auto loaded = backtest::load_model_with_market(o->model, o->data);
+      const auto& m = *loaded.market.market;
+      const auto [first, last] =
+          backtest::last_bars(m, static_cast<std::size_t>(o->days > 0 ? o->days : loaded.config.backtest.days));
       const auto run = backtest::run_strategy(
-          loaded.market, env::env_config_from(config, env::Mode::kBacktest), first, last, "agent",
-          [&](std::span<const float> obs, std::span<std::int32_t> a) { policy->act(obs, a); });
+          loaded.market.market, env::env_config_from(loaded.config, env::Mode::kBacktest), first, last, "agent",
+          [&](std::span<const float> obs, std::span<std::int32_t> a) { loaded.policy->act(obs, a); });
       const auto report = diagnose::analyze_timing(m, run, static_cast<std::size_t>(o->horizon));
       if (!o->out.empty())
         write_file_atomic(std::filesystem::path(o->out) / "diagnose.json", diagnose::to_json(report) + "\n");

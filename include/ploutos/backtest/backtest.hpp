@@ -7,12 +7,29 @@
 #include <string>
 #include <vector>
 
+#include "ploutos/config/config.hpp"
+#include "ploutos/env/load.hpp"
 #include "ploutos/env/trading_env.hpp"
 #include "ploutos/risk/metrics.hpp"
+#include "ploutos/rl/ppo.hpp"
 
 namespace ploutos::backtest {
 
 using Decide = std::function<void(std::span<const float> obs, std::span<std::int32_t> actions)>;
+
+// A model with the config it was trained with (from its manifest) and that config's market,
+// checked for compatibility. `data` overrides the data location ("synthetic" for the built-in
+// market); `adjust` edits the config before the market is loaded (--costs, --fill).
+struct ModelWithMarket {
+  std::unique_ptr<rl::Policy> policy;
+  config::Config config;
+  env::LoadedMarket market;
+};
+ModelWithMarket load_model_with_market(const std::string& model_path, const std::string& data,
+                                       const std::function<void(config::Config&)>& adjust = {});
+
+// The last `bars` tradable bars of the market (all of them when it has fewer): [first, last].
+std::pair<std::size_t, std::size_t> last_bars(const env::MarketData& market, std::size_t bars);
 
 struct StrategyResult {
   std::string name;
