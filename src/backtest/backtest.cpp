@@ -100,6 +100,10 @@ BacktestResult run_backtest(const std::shared_ptr<const env::MarketData>& market
                   market->time.begin() + static_cast<std::ptrdiff_t>(last) + 1);
   out.daily = !(market->n_bars > 1 && market->time[1] - market->time[0] < std::chrono::hours{20});
   out.optimistic = config.fill_at_close;
+  out.close.assign(market->n_tickers, {});
+  for (std::size_t k = 0; k < market->n_tickers; ++k) {
+    for (std::size_t t = first; t <= last; ++t) out.close[k].push_back(market->close[market->at(t, k)]);
+  }
   out.agent = run_strategy(market, config, first, last, "agent", agent);
 
   // Baselines hold, so their sizing is opened up: the whole book, no breakers, no daily trade cap.
@@ -177,6 +181,7 @@ void write_outputs(const BacktestResult& r, const std::string& dir) {
     trades += time_text(r, f.bar - r.first_bar) + "," + time_text(r, f.decision_bar - r.first_bar) + line;
   }
   write_file_atomic(d / "trades.csv", trades);
+  write_file_atomic(d / "report.html", report_html(r));
 }
 
 std::string summary_table(const BacktestResult& r) {

@@ -80,5 +80,15 @@ TEST(Backtest, OutputsHoldTheSummaryKeysAndEveryFill) {
   std::string header;
   std::getline(equity, header);
   EXPECT_EQ(header, "date,agent,buy_and_hold_equal_weight,spy_buy_and_hold,random_same_frequency");
+  // One self-contained page: equity, drawdown, P&L and one price chart per ticker, nothing fetched.
+  std::ifstream page(dir / "report.html");
+  const std::string html((std::istreambuf_iterator<char>(page)), std::istreambuf_iterator<char>());
+  std::size_t svgs = 0;
+  for (auto pos = html.find("<svg"); pos != std::string::npos; pos = html.find("<svg", pos + 1)) ++svgs;
+  EXPECT_EQ(svgs, 3u + r.tickers.size());
+  EXPECT_EQ(html.find("<script"), std::string::npos);
+  EXPECT_EQ(html.find("https://"), std::string::npos);
+  EXPECT_NE(html.find("l-5,9 l10,0 z"), std::string::npos) << "buy markers";
+  EXPECT_NE(html.find("l-5,-9 l10,0 z"), std::string::npos) << "sell markers";
   std::filesystem::remove_all(dir);
 }

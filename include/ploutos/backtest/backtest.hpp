@@ -49,6 +49,7 @@ struct BacktestResult {
   bool optimistic = false;  // fills at the decision bar's close
   StrategyResult agent;
   std::vector<StrategyResult> baselines;
+  std::vector<std::vector<double>> close;  // [ticker][window bar], for the price charts
 };
 
 // Bars [first, last] of the market; features warm up on the bars before `first`.
@@ -67,5 +68,8 @@ std::string summary_json(const BacktestResult& result);
 void write_outputs(const BacktestResult& result, const std::string& dir);
 // A readable table for the terminal.
 std::string summary_table(const BacktestResult& result);
+// One self-contained HTML page (inline SVG, no scripts, nothing fetched): equity of the agent and
+// the baselines, the agent's drawdown, P&L per ticker, and each ticker's price with buy/sell marks.
+std::string report_html(const BacktestResult& result);
 
 }  // namespace ploutos::backtest

@@ -1,0 +1,189 @@
+// report.html: hand-written SVG so the page is one file that opens anywhere, offline.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <string>
+
+#include "ploutos/backtest/backtest.hpp"
+
+namespace ploutos::backtest {
+namespace {
+
+constexpr const char* kColours[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2"};
+
+std::string escape(const std::string& text) {
+  std::string out;
+  for (const char c : text) {
+    switch (c) {
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+std::string num(double v, int precision = 2) {
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%.*f", precision, v);
+  return buf;
+}
+
+struct Series {
+  std::string name;
+  const std::vector<double>* values;
+  const char* colour;
+};
+
+// A line chart of several series over the same x (bar index), with min/max labels and a legend.
+std::string line_chart(const std::string& title, const std::vector<Series>& series, const std::string& first_label,
+                       const std::string& last_label, double width = 900, double height = 260,
+                       const std::string& extra = "") {
+  double lo = INFINITY, hi = -INFINITY;
+  std::size_t n = 0;
+  for (const auto& s : series) {
+    for (const double v : *s.values) {
+      lo = std::min(lo, v);
+      hi = std::max(hi, v);
+    }
+    n = std::max(n, s.values->size());
+  }
+  if (!(hi > lo)) hi = lo + 1;
+  const double left = 70, right = 20, top = 30, bottom = 30;
+  auto x = [&](double i) { return left + (width - left - right) * (n > 1 ? i / static_cast<double>(n - 1) : 0.0); };
+  auto y = [&](double v) { return top + (height - top - bottom) * (1 - (v - lo) / (hi - lo)); };
+  std::string svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + num(width, 0) + "\" height=\"" +
+                    num(height, 0) + "\" font-family=\"sans-serif\" font-size=\"11\">";
+  svg += "<text x=\"" + num(left, 0) + "\" y=\"16\" font-size=\"13\" font-weight=\"bold\">" + escape(title) + "</text>";
+  svg += "<rect x=\"" + num(left, 0) + "\" y=\"" + num(top, 0) + "\" width=\"" + num(width - left - right, 0) +
+         "\" height=\"" + num(height - top - bottom, 0) + "\" fill=\"none\" stroke=\"#ccc\"/>";
+  svg += "<text x=\"4\" y=\"" + num(top + 10, 0) + "\">" + num(hi) + "</text>";
+  svg += "<text x=\"4\" y=\"" + num(height - bottom, 0) + "\">" + num(lo) + "</text>";
+  svg += "<text x=\"" + num(left, 0) + "\" y=\"" + num(height - 10, 0) + "\">" + escape(first_label) + "</text>";
+  svg += "<text x=\"" + num(width - right, 0) + "\" y=\"" + num(height - 10, 0) + "\" text-anchor=\"end\">" +
+         escape(last_label) + "</text>";
+  double legend_x = left + 200;
+  for (const auto& s : series) {
+    std::string points;
+    for (std::size_t i = 0; i < s.values->size(); ++i)
+      points += num(x(static_cast<double>(i)), 1) + "," + num(y((*s.values)[i]), 1) + " ";
+    svg += "<polyline fill=\"none\" stroke=\"" + std::string(s.colour) + "\" stroke-width=\"1.5\" points=\"" + points +
+           "\"/>";
+    if (series.size() > 1) {  // one series: the title names it
+      svg += "<text x=\"" + num(legend_x, 0) + "\" y=\"16\" fill=\"" + s.colour + "\">" + escape(s.name) + "</text>";
+      legend_x += 9.0 * static_cast<double>(s.name.size()) + 20;
+    }
+  }
+  svg += extra;  // marks the caller placed in the same coordinates (trades on the price charts)
+  svg += "</svg>";
+  return svg;
+}
+
+std::string label(const BacktestResult& r, std::size_t i) {
+  return r.daily ? format_day(std::chrono::floor<std::chrono::days>(r.time[i])) : format_instant(r.time[i]);
+}
+
+}  // namespace
+
+std::string report_html(const BacktestResult& r) {
+  std::string html =
+      "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Ploutos backtest</title>"
+      "<style>body{font-family:sans-serif;margin:24px;color:#222}table{border-collapse:collapse}"
+      "td,th{padding:4px 10px;border-bottom:1px solid "
+      "#ddd;text-align:right}td:first-child,th:first-child{text-align:left}"
+      ".warn{color:#b00;font-weight:bold}</style></head><body>";
+  const std::string first = label(r, 0), last = label(r, r.time.size() - 1);
+  html += "<h1>Backtest " + escape(first) + " .. " + escape(last) + "</h1>";
+  html += "<p>" + std::to_string(r.tickers.size()) + " tickers, " + std::to_string(r.time.size()) +
+          " bars, after costs. Fills: " +
+          (r.optimistic ? "<span class=\"warn\">at the decision bar's close (OPTIMISTIC)</span>" : "next open") +
+          ".</p>";
+  // Metrics table.
+  html +=
+      "<table><tr><th>strategy</th><th>return</th><th>annual</th><th>sharpe</th><th>sortino</th><th>max drawdown</th>"
+      "<th>win rate</th><th>trades</th><th>costs</th></tr>";
+  auto row = [&](const StrategyResult& s) {
+    const auto& m = s.metrics;
+    html += "<tr><td>" + escape(s.name) + "</td><td>" + num(100 * m.total_return) + "%</td><td>" +
+            num(100 * m.annual_return) + "%</td><td>" + num(m.sharpe) + "</td><td>" + num(m.sortino) + "</td><td>" +
+            num(100 * m.max_drawdown) + "%</td><td>" + num(100 * m.win_rate, 1) + "%</td><td>" +
+            std::to_string(m.trades) + "</td><td>" + num(s.costs) + "</td></tr>";
+  };
+  row(r.agent);
+  for (const auto& b : r.baselines) row(b);
+  html += "</table>";
+  // Equity.
+  std::vector<Series> equity{{"agent", &r.agent.equity, kColours[0]}};
+  for (std::size_t i = 0; i < r.baselines.size(); ++i)
+    equity.push_back({r.baselines[i].name, &r.baselines[i].equity, kColours[1 + i % 5]});
+  html += "<h2>Equity</h2>" + line_chart("equity (USD)", equity, first, last);
+  // Drawdown of the agent.
+  std::vector<double> drawdown;
+  double peak = 0;
+  for (const double e : r.agent.equity) {
+    peak = std::max(peak, e);
+    drawdown.push_back(peak > 0 ? -100.0 * (1 - e / peak) : 0.0);
+  }
+  html += "<h2>Drawdown</h2>" +
+          line_chart("agent drawdown (%)", {{"agent", &drawdown, kColours[3]}}, first, last, 900, 180);
+  // P&L per ticker (closed trades of the agent).
+  std::vector<double> pnl(r.tickers.size(), 0.0);
+  for (const auto& f : r.agent.fills) {
+    if (!f.buy) pnl[f.ticker] += f.pnl;
+  }
+  const double max_abs = std::max(
+      1.0, *std::max_element(pnl.begin(), pnl.end(), [](double a, double b) { return std::abs(a) < std::abs(b); }));
+  const double bar_h = 18, chart_w = 900, mid = 450;
+  std::string bars = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + num(chart_w, 0) + "\" height=\"" +
+                     num(bar_h * static_cast<double>(r.tickers.size()) + 10, 0) +
+                     "\" font-family=\"sans-serif\" font-size=\"11\">";
+  for (std::size_t k = 0; k < r.tickers.size(); ++k) {
+    const double w = 380 * std::abs(std::abs(pnl[k]) / std::abs(max_abs));
+    const double yk = 5 + bar_h * static_cast<double>(k);
+    bars += "<text x=\"" + num(mid - 390, 0) + "\" y=\"" + num(yk + 12, 0) + "\">" + escape(r.tickers[k]) + "</text>";
+    bars += "<rect x=\"" + num(pnl[k] >= 0 ? mid : mid - w, 1) + "\" y=\"" + num(yk, 0) + "\" width=\"" + num(w, 1) +
+            "\" height=\"" + num(bar_h - 4, 0) + "\" fill=\"" + (pnl[k] >= 0 ? "#2ca02c" : "#d62728") + "\"/>";
+    bars += "<text x=\"" + num(mid + 390, 0) + "\" y=\"" + num(yk + 12, 0) + "\" text-anchor=\"end\">" + num(pnl[k]) +
+            "</text>";
+  }
+  bars += "<line x1=\"" + num(mid, 0) + "\" y1=\"0\" x2=\"" + num(mid, 0) + "\" y2=\"" +
+          num(bar_h * static_cast<double>(r.tickers.size()) + 10, 0) + "\" stroke=\"#999\"/></svg>";
+  html += "<h2>Realised P&amp;L per ticker (USD)</h2>" + bars;
+  // Prices with the agent's buys (green) and sells (red).
+  html += "<h2>Prices and trades</h2>";
+  for (std::size_t k = 0; k < r.tickers.size(); ++k) {
+    const auto& c = r.close[k];
+    if (c.empty()) continue;
+    const double lo = *std::min_element(c.begin(), c.end()),
+                 hi = std::max(*std::max_element(c.begin(), c.end()), lo + 1e-9);
+    const double width = 900, height = 200, left = 70, right = 20, top = 30, bottom = 30;
+    std::string marks;
+    for (const auto& f : r.agent.fills) {
+      if (f.ticker != k || f.bar < r.first_bar) continue;
+      const double i = static_cast<double>(f.bar - r.first_bar);
+      const double px = left + (width - left - right) * (c.size() > 1 ? i / static_cast<double>(c.size() - 1) : 0.0);
+      const double py = top + (height - top - bottom) * (1 - (std::clamp(f.price, lo, hi) - lo) / (hi - lo));
+      marks += f.buy ? "<path d=\"M" + num(px, 1) + "," + num(py - 7, 1) + " l-5,9 l10,0 z\" fill=\"#2ca02c\"/>"
+                     : "<path d=\"M" + num(px, 1) + "," + num(py + 7, 1) + " l-5,-9 l10,0 z\" fill=\"#d62728\"/>";
+    }
+    html += line_chart(r.tickers[k] + " close (buys green, sells red)", {{r.tickers[k], &c, kColours[0]}}, first, last,
+                       width, height, marks);
+  }
+  html +=
+      "<p>Generated by ploutos backtest. Files beside this page: summary.json, equity.csv, "
+      "trades.csv.</p></body></html>\n";
+  return html;
+}
+
+}  // namespace ploutos::backtest
