@@ -64,6 +64,40 @@ TimingReport analyze_timing(const env::MarketData& m, const backtest::StrategyRe
       }
     }
   }
+  // Round trips per ticker: fills come in time order; a sell closes the whole position.
+  struct Open {
+    double quantity = 0, cost = 0;
+    std::size_t first_bar = 0;
+  };
+  std::vector<Open> open(m.n_tickers);
+  double mae_sum = 0, mfe_sum = 0, exit_sum = 0;
+  for (const auto& f : run.fills) {
+    Open& o = open[f.ticker];
+    if (f.buy) {
+      if (o.quantity == 0) o.first_bar = f.bar;
+      o.quantity += f.quantity;
+      o.cost += f.quantity * f.price;
+      continue;
+    }
+    if (o.quantity <= 0) continue;
+    const double entry = o.cost / o.quantity;
+    double lo = m.low[m.at(o.first_bar, f.ticker)], hi = m.high[m.at(o.first_bar, f.ticker)];
+    for (std::size_t t = o.first_bar; t <= f.bar; ++t) {
+      lo = std::min(lo, m.low[m.at(t, f.ticker)]);
+      hi = std::max(hi, m.high[m.at(t, f.ticker)]);
+    }
+    mae_sum += std::min(0.0, lo / entry - 1);
+    mfe_sum += std::max(0.0, hi / entry - 1);
+    exit_sum += f.price / entry - 1;
+    ++r.round_trips;
+    o = Open{};
+  }
+  if (r.round_trips > 0) {
+    const auto n = static_cast<double>(r.round_trips);
+    r.mean_mae = mae_sum / n;
+    r.mean_mfe = mfe_sum / n;
+    r.mean_exit_return = exit_sum / n;
+  }
   r.buy_quality = r.judged_buys ? static_cast<double>(r.buys_low) / static_cast<double>(r.judged_buys) : 0;
   r.sell_quality = r.judged_sells ? static_cast<double>(r.sells_high) / static_cast<double>(r.judged_sells) : 0;
   r.mean_entry_percentile = percentile_n ? percentile_sum / static_cast<double>(percentile_n) : 0;
@@ -91,6 +125,10 @@ std::string to_json(const TimingReport& r) {
                            {"unclassified", r.unclassified},
                            {"mean_entry_percentile", r.mean_entry_percentile},
                            {"actions", {{"hold", r.holds}, {"buy", r.buy_decisions}, {"sell", r.sell_decisions}}},
+                           {"round_trips", r.round_trips},
+                           {"mean_mae", r.mean_mae},
+                           {"mean_mfe", r.mean_mfe},
+                           {"mean_exit_return", r.mean_exit_return},
                            {"verdict", r.verdict}};
   nlohmann::ordered_json per = nlohmann::ordered_json::object();
   for (const auto& t : r.per_ticker) {
@@ -123,6 +161,9 @@ std::string to_text(const TimingReport& r) {
   out += line;
   std::snprintf(line, sizeof line, "actions: hold %zu, buy %zu, sell %zu\n", r.holds, r.buy_decisions,
                 r.sell_decisions);
+  out += line;
+  std::snprintf(line, sizeof line, "round trips %zu: mean MAE %.2f%%, mean MFE %.2f%%, mean exit return %.2f%%\n",
+                r.round_trips, 100 * r.mean_mae, 100 * r.mean_mfe, 100 * r.mean_exit_return);
   out += line;
   out += "verdict: " + r.verdict + "\n";
   std::snprintf(line, sizeof line, "%-8s %6s %8s %6s %9s %7s %12s\n", "ticker", "buys", "buy_low", "sells", "sell_high",

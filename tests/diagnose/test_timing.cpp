@@ -33,3 +33,17 @@ TEST(Diagnose, BuysBeforeARiseAreLowAndBuysBeforeAFallAreHigh) {
   EXPECT_DOUBLE_EQ(r.per_ticker[0].pnl, -5.0);
   EXPECT_NE(diagnose::to_json(r).find("\"buy_quality\": 0.5"), std::string::npos);
 }
+
+TEST(Diagnose, RoundTripsMeasureAdverseAndFavourableExcursions) {
+  auto m = test::flat_market(1, 10, 100.0);
+  test::set_bar(m, 2, 0, 100, 104, 97, 101);  // held bars: low 97, high 110
+  test::set_bar(m, 3, 0, 101, 110, 99, 105);
+  test::set_bar(m, 4, 0, 105, 106, 102, 103);
+  backtest::StrategyResult run;
+  run.fills = {{2, 1, 0, true, 10, 100.0, 0, 0, "decision"}, {4, 3, 0, false, 10, 103.0, 0, 30, "decision"}};
+  const auto r = diagnose::analyze_timing(m, run);
+  EXPECT_EQ(r.round_trips, 1u);
+  EXPECT_NEAR(r.mean_mae, -0.03, 1e-12);
+  EXPECT_NEAR(r.mean_mfe, 0.10, 1e-12);
+  EXPECT_NEAR(r.mean_exit_return, 0.03, 1e-12);
+}

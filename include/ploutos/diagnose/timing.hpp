@@ -26,6 +26,12 @@ struct TimingReport {
   double mean_entry_percentile =
       0;  // where buys filled within the 20 bars' low..high before the decision (0 low, 1 high)
   std::size_t holds = 0, buy_decisions = 0, sell_decisions = 0;
+  // Round trips (first buy from flat .. the sell that closes), against the average entry price:
+  // maximum adverse and favourable excursion over the bars held (lows and highs), and the return taken.
+  std::size_t round_trips = 0;
+  double mean_mae = 0;          // mean of min(low) / entry - 1 (<= 0)
+  double mean_mfe = 0;          // mean of max(high) / entry - 1 (>= 0)
+  double mean_exit_return = 0;  // mean of exit fill / entry - 1
   std::string verdict;
   std::vector<TickerTiming> per_ticker;
 };
