@@ -30,6 +30,11 @@ nlohmann::ordered_json metrics_json(const StrategyResult& r) {
           {"activity", r.activity}};
 }
 
+// Bars closer than 20 hours apart are intraday (hourly data trades 7 bars a session).
+bool intraday(const env::MarketData& m) {
+  return m.n_bars > 1 && m.time[1] - m.time[0] < std::chrono::hours{20};
+}
+
 std::string time_text(const BacktestResult& r, std::size_t i) {
   return r.daily ? format_day(std::chrono::floor<std::chrono::days>(r.time[i])) : format_instant(r.time[i]);
 }
@@ -78,8 +83,7 @@ StrategyResult run_strategy(const std::shared_ptr<const env::MarketData>& market
   StrategyResult r;
   r.name = name;
   r.equity = e.equity_curve();
-  const double per_year =
-      market->n_bars > 1 && market->time[1] - market->time[0] < std::chrono::hours{20} ? 252.0 * 7 : 252.0;
+  const double per_year = intraday(*market) ? 252.0 * 7 : 252.0;
   r.metrics = risk::compute_metrics(r.equity, e.closed_trades(), e.traded_notional(), per_year);
   r.costs = e.total_costs();
   r.fills = e.fills();
@@ -98,7 +102,7 @@ BacktestResult run_backtest(const std::shared_ptr<const env::MarketData>& market
   out.first_bar = first;
   out.time.assign(market->time.begin() + static_cast<std::ptrdiff_t>(first),
                   market->time.begin() + static_cast<std::ptrdiff_t>(last) + 1);
-  out.daily = !(market->n_bars > 1 && market->time[1] - market->time[0] < std::chrono::hours{20});
+  out.daily = !intraday(*market);
   out.optimistic = config.fill_at_close;
   out.close.assign(market->n_tickers, {});
   for (std::size_t k = 0; k < market->n_tickers; ++k) {

@@ -41,12 +41,6 @@ data::ColumnMapping parse_mapping(const std::string& text) {
   return m;
 }
 
-data::QualityPolicy parse_policy(const std::string& text) {
-  if (text == "error") return data::QualityPolicy::kError;
-  if (text == "warn") return data::QualityPolicy::kWarn;
-  throw UsageError("--policy: expected error or warn, got '" + text + "'");
-}
-
 // Files named on the command line, or every series stored in the data directory.
 std::vector<std::filesystem::path> target_files(const std::vector<std::string>& files, const std::string& dir,
                                                 const std::vector<std::string>& tickers) {
@@ -117,7 +111,7 @@ void add_data_command(CLI::App& app, Globals& globals) {
       const auto config = load_effective_config(globals);
   const data::DataStore store(im->dir.empty() ? config.data.dir : im->dir);
   if (!im->ticker.empty() && im->files.size() != 1) throw UsageError("--ticker needs exactly one file");
-  const auto policy = parse_policy(im->policy);
+  const auto policy = data::parse_quality_policy(im->policy, "--policy");
   data::CsvReadOptions options;
   options.ticker = im->ticker;
   options.mapping = parse_mapping(im->map);

@@ -74,11 +74,9 @@ FetchOutcome fetch_into_store(const DataStore& store, SourceChain& chain, const 
   outcome.ticker = request.ticker;
   BarSeries stored;
   std::string stored_source;
-  if (store.find(request.ticker, request.timeframe)) {
+  if (const auto info = store.stored(request.ticker, request.timeframe)) {
     stored = store.load(request.ticker, request.timeframe, QualityPolicy::kWarn);
-    for (const auto& s : store.list()) {
-      if (s.ticker == request.ticker && s.timeframe == request.timeframe) stored_source = s.source;
-    }
+    stored_source = info->source;
   }
   outcome.requested = missing_ranges(request.start, request.end, stored.empty() ? nullptr : &stored);
   outcome.source = stored_source;

@@ -45,6 +45,12 @@ std::string range_text(const BarSeries& s, bool last) {
 
 }  // namespace
 
+QualityPolicy parse_quality_policy(const std::string& text, const std::string& where) {
+  if (text == "error") return QualityPolicy::kError;
+  if (text == "warn") return QualityPolicy::kWarn;
+  throw InputError(where + ": expected error or warn, got '" + text + "'");
+}
+
 std::string content_hash_hex(std::uint64_t hash) {
   char buf[17];
   std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(hash));
@@ -116,6 +122,35 @@ StoredSeries DataStore::save(const BarSeries& series, const std::string& source)
   return info;
 }
 
+namespace {
+// What the store knows of one CSV file: its sidecar's source and hash ("unknown" without one).
+StoredSeries describe_file(const fs::path& csv, Timeframe tf) {
+  StoredSeries info;
+  info.ticker = csv.stem().string();
+  info.timeframe = tf;
+  info.file = csv;
+  info.source = "unknown";
+  const fs::path sidecar = fs::path(csv).replace_extension(".json");
+  std::error_code ec;
+  if (fs::is_regular_file(sidecar, ec)) {
+    try {
+      const auto meta = nlohmann::json::parse(read_all(sidecar));
+      info.source = meta.value("source", "unknown");
+      info.content_hash = meta.value("content_hash", "");
+    } catch (const nlohmann::json::exception& e) {
+      throw InputError(sidecar.string() + ": malformed metadata: " + e.what());
+    }
+  }
+  return info;
+}
+}  // namespace
+
+std::optional<StoredSeries> DataStore::stored(const std::string& ticker, Timeframe timeframe) const {
+  const auto path = find(ticker, timeframe);
+  if (!path) return std::nullopt;
+  return describe_file(*path, timeframe == Timeframe::k4h ? Timeframe::k1h : timeframe);
+}
+
 std::vector<StoredSeries> DataStore::list() const {
   std::vector<StoredSeries> out;
   for (const Timeframe tf : {Timeframe::k1d, Timeframe::k1h}) {
@@ -123,23 +158,7 @@ std::vector<StoredSeries> DataStore::list() const {
       std::error_code ec;
       if (!fs::is_directory(dir_ / folder, ec)) continue;
       for (const auto& entry : fs::directory_iterator(dir_ / folder)) {
-        if (entry.path().extension() != ".csv") continue;
-        StoredSeries info;
-        info.ticker = entry.path().stem().string();
-        info.timeframe = tf;
-        info.file = entry.path();
-        info.source = "unknown";
-        const fs::path sidecar = fs::path(entry.path()).replace_extension(".json");
-        if (fs::is_regular_file(sidecar, ec)) {
-          try {
-            const auto meta = nlohmann::json::parse(read_all(sidecar));
-            info.source = meta.value("source", "unknown");
-            info.content_hash = meta.value("content_hash", "");
-          } catch (const nlohmann::json::exception& e) {
-            throw InputError(sidecar.string() + ": malformed metadata: " + e.what());
-          }
-        }
-        out.push_back(std::move(info));
+        if (entry.path().extension() == ".csv") out.push_back(describe_file(entry.path(), tf));
       }
     }
   }

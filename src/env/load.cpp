@@ -62,7 +62,7 @@ LoadedMarket load_market(const config::Config& config, const std::string& data_d
   } else {
     const std::string dir = data_dir.empty() ? d.dir : data_dir;
     const data::DataStore store(dir);
-    const auto policy = d.quality_policy == "warn" ? data::QualityPolicy::kWarn : data::QualityPolicy::kError;
+    const auto policy = data::parse_quality_policy(d.quality_policy, "data.quality_policy");
     for (const auto& ticker : d.tickers) {
       const std::filesystem::path flat = std::filesystem::path(dir) / (ticker + ".csv");
       data::BarSeries s;

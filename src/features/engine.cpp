@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <memory>
+#include <string_view>
 #include <utility>
 
 #include "ploutos/core/error.hpp"
@@ -31,6 +32,13 @@ struct Columns {
   }
   void add(std::string name, std::string description, const std::vector<double>& values) {
     add(std::move(name), std::move(description), Column(values.begin(), values.end()));
+  }
+  // A column added earlier, by name (the entry scores combine flags computed above them).
+  const Column& get(std::string_view name) const {
+    for (std::size_t i = 0; i < info.size(); ++i) {
+      if (info[i].name == name) return data[i];
+    }
+    throw Error("feature engine: no column " + std::string(name));
   }
 };
 
@@ -331,13 +339,7 @@ Columns compute_v2(const data::BarSeries& s) {
           bear_div);
 
   // Entry scores: counts of the buy and sell flags above.
-  const auto& idx = out.info;
-  auto column = [&](const std::string& name) -> const Column& {
-    for (std::size_t i = 0; i < idx.size(); ++i) {
-      if (idx[i].name == name) return out.data[i];
-    }
-    throw Error("feature engine: no column " + name);
-  };
+  auto column = [&](std::string_view name) -> const Column& { return out.get(name); };
   const std::vector<const Column*> buy = {
       &column("near_support_20"),    &column("oversold_20"),   &column("reverting_20"),
       &column("vol_bullish"),        &column("hammer"),        &column("bullish_engulfing"),
@@ -476,12 +478,7 @@ Columns compute_seed_v2(const data::BarSeries& s) {
     below_rolling_quantile(width, 50, 0.2, f);
     return f;
   }());
-  auto col = [&](const char* name) -> const Column& {
-    for (std::size_t i = 0; i < out.info.size(); ++i) {
-      if (out.info[i].name == name) return out.data[i];
-    }
-    throw Error(std::string("feature engine: no column ") + name);
-  };
+  auto col = [&](std::string_view name) -> const Column& { return out.get(name); };
   const char* buy_flags[] = {"near_support_20",   "near_support_50",    "oversold_20",   "oversold_50",
                              "reverting_20",      "reverting_50",       "vol_bullish",   "hammer",
                              "bullish_engulfing", "bullish_divergence", "touch_lower_bb"};

@@ -15,6 +15,9 @@ namespace ploutos::data {
 
 enum class QualityPolicy { kError, kWarn };
 
+// "error" or "warn"; anything else is an InputError naming `where` (a flag or config key).
+QualityPolicy parse_quality_policy(const std::string& text, const std::string& where);
+
 struct StoredSeries {
   std::string ticker;
   Timeframe timeframe = Timeframe::k1d;
@@ -42,6 +45,8 @@ class DataStore {
   BarSeries load(const std::string& ticker, Timeframe timeframe, QualityPolicy policy = QualityPolicy::kError) const;
   // Writes `<dir>/<interval>/<TICKER>.csv` and its sidecar, atomically; returns what was stored.
   StoredSeries save(const BarSeries& series, const std::string& source) const;
+  // What is stored for (ticker, timeframe): file, source, hash; nullopt when nothing is.
+  std::optional<StoredSeries> stored(const std::string& ticker, Timeframe timeframe) const;
   // Everything stored, sorted by interval then ticker.
   std::vector<StoredSeries> list() const;
 
