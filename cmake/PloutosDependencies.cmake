@@ -8,6 +8,7 @@ find_package(CLI11 REQUIRED)
 find_package(date REQUIRED)          # provides date::date and date::date-tz (system tzdb)
 find_package(Eigen3 3.4 REQUIRED NO_MODULE)
 find_package(CURL REQUIRED)
+find_package(SQLiteCpp REQUIRED)   # the order journal
 
 # LibTorch: linked into the core library, headers only visible to src/rl (see docs/architecture.md).
 # TorchConfig.cmake warns about an unused kineto library on Debian; it is harmless.

@@ -44,15 +44,12 @@ std::string time_text(const BacktestResult& r, std::size_t i) {
 ModelWithMarket load_model_with_market(const std::string& model_path, const std::string& data,
                                        const std::function<void(config::Config&)>& adjust) {
   ModelWithMarket out;
-  out.policy = rl::Policy::load(model_path);
-  const auto manifest = nlohmann::json::parse(out.policy->manifest());
-  out.config = config::load_config_text(manifest.at("config").dump(), model_path + " (manifest config)");
+  out.agent = agent::Agent::load(model_path);
+  out.config = out.agent->config();
   if (data == "synthetic") out.config.data.interval = "1d";  // the built-in market is daily
   if (adjust) adjust(out.config);
   out.market = env::load_market(out.config, data);
-  const auto& m = *out.market.market;
-  rl::check_compatible(out.policy->manifest(), out.config.features.feature_set, m.tickers,
-                       m.n_tickers * m.n_features + m.n_tickers + 3);
+  out.agent->check_compatible(*out.market.market, out.config.features.feature_set);
   return out;
 }
 

@@ -80,7 +80,7 @@ void add_backtest_command(CLI::App& app, Globals& globals) {
       const auto env_config = env::env_config_from(config, env::Mode::kBacktest);
       const auto result = backtest::run_backtest(
           loaded.market.market, env_config, first, last,
-          [&](std::span<const float> obs, std::span<std::int32_t> actions) { loaded.policy->act(obs, actions); },
+          [&](std::span<const float> obs, std::span<std::int32_t> actions) { loaded.agent->act(obs, actions); },
           config.training.seed);
       const std::string out_dir = o->out.empty() ? config.backtest.out_dir : o->out;
       backtest::write_outputs(result, out_dir);

@@ -42,7 +42,7 @@ void add_diagnose_command(CLI::App& app, Globals& globals) {
           backtest::last_bars(m, static_cast<std::size_t>(o->days > 0 ? o->days : loaded.config.backtest.days));
       const auto run = backtest::run_strategy(
           loaded.market.market, env::env_config_from(loaded.config, env::Mode::kBacktest), first, last, "agent",
-          [&](std::span<const float> obs, std::span<std::int32_t> a) { loaded.policy->act(obs, a); });
+          [&](std::span<const float> obs, std::span<std::int32_t> a) { loaded.agent->act(obs, a); });
       const auto report = diagnose::analyze_timing(m, run, static_cast<std::size_t>(o->horizon));
       if (!o->out.empty())
         write_file_atomic(std::filesystem::path(o->out) / "diagnose.json", diagnose::to_json(report) + "\n");

@@ -1,27 +1,164 @@
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <csignal>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
 #include "cli.hpp"
+#include "ploutos/agent/agent.hpp"
+#include "ploutos/broker/broker.hpp"
+#include "ploutos/core/error.hpp"
+#include "ploutos/env/from_config.hpp"
+#include "ploutos/env/load.hpp"
+#include "ploutos/trading/session.hpp"
 
 namespace ploutos::cli {
+namespace {
+
+std::atomic<bool> g_stop{false};
+extern "C" void on_stop_signal(int) {
+  g_stop.store(true);
+}
+
+nlohmann::ordered_json report_json(const trading::CycleReport& r, const std::vector<std::string>& tickers) {
+  nlohmann::ordered_json actions = nlohmann::ordered_json::object();
+  for (std::size_t k = 0; k < r.actions.size() && k < tickers.size(); ++k)
+    actions[tickers[k]] = r.actions[k] == env::kBuy ? "buy" : r.actions[k] == env::kSell ? "sell" : "hold";
+  return {{"decision_time", r.decision_time},
+          {"skipped", r.skipped},
+          {"skip_reason", r.skip_reason},
+          {"actions", actions},
+          {"orders_sent", r.orders_sent},
+          {"orders_rejected", r.orders_rejected},
+          {"kill_switch", r.kill_switch},
+          {"cash", r.cash},
+          {"equity", r.equity},
+          {"notes", r.notes}};
+}
+
+void confirm_live(bool yes_really_live) {
+  if (yes_really_live) return;
+  if (isatty(STDIN_FILENO) == 0)
+    throw UsageError("--live needs a typed confirmation on a terminal, or --yes-really-live");
+  std::cerr << "LIVE TRADING with real money. Type 'trade live' to continue: " << std::flush;
+  std::string line;
+  std::getline(std::cin, line);
+  if (line != "trade live") throw UsageError("live trading not confirmed");
+}
+
+}  // namespace
 
 void add_trade_command(CLI::App& app, Globals& globals) {
   struct Options {
-    std::string broker, model;
+    std::string broker, model, data, journal, start;
     bool paper = true, live = false, once = false, dry_run = false, yes_really_live = false;
+    int cycles = 0;
+    std::size_t start_bars = 60;
   };
   auto o = std::make_shared<Options>();
   auto* cmd = app.add_subcommand(
       "trade", "Paper (default) or live trading loop on the NYSE calendar with risk limits and an order journal");
   cmd->add_flag("--paper", o->paper, "Paper trading (the default)");
-  cmd->add_option("--broker", o->broker, "etoro (default, or $BROKER), alpaca, or sim (offline)");
-  cmd->add_option("--model", o->model, "Model file");
+  cmd->add_option("--broker", o->broker, "etoro (the default, or $BROKER), alpaca, or sim (offline, no credentials)")
+      ->check(CLI::IsMember({"etoro", "alpaca", "sim"}));
+  cmd->add_option("--model", o->model, "Model file (default: trading.model of the config)");
+  cmd->add_option("--data", o->data, "Bars: data directory, folder of TICKER.csv, or `synthetic` (sim)");
+  cmd->add_option("--journal", o->journal, "SQLite order journal (default: trading.journal of the config)");
   cmd->add_flag("--once", o->once, "Run one decision cycle and exit");
+  cmd->add_option("--cycles", o->cycles, "Stop after this many cycles (sim default: to the end of the data)");
+  cmd->add_option("--start", o->start, "sim: first decision day YYYY-MM-DD of a new session");
+  cmd->add_option("--start-bars", o->start_bars, "sim: a new session starts this many bars before the data end");
   cmd->add_flag("--dry-run", o->dry_run, "Decide and journal, but send no orders");
   cmd->add_flag("--live", o->live, "Real money: asks for a typed confirmation");
   cmd->add_flag("--yes-really-live", o->yes_really_live, "Confirm --live without the prompt");
   cmd->footer(
+      "Each cycle: reconcile journal and broker, decide on the last final bar, apply the risk overlay\n"
+      "(stops, kill switch, caps, sizing), send orders with deterministic client order ids (journaled\n"
+      "before sending), record fills, positions and equity. The sim broker fills at the next bar's open\n"
+      "through the cost model and keeps its state beside the journal (<journal>.sim.json).\n"
       "Examples:\n"
       "  ploutos trade --paper --broker sim --model data/models/brain_tech.pt --once\n"
+      "  ploutos trade --broker sim --model data/models/quickstart.pt --data synthetic --cycles 20 --json\n"
       "  ploutos trade --paper --broker alpaca --model data/models/brain_tech.pt");
-  not_implemented(*cmd, globals, "ploutos trade (issue #7)", o);
+  cmd->callback([&globals, o] {
+    globals.action = [&globals, o]() -> int {
+      const auto file_config = load_effective_config(globals);
+      const std::string broker_name = broker::resolve_broker_name(o->broker, file_config.broker.name);
+      if (o->live && broker_name == "sim") throw UsageError("--live with --broker sim: the simulator is paper only");
+      if (o->live) confirm_live(o->yes_really_live);
+      const std::string model = !o->model.empty() ? o->model : file_config.trading.model;
+      auto agent = agent::Agent::load(model);
+      // The model's config decides the observation; the user's config the risk limits and journal.
+      config::Config config = agent->config();
+      config.risk = file_config.risk;
+      config.trading = file_config.trading;
+      config.broker = file_config.broker;
+      const std::string data = o->data.empty() && broker_name == "sim" && config.data.source == "synthetic"
+                                   ? std::string("synthetic")
+                                   : o->data;
+      if (data == "synthetic") config.data.interval = "1d";
+      auto trader_config = trading::trader_config_from(config);
+      trader_config.dry_run = o->dry_run;
+      trading::SessionRequest request;
+      request.journal_path = !o->journal.empty() ? o->journal : config.trading.journal;
+      request.once = o->once;
+      request.max_cycles = o->cycles;
+      request.start_day = o->start;
+      request.start_bars = o->start_bars;
+      request.seed = config.training.seed;
+      request.stop = &g_stop;
+      std::signal(SIGINT, on_stop_signal);
+      std::signal(SIGTERM, on_stop_signal);
+      std::vector<std::string> tickers;
+      request.on_cycle = [&](const trading::CycleReport& r) {
+        if (globals.json) {
+          std::cout << report_json(r, tickers).dump() << "\n" << std::flush;
+        } else if (!globals.quiet) {
+          const auto buys = std::count(r.actions.begin(), r.actions.end(), env::kBuy);
+          const auto sells = std::count(r.actions.begin(), r.actions.end(), env::kSell);
+          std::cout << r.decision_time << (r.skipped ? "  skipped: " + r.skip_reason : "") << "  buy " << buys
+                    << " sell " << sells << "  orders " << r.orders_sent << " (rejected " << r.orders_rejected
+                    << ")  equity " << r.equity << (r.kill_switch ? "  KILL SWITCH" : "") << "\n"
+                    << std::flush;
+        }
+      };
+      auto decide = [&agent](const env::MarketData& m, std::size_t bar, std::span<const double> q,
+                             const env::PortfolioState& p,
+                             std::span<std::int32_t> a) { agent->decide(m, bar, q, p, a); };
+      trading::SessionResult result;
+      if (broker_name == "sim") {
+        const auto loaded = env::load_market(config, data);
+        agent->check_compatible(*loaded.market, config.features.feature_set);
+        tickers = loaded.market->tickers;
+        result = trading::run_sim_session(*loaded.market, decide, trader_config, env::cost_params_from(config.costs),
+                                          request);
+      } else {
+        broker::BrokerOptions options;
+        options.name = broker_name;
+        options.paper = !o->live;
+        options.timeout_seconds = config.broker.timeout_seconds;
+        options.max_retries = config.broker.max_retries;
+        options.requests_per_minute = config.broker.requests_per_minute;
+        auto broker = broker::make_broker(options);
+        tickers = config.data.tickers;
+        result = trading::run_broker_session(
+            *broker,
+            [&]() {
+              auto loaded = env::load_market(config, data);
+              agent->check_compatible(*loaded.market, config.features.feature_set);
+              return loaded.market;
+            },
+            decide, trader_config, request);
+      }
+      if (!globals.json && !globals.quiet) {
+        std::cout << result.cycles.size() << " cycle(s); " << result.ended << "; journal " << result.journal << "\n";
+        for (const auto& s : result.suggestions) std::cout << "suggestion: " << s << "\n";
+      }
+      return 0;
+    };
+  });
 }
 
 }  // namespace ploutos::cli

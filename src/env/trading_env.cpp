@@ -71,18 +71,9 @@ double TradingEnv::mark_equity(std::size_t bar) const {
 }
 
 void TradingEnv::write_observation(std::span<float> obs) const {
-  const MarketData& m = *market_;
-  const std::size_t nf = m.n_tickers * m.n_features;
-  std::memcpy(obs.data(), m.features.data() + bar_ * nf, nf * sizeof(float));
-  const double equity = equity_ > 0 ? equity_ : 1e-9;
-  for (std::size_t k = 0; k < m.n_tickers; ++k) {
-    const double value = positions_[k].quantity * m.close[m.at(bar_, k)];
-    obs[nf + k] = static_cast<float>(std::clamp(value / equity, 0.0, 1.0));
-  }
-  obs[nf + m.n_tickers] = static_cast<float>(std::clamp(cash_ / equity, 0.0, 1.0));
-  obs[nf + m.n_tickers + 1] = static_cast<float>(std::clamp(equity_ / config_.initial_balance - 1.0, -1.0, 5.0));
-  obs[nf + m.n_tickers + 2] =
-      static_cast<float>(std::clamp(peak_equity_ > 0 ? 1.0 - equity_ / peak_equity_ : 0.0, 0.0, 1.0));
+  env::write_observation(
+      *market_, bar_, [this](std::size_t k) { return positions_[k].quantity; },
+      PortfolioState{cash_, equity_, peak_equity_, config_.initial_balance}, obs);
 }
 
 void TradingEnv::sell(std::size_t k, double reference_price, std::size_t fill_bar, std::size_t context_bar,

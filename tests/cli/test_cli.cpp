@@ -1,11 +1,15 @@
 // End-to-end tests of the `ploutos` binary: exit codes, --help, JSON outputs, config errors.
+#include <SQLiteCpp/SQLiteCpp.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
 #include <string>
 
 #include "../support/fake_server.hpp"
@@ -85,7 +89,7 @@ TEST(Cli, VersionAndUsageErrors) {
 
 TEST(Cli, UnbuiltCommandsSayNotImplementedAndExit1) {
   for (const char* cmd : {
-           "trade --paper --broker sim",
+           "backtest --walk-forward --model x.pt",
        }) {
     const auto r = run(cmd);
     EXPECT_EQ(r.code, 1) << cmd;
@@ -354,7 +358,10 @@ TEST(Cli, CtrlCSavesACheckpointAndResumeContinues) {
 
 TEST(Cli, BacktestATrainedModelAgainstBaselines) {
   const std::string model = kTmp + "/bt.pt";
-  ASSERT_EQ(run("train --config quickstart --timesteps 2048 --threads 1 --out " + model + " --metrics-dir " + kTmp + "/bt_runs").code, 0);
+  ASSERT_EQ(run("train --config quickstart --timesteps 2048 --threads 1 --out " + model + " --metrics-dir " + kTmp +
+                "/bt_runs")
+                .code,
+            0);
   const auto r = run("backtest --model " + model + " --data synthetic --days 120 --out " + kTmp + "/bt_report --json");
   ASSERT_EQ(r.code, 0) << r.err;
   const auto j = json_of(r);
@@ -362,11 +369,110 @@ TEST(Cli, BacktestATrainedModelAgainstBaselines) {
   EXPECT_EQ(j["optimistic"], false);
   EXPECT_TRUE(j["baselines"].contains("random_same_frequency"));
   EXPECT_TRUE(std::filesystem::exists(kTmp + "/bt_report/summary.json"));
-  const auto close = json_of(run("backtest --model " + model + " --data synthetic --days 120 --fill close --out " + kTmp + "/bt_close --json"));
+  const auto close = json_of(run("backtest --model " + model + " --data synthetic --days 120 --fill close --out " +
+                                 kTmp + "/bt_close --json"));
   EXPECT_EQ(close["optimistic"], true);
   EXPECT_EQ(run("backtest --model " + kTmp + "/none.pt --data synthetic").code, 2);
   EXPECT_EQ(run("backtest --walk-forward --config quickstart").code, 1);
   const auto d = json_of(run("diagnose --model " + model + " --data synthetic --days 120 --json"));
   EXPECT_TRUE(d.contains("buy_quality"));
   EXPECT_TRUE(d.contains("verdict"));
+}
+
+namespace {
+
+std::string trained_quickstart_model(const std::string& name) {
+  const std::string model = kTmp + "/" + name;
+  if (!std::filesystem::exists(model)) {
+    const auto r = run("--seed 4 train --config quickstart --timesteps 2048 --threads 1 --out " + model +
+                       " --metrics-dir " + kTmp + "/runs_" + name);
+    EXPECT_EQ(r.code, 0) << r.err;
+  }
+  return model;
+}
+
+std::vector<nlohmann::json> json_lines(const std::string& out) {
+  std::vector<nlohmann::json> lines;
+  std::istringstream in(out);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) lines.push_back(nlohmann::json::parse(line));
+  }
+  return lines;
+}
+
+}  // namespace
+
+TEST(Cli, TradeSimWorksOfflineContinuesAcrossRunsAndGuardsLiveTrading) {
+  const std::string model = trained_quickstart_model("trade.pt");
+  const std::string journal = kTmp + "/trade/journal.sqlite";
+  std::filesystem::remove_all(kTmp + "/trade");
+  const std::string no_keys = "ALPACA_API_KEY= ALPACA_SECRET_KEY= ETORO_API_KEY= ETORO_USER_KEY= ";
+  const auto first =
+      run_with_env(no_keys, "trade --paper --broker sim --model " + model + " --journal " + journal + " --once --json");
+  ASSERT_EQ(first.code, 0) << first.err;
+  const auto a = json_lines(first.out);
+  ASSERT_EQ(a.size(), 1u);
+  const auto second = run("trade --broker sim --model " + model + " --journal " + journal + " --cycles 5 --json");
+  ASSERT_EQ(second.code, 0) << second.err;
+  const auto b = json_lines(second.out);
+  ASSERT_EQ(b.size(), 5u);
+  EXPECT_GT(b[0]["decision_time"].get<std::string>(), a[0]["decision_time"].get<std::string>())
+      << "the session continues where it stopped";
+  std::ifstream state_file(journal + ".sim.json");
+  const auto state = nlohmann::json::parse(state_file);
+  std::set<std::string> ids;
+  for (const auto& o : state["orders"]) {
+    EXPECT_EQ(o["client_order_id"].get<std::string>().rfind("pl-", 0), 0u);
+    EXPECT_TRUE(ids.insert(o["client_order_id"].get<std::string>()).second);
+  }
+
+  const auto etoro = run_with_env(no_keys, "trade --model " + model + " --once");
+  EXPECT_EQ(etoro.code, 2);
+  EXPECT_NE(etoro.err.find("ETORO_API_KEY"), std::string::npos) << etoro.err;
+  EXPECT_NE(etoro.err.find("--broker sim"), std::string::npos) << etoro.err;
+  EXPECT_EQ(run("trade --broker sim --live --model " + model).code, 2);
+  const auto unconfirmed = run_with_env("ALPACA_API_KEY=k1234 ALPACA_SECRET_KEY=s1234 ",
+                                        "trade --broker alpaca --live --model " + model + " < /dev/null");
+  EXPECT_EQ(unconfirmed.code, 2);
+  EXPECT_NE(unconfirmed.err.find("confirmation"), std::string::npos) << unconfirmed.err;
+}
+
+// SIGKILL at random moments of a simulated session, then a restart: the sim broker refuses a
+// repeated client order id, so a resend would show up as a rejection; none may appear, and the
+// journal's positions must equal the broker's.
+TEST(Cli, TradeSurvivesSigkillAtRandomMoments) {
+  const std::string model = trained_quickstart_model("trade.pt");
+  const std::string dir = kTmp + "/trade_kill";
+  std::filesystem::remove_all(dir);
+  const std::string journal = dir + "/journal.sqlite";
+  const std::string args = "trade --broker sim --model " + model + " --journal " + journal + " --start-bars 40 --quiet";
+  std::uint64_t x = 12345;
+  for (int i = 0; i < 8; ++i) {
+    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    const double delay = 0.15 + static_cast<double>(x >> 40) / static_cast<double>(1ULL << 24) * 0.5;
+    run_with_env("",
+                 "--version >/dev/null; timeout -s KILL " + std::to_string(delay) + " '" + PLOUTOS_BIN + "' " + args);
+  }
+  const auto last = run(args);
+  ASSERT_EQ(last.code, 0) << last.err;
+  SQLite::Database db(journal);
+  SQLite::Statement rejected(db, "SELECT COUNT(*) FROM orders WHERE state = 'rejected'");
+  rejected.executeStep();
+  EXPECT_EQ(rejected.getColumn(0).getInt(), 0) << "a rejection here is a resent order";
+  SQLite::Statement cycles(db, "SELECT COUNT(*) FROM cycles WHERE finished_at IS NOT NULL");
+  cycles.executeStep();
+  EXPECT_GE(cycles.getColumn(0).getInt(), 39);
+  std::map<std::string, double> journal_positions;
+  SQLite::Statement fills(
+      db, "SELECT symbol, SUM(CASE side WHEN 'buy' THEN quantity ELSE -quantity END) FROM fills GROUP BY symbol");
+  while (fills.executeStep()) journal_positions[fills.getColumn(0).getString()] = fills.getColumn(1).getDouble();
+  std::ifstream state_file(journal + ".sim.json");
+  const auto state = nlohmann::json::parse(state_file);
+  for (const auto& [symbol, h] : state["holdings"].items())
+    EXPECT_NEAR(journal_positions[symbol], h["quantity"].get<double>(), 1e-6) << symbol;
+  for (const auto& [symbol, q] : journal_positions) {
+    if (std::abs(q) > 1e-6) {
+      EXPECT_TRUE(state["holdings"].contains(symbol)) << symbol;
+    }
+  }
 }

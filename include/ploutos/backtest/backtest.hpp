@@ -7,11 +7,11 @@
 #include <string>
 #include <vector>
 
+#include "ploutos/agent/agent.hpp"
 #include "ploutos/config/config.hpp"
 #include "ploutos/env/load.hpp"
 #include "ploutos/env/trading_env.hpp"
 #include "ploutos/risk/metrics.hpp"
-#include "ploutos/rl/ppo.hpp"
 
 namespace ploutos::backtest {
 
@@ -21,8 +21,8 @@ using Decide = std::function<void(std::span<const float> obs, std::span<std::int
 // checked for compatibility. `data` overrides the data location ("synthetic" for the built-in
 // market); `adjust` edits the config before the market is loaded (--costs, --fill).
 struct ModelWithMarket {
-  std::unique_ptr<rl::Policy> policy;
-  config::Config config;
+  std::unique_ptr<agent::Agent> agent;
+  config::Config config;  // the model's config after `adjust`
   env::LoadedMarket market;
 };
 ModelWithMarket load_model_with_market(const std::string& model_path, const std::string& data,

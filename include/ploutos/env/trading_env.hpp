@@ -2,7 +2,9 @@
 // TradingEnv V6 "better timing": the seed's multi-ticker environment (shared/seed-spec.md, section 2)
 // rebuilt with its weaknesses fixed behind switches. docs/environment.md has the observation layout,
 // every reward term and the execution contract.
+#include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <span>
 #include <string>
@@ -103,6 +105,33 @@ struct StepInfo {
   double costs_paid = 0;  // USD this step
   std::size_t bar = 0;    // the bar the observation now shows
 };
+
+// What the observation shows of a portfolio besides its positions.
+struct PortfolioState {
+  double cash = 0;
+  double equity = 0;
+  double peak_equity = 0;
+  double initial_balance = 1;
+};
+
+// Features of `bar` for every ticker, then position weights, cash share, return since the start and
+// drawdown from the peak (docs/environment.md); `quantity_of(k)` gives the shares held of ticker k.
+// The environment and the live Agent both build observations here, so trading sees what training saw.
+template <class QuantityOf>
+void write_observation(const MarketData& m, std::size_t bar, QuantityOf&& quantity_of, const PortfolioState& p,
+                       std::span<float> obs) {
+  const std::size_t nf = m.n_tickers * m.n_features;
+  std::memcpy(obs.data(), m.features.data() + bar * nf, nf * sizeof(float));
+  const double equity = p.equity > 0 ? p.equity : 1e-9;
+  for (std::size_t k = 0; k < m.n_tickers; ++k) {
+    const double value = quantity_of(k) * m.close[m.at(bar, k)];
+    obs[nf + k] = static_cast<float>(std::clamp(value / equity, 0.0, 1.0));
+  }
+  obs[nf + m.n_tickers] = static_cast<float>(std::clamp(p.cash / equity, 0.0, 1.0));
+  obs[nf + m.n_tickers + 1] = static_cast<float>(std::clamp(p.equity / p.initial_balance - 1.0, -1.0, 5.0));
+  obs[nf + m.n_tickers + 2] =
+      static_cast<float>(std::clamp(p.peak_equity > 0 ? 1.0 - p.equity / p.peak_equity : 0.0, 0.0, 1.0));
+}
 
 class TradingEnv {
  public:

@@ -1,0 +1,79 @@
+#pragma once
+// eToro Public API (shared/brokers.md). Positions, not orders, are eToro's unit: a buy opens a
+// position (by units), a sell closes positions of the instrument (partly when needed). There is no
+// client order id, so idempotency comes from the trader's journal, and recover() matches the
+// portfolio (instrument, units, open time, positions we do not know yet) after a lost response.
+// The exact paths and field casing are uncertain (docs/brokers.md): they live in EtoroRoutes only.
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ploutos/broker/broker.hpp"
+#include "ploutos/core/http.hpp"
+
+namespace ploutos::broker {
+
+// Every path of the protocol in one table; `{demo}` becomes "/demo" on the demo account and ""
+// on the real one, `{id}` a position id.
+struct EtoroRoutes {
+  std::string search = "/market-data/search?internalSymbolFull=";
+  std::string rates = "/market-data/instruments/rates?instrumentIds=";
+  std::string open_by_units = "/trading/execution{demo}/market-open-orders/by-units";
+  std::string close_position = "/trading/execution{demo}/market-close-orders/positions/{id}";
+  std::string portfolio = "/trading/info{demo}/portfolio";
+};
+
+struct EtoroOptions {
+  std::string base_url = "https://public-api.etoro.com/api/v1";
+  std::string api_key, user_key;
+  bool demo = true;  // paper trading is eToro's demo account
+  EtoroRoutes routes;
+  HttpClientOptions http;
+  // x-request-id: a UUID per request from this seed (0: from the clock and the process id, so a
+  // restarted trader never repeats an id; tests set it for reproducible ids).
+  std::uint64_t request_id_seed = 0;
+};
+
+class EtoroBroker : public Broker {
+ public:
+  explicit EtoroBroker(EtoroOptions options);
+  ~EtoroBroker() override;
+
+  std::string name() const override { return "etoro"; }
+  Account account() override;
+  std::vector<Position> positions() override;
+  Order submit(const OrderRequest& request) override;
+  std::optional<Order> order_by_client_id(const std::string& client_order_id) override;
+  std::vector<Order> open_orders() override { return {}; }  // market positions open at once
+  void cancel(const std::string& order_id) override;
+  // eToro has no market clock: the NYSE calendar on the local clock.
+  MarketClock clock() override;
+  double latest_price(const std::string& symbol) override;
+  bool supports_brackets() const override { return true; }  // stop-loss/take-profit rates on open
+  std::optional<Order> recover(const OrderRequest& request, Instant sent_after,
+                               const std::set<std::string>& known_ids) override;
+
+  int instrument_id(const std::string& symbol);
+
+ private:
+  struct EtoroPosition {
+    std::string id;
+    int instrument = 0;
+    bool is_buy = true;
+    double units = 0, open_rate = 0, amount = 0;
+    Instant opened{};
+  };
+  std::vector<EtoroPosition> portfolio(double* credit = nullptr);
+  std::string path(std::string route, const std::string& id = "") const;
+  HttpResponse call(const std::string& method, const std::string& path, const std::string& body = "");
+  std::string symbol_of(int instrument) const;
+
+  EtoroOptions options_;
+  std::unique_ptr<HttpClient> http_;
+  std::map<std::string, int> instruments_;  // symbol -> instrument id
+  std::map<std::string, Order> submitted_;  // by client order id, this process only
+  std::uint64_t request_counter_ = 0;
+};
+
+}  // namespace ploutos::broker

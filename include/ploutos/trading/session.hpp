@@ -1,0 +1,48 @@
+#pragma once
+// The trading loop around Trader::run_cycle: the simulated session (SimBroker on stored or
+// synthetic bars, state kept beside the journal so a paper session continues across runs) and the
+// broker session (Alpaca, eToro: NYSE-calendar aligned, deciding after the close on final bars).
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ploutos/broker/sim_broker.hpp"
+#include "ploutos/trading/trader.hpp"
+
+namespace ploutos::trading {
+
+broker::SimBars sim_bars_from(const env::MarketData& market);
+
+struct SessionRequest {
+  std::string journal_path = "data/journal.sqlite";
+  bool once = false;
+  bool durable = true;
+  int max_cycles = 0;     // 0: sim to the end of its data; brokers until stopped
+  std::string start_day;  // sim: first decision day; empty: `start_bars` sessions before the end
+  std::size_t start_bars = 60;
+  std::uint64_t seed = 2024;
+  const std::atomic<bool>* stop = nullptr;  // set by SIGINT/SIGTERM: finish the cycle, then return
+  std::function<void(const CycleReport&)> on_cycle;
+};
+
+struct SessionResult {
+  std::vector<CycleReport> cycles;
+  std::vector<std::string> suggestions;
+  std::string ended;  // why the loop ended
+  std::string journal;
+};
+
+// Paper trading on the simulator. The simulator's state lives in `<journal>.sim.json` and is saved
+// after every change, so the broker side survives a crash exactly like a remote broker would.
+SessionResult run_sim_session(const env::MarketData& market, const DecideFn& decide, const TraderConfig& config,
+                              const costs::CostParams& costs, const SessionRequest& request);
+
+// A real broker. `load_market` returns the market with the latest final bars (data store); a
+// cycle refuses data that does not end at the latest closed session.
+SessionResult run_broker_session(broker::Broker& broker,
+                                 const std::function<std::shared_ptr<const env::MarketData>()>& load_market,
+                                 const DecideFn& decide, const TraderConfig& config, const SessionRequest& request);
+
+}  // namespace ploutos::trading

@@ -1,0 +1,100 @@
+#pragma once
+// One decision cycle of the trading loop, the same for every broker:
+//   reconcile journal and broker -> portfolio -> decisions (the Agent, or any DecideFn) -> risk
+//   overlay (stops, kill switch, caps, sizing) -> orders with deterministic client order ids,
+//   journaled before they are sent -> fills -> positions and equity snapshot -> end-of-day analysis.
+// A cycle is keyed by its decision bar's time, so a restart repeats nothing it already did.
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "ploutos/broker/broker.hpp"
+#include "ploutos/config/config.hpp"
+#include "ploutos/env/market.hpp"
+#include "ploutos/env/trading_env.hpp"
+#include "ploutos/trading/journal.hpp"
+
+namespace ploutos::trading {
+
+// The journal and the broker disagree in a way the trader cannot explain: trading stops.
+class ReconciliationError : public Error {
+ public:
+  explicit ReconciliationError(const std::string& report) : Error(report, kExitRuntime) {}
+};
+
+struct TraderConfig {
+  double initial_balance = 100000;  // the observation's reference (the model's training balance)
+  double buy_pct = 0.20;
+  double max_position_pct = 0.25;
+  double max_gross_exposure = 1.0;
+  int max_trades_per_day = 10;
+  int min_holding_period = 2;  // cycles between trades of one ticker
+  env::EnvConfig::Sizing sizing = env::EnvConfig::Sizing::kFixedFraction;
+  double kelly_fraction = 0.5;
+  double vol_target = 0.15;
+  double stop_loss_pct = 0;  // 0 = off; monitored on each cycle's bar (or bracket legs, see below)
+  double take_profit_pct = 0;
+  bool bracket_orders = false;   // send stops as bracket legs where the broker supports them
+  double kill_max_drawdown = 0;  // kill switch: no new entries past this drawdown from the peak (0 = off)
+  double kill_daily_loss = 0;    // ... or this loss since the previous day's close (0 = off)
+  bool dry_run = false;          // decide and journal, send nothing
+  double bars_per_year = 252;
+};
+TraderConfig trader_config_from(const config::Config& config);
+
+// Shares held per market ticker and the portfolio -> one action per ticker (env::Action).
+using DecideFn = std::function<void(const env::MarketData& market, std::size_t bar, std::span<const double> quantities,
+                                    const env::PortfolioState& portfolio, std::span<std::int32_t> actions)>;
+
+// "pl-<run id>-<decision time yyyymmddThhmm>-<symbol>-<intent>": the same inputs give the same id,
+// so a retry or a restart finds the order instead of sending it again.
+std::string client_order_id(const std::string& run_id, Instant decision_time, const std::string& symbol,
+                            const std::string& intent);
+
+struct CycleReport {
+  std::string decision_time;
+  bool skipped = false;
+  std::string skip_reason;
+  std::vector<std::int32_t> actions;
+  std::size_t orders_sent = 0, orders_rejected = 0, orders_recovered = 0;
+  bool kill_switch = false;
+  double cash = 0, equity = 0;
+  std::vector<std::string> notes;
+};
+
+class Trader {
+ public:
+  Trader(broker::Broker& broker, Journal& journal, TraderConfig config, DecideFn decide);
+
+  // Tests inject crashes: called at each named point of a cycle; throwing there is a crash.
+  void set_crash_hook(std::function<void(const char* point)> hook) { crash_hook_ = std::move(hook); }
+
+  // Settles unsettled journal orders against the broker (recording fills) and compares positions.
+  // Throws ReconciliationError (after journaling the report) on a mismatch it cannot explain.
+  void reconcile();
+  // One cycle deciding on `bar` of `market` (whose tickers are the broker's symbols).
+  CycleReport run_cycle(const env::MarketData& market, std::size_t bar);
+  // Positions and equity from the broker into the journal.
+  void snapshot(const std::string& at);
+  // The losing-trade analysis over the journal's fills; suggestions are journaled and returned.
+  std::vector<std::string> end_of_day_analysis();
+
+ private:
+  void crash_point(const char* point) {
+    if (crash_hook_) crash_hook_(point);
+  }
+  std::set<std::string> known_broker_ids() const;
+  void settle(const JournalOrder& order);
+  // Sends one order unless the journal shows it was already handled. Returns false when rejected.
+  bool send(const JournalOrder& order, const broker::OrderRequest& request, CycleReport& report);
+
+  broker::Broker& broker_;
+  Journal& journal_;
+  TraderConfig config_;
+  DecideFn decide_;
+  std::function<void(const char*)> crash_hook_;
+};
+
+}  // namespace ploutos::trading

@@ -1,0 +1,312 @@
+#include "ploutos/broker/etoro_broker.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "ploutos/calendar/nyse.hpp"
+#include "ploutos/core/rng.hpp"
+
+namespace ploutos::broker {
+namespace {
+
+using Json = nlohmann::json;
+
+// Field casing differs between the documents seen (instrumentID, InstrumentID, instrumentId):
+// look a field up under each spelling.
+const Json* field(const Json& j, std::initializer_list<const char*> names) {
+  for (const char* n : names) {
+    if (j.contains(n) && !j[n].is_null()) return &j[n];
+  }
+  return nullptr;
+}
+
+double num(const Json& j, std::initializer_list<const char*> names) {
+  const Json* v = field(j, names);
+  if (v == nullptr) return 0.0;
+  if (v->is_number()) return v->get<double>();
+  if (v->is_string()) return std::stod(v->get<std::string>());
+  throw BrokerError(BrokerError::Kind::kProtocol, std::string("etoro: field '") + *names.begin() + "' is not a number");
+}
+
+std::string str(const Json& j, std::initializer_list<const char*> names) {
+  const Json* v = field(j, names);
+  if (v == nullptr) return "";
+  return v->is_string() ? v->get<std::string>() : v->dump();
+}
+
+Json parse(const HttpResponse& r, const std::string& what) {
+  try {
+    return Json::parse(r.body);
+  } catch (const Json::exception& e) {
+    throw BrokerError(BrokerError::Kind::kProtocol, "etoro " + what + ": malformed JSON (" + e.what() + ")");
+  }
+}
+
+[[noreturn]] void fail(const HttpResponse& r, const std::string& what) {
+  const std::string detail = "etoro " + what + ": HTTP " + std::to_string(r.status) + " " + r.body.substr(0, 200);
+  if (r.status == 401 || r.status == 403)
+    throw BrokerError(BrokerError::Kind::kAuth, detail + " (check ETORO_API_KEY/ETORO_USER_KEY)");
+  if (r.status == 404) throw BrokerError(BrokerError::Kind::kNotFound, detail);
+  if (r.status == 400 || r.status == 422) throw BrokerError(BrokerError::Kind::kRejected, detail);
+  if (r.status == 429 || r.status >= 500) throw BrokerError(BrokerError::Kind::kTransient, detail);
+  throw BrokerError(BrokerError::Kind::kProtocol, detail);
+}
+
+bool ok(const HttpResponse& r) {
+  return r.status >= 200 && r.status < 300;
+}
+
+}  // namespace
+
+EtoroBroker::EtoroBroker(EtoroOptions options)
+    : options_(std::move(options)), http_(std::make_unique<HttpClient>(options_.http)) {
+  if (options_.request_id_seed == 0) {
+    const auto ns = std::chrono::system_clock::now().time_since_epoch().count();
+    options_.request_id_seed =
+        derive_seed(static_cast<std::uint64_t>(ns), "etoro.process", static_cast<std::uint64_t>(::getpid()));
+  }
+}
+
+EtoroBroker::~EtoroBroker() = default;
+
+std::string EtoroBroker::path(std::string route, const std::string& id) const {
+  const auto replace = [&route](const std::string& key, const std::string& value) {
+    if (const auto at = route.find(key); at != std::string::npos) route.replace(at, key.size(), value);
+  };
+  replace("{demo}", options_.demo ? "/demo" : "");
+  replace("{id}", id);
+  return route;
+}
+
+HttpResponse EtoroBroker::call(const std::string& method, const std::string& p, const std::string& body) {
+  // x-request-id: a version-4 UUID per request, from a seeded stream (reproducible in tests).
+  Rng rng(derive_seed(options_.request_id_seed, "etoro.request", request_counter_++));
+  const std::uint64_t a = rng(), b = rng();
+  char uuid[40];
+  std::snprintf(uuid, sizeof uuid, "%08x-%04x-4%03x-%04x-%012llx", static_cast<unsigned>(a >> 32),
+                static_cast<unsigned>((a >> 16) & 0xffff), static_cast<unsigned>(a & 0xfff),
+                static_cast<unsigned>(0x8000 | ((b >> 48) & 0x3fff)),
+                static_cast<unsigned long long>(b & 0xffffffffffffULL));
+  HttpRequest req;
+  req.method = method;
+  req.url = options_.base_url + p;
+  req.headers = {{"x-api-key", options_.api_key}, {"x-user-key", options_.user_key}, {"x-request-id", uuid}};
+  if (!body.empty()) {
+    req.headers.emplace_back("Content-Type", "application/json");
+    req.body = body;
+  }
+  try {
+    return http_->send(req);
+  } catch (const HttpError& e) {
+    throw BrokerError(BrokerError::Kind::kTransient, std::string("etoro: ") + e.what());
+  }
+}
+
+int EtoroBroker::instrument_id(const std::string& symbol) {
+  if (const auto it = instruments_.find(symbol); it != instruments_.end()) return it->second;
+  const auto r = call("GET", options_.routes.search + symbol);
+  if (!ok(r)) fail(r, "instrument search " + symbol);
+  const auto j = parse(r, "instrument search");
+  const Json* items = field(j, {"items", "Items"});
+  if (items != nullptr && items->is_array()) {
+    for (const auto& item : *items) {
+      if (str(item, {"internalSymbolFull", "InternalSymbolFull", "symbol"}) == symbol) {
+        const int id = static_cast<int>(num(item, {"instrumentId", "InstrumentID", "instrumentID"}));
+        instruments_[symbol] = id;
+        return id;
+      }
+    }
+  }
+  throw BrokerError(BrokerError::Kind::kNotFound, "etoro: no instrument for symbol '" + symbol + "'");
+}
+
+std::string EtoroBroker::symbol_of(int instrument) const {
+  for (const auto& [symbol, id] : instruments_) {
+    if (id == instrument) return symbol;
+  }
+  return "etoro:" + std::to_string(instrument);
+}
+
+std::vector<EtoroBroker::EtoroPosition> EtoroBroker::portfolio(double* credit) {
+  const auto r = call("GET", path(options_.routes.portfolio));
+  if (!ok(r)) fail(r, "portfolio");
+  const auto j = parse(r, "portfolio");
+  const Json* root = field(j, {"clientPortfolio", "ClientPortfolio"});
+  if (root == nullptr) throw BrokerError(BrokerError::Kind::kProtocol, "etoro portfolio: no 'clientPortfolio'");
+  if (credit != nullptr) *credit = num(*root, {"credit", "Credit"});
+  std::vector<EtoroPosition> out;
+  if (const Json* ps = field(*root, {"positions", "Positions"}); ps != nullptr && ps->is_array()) {
+    for (const auto& p : *ps) {
+      EtoroPosition e;
+      e.id = str(p, {"positionID", "PositionID", "positionId"});
+      e.instrument = static_cast<int>(num(p, {"instrumentID", "InstrumentID", "instrumentId"}));
+      const Json* buy = field(p, {"isBuy", "IsBuy"});
+      e.is_buy = buy == nullptr || buy->get<bool>();
+      e.units = num(p, {"units", "Units"});
+      e.open_rate = num(p, {"openRate", "OpenRate"});
+      e.amount = num(p, {"amount", "Amount"});
+      const std::string opened = str(p, {"openDateTime", "OpenDateTime"});
+      if (!opened.empty()) e.opened = parse_instant(opened);
+      out.push_back(e);
+    }
+  }
+  return out;
+}
+
+Account EtoroBroker::account() {
+  double credit = 0;
+  const auto held = portfolio(&credit);
+  Account a;
+  a.cash = credit;
+  a.equity = credit;
+  for (const auto& p : held) {
+    const double price = latest_price(symbol_of(p.instrument));
+    // Long positions only (this adapter never opens a short): units at the current rate.
+    a.equity += p.is_buy ? p.units * price : p.amount;
+  }
+  a.buying_power = credit;
+  return a;
+}
+
+std::vector<Position> EtoroBroker::positions() {
+  std::map<int, Position> by_instrument;
+  for (const auto& p : portfolio()) {
+    auto& pos = by_instrument[p.instrument];
+    pos.symbol = symbol_of(p.instrument);
+    const double units = p.is_buy ? p.units : -p.units;
+    pos.avg_entry_price = (pos.avg_entry_price * pos.quantity + p.open_rate * units) / (pos.quantity + units);
+    pos.quantity += units;
+  }
+  std::vector<Position> out;
+  for (auto& [id, p] : by_instrument) out.push_back(p);
+  return out;
+}
+
+Order EtoroBroker::submit(const OrderRequest& r) {
+  if (r.type != OrderType::kMarket)
+    throw BrokerError(BrokerError::Kind::kRejected, "etoro: only market orders are supported by this adapter");
+  const int instrument = instrument_id(r.symbol);
+  Order o;
+  o.client_order_id = r.client_order_id;
+  o.symbol = r.symbol;
+  o.side = r.side;
+  if (r.side == Side::kBuy) {
+    Json body = {{"InstrumentID", instrument},
+                 {"IsBuy", true},
+                 {"Leverage", 1},
+                 {"AmountInUnits", r.quantity},
+                 {"IsTslEnabled", false}};
+    if (r.stop_loss_price > 0) body["StopLossRate"] = r.stop_loss_price;
+    if (r.take_profit_price > 0) body["TakeProfitRate"] = r.take_profit_price;
+    const Instant before = now_utc() - std::chrono::seconds{5};
+    std::set<std::string> known;
+    for (const auto& p : portfolio()) known.insert(p.id);
+    const auto resp = call("POST", path(options_.routes.open_by_units), body.dump());
+    if (!ok(resp)) fail(resp, "open " + r.symbol);
+    // The open response names an order, not the position: the position is read back.
+    if (auto found = recover(r, before, known)) {
+      submitted_[r.client_order_id] = *found;
+      return *found;
+    }
+    const auto j = parse(resp, "open");
+    const Json* order = field(j, {"orderForOpen", "OrderForOpen"});
+    o.id = order != nullptr ? "order:" + str(*order, {"orderID", "OrderID", "orderId"}) : "order:?";
+    o.quantity = r.quantity;
+    o.status = OrderStatus::kNew;
+    submitted_[r.client_order_id] = o;
+    return o;
+  }
+  // A sell closes positions of the instrument, oldest first, the last one partly when needed.
+  double left = r.quantity;
+  double proceeds = 0;
+  const double rate = latest_price(r.symbol);
+  std::vector<EtoroPosition> held;
+  for (const auto& p : portfolio()) {
+    if (p.instrument == instrument && p.is_buy) held.push_back(p);
+  }
+  std::sort(held.begin(), held.end(), [](const auto& a, const auto& b) { return a.opened < b.opened; });
+  double units_held = 0;
+  for (const auto& p : held) units_held += p.units;
+  if (units_held + 1e-9 < r.quantity)
+    throw BrokerError(BrokerError::Kind::kRejected, "etoro: sell of " + std::to_string(r.quantity) + " " + r.symbol +
+                                                        " but only " + std::to_string(units_held) + " units held");
+  for (const auto& p : held) {
+    if (left <= 1e-9) break;
+    const double units = std::min(left, p.units);
+    Json body = {{"InstrumentId", instrument}};
+    if (units < p.units - 1e-9) body["UnitsToDeduct"] = units;
+    const auto resp = call("POST", path(options_.routes.close_position, p.id), body.dump());
+    if (!ok(resp)) fail(resp, "close position " + p.id);
+    left -= units;
+    proceeds += units * rate;
+    o.id = o.id.empty() ? "close:" + p.id : o.id + "+" + p.id;
+  }
+  o.quantity = r.quantity;
+  o.filled_quantity = r.quantity - left;
+  // eToro's close response carries no fill price (uncertain): the current rate stands in.
+  o.filled_avg_price = o.filled_quantity > 0 ? proceeds / o.filled_quantity : 0;
+  o.status = left <= 1e-9 ? OrderStatus::kFilled : OrderStatus::kPartiallyFilled;
+  submitted_[r.client_order_id] = o;
+  return o;
+}
+
+std::optional<Order> EtoroBroker::order_by_client_id(const std::string& cid) {
+  if (const auto it = submitted_.find(cid); it != submitted_.end()) return it->second;
+  return std::nullopt;
+}
+
+std::optional<Order> EtoroBroker::recover(const OrderRequest& r, Instant sent_after,
+                                          const std::set<std::string>& known_ids) {
+  if (const auto it = submitted_.find(r.client_order_id); it != submitted_.end()) return it->second;
+  if (r.side != Side::kBuy) return std::nullopt;  // a close leaves no record to match: reconciliation decides
+  const int instrument = instrument_id(r.symbol);
+  for (const auto& p : portfolio()) {
+    const bool ours = known_ids.count(p.id) || known_ids.count("position:" + p.id);
+    if (ours || p.instrument != instrument || !p.is_buy || p.opened < sent_after) continue;
+    if (std::abs(p.units - r.quantity) > 1e-6 * std::max(1.0, r.quantity)) continue;
+    Order o;
+    o.id = "position:" + p.id;
+    o.client_order_id = r.client_order_id;
+    o.symbol = r.symbol;
+    o.side = Side::kBuy;
+    o.status = OrderStatus::kFilled;
+    o.quantity = o.filled_quantity = p.units;
+    o.filled_avg_price = p.open_rate;
+    submitted_[r.client_order_id] = o;
+    return o;
+  }
+  return std::nullopt;
+}
+
+void EtoroBroker::cancel(const std::string& id) {
+  throw BrokerError(BrokerError::Kind::kNotFound,
+                    "etoro: market positions open at once; nothing to cancel (" + id + ")");
+}
+
+MarketClock EtoroBroker::clock() {
+  const auto& cal = calendar::nyse();
+  const Instant now = now_utc();
+  return {now, cal.is_open(now), cal.next_open(now), cal.next_close(now)};
+}
+
+double EtoroBroker::latest_price(const std::string& symbol) {
+  const int instrument = instrument_id(symbol);
+  const auto r = call("GET", options_.routes.rates + std::to_string(instrument));
+  if (!ok(r)) fail(r, "rates " + symbol);
+  const auto j = parse(r, "rates");
+  const Json* rates = field(j, {"rates", "Rates"});
+  if (rates != nullptr && rates->is_array()) {
+    for (const auto& x : *rates) {
+      if (static_cast<int>(num(x, {"instrumentID", "InstrumentID", "instrumentId"})) != instrument) continue;
+      const double bid = num(x, {"bid", "Bid"}), ask = num(x, {"ask", "Ask"});
+      return bid > 0 && ask > 0 ? 0.5 * (bid + ask) : std::max(bid, ask);
+    }
+  }
+  throw BrokerError(BrokerError::Kind::kProtocol, "etoro rates: no rate for " + symbol);
+}
+
+}  // namespace ploutos::broker

@@ -1,0 +1,162 @@
+#include "ploutos/trading/session.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "ploutos/calendar/nyse.hpp"
+#include "ploutos/core/atomic_file.hpp"
+
+namespace ploutos::trading {
+namespace {
+
+bool stopping(const SessionRequest& r) {
+  return r.stop != nullptr && r.stop->load();
+}
+
+// Keeps the simulator's state on disk after every change: a crash then loses nothing the
+// "broker" accepted, as with a remote one.
+class PersistentSim : public broker::SimBroker {
+ public:
+  PersistentSim(std::shared_ptr<const broker::SimBars> bars, broker::SimOptions options, std::size_t start,
+                std::string path)
+      : SimBroker(std::move(bars), std::move(options), start), path_(std::move(path)) {}
+  broker::Order submit(const broker::OrderRequest& r) override {
+    auto o = SimBroker::submit(r);
+    save();
+    return o;
+  }
+  void cancel(const std::string& id) override {
+    SimBroker::cancel(id);
+    save();
+  }
+  bool step() {
+    const bool moved = advance();
+    if (moved) save();
+    return moved;
+  }
+  void save() const { write_file_atomic(path_, save_state()); }
+
+ private:
+  std::string path_;
+};
+
+}  // namespace
+
+broker::SimBars sim_bars_from(const env::MarketData& m) {
+  broker::SimBars b;
+  b.symbols = m.tickers;
+  b.time = m.time;
+  b.open = m.open;
+  b.high = m.high;
+  b.low = m.low;
+  b.close = m.close;
+  b.volume = m.volume;
+  b.volatility = m.volatility;
+  b.adv = m.adv;
+  return b;
+}
+
+SessionResult run_sim_session(const env::MarketData& m, const DecideFn& decide, const TraderConfig& config,
+                              const costs::CostParams& costs, const SessionRequest& request) {
+  SessionResult result;
+  result.journal = request.journal_path;
+  Journal journal(request.journal_path, request.durable);
+  const std::string state_path = request.journal_path + ".sim.json";
+  broker::SimOptions options;
+  options.initial_cash = config.initial_balance;
+  options.costs = costs;
+  options.seed = request.seed;
+  std::size_t start = m.last_bar > m.first_bar + request.start_bars ? m.last_bar - request.start_bars : m.first_bar;
+  if (!request.start_day.empty()) {
+    const Day day = parse_day(request.start_day);
+    start = m.first_bar;
+    while (start < m.last_bar && std::chrono::floor<std::chrono::days>(m.time[start]) < day) ++start;
+  }
+  PersistentSim sim(std::make_shared<broker::SimBars>(sim_bars_from(m)), options, start, state_path);
+  if (std::filesystem::exists(state_path)) {
+    std::ifstream in(state_path);
+    std::stringstream text;
+    text << in.rdbuf();
+    sim.load_state(text.str(), state_path);
+    spdlog::info("sim broker: continuing at {} from {}", format_instant(m.time[sim.bar()]), state_path);
+  } else {
+    if (journal.cycles_done() > 0)
+      throw InputError(request.journal_path + ": the journal has cycles but " + state_path +
+                       " (the simulated broker) is missing; start a new journal");
+    sim.save();
+  }
+  journal.set_meta("broker", "sim");
+  Trader trader(sim, journal, config, decide);
+  trader.reconcile();
+  int cycles = 0;
+  while (true) {
+    if (stopping(request)) {
+      result.ended = "stopped by signal";
+      break;
+    }
+    if (sim.bar() > m.last_bar || sim.at_end()) {
+      result.ended = "end of the data (" + format_instant(m.time[sim.bar()]) + ")";
+      break;
+    }
+    auto report = trader.run_cycle(m, sim.bar());
+    sim.step();          // the market moves: orders fill at the next bar's open
+    trader.reconcile();  // and the journal learns the fills
+    for (auto& s : trader.end_of_day_analysis()) result.suggestions.push_back(std::move(s));
+    if (request.on_cycle) request.on_cycle(report);
+    result.cycles.push_back(std::move(report));
+    ++cycles;
+    if (request.once || (request.max_cycles > 0 && cycles >= request.max_cycles)) {
+      result.ended = request.once ? "one cycle (--once)" : "cycle limit";
+      break;
+    }
+  }
+  trader.snapshot(format_instant(m.time[sim.bar()]));
+  return result;
+}
+
+SessionResult run_broker_session(broker::Broker& broker,
+                                 const std::function<std::shared_ptr<const env::MarketData>()>& load_market,
+                                 const DecideFn& decide, const TraderConfig& config, const SessionRequest& request) {
+  SessionResult result;
+  result.journal = request.journal_path;
+  Journal journal(request.journal_path, request.durable);
+  journal.set_meta("broker", broker.name());
+  Trader trader(broker, journal, config, decide);
+  trader.reconcile();
+  const auto& cal = calendar::nyse();
+  int cycles = 0;
+  while (!stopping(request)) {
+    const auto clock = broker.clock();  // the broker's clock, never the local one
+    const Instant last_close = cal.previous_close(clock.now);
+    const auto market = load_market();
+    const std::size_t bar = market->last_bar;
+    const Day data_day = cal.new_york_day(market->time[bar]);
+    const Day closed_day = cal.new_york_day(last_close - std::chrono::seconds{1});
+    if (data_day < closed_day) {
+      throw InputError("the market data ends on " + format_day(data_day) + " but the latest closed session is " +
+                       format_day(closed_day) + ": run `ploutos data fetch` first");
+    }
+    auto report = trader.run_cycle(*market, bar);
+    for (auto& s : trader.end_of_day_analysis()) result.suggestions.push_back(std::move(s));
+    if (request.on_cycle) request.on_cycle(report);
+    result.cycles.push_back(std::move(report));
+    ++cycles;
+    if (request.once || (request.max_cycles > 0 && cycles >= request.max_cycles)) {
+      result.ended = request.once ? "one cycle (--once)" : "cycle limit";
+      return result;
+    }
+    // Daily: the next decision is after the next close (5 minutes of grace for the final bar).
+    const Instant wake = cal.next_close(clock.now) + std::chrono::minutes{5};
+    spdlog::info("next cycle after {}", format_instant(wake));
+    while (!stopping(request) && now_utc() < wake) std::this_thread::sleep_for(std::chrono::seconds{1});
+  }
+  result.ended = "stopped by signal";
+  return result;
+}
+
+}  // namespace ploutos::trading

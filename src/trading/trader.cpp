@@ -1,0 +1,324 @@
+#include "ploutos/trading/trader.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "ploutos/diagnose/suggestions.hpp"
+#include "ploutos/env/from_config.hpp"
+#include "ploutos/risk/sizing.hpp"
+
+namespace ploutos::trading {
+namespace {
+
+constexpr double kEpsilon = 1e-6;
+
+bool same_quantity(double a, double b) {
+  return std::abs(a - b) <= kEpsilon * std::max(1.0, std::abs(b));
+}
+
+broker::OrderRequest request_of(const JournalOrder& o) {
+  broker::OrderRequest r;
+  r.client_order_id = o.client_order_id;
+  r.symbol = o.symbol;
+  r.side = o.side;
+  r.quantity = o.quantity;
+  return r;
+}
+
+}  // namespace
+
+TraderConfig trader_config_from(const config::Config& c) {
+  const env::EnvConfig e = env::env_config_from(c, env::Mode::kBacktest);
+  TraderConfig t;
+  t.initial_balance = e.initial_balance;
+  t.buy_pct = e.buy_pct;
+  t.max_position_pct = e.max_position_pct;
+  t.max_gross_exposure = e.max_gross_exposure;
+  t.max_trades_per_day = e.max_trades_per_day;
+  t.min_holding_period = e.min_holding_period;
+  t.sizing = e.sizing;
+  t.kelly_fraction = e.kelly_fraction;
+  t.vol_target = e.vol_target;
+  t.stop_loss_pct = c.risk.stop_loss_pct;
+  t.take_profit_pct = c.risk.take_profit_pct;
+  t.kill_max_drawdown = c.risk.max_drawdown;
+  t.kill_daily_loss = c.risk.daily_loss_limit;
+  t.bars_per_year = c.trading.interval == "1d" ? 252 : c.trading.interval == "4h" ? 252 * 2 : 252 * 7;
+  return t;
+}
+
+std::string client_order_id(const std::string& run_id, Instant t, const std::string& symbol,
+                            const std::string& intent) {
+  std::string stamp;
+  for (const char ch : format_instant(t).substr(0, 16)) {  // 2024-11-29T14:30
+    if (ch != '-' && ch != ':') stamp += ch;
+  }
+  return "pl-" + run_id + "-" + stamp + "-" + symbol + "-" + intent;
+}
+
+Trader::Trader(broker::Broker& broker, Journal& journal, TraderConfig config, DecideFn decide)
+    : broker_(broker), journal_(journal), config_(config), decide_(std::move(decide)) {}
+
+std::set<std::string> Trader::known_broker_ids() const {
+  std::set<std::string> ids;
+  for (const auto& o : journal_.orders()) {
+    if (!o.broker_order_id.empty()) ids.insert(o.broker_order_id);
+  }
+  return ids;
+}
+
+void Trader::settle(const JournalOrder& o) {
+  if (o.state == kIntended) {
+    // Sent or not? Only the broker knows: a crash or a lost response can fall between the two.
+    const auto since = parse_instant(o.created_at) - std::chrono::minutes{5};
+    if (const auto found = broker_.recover(request_of(o), since, known_broker_ids())) {
+      journal_.apply_broker_order(o.client_order_id, *found);
+      journal_.record_response(o.client_order_id, "recovered after restart: " + std::string(to_string(found->status)));
+    } else {
+      journal_.set_state(o.client_order_id, kNotSent, "no trace at the broker");
+    }
+    return;
+  }
+  const auto b = broker_.order_by_client_id(o.client_order_id);
+  if (!b) {
+    throw ReconciliationError("order " + o.client_order_id + " (" + o.symbol + ", broker id " + o.broker_order_id +
+                              ") is in the journal as " + o.state + " but unknown to " + broker_.name());
+  }
+  journal_.apply_broker_order(o.client_order_id, *b);
+}
+
+void Trader::reconcile() {
+  try {
+    for (const auto& o : journal_.unsettled_orders()) settle(o);
+    crash_point("settled");
+    std::map<std::string, double> expected = journal_.positions();
+    std::map<std::string, double> actual;
+    for (const auto& p : broker_.positions()) actual[p.symbol] = p.quantity;
+    std::string report;
+    for (const auto& [symbol, quantity] : actual) {
+      const double mine = expected.count(symbol) ? expected[symbol] : 0.0;
+      if (!same_quantity(mine, quantity)) {
+        report += " " + symbol + ": journal " + std::to_string(mine) + ", broker " + std::to_string(quantity) + ";";
+      }
+    }
+    for (const auto& [symbol, quantity] : expected) {
+      if (!actual.count(symbol) && !same_quantity(quantity, 0.0))
+        report += " " + symbol + ": journal " + std::to_string(quantity) + ", broker 0;";
+    }
+    if (!report.empty()) {
+      throw ReconciliationError("positions differ between the journal (" + journal_.path() + ") and " + broker_.name() +
+                                ":" + report +
+                                " trading stopped; check the broker's activity, then start a new journal or fix it");
+    }
+  } catch (const ReconciliationError& e) {
+    journal_.record_event("reconciliation", e.what());
+    throw;
+  }
+}
+
+bool Trader::send(const JournalOrder& o, const broker::OrderRequest& r, CycleReport& report) {
+  const auto existing = journal_.order(o.client_order_id);
+  if (existing && existing->state != kNotSent && existing->state != kIntended) return true;  // handled before
+  if (!existing) {
+    journal_.record_intent(o);
+  } else {
+    journal_.set_state(o.client_order_id, kIntended, "resending: " + existing->state);
+  }
+  crash_point("intent_journaled");
+  if (config_.dry_run) {
+    journal_.set_state(o.client_order_id, kDryRun, "dry run: not sent");
+    return true;
+  }
+  try {
+    const broker::Order accepted = broker_.submit(r);
+    crash_point("submitted");
+    journal_.apply_broker_order(o.client_order_id, accepted);
+    journal_.record_response(o.client_order_id, std::string("accepted: ") + to_string(accepted.status));
+    ++report.orders_sent;
+    return true;
+  } catch (const broker::BrokerError& e) {
+    if (e.kind() == broker::BrokerError::Kind::kRejected) {
+      journal_.set_state(o.client_order_id, "rejected", e.what());
+      journal_.record_response(o.client_order_id, std::string("rejected: ") + e.what());
+      journal_.record_event("rejected", o.client_order_id + ": " + e.what());
+      report.notes.push_back(o.symbol + " " + o.intent + " rejected: " + e.what());
+      ++report.orders_rejected;
+      return false;
+    }
+    // Unknown outcome: the broker may have accepted it. Look before anything else.
+    journal_.record_response(o.client_order_id, std::string("no answer: ") + e.what());
+    if (const auto found =
+            broker_.recover(r, parse_instant(journal_.order(o.client_order_id)->created_at) - std::chrono::minutes{5},
+                            known_broker_ids())) {
+      journal_.apply_broker_order(o.client_order_id, *found);
+      ++report.orders_recovered;
+      ++report.orders_sent;
+      return true;
+    }
+    report.notes.push_back(o.symbol + " " + o.intent + ": no answer, left for the next reconciliation");
+    return true;
+  }
+}
+
+CycleReport Trader::run_cycle(const env::MarketData& m, std::size_t bar) {
+  CycleReport report;
+  const Instant when = m.time[bar];
+  report.decision_time = format_instant(when);
+  if (journal_.cycle_done(report.decision_time)) {
+    report.skipped = true;
+    report.skip_reason = "cycle already done (journal)";
+    return report;
+  }
+  reconcile();
+  const std::int64_t cycle = journal_.begin_cycle(report.decision_time);
+  crash_point("cycle_begun");
+
+  const broker::Account account = broker_.account();
+  std::vector<double> quantities(m.n_tickers, 0.0), entry(m.n_tickers, 0.0);
+  for (const auto& p : broker_.positions()) {
+    const auto it = std::find(m.tickers.begin(), m.tickers.end(), p.symbol);
+    if (it == m.tickers.end()) continue;
+    const auto k = static_cast<std::size_t>(it - m.tickers.begin());
+    quantities[k] = p.quantity;
+    entry[k] = p.avg_entry_price;
+  }
+  const double equity = account.equity;
+  const double peak = std::max(journal_.peak_equity().value_or(equity), equity);
+  const double day_start = journal_.last_equity_before(report.decision_time.substr(0, 10)).value_or(equity);
+  report.cash = account.cash;
+  report.equity = equity;
+  const risk::Breakers kill{config_.kill_max_drawdown, config_.kill_daily_loss};
+  report.kill_switch = kill.drawdown_tripped(equity, peak) || kill.daily_loss_tripped(equity, day_start);
+  if (report.kill_switch) {
+    const std::string why = "kill switch: equity " + std::to_string(equity) + ", peak " + std::to_string(peak) +
+                            ", previous day " + std::to_string(day_start) + "; no new entries";
+    journal_.record_event("kill_switch", why);
+    report.notes.push_back(why);
+  }
+
+  // A restart keeps the decisions it journaled: it must not change its mind half way.
+  report.actions.assign(m.n_tickers, env::kHold);
+  const auto journaled = journal_.decisions(cycle);
+  if (journaled.size() == m.n_tickers) {
+    for (const auto& [symbol, action] : journaled) {
+      const auto k =
+          static_cast<std::size_t>(std::find(m.tickers.begin(), m.tickers.end(), symbol) - m.tickers.begin());
+      if (k < m.n_tickers) report.actions[k] = action;
+    }
+  } else {
+    const env::PortfolioState state{account.cash, equity, peak, config_.initial_balance};
+    decide_(m, bar, quantities, state, report.actions);
+    for (std::size_t k = 0; k < m.n_tickers; ++k) journal_.record_decision(cycle, m.tickers[k], report.actions[k]);
+  }
+  crash_point("decided");
+
+  auto order_for = [&](std::size_t k, broker::Side side, double quantity, const std::string& intent) {
+    JournalOrder o;
+    o.client_order_id = client_order_id(journal_.run_id(), when, m.tickers[k], intent);
+    o.cycle = cycle;
+    o.decision_time = report.decision_time;
+    o.symbol = m.tickers[k];
+    o.side = side;
+    o.quantity = quantity;
+    o.intent = intent;
+    return o;
+  };
+  auto holding_ok = [&](std::size_t k) {
+    const auto last = journal_.last_trade_cycle(m.tickers[k]);
+    return !last || cycle - *last >= config_.min_holding_period;
+  };
+  std::int64_t trades_today = journal_.orders_on_day(report.decision_time);
+
+  // Exits first: they free cash for the entries. Monitored stops judge the decision bar's range.
+  for (std::size_t k = 0; k < m.n_tickers; ++k) {
+    if (quantities[k] <= 0) continue;
+    const std::size_t i = m.at(bar, k);
+    std::string intent;
+    if (!config_.bracket_orders && config_.stop_loss_pct > 0 && m.low[i] <= entry[k] * (1 - config_.stop_loss_pct)) {
+      intent = "stop_loss";
+    } else if (!config_.bracket_orders && config_.take_profit_pct > 0 &&
+               m.high[i] >= entry[k] * (1 + config_.take_profit_pct)) {
+      intent = "take_profit";
+    } else if (report.actions[k] == env::kSell && holding_ok(k) && trades_today < config_.max_trades_per_day) {
+      intent = "sell";
+    }
+    if (intent.empty()) continue;
+    const JournalOrder o = order_for(k, broker::Side::kSell, quantities[k], intent);
+    if (send(o, request_of(o), report)) ++trades_today;
+  }
+  crash_point("exits_sent");
+
+  double cash = account.cash;
+  double gross = 0;
+  for (std::size_t k = 0; k < m.n_tickers; ++k) gross += quantities[k] * m.close[m.at(bar, k)];
+  for (std::size_t k = 0; k < m.n_tickers && !report.kill_switch; ++k) {
+    if (report.actions[k] != env::kBuy || !holding_ok(k) || trades_today >= config_.max_trades_per_day) continue;
+    const std::size_t i = m.at(bar, k);
+    if (!m.tradable[i]) continue;
+    const double price = m.close[i];
+    double amount = std::min(cash * config_.buy_pct, equity * config_.max_position_pct);
+    if (config_.sizing == env::EnvConfig::Sizing::kVolTarget) {
+      amount = equity * risk::vol_target_weight(config_.vol_target, m.volatility[i] * std::sqrt(config_.bars_per_year),
+                                                config_.max_position_pct);
+    }
+    const double held = quantities[k] * price;
+    amount =
+        std::min({amount, cash, equity * config_.max_position_pct - held, equity * config_.max_gross_exposure - gross});
+    if (amount < 1.1 * price) continue;               // as the environment: below one share and a margin, no order
+    const double quantity = amount / (price * 1.02);  // room for an adverse open and costs
+    JournalOrder o = order_for(k, broker::Side::kBuy, quantity, "buy");
+    broker::OrderRequest r = request_of(o);
+    if (config_.bracket_orders && broker_.supports_brackets()) {
+      if (config_.stop_loss_pct > 0) r.stop_loss_price = price * (1 - config_.stop_loss_pct);
+      if (config_.take_profit_pct > 0) r.take_profit_price = price * (1 + config_.take_profit_pct);
+    }
+    if (send(o, r, report)) {
+      cash -= amount;
+      gross += amount;
+      ++trades_today;
+    }
+  }
+  crash_point("entries_sent");
+
+  // Brokers that fill at once (eToro positions) report fills now; others on the next reconcile.
+  for (const auto& o : journal_.unsettled_orders()) {
+    if (o.cycle == cycle && o.state != kIntended) settle(o);
+  }
+  snapshot(report.decision_time);
+  crash_point("snapshot");
+  journal_.finish_cycle(report.decision_time);
+  return report;
+}
+
+void Trader::snapshot(const std::string& at) {
+  const auto account = broker_.account();
+  journal_.record_positions(at, broker_.positions());
+  journal_.record_equity(at, account.cash, account.equity);
+}
+
+std::vector<std::string> Trader::end_of_day_analysis() {
+  std::vector<diagnose::FillEvent> fills;
+  std::map<std::string, std::pair<std::int64_t, std::string>> order_info;
+  for (const auto& o : journal_.orders()) order_info[o.client_order_id] = {o.cycle, o.intent};
+  for (const auto& f : journal_.fills()) {
+    const auto& [cycle, intent] = order_info[f.client_order_id];
+    fills.push_back({f.symbol, f.side == broker::Side::kBuy, f.quantity, f.price, f.fees,
+                     static_cast<std::size_t>(cycle), intent == "sell" || intent == "buy" ? "decision" : intent});
+  }
+  const auto trips = diagnose::round_trips(fills);
+  const auto suggestions = diagnose::losing_trade_suggestions(
+      trips, {config_.stop_loss_pct, config_.take_profit_pct, config_.min_holding_period, config_.max_trades_per_day});
+  std::vector<std::string> out;
+  for (const auto& s : suggestions) {
+    const std::string line = "try " + s.key + " = " + s.value + ": " + s.why;
+    journal_.record_event("suggestion", line);
+    spdlog::info("self-improvement: {}", line);
+    out.push_back(line);
+  }
+  return out;
+}
+
+}  // namespace ploutos::trading

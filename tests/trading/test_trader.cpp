@@ -1,0 +1,297 @@
+// The trading loop against the simulated broker: a consistent journal over a multi-day session,
+// deterministic client order ids, reconciliation, lost responses, the kill switch, monitored stops,
+// and the crash/restart property: at 200 random crash points, no order is sent twice, no fill is
+// lost, and the end state equals an uninterrupted run.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <map>
+
+#include "../env/market_fixture.hpp"
+#include "ploutos/broker/sim_broker.hpp"
+#include "ploutos/core/rng.hpp"
+#include "ploutos/trading/session.hpp"
+#include "ploutos/trading/trader.hpp"
+
+namespace ploutos::trading {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A random walk over 4 tickers; bar t's prices depend on the seed only.
+env::MarketData walk_market(std::size_t n_bars = 40, std::uint64_t seed = 7) {
+  auto m = test::flat_market(4, n_bars, 100.0);
+  Rng rng(seed);
+  for (std::size_t k = 0; k < 4; ++k) {
+    double price = 100;
+    for (std::size_t t = 0; t < n_bars; ++t) {
+      const double open = price * (1 + 0.005 * rng.normal());
+      const double close = open * (1 + 0.015 * rng.normal());
+      test::set_bar(m, t, k, open, std::max(open, close) * 1.005, std::min(open, close) * 0.995, close);
+      price = close;
+    }
+  }
+  return m;
+}
+
+// Decisions from the bar and ticker only (a scripted agent): any two runs decide the same.
+void scripted(const env::MarketData&, std::size_t bar, std::span<const double>, const env::PortfolioState&,
+              std::span<std::int32_t> actions) {
+  for (std::size_t k = 0; k < actions.size(); ++k) {
+    Rng rng(derive_seed(99, "decision", bar * 16 + k));
+    const double u = rng.uniform();
+    actions[k] = u < 0.35 ? env::kBuy : u < 0.6 ? env::kSell : env::kHold;
+  }
+}
+
+TraderConfig test_config() {
+  TraderConfig c;
+  c.min_holding_period = 1;
+  return c;
+}
+
+// Forwards to a SimBroker, counting what it accepted per client order id; can lose the response
+// of chosen submissions after the broker accepted them.
+class CountingBroker : public broker::Broker {
+ public:
+  explicit CountingBroker(broker::SimBroker& sim) : sim_(sim) {}
+  std::string name() const override { return "counting-sim"; }
+  broker::Account account() override { return sim_.account(); }
+  std::vector<broker::Position> positions() override { return sim_.positions(); }
+  broker::Order submit(const broker::OrderRequest& r) override {
+    auto o = sim_.submit(r);
+    ++accepted[r.client_order_id];
+    if (lose_every > 0 && ++submissions % lose_every == 0)
+      throw broker::BrokerError(broker::BrokerError::Kind::kTransient, "response lost (injected)");
+    return o;
+  }
+  std::optional<broker::Order> order_by_client_id(const std::string& cid) override {
+    return sim_.order_by_client_id(cid);
+  }
+  std::vector<broker::Order> open_orders() override { return sim_.open_orders(); }
+  void cancel(const std::string& id) override { sim_.cancel(id); }
+  broker::MarketClock clock() override { return sim_.clock(); }
+  double latest_price(const std::string& s) override { return sim_.latest_price(s); }
+  bool supports_brackets() const override { return true; }
+
+  std::map<std::string, int> accepted;
+  int lose_every = 0;
+  int submissions = 0;
+
+ private:
+  broker::SimBroker& sim_;
+};
+
+struct InjectedCrash {};
+
+fs::path fresh_dir(const std::string& name) {
+  const fs::path dir = fs::temp_directory_path() / ("ploutos_trader_" + name + "_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+// Runs cycles from the sim's bar to `last`, the market moving after each; crashes when the crash
+// hook has been called `crash_at` times (0: never). Returns the hook calls made.
+int run_until(const env::MarketData& m, broker::SimBroker& sim, CountingBroker& broker, const std::string& journal_path,
+              std::size_t last, int crash_at) {
+  Journal journal(journal_path, false);
+  Trader trader(broker, journal, test_config(), scripted);
+  int calls = 0;
+  trader.set_crash_hook([&](const char*) {
+    if (++calls == crash_at) throw InjectedCrash{};
+  });
+  trader.reconcile();
+  while (sim.bar() < last) {
+    if (!journal.cycle_done(format_instant(m.time[sim.bar()]))) trader.run_cycle(m, sim.bar());
+    sim.advance();
+    trader.reconcile();
+  }
+  return calls;
+}
+
+TEST(ClientOrderId, DeterministicAndDistinctPerDecision) {
+  const Instant t = parse_instant("2024-11-29T21:00:00Z");
+  EXPECT_EQ(client_order_id("abc", t, "AAPL", "buy"), client_order_id("abc", t, "AAPL", "buy"));
+  EXPECT_EQ(client_order_id("abc", t, "AAPL", "buy"), "pl-abc-20241129T2100-AAPL-buy");
+  EXPECT_NE(client_order_id("abc", t, "AAPL", "buy"), client_order_id("abc", t, "AAPL", "sell"));
+  EXPECT_NE(client_order_id("abc", t, "AAPL", "buy"), client_order_id("abd", t, "AAPL", "buy"));
+  EXPECT_LE(client_order_id("abcdefgh", t, "BRK.B", "take_profit").size(), 128u) << "Alpaca's limit";
+}
+
+TEST(Trader, MultiDaySessionLeavesAConsistentJournal) {
+  const auto m = walk_market();
+  const auto dir = fresh_dir("session");
+  broker::SimBroker sim(std::make_shared<broker::SimBars>(sim_bars_from(m)), {}, 5);
+  CountingBroker broker(sim);
+  run_until(m, sim, broker, (dir / "j.sqlite").string(), 35, 0);
+  Journal journal((dir / "j.sqlite").string(), false);
+  EXPECT_EQ(journal.cycles_done(), 30);
+  // Positions implied by the journal's fills are the broker's.
+  std::map<std::string, double> broker_positions;
+  for (const auto& p : sim.positions()) broker_positions[p.symbol] = p.quantity;
+  const auto mine = journal.positions();
+  ASSERT_EQ(mine.size(), broker_positions.size());
+  for (const auto& [s, q] : broker_positions) EXPECT_NEAR(mine.at(s), q, 1e-9) << s;
+  // Every order the broker accepted is in the journal with its fills, exactly once.
+  std::size_t orders_with_fills = 0;
+  for (const auto& o : sim.all_orders()) {
+    const auto j = journal.order(o.client_order_id);
+    ASSERT_TRUE(j) << o.client_order_id;
+    EXPECT_EQ(j->broker_order_id, o.id);
+    EXPECT_NEAR(j->filled_quantity, o.filled_quantity, 1e-9);
+    orders_with_fills += o.filled_quantity > 0;
+  }
+  EXPECT_GT(orders_with_fills, 10u) << "the session traded";
+  for (const auto& [cid, n] : broker.accepted) EXPECT_EQ(n, 1) << cid;
+  // Re-running a finished cycle does nothing.
+  Trader again(broker, journal, test_config(), scripted);
+  const auto report = again.run_cycle(m, 10);
+  EXPECT_TRUE(report.skipped);
+  fs::remove_all(dir);
+}
+
+TEST(Trader, AnUnexplainedPositionStopsTradingWithAReport) {
+  const auto m = walk_market();
+  const auto dir = fresh_dir("mismatch");
+  broker::SimBroker sim(std::make_shared<broker::SimBars>(sim_bars_from(m)), {}, 5);
+  CountingBroker broker(sim);
+  run_until(m, sim, broker, (dir / "j.sqlite").string(), 10, 0);
+  sim.set_position("T3", 42, 100);  // someone traded in the account behind our back
+  Journal journal((dir / "j.sqlite").string(), false);
+  Trader trader(broker, journal, test_config(), scripted);
+  try {
+    trader.run_cycle(m, sim.bar());
+    FAIL() << "a position nobody journaled must stop trading";
+  } catch (const ReconciliationError& e) {
+    EXPECT_NE(std::string(e.what()).find("broker 42.0"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(journal.events("reconciliation").size(), 1u);
+  EXPECT_FALSE(journal.cycle_done(format_instant(m.time[sim.bar()])));
+  fs::remove_all(dir);
+}
+
+TEST(Trader, ALostResponseIsRecoveredNotResent) {
+  const auto m = walk_market();
+  const auto dir = fresh_dir("lost");
+  broker::SimBroker sim(std::make_shared<broker::SimBars>(sim_bars_from(m)), {}, 5);
+  CountingBroker broker(sim);
+  broker.lose_every = 2;  // every second response never arrives
+  run_until(m, sim, broker, (dir / "j.sqlite").string(), 30, 0);
+  EXPECT_GT(broker.submissions, 6);
+  for (const auto& [cid, n] : broker.accepted) EXPECT_EQ(n, 1) << cid << " sent twice";
+  Journal journal((dir / "j.sqlite").string(), false);
+  for (const auto& o : sim.all_orders())
+    EXPECT_NEAR(journal.order(o.client_order_id)->filled_quantity, o.filled_quantity, 1e-9);
+  fs::remove_all(dir);
+}
+
+TEST(Trader, KillSwitchStopsNewEntriesAfterTheDrawdownLimit) {
+  auto m = test::flat_market(2, 12, 100.0);
+  for (std::size_t t = 4; t < 12; ++t) {  // both tickers fall 30%
+    for (std::size_t k = 0; k < 2; ++k) test::set_bar(m, t, k, 70, 70, 70, 70);
+  }
+  const auto dir = fresh_dir("kill");
+  broker::SimBroker sim(std::make_shared<broker::SimBars>(sim_bars_from(m)), {}, 0);
+  Journal journal((dir / "j.sqlite").string(), false);
+  TraderConfig c = test_config();
+  c.buy_pct = 1.0;
+  c.max_position_pct = 0.5;
+  c.kill_max_drawdown = 0.10;
+  auto always_buy = [](const env::MarketData&, std::size_t, std::span<const double>, const env::PortfolioState&,
+                       std::span<std::int32_t> a) { std::fill(a.begin(), a.end(), env::kBuy); };
+  Trader trader(sim, journal, c, always_buy);
+  bool tripped = false;
+  while (sim.bar() < 10) {
+    const auto r = trader.run_cycle(m, sim.bar());
+    if (tripped) {
+      EXPECT_EQ(r.orders_sent, 0u) << "no entries once the kill switch tripped";
+    }
+    tripped = tripped || r.kill_switch;
+    sim.advance();
+    trader.reconcile();
+  }
+  EXPECT_TRUE(tripped);
+  EXPECT_FALSE(journal.events("kill_switch").empty());
+  fs::remove_all(dir);
+}
+
+TEST(Trader, MonitoredStopLossSellsWhenTheBarBreaksTheLevel) {
+  auto m = test::flat_market(1, 8, 100.0);
+  test::set_bar(m, 3, 0, 100, 100, 93, 95);  // low 93 breaks a 5% stop
+  const auto dir = fresh_dir("stop");
+  broker::SimBroker sim(std::make_shared<broker::SimBars>(sim_bars_from(m)), {}, 0);
+  Journal journal((dir / "j.sqlite").string(), false);
+  TraderConfig c = test_config();
+  c.stop_loss_pct = 0.05;
+  c.min_holding_period = 100;  // the agent could not sell: only the stop does
+  auto buy_first = [](const env::MarketData&, std::size_t bar, std::span<const double>, const env::PortfolioState&,
+                      std::span<std::int32_t> a) { a[0] = bar == 0 ? env::kBuy : env::kHold; };
+  Trader trader(sim, journal, c, buy_first);
+  while (sim.bar() < 6) {
+    trader.run_cycle(m, sim.bar());
+    sim.advance();
+    trader.reconcile();
+  }
+  bool stopped = false;
+  for (const auto& o : journal.orders()) stopped = stopped || (o.intent == "stop_loss" && o.state == "filled");
+  EXPECT_TRUE(stopped);
+  EXPECT_TRUE(sim.positions().empty());
+  fs::remove_all(dir);
+}
+
+TEST(Trader, CrashAtTwoHundredRandomPointsNeverDuplicatesOrLosesAnything) {
+  const auto m = walk_market(40);
+  const std::size_t start = 5, last = 25;
+  const auto dir = fresh_dir("crash");
+  const auto bars = std::make_shared<broker::SimBars>(sim_bars_from(m));
+  broker::SimOptions options;
+  options.refuse_duplicate_ids = false;  // a resend would go through: the journal alone must prevent it
+
+  // Reference: no crash.
+  broker::SimBroker reference(bars, options, start);
+  CountingBroker reference_broker(reference);
+  const int points = run_until(m, reference, reference_broker, (dir / "ref.sqlite").string(), last, 0);
+  ASSERT_GT(points, 100);
+
+  Rng rng(derive_seed(2024, "crash-points"));
+  int crashes = 0;
+  for (int trial = 0; trial < 200; ++trial) {
+    const std::string path = (dir / std::string(1, 't').append(std::to_string(trial)).append(".sqlite")).string();
+    broker::SimBroker sim(bars, options, start);  // the broker outlives the trader's crashes
+    CountingBroker broker(sim);
+    int crash_at = 1 + static_cast<int>(rng.uniform_int(static_cast<std::uint64_t>(points)));
+    for (int restart = 0; restart < 4; ++restart) {
+      try {
+        run_until(m, sim, broker, path, last, crash_at);
+        break;
+      } catch (const InjectedCrash&) {
+        ++crashes;
+        crash_at = 1 + static_cast<int>(rng.uniform_int(40));  // crash again soon after the restart
+      }
+    }
+    run_until(m, sim, broker, path, last, 0);  // finish the session
+    for (const auto& [cid, n] : broker.accepted)
+      ASSERT_EQ(n, 1) << "trial " << trial << ": " << cid << " sent " << n << "x";
+    Journal journal(path, false);
+    for (const auto& o : sim.all_orders()) {
+      const auto j = journal.order(o.client_order_id);
+      ASSERT_TRUE(j) << "trial " << trial << ": broker order " << o.client_order_id << " missing from the journal";
+      ASSERT_NEAR(j->filled_quantity, o.filled_quantity, 1e-9) << "trial " << trial << ": fill lost";
+    }
+    std::map<std::string, double> held;
+    for (const auto& p : sim.positions()) held[p.symbol] = p.quantity;
+    const auto mine = journal.positions();
+    ASSERT_EQ(mine.size(), held.size()) << "trial " << trial;
+    for (const auto& [s, q] : held) ASSERT_NEAR(mine.at(s), q, 1e-9) << "trial " << trial;
+    // Same decisions, same fills: the crashes changed nothing the broker saw.
+    ASSERT_EQ(sim.accepted_orders(), reference.accepted_orders()) << "trial " << trial;
+    ASSERT_NEAR(sim.account().cash, reference.account().cash, 1e-6) << "trial " << trial;
+    fs::remove(path);
+  }
+  EXPECT_GE(crashes, 200);
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace ploutos::trading
