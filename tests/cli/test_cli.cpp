@@ -441,7 +441,7 @@ TEST(Cli, TradeSimWorksOfflineContinuesAcrossRunsAndGuardsLiveTrading) {
 // repeated client order id, so a resend would show up as a rejection; none may appear, and the
 // journal's positions must equal the broker's.
 TEST(Cli, TradeSurvivesSigkillAtRandomMoments) {
-  const std::string model = trained_quickstart_model("trade.pt");
+  const std::string model = trained_quickstart_model("trade_kill.pt");
   const std::string dir = kTmp + "/trade_kill";
   std::filesystem::remove_all(dir);
   const std::string journal = dir + "/journal.sqlite";
