@@ -1,13 +1,16 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <tuple>
 
 #include "cli.hpp"
 #include "ploutos/backtest/backtest.hpp"
+#include "ploutos/core/atomic_file.hpp"
 #include "ploutos/core/error.hpp"
+#include "ploutos/diagnose/timing.hpp"
 #include "ploutos/env/from_config.hpp"
 #include "ploutos/env/load.hpp"
 #include "ploutos/rl/ppo.hpp"
@@ -84,6 +87,16 @@ void add_backtest_command(CLI::App& app, Globals& globals) {
           config.training.seed);
       const std::string out_dir = o->out.empty() ? config.backtest.out_dir : o->out;
       backtest::write_outputs(result, out_dir);
+      // The self-improvement step after every backtest: the losing-trade analysis of the agent's fills.
+      const auto suggestions =
+          diagnose::losing_trade_suggestions(diagnose::round_trips(diagnose::fill_events(m, result.agent)),
+                                             {env_config.stop_loss_pct, env_config.take_profit_pct,
+                                              env_config.min_holding_period, env_config.max_trades_per_day});
+      nlohmann::ordered_json suggestions_json = nlohmann::ordered_json::array();
+      for (const auto& x : suggestions)
+        suggestions_json.push_back({{"key", x.key}, {"value", x.value}, {"why", x.why}});
+      write_file_atomic(std::filesystem::path(out_dir) / "suggestions.json", suggestions_json.dump(2) + "\n");
+      for (const auto& x : suggestions) spdlog::info("suggestion: try {} = {} ({})", x.key, x.value, x.why);
       if (globals.json) {
         std::cout << backtest::summary_json(result) << "\n";
       } else {

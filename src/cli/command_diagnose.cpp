@@ -43,7 +43,10 @@ void add_diagnose_command(CLI::App& app, Globals& globals) {
       const auto run = backtest::run_strategy(
           loaded.market.market, env::env_config_from(loaded.config, env::Mode::kBacktest), first, last, "agent",
           [&](std::span<const float> obs, std::span<std::int32_t> a) { loaded.agent->act(obs, a); });
-      const auto report = diagnose::analyze_timing(m, run, static_cast<std::size_t>(o->horizon));
+      const auto e = env::env_config_from(loaded.config, env::Mode::kBacktest);
+      const auto report =
+          diagnose::analyze_timing(m, run, static_cast<std::size_t>(o->horizon), 0.01,
+                                   {e.stop_loss_pct, e.take_profit_pct, e.min_holding_period, e.max_trades_per_day});
       if (!o->out.empty())
         write_file_atomic(std::filesystem::path(o->out) / "diagnose.json", diagnose::to_json(report) + "\n");
       std::cout << (globals.json ? diagnose::to_json(report) + "\n" : diagnose::to_text(report));

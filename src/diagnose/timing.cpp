@@ -6,8 +6,16 @@
 
 namespace ploutos::diagnose {
 
+std::vector<FillEvent> fill_events(const env::MarketData& m, const backtest::StrategyResult& run) {
+  std::vector<FillEvent> out;
+  out.reserve(run.fills.size());
+  for (const auto& f : run.fills)
+    out.push_back({m.tickers[f.ticker], f.buy, f.quantity, f.price, f.fees, f.bar, f.reason});
+  return out;
+}
+
 TimingReport analyze_timing(const env::MarketData& m, const backtest::StrategyResult& run, std::size_t horizon,
-                            double threshold) {
+                            double threshold, const CurrentSettings& settings) {
   TimingReport r;
   r.horizon = horizon;
   r.threshold = threshold;
@@ -110,6 +118,12 @@ TimingReport analyze_timing(const env::MarketData& m, const backtest::StrategyRe
   } else {
     r.verdict = "average buy timing (buy quality 40-50%)";
   }
+  const auto trips = round_trips(fill_events(m, run));
+  double net = 0;
+  for (const auto& t : trips) net += t.pnl;
+  r.costs = run.costs;
+  r.cost_share = run.costs > 0 ? run.costs / (run.costs + std::abs(net)) : 0;
+  r.suggestions = losing_trade_suggestions(trips, settings);
   return r;
 }
 
@@ -130,6 +144,17 @@ std::string to_json(const TimingReport& r) {
                            {"mean_mfe", r.mean_mfe},
                            {"mean_exit_return", r.mean_exit_return},
                            {"verdict", r.verdict}};
+  // The names for the headline numbers (docs/diagnose.md).
+  j["entries"] = r.buys;
+  j["buy_low_share"] = r.buy_quality;
+  j["buy_high_share"] = r.judged_buys ? 1.0 - r.buy_quality : 0.0;
+  j["mae"] = r.mean_mae;
+  j["mfe"] = r.mean_mfe;
+  j["costs"] = r.costs;
+  j["cost_share"] = r.cost_share;
+  nlohmann::ordered_json suggestions = nlohmann::ordered_json::array();
+  for (const auto& x : r.suggestions) suggestions.push_back({{"key", x.key}, {"value", x.value}, {"why", x.why}});
+  j["suggestions"] = suggestions;
   nlohmann::ordered_json per = nlohmann::ordered_json::object();
   for (const auto& t : r.per_ticker) {
     per[t.ticker] = {{"buys", t.buys},
@@ -166,6 +191,9 @@ std::string to_text(const TimingReport& r) {
                 r.round_trips, 100 * r.mean_mae, 100 * r.mean_mfe, 100 * r.mean_exit_return);
   out += line;
   out += "verdict: " + r.verdict + "\n";
+  std::snprintf(line, sizeof line, "costs %.2f USD: %.1f%% of the gross result\n", r.costs, 100 * r.cost_share);
+  out += line;
+  for (const auto& x : r.suggestions) out += "suggestion: try " + x.key + " = " + x.value + " (" + x.why + ")\n";
   std::snprintf(line, sizeof line, "%-8s %6s %8s %6s %9s %7s %12s\n", "ticker", "buys", "buy_low", "sells", "sell_high",
                 "wins", "pnl");
   out += line;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "ploutos/backtest/backtest.hpp"
+#include "ploutos/diagnose/suggestions.hpp"
 #include "ploutos/env/market.hpp"
 
 namespace ploutos::diagnose {
@@ -34,10 +35,17 @@ struct TimingReport {
   double mean_exit_return = 0;  // mean of exit fill / entry - 1
   std::string verdict;
   std::vector<TickerTiming> per_ticker;
+  // P&L lost to costs: costs paid / (costs paid + |net P&L of the closed round trips|).
+  double costs = 0;
+  double cost_share = 0;
+  std::vector<Suggestion> suggestions;  // the losing-trade analysis (suggestions.hpp)
 };
 
 TimingReport analyze_timing(const env::MarketData& market, const backtest::StrategyResult& run,
-                            std::size_t horizon = 10, double threshold = 0.01);
+                            std::size_t horizon = 10, double threshold = 0.01, const CurrentSettings& settings = {});
+
+// The strategy's fills as the suggestion engine's events (ticker names from the market).
+std::vector<FillEvent> fill_events(const env::MarketData& market, const backtest::StrategyResult& run);
 
 std::string to_json(const TimingReport& report);
 std::string to_text(const TimingReport& report);
