@@ -5,11 +5,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "ploutos/config/config.hpp"
+#include "ploutos/data/bar.hpp"
 
 namespace ploutos::cli {
 
@@ -42,6 +44,12 @@ config::Config load_effective_config(const Globals& globals, std::string* path_o
 // options write into) is kept alive with the command.
 void not_implemented(CLI::App& command, Globals& globals, const std::string& what,
                      std::shared_ptr<const void> options = nullptr);
+
+// Fetches the bars the data directory lacks for `tickers` over [start, end] through the source
+// chain; one JSON object per ticker ({"ticker", "new_bars", ...} or {"ticker", "error"}).
+nlohmann::ordered_json fetch_bars(const config::Config& config, const std::string& dir,
+                                  const std::vector<std::string>& tickers, data::Timeframe timeframe, Day start,
+                                  Day end, const std::vector<std::string>& source_order, bool quiet, bool print);
 
 void add_version_command(CLI::App& app, Globals& globals);
 void add_status_command(CLI::App& app, Globals& globals);

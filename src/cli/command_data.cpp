@@ -75,6 +75,40 @@ std::string range_of(const data::BarSeries& s) {
 
 }  // namespace
 
+nlohmann::ordered_json fetch_bars(const config::Config& config, const std::string& dir,
+                                  const std::vector<std::string>& tickers, data::Timeframe timeframe, Day start,
+                                  Day end, const std::vector<std::string>& source_order, bool quiet, bool print) {
+  HttpClientOptions http_options;
+  http_options.timeout_seconds = config.data.http_timeout_seconds;
+  http_options.max_retries = config.data.http_max_retries;
+  http_options.requests_per_second = config.data.requests_per_minute / 60.0;
+  HttpClient http(http_options);
+  auto chain = data::make_source_chain(http, source_order);
+  const data::DataStore store(dir);
+  Progress progress("fetch", tickers.size(), ProgressOptions{"tickers", quiet});
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();
+  for (const auto& ticker : tickers) {
+    try {
+      const auto r = data::fetch_into_store(store, chain, data::FetchRequest{ticker, timeframe, start, end});
+      out.push_back({{"ticker", ticker},
+                     {"new_bars", r.new_bars},
+                     {"total_bars", r.total_bars},
+                     {"source", r.source},
+                     {"up_to_date", r.requested.empty()}});
+      if (print) {
+        std::cout << ticker << ": " << (r.requested.empty() ? "up to date" : "+" + std::to_string(r.new_bars) + " bars")
+                  << ", " << r.total_bars << " stored (" << r.source << ")\n";
+      }
+    } catch (const data::SourceError& e) {
+      spdlog::error("{}", e.what());
+      out.push_back({{"ticker", ticker}, {"error", e.what()}});
+    }
+    progress.advance();
+  }
+  progress.finish();
+  return out;
+}
+
 void add_data_command(CLI::App& app, Globals& globals) {
   auto* cmd = app.add_subcommand(
       "data", "Market data: import CSV, check quality, inspect, generate the synthetic market, fetch");
@@ -326,39 +360,13 @@ fetch->callback([&globals, f] {
     const auto [start, end] =
         data::resolve_window(f->start.empty() ? config.data.start : f->start, f->end.empty() ? config.data.end : f->end,
                              config.data.period, calendar::nyse().new_york_day(now_utc()));
-    const std::vector<std::string> order =
-        f->source == "auto" ? config.data.source_order : std::vector<std::string>{f->source};
-    HttpClientOptions http_options;
-    http_options.timeout_seconds = config.data.http_timeout_seconds;
-    http_options.max_retries = config.data.http_max_retries;
-    http_options.requests_per_second = config.data.requests_per_minute / 60.0;
-    HttpClient http(http_options);
-    auto chain = data::make_source_chain(http, order);
-    const data::DataStore store(f->dir.empty() ? config.data.dir : f->dir);
-    Progress progress("fetch", tickers.size(), ProgressOptions{"tickers", globals.quiet || globals.json});
-    nlohmann::ordered_json out = nlohmann::ordered_json::array();
+    const auto out = fetch_bars(config, f->dir.empty() ? config.data.dir : f->dir, tickers, timeframe, start, end,
+                                f->source == "auto" ? config.data.source_order : std::vector<std::string>{f->source},
+                                globals.quiet || globals.json, !globals.json);
     std::vector<std::string> failed;
-    for (const auto& ticker : tickers) {
-      try {
-        const auto r = data::fetch_into_store(store, chain, data::FetchRequest{ticker, timeframe, start, end});
-        out.push_back({{"ticker", ticker},
-                       {"new_bars", r.new_bars},
-                       {"total_bars", r.total_bars},
-                       {"source", r.source},
-                       {"up_to_date", r.requested.empty()}});
-        if (!globals.json) {
-          std::cout << ticker << ": "
-                    << (r.requested.empty() ? "up to date" : "+" + std::to_string(r.new_bars) + " bars") << ", "
-                    << r.total_bars << " stored (" << r.source << ")\n";
-        }
-      } catch (const data::SourceError& e) {
-        spdlog::error("{}", e.what());
-        failed.push_back(ticker);
-        out.push_back({{"ticker", ticker}, {"error", e.what()}});
-      }
-      progress.advance();
+    for (const auto& r : out) {
+      if (r.contains("error")) failed.push_back(r["ticker"].get<std::string>());
     }
-    progress.finish();
     if (globals.json) std::cout << out.dump(2) << "\n";
     if (!failed.empty())
       throw Error("fetch failed for " + std::to_string(failed.size()) + " of " + std::to_string(tickers.size()) +

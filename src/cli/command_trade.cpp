@@ -9,7 +9,9 @@
 #include "cli.hpp"
 #include "ploutos/agent/agent.hpp"
 #include "ploutos/broker/broker.hpp"
+#include "ploutos/calendar/nyse.hpp"
 #include "ploutos/core/error.hpp"
+#include "ploutos/data/fetch.hpp"
 #include "ploutos/env/from_config.hpp"
 #include "ploutos/env/load.hpp"
 #include "ploutos/trading/session.hpp"
@@ -53,7 +55,7 @@ void confirm_live(bool yes_really_live) {
 void add_trade_command(CLI::App& app, Globals& globals) {
   struct Options {
     std::string broker, model, data, journal, start;
-    bool paper = true, live = false, once = false, dry_run = false, yes_really_live = false;
+    bool paper = true, live = false, once = false, dry_run = false, yes_really_live = false, no_fetch = false;
     int cycles = 0;
     std::size_t start_bars = 60;
   };
@@ -71,6 +73,7 @@ void add_trade_command(CLI::App& app, Globals& globals) {
   cmd->add_option("--start", o->start, "sim: first decision day YYYY-MM-DD of a new session");
   cmd->add_option("--start-bars", o->start_bars, "sim: a new session starts this many bars before the data end");
   cmd->add_flag("--dry-run", o->dry_run, "Decide and journal, but send no orders");
+  cmd->add_flag("--no-fetch", o->no_fetch, "Real brokers: use the stored bars as they are (default: trading.fetch)");
   cmd->add_flag("--live", o->live, "Real money: asks for a typed confirmation");
   cmd->add_flag("--yes-really-live", o->yes_really_live, "Confirm --live without the prompt");
   cmd->footer(
@@ -108,6 +111,7 @@ void add_trade_command(CLI::App& app, Globals& globals) {
       request.start_day = o->start;
       request.start_bars = o->start_bars;
       request.seed = config.training.seed;
+      request.interval = config.trading.interval;
       request.stop = &g_stop;
       std::signal(SIGINT, on_stop_signal);
       std::signal(SIGTERM, on_stop_signal);
@@ -146,6 +150,19 @@ void add_trade_command(CLI::App& app, Globals& globals) {
         result = trading::run_broker_session(
             *broker,
             [&]() {
+              if (config.trading.fetch && !o->no_fetch && data != "synthetic") {
+                auto timeframe = data::parse_timeframe(config.data.interval);
+                if (timeframe == data::Timeframe::k4h) timeframe = data::Timeframe::k1h;
+                const Day today = calendar::nyse().new_york_day(now_utc());
+                const auto [start, end] = data::resolve_window(config.data.start, "", config.data.period, today);
+                const auto fetched = fetch_bars(config, data.empty() ? config.data.dir : data, config.data.tickers,
+                                                timeframe, start, end, config.data.source_order, true, false);
+                for (const auto& r : fetched) {
+                  if (r.contains("error"))
+                    throw Error("trade: fetching " + r["ticker"].get<std::string>() +
+                                " failed: " + r["error"].get<std::string>());
+                }
+              }
               auto loaded = env::load_market(config, data);
               agent->check_compatible(*loaded.market, config.features.feature_set);
               return loaded.market;

@@ -61,6 +61,20 @@ broker::SimBars sim_bars_from(const env::MarketData& m) {
   return b;
 }
 
+Instant next_decision_time(Instant now, const std::string& interval) {
+  const auto& cal = calendar::nyse();
+  if (interval == "1d") return cal.next_close(now) + std::chrono::minutes{5};
+  const auto step = interval == "4h" ? std::chrono::hours{4} : std::chrono::hours{1};
+  const Day day = cal.new_york_day(now);
+  const auto session = cal.is_session(day) && now < cal.session(day).close
+                           ? cal.session(day)
+                           : cal.session(cal.new_york_day(cal.next_open(now)));
+  for (Instant end = session.open + step;; end += step) {
+    if (end >= session.close) return session.close + std::chrono::minutes{1};
+    if (end > now) return end + std::chrono::minutes{1};
+  }
+}
+
 SessionResult run_sim_session(const env::MarketData& m, const DecideFn& decide, const TraderConfig& config,
                               const costs::CostParams& costs, const SessionRequest& request) {
   SessionResult result;
@@ -132,14 +146,21 @@ SessionResult run_broker_session(broker::Broker& broker,
   int cycles = 0;
   while (!stopping(request)) {
     const auto clock = broker.clock();  // the broker's clock, never the local one
-    const Instant last_close = cal.previous_close(clock.now);
     const auto market = load_market();
     const std::size_t bar = market->last_bar;
-    const Day data_day = cal.new_york_day(market->time[bar]);
-    const Day closed_day = cal.new_york_day(last_close - std::chrono::seconds{1});
-    if (data_day < closed_day) {
-      throw InputError("the market data ends on " + format_day(data_day) + " but the latest closed session is " +
-                       format_day(closed_day) + ": run `ploutos data fetch` first");
+    if (request.interval == "1d") {
+      const Day data_day = cal.new_york_day(market->time[bar]);
+      const Day closed_day = cal.new_york_day(cal.previous_close(clock.now) - std::chrono::seconds{1});
+      if (data_day < closed_day) {
+        throw InputError("the market data ends on " + format_day(data_day) + " but the latest closed session is " +
+                         format_day(closed_day) + ": run `ploutos data fetch` first");
+      }
+    } else if (clock.is_open) {
+      const auto step = request.interval == "4h" ? std::chrono::hours{4} : std::chrono::hours{1};
+      if (market->time[bar] + 2 * step <= clock.now) {
+        throw InputError("the market data ends at " + format_instant(market->time[bar]) +
+                         ", more than one bar ago: run `ploutos data fetch` first");
+      }
     }
     auto report = trader.run_cycle(*market, bar);
     for (auto& s : trader.end_of_day_analysis()) result.suggestions.push_back(std::move(s));
@@ -150,8 +171,7 @@ SessionResult run_broker_session(broker::Broker& broker,
       result.ended = request.once ? "one cycle (--once)" : "cycle limit";
       return result;
     }
-    // Daily: the next decision is after the next close (5 minutes of grace for the final bar).
-    const Instant wake = cal.next_close(clock.now) + std::chrono::minutes{5};
+    const Instant wake = next_decision_time(clock.now, request.interval);
     spdlog::info("next cycle after {}", format_instant(wake));
     while (!stopping(request) && now_utc() < wake) std::this_thread::sleep_for(std::chrono::seconds{1});
   }

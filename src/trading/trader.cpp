@@ -44,6 +44,7 @@ TraderConfig trader_config_from(const config::Config& c) {
   t.vol_target = e.vol_target;
   t.stop_loss_pct = c.risk.stop_loss_pct;
   t.take_profit_pct = c.risk.take_profit_pct;
+  t.bracket_orders = c.trading.stops == "bracket";
   t.kill_max_drawdown = c.risk.max_drawdown;
   t.kill_daily_loss = c.risk.daily_loss_limit;
   t.bars_per_year = c.trading.interval == "1d" ? 252 : c.trading.interval == "4h" ? 252 * 2 : 252 * 7;

@@ -431,6 +431,12 @@ TEST(Cli, TradeSimWorksOfflineContinuesAcrossRunsAndGuardsLiveTrading) {
   EXPECT_NE(etoro.err.find("ETORO_API_KEY"), std::string::npos) << etoro.err;
   EXPECT_NE(etoro.err.find("--broker sim"), std::string::npos) << etoro.err;
   EXPECT_EQ(run("trade --broker sim --live --model " + model).code, 2);
+  // $BROKER picks the broker; --broker overrides it.
+  EXPECT_EQ(run_with_env("BROKER=sim ", "trade --model " + model + " --journal " + journal + " --once --quiet").code,
+            0);
+  const auto overridden = run_with_env(no_keys + "BROKER=sim ", "trade --broker alpaca --model " + model + " --once");
+  EXPECT_EQ(overridden.code, 2);
+  EXPECT_NE(overridden.err.find("ALPACA_API_KEY"), std::string::npos) << overridden.err;
   const auto unconfirmed = run_with_env("ALPACA_API_KEY=k1234 ALPACA_SECRET_KEY=s1234 ",
                                         "trade --broker alpaca --live --model " + model + " < /dev/null");
   EXPECT_EQ(unconfirmed.code, 2);

@@ -295,3 +295,21 @@ TEST(Trader, CrashAtTwoHundredRandomPointsNeverDuplicatesOrLosesAnything) {
 
 }  // namespace
 }  // namespace ploutos::trading
+
+namespace ploutos::trading {
+namespace {
+
+TEST(Session, NextDecisionTimeFollowsTheNyseCalendar) {
+  // Friday after Thanksgiving 2024: an early close at 13:00 New York (18:00 UTC).
+  EXPECT_EQ(format_instant(next_decision_time(parse_instant("2024-11-29T15:00:00Z"), "1d")), "2024-11-29T18:05:00Z");
+  EXPECT_EQ(format_instant(next_decision_time(parse_instant("2024-11-29T19:00:00Z"), "1d")), "2024-12-02T21:05:00Z");
+  // Hourly bars start at 09:30 (14:30 UTC): the 10:30 bar ends at 11:30 (16:30 UTC).
+  EXPECT_EQ(format_instant(next_decision_time(parse_instant("2024-12-02T15:45:00Z"), "1h")), "2024-12-02T16:31:00Z");
+  EXPECT_EQ(format_instant(next_decision_time(parse_instant("2024-12-02T20:40:00Z"), "1h")), "2024-12-02T21:01:00Z");
+  EXPECT_EQ(format_instant(next_decision_time(parse_instant("2024-12-02T15:00:00Z"), "4h")), "2024-12-02T18:31:00Z");
+  // Before the open on a holiday weekend: the first bar of the next session.
+  EXPECT_EQ(format_instant(next_decision_time(parse_instant("2024-11-28T15:00:00Z"), "1h")), "2024-11-29T15:31:00Z");
+}
+
+}  // namespace
+}  // namespace ploutos::trading

@@ -328,6 +328,8 @@ struct TradingConfig : Section {
   std::string interval = "1d";
   std::string model = "data/models/brain_tech.pt";
   std::string journal = "data/journal.sqlite";
+  std::string stops = "monitored";
+  bool fetch = true;
 
   template <class V>
   void describe(V& v) {
@@ -335,6 +337,11 @@ struct TradingConfig : Section {
       check::one_of({"1d", "1h", "4h"}));
     v("model", model, "model file used by trade", check::not_empty());
     v("journal", journal, "crash-safe order journal (SQLite)", check::not_empty());
+    v("stops", stops,
+      "risk.stop_loss_pct/take_profit_pct: monitored (judged on each decision bar, exit at the next open) or "
+      "bracket (legs sent with each buy where the broker supports them)",
+      check::one_of({"monitored", "bracket"}));
+    v("fetch", fetch, "real brokers: fetch the missing bars into data.dir before each cycle");
   }
 };
 

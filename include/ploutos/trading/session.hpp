@@ -15,6 +15,10 @@ namespace ploutos::trading {
 
 broker::SimBars sim_bars_from(const env::MarketData& market);
 
+// When the next cycle runs: a minute after the bar in progress at `now` ends (1h and 4h bars start
+// at the session open and the last one ends at the close), or five minutes after the next close (1d).
+Instant next_decision_time(Instant now, const std::string& interval);
+
 struct SessionRequest {
   std::string journal_path = "data/journal.sqlite";
   bool once = false;
@@ -23,6 +27,7 @@ struct SessionRequest {
   std::string start_day;  // sim: first decision day; empty: `start_bars` sessions before the end
   std::size_t start_bars = 60;
   std::uint64_t seed = 2024;
+  std::string interval = "1d";              // brokers: 1d decides after the close; 1h/4h after each bar of the session
   const std::atomic<bool>* stop = nullptr;  // set by SIGINT/SIGTERM: finish the cycle, then return
   std::function<void(const CycleReport&)> on_cycle;
 };
