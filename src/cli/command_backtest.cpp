@@ -8,6 +8,7 @@
 
 #include "cli.hpp"
 #include "ploutos/backtest/backtest.hpp"
+#include "ploutos/backtest/walk_forward.hpp"
 #include "ploutos/core/atomic_file.hpp"
 #include "ploutos/core/error.hpp"
 #include "ploutos/diagnose/timing.hpp"
@@ -20,8 +21,9 @@ namespace ploutos::cli {
 void add_backtest_command(CLI::App& app, Globals& globals) {
   struct Options {
     std::string model, start, end, tickers, data, fill, costs, out;
-    int days = 0, folds = 0, seeds = 0, purge_days = 0, embargo_days = 0, test_months = 0;
-    double train_years = 0;
+    int days = 0, folds = 3, seeds = 3, purge_days = 5, embargo_days = 5, test_months = 6, threads = 0;
+    double train_years = 3;
+    std::int64_t timesteps = 0;
     bool walk_forward = false;
   };
   auto o = std::make_shared<Options>();
@@ -39,22 +41,63 @@ void add_backtest_command(CLI::App& app, Globals& globals) {
   cmd->add_option("--out", o->out,
                   "Report directory: summary.json, equity.csv, trades.csv (default: backtest.out_dir)");
   cmd->add_flag("--walk-forward", o->walk_forward, "Retrain per fold and seed, evaluate out of sample");
-  cmd->add_option("--folds", o->folds, "Walk-forward folds");
-  cmd->add_option("--train-years", o->train_years, "Training window per fold");
-  cmd->add_option("--test-months", o->test_months, "Test window per fold");
-  cmd->add_option("--purge-days", o->purge_days, "Gap removed between training and test");
-  cmd->add_option("--embargo-days", o->embargo_days, "Gap after each test window");
-  cmd->add_option("--seeds", o->seeds, "Seeds per fold");
+  cmd->add_option("--folds", o->folds, "Walk-forward: consecutive test windows ending at the data's end")
+      ->capture_default_str();
+  cmd->add_option("--train-years", o->train_years, "Walk-forward: training window before each test window")
+      ->capture_default_str();
+  cmd->add_option("--test-months", o->test_months, "Walk-forward: length of each test window")->capture_default_str();
+  cmd->add_option("--purge-days", o->purge_days,
+                  "Walk-forward: sessions dropped after training (>= 1: the reward horizon)")
+      ->capture_default_str();
+  cmd->add_option("--embargo-days", o->embargo_days,
+                  "Walk-forward: further sessions dropped before testing (serial correlation)")
+      ->capture_default_str();
+  cmd->add_option("--seeds", o->seeds, "Walk-forward: fresh agents per fold (mean ± std over them)")
+      ->capture_default_str();
+  cmd->add_option("--timesteps", o->timesteps, "Walk-forward: training steps per agent (default: the config's)");
+  cmd->add_option("--threads", o->threads, "Walk-forward: LibTorch threads for training");
   cmd->footer(
       "Examples:\n"
       "  ploutos backtest --model data/models/brain_tech.pt --days 90\n"
       "  ploutos backtest --model data/models/quickstart.pt --data synthetic --days 250 --json\n"
-      "  ploutos backtest --walk-forward --config v6_better_timing.yaml --folds 5 --seeds 3   (not implemented yet)\n"
+      "  ploutos backtest --walk-forward --config v6_better_timing.yaml --data ../shared/data/daily --folds 5 --seeds "
+      "3\n"
       "Baselines run through the same engine and costs: equal-weight buy-and-hold, SPY buy-and-hold (when\n"
       "SPY is a ticker), and a seeded random agent trading as often as the model.");
   cmd->callback([&globals, o] {
     globals.action = [&globals, o]() -> int {
-      if (o->walk_forward) throw NotImplementedError("ploutos backtest --walk-forward (issue #6)");
+      if (o->walk_forward) {
+        if (!o->model.empty()) throw UsageError("--walk-forward trains its own agents: give --config, not --model");
+        const auto config = load_effective_config(globals);
+        const auto market = env::load_market(config, o->data);
+        backtest::WalkForwardSpec spec;
+        spec.folds = o->folds;
+        spec.seeds = o->seeds;
+        spec.train_years = o->train_years;
+        spec.test_months = o->test_months;
+        spec.purge_days = o->purge_days;
+        spec.embargo_days = o->embargo_days;
+        spec.timesteps = o->timesteps;
+        spec.threads = o->threads;
+        spec.out_dir = o->out.empty() ? "reports/walk_forward" : o->out;
+        spec.progress = !globals.quiet && !globals.json;
+        const auto result = backtest::run_walk_forward(config, market, spec);
+        const std::filesystem::path dir(spec.out_dir);
+        write_file_atomic(dir / "walk_forward.json", backtest::walk_forward_json(result) + "\n");
+        std::string csv = "step,agent,buy_and_hold\n";
+        for (std::size_t i = 0; i < result.oos_equity.size(); ++i)
+          csv += std::to_string(i) + "," + std::to_string(result.oos_equity[i]) + "," +
+                 std::to_string(result.oos_buy_and_hold[i]) + "\n";
+        write_file_atomic(dir / "oos_equity.csv", csv);
+        write_file_atomic(dir / "report.html", backtest::walk_forward_html(result));
+        if (globals.json) {
+          std::cout << backtest::walk_forward_json(result) << "\n";
+        } else {
+          std::cout << backtest::walk_forward_table(result) << "reports in " << spec.out_dir
+                    << "/ (walk_forward.json, oos_equity.csv, report.html; folds/ resumes a rerun)\n";
+        }
+        return 0;
+      }
       if (o->model.empty()) throw UsageError("backtest: --model is required");
       if (!o->fill.empty() && o->fill != "next_open" && o->fill != "close") {
         throw UsageError("--fill: expected next_open or close, got '" + o->fill + "'");

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace ploutos::risk {
 
@@ -75,6 +76,81 @@ Metrics compute_metrics(std::span<const double> equity, std::span<const ClosedTr
   }
   m.profit_factor = gross_loss > 0 ? gross_profit / gross_loss : 0;
   return m;
+}
+
+double normal_cdf(double x) {
+  return 0.5 * std::erfc(-x / std::sqrt(2.0));
+}
+
+double normal_quantile(double p) {
+  if (p <= 0) return -std::numeric_limits<double>::infinity();
+  if (p >= 1) return std::numeric_limits<double>::infinity();
+  // Acklam's rational approximations, central region and tails.
+  static constexpr double a[] = {-3.969683028665376e+01, 2.209460984245205e+02,  -2.759285104469687e+02,
+                                 1.383577518672690e+02,  -3.066479806614716e+01, 2.506628277459239e+00};
+  static constexpr double b[] = {-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02,
+                                 6.680131188771972e+01, -1.328068155288572e+01};
+  static constexpr double c[] = {-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00,
+                                 -2.549732539343734e+00, 4.374664141464968e+00,  2.938163982698783e+00};
+  static constexpr double d[] = {7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00,
+                                 3.754408661907416e+00};
+  double x = 0;
+  if (p < 0.02425) {
+    const double q = std::sqrt(-2 * std::log(p));
+    x = (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
+        ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+  } else if (p > 1 - 0.02425) {
+    const double q = std::sqrt(-2 * std::log(1 - p));
+    x = -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
+        ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+  } else {
+    const double q = p - 0.5, r = q * q;
+    x = (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q /
+        (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
+  }
+  const double e = normal_cdf(x) - p;  // one Halley step
+  const double u = e * std::sqrt(2 * M_PI) * std::exp(x * x / 2);
+  return x - u / (1 + x * u / 2);
+}
+
+DeflatedSharpe deflated_sharpe(std::span<const double> returns, std::span<const double> trial_sharpes) {
+  DeflatedSharpe out;
+  out.periods = returns.size();
+  out.trials = std::max<std::size_t>(1, trial_sharpes.size());
+  if (returns.size() < 3) return out;
+  const double n = static_cast<double>(returns.size());
+  double mean = 0;
+  for (const double r : returns) mean += r;
+  mean /= n;
+  double m2 = 0, m3 = 0, m4 = 0;
+  for (const double r : returns) {
+    const double d = r - mean;
+    m2 += d * d;
+    m3 += d * d * d;
+    m4 += d * d * d * d;
+  }
+  m2 /= n;
+  m3 /= n;
+  m4 /= n;
+  if (m2 <= 0) return out;
+  const double sd = std::sqrt(m2);
+  out.sharpe = mean / sd;
+  out.skewness = m3 / (sd * sd * sd);
+  out.kurtosis = m4 / (m2 * m2);
+  double trial_mean = 0, trial_var = 0;
+  for (const double s : trial_sharpes) trial_mean += s;
+  if (!trial_sharpes.empty()) trial_mean /= static_cast<double>(trial_sharpes.size());
+  for (const double s : trial_sharpes) trial_var += (s - trial_mean) * (s - trial_mean);
+  if (trial_sharpes.size() > 1) trial_var /= static_cast<double>(trial_sharpes.size() - 1);
+  const double trials = static_cast<double>(out.trials);
+  constexpr double kEulerGamma = 0.5772156649015329;
+  out.benchmark = out.trials > 1 ? std::sqrt(trial_var) * ((1 - kEulerGamma) * normal_quantile(1 - 1 / trials) +
+                                                           kEulerGamma * normal_quantile(1 - 1 / (trials * M_E)))
+                                 : 0.0;
+  const double denominator = 1 - out.skewness * out.sharpe + (out.kurtosis - 1) / 4 * out.sharpe * out.sharpe;
+  out.probability =
+      denominator > 0 ? normal_cdf((out.sharpe - out.benchmark) * std::sqrt(n - 1) / std::sqrt(denominator)) : 0.0;
+  return out;
 }
 
 }  // namespace ploutos::risk

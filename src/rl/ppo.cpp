@@ -376,16 +376,20 @@ TrainResult train(const TrainRequest& req) {
   torch::manual_seed(tr.seed);
 
   const auto market = req.market.market;
-  const std::size_t first = market->first_bar, last = market->last_bar;
+  const std::size_t first = std::max(market->first_bar, req.window_first);
+  const std::size_t last = req.window_last > 0 ? std::min(market->last_bar, req.window_last) : market->last_bar;
+  if (last <= first + 1) throw InputError("train: the training window holds fewer than two bars");
   const std::size_t split =
       req.validation_fraction > 0
           ? first + static_cast<std::size_t>(static_cast<double>(last - first) * (1.0 - req.validation_fraction))
           : last;
   env::EnvConfig env_config = env::env_config_from(cfg, env::Mode::kTrain);
+  env_config.window_first = first;
   env_config.window_last = split;
   const bool have_validation = req.validation_fraction > 0 && last > split + 1;
   env::EnvConfig eval_config = env::env_config_from(cfg, env::Mode::kBacktest);
   eval_config.window_first = split;
+  eval_config.window_last = last;
   eval_config.max_steps = std::numeric_limits<int>::max();
 
   const auto n_envs = static_cast<std::int64_t>(tr.n_envs);

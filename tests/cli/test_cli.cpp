@@ -87,17 +87,6 @@ TEST(Cli, VersionAndUsageErrors) {
   EXPECT_EQ(run("--log-level loud version").code, 2);
 }
 
-TEST(Cli, UnbuiltCommandsSayNotImplementedAndExit1) {
-  for (const char* cmd : {
-           "backtest --walk-forward --model x.pt",
-       }) {
-    const auto r = run(cmd);
-    EXPECT_EQ(r.code, 1) << cmd;
-    EXPECT_NE(r.err.find("not implemented yet"), std::string::npos) << cmd << ": " << r.err;
-    EXPECT_TRUE(r.out.empty()) << cmd;
-  }
-}
-
 TEST(Cli, StatusAcceptanceInstants) {
   const auto mourning = json_of(run("status --at 2025-01-09T15:00:00Z --json"));
   EXPECT_EQ(mourning["open"], false);
@@ -481,4 +470,33 @@ TEST(Cli, TradeSurvivesSigkillAtRandomMoments) {
       EXPECT_TRUE(state["holdings"].contains(symbol)) << symbol;
     }
   }
+}
+
+// Walk-forward on the shared daily data with a small config: the report exists, every fold has its
+// seeds, and a rerun resumes every finished (fold, seed) instead of retraining it.
+TEST(Cli, WalkForwardOnSharedDataWritesItsReportAndResumes) {
+  const std::string data = std::string(PLOUTOS_SOURCE_DIR) + "/../shared/data/daily";
+  if (!std::filesystem::exists(data + "/SPY.csv")) GTEST_SKIP() << "../shared/data is absent; skipped";
+  const std::string out = kTmp + "/walk_forward";
+  std::filesystem::remove_all(out);
+  const std::string args = "backtest --walk-forward --config walk_forward_small --data " + data +
+                           " --folds 3 --train-years 2 --test-months 3 --seeds 2 --out " + out + " --json";
+  const auto first = run(args);
+  ASSERT_EQ(first.code, 0) << first.err;
+  const auto j = json_of(first);
+  ASSERT_EQ(j["fold_results"].size(), 3u);
+  for (const auto& f : j["fold_results"]) {
+    EXPECT_EQ(f["seeds"].size(), 2u);
+    for (const auto& s : f["seeds"]) EXPECT_FALSE(s["resumed"].get<bool>());
+  }
+  for (const char* key : {"out_of_sample", "share_of_folds_beating_buy_and_hold", "deflated_sharpe", "oos_equity"})
+    EXPECT_TRUE(j.contains(key)) << key;
+  EXPECT_EQ(j["deflated_sharpe"]["trials"], 6);
+  for (const char* file : {"walk_forward.json", "oos_equity.csv", "report.html"})
+    EXPECT_TRUE(std::filesystem::exists(out + "/" + file)) << file;
+  const auto again = json_of(run(args));
+  for (const auto& f : again["fold_results"]) {
+    for (const auto& s : f["seeds"]) EXPECT_TRUE(s["resumed"].get<bool>());
+  }
+  EXPECT_EQ(again["out_of_sample"], j["out_of_sample"]) << "resumed runs give the same result";
 }

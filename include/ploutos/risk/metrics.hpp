@@ -34,4 +34,22 @@ Metrics compute_metrics(std::span<const double> equity, std::span<const ClosedTr
 
 double max_drawdown(std::span<const double> equity);
 
+// Standard normal distribution function and its inverse (Acklam's approximation refined by one
+// Halley step: |error| < 1e-12 on (0, 1)).
+double normal_cdf(double x);
+double normal_quantile(double p);
+
+// The deflated Sharpe ratio (Bailey and Lopez de Prado, 2014): the probability that the observed
+// Sharpe ratio beats the best one expected from `trials` unskilled trials whose Sharpe ratios vary as
+// `trial_sharpes` do, given the returns' length, skewness and kurtosis. All Sharpe ratios per period
+// (not annualised).
+struct DeflatedSharpe {
+  double sharpe = 0;       // of `returns`, per period
+  double benchmark = 0;    // SR0: expected maximum Sharpe of the trials under no skill
+  double probability = 0;  // DSR in [0, 1]; above 0.95 is significant at 5%
+  std::size_t trials = 0, periods = 0;
+  double skewness = 0, kurtosis = 3;  // kurtosis not in excess
+};
+DeflatedSharpe deflated_sharpe(std::span<const double> returns, std::span<const double> trial_sharpes);
+
 }  // namespace ploutos::risk

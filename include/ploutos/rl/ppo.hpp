@@ -36,6 +36,9 @@ struct TrainRequest {
   std::int64_t total_timesteps = 0;  // 0: training.total_timesteps
   int threads = 0;                   // LibTorch intra-op threads; 0 keeps the default
   double validation_fraction = 0.2;
+  // Bars training may use (0 = the market's first/last tradable bar); the validation share is the
+  // end of this window. Walk-forward folds train on their window only.
+  std::size_t window_first = 0, window_last = 0;
   std::string metrics_dir;  // metrics.jsonl and metrics.csv go here
   bool progress = true;
   const std::atomic<bool>* stop = nullptr;  // set by a signal handler: checkpoint and return

@@ -1,0 +1,119 @@
+// Walk-forward: fold windows at their boundaries (purge + embargo gaps, contiguous test windows),
+// training that cannot see past its window, and the deflated Sharpe ratio against hand values.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "../env/market_fixture.hpp"
+#include "ploutos/backtest/walk_forward.hpp"
+#include "ploutos/core/error.hpp"
+#include "ploutos/core/rng.hpp"
+#include "ploutos/rl/ppo.hpp"
+
+namespace ploutos::backtest {
+namespace {
+
+TEST(WalkForward, FoldsAreContiguousAndGappedByPurgeAndEmbargo) {
+  const auto m = test::flat_market(1, 1200);  // consecutive days from 2020-01-02
+  WalkForwardSpec spec;
+  spec.folds = 4;
+  spec.test_months = 2;
+  spec.train_years = 1;
+  spec.purge_days = 3;
+  spec.embargo_days = 4;
+  const auto folds = plan_folds(m, spec);
+  ASSERT_EQ(folds.size(), 4u);
+  EXPECT_EQ(folds.back().test_last, m.last_bar) << "the last test window ends with the data";
+  for (std::size_t k = 0; k < folds.size(); ++k) {
+    const auto& f = folds[k];
+    EXPECT_EQ(f.fold, static_cast<int>(k) + 1);
+    // Exactly purge + embargo bars lie between training and testing.
+    EXPECT_EQ(f.test_first - f.train_last - 1, 7u) << "fold " << f.fold;
+    // About two months of test bars, about one year of training bars.
+    EXPECT_GE(f.test_last - f.test_first + 1, 59u);
+    EXPECT_LE(f.test_last - f.test_first + 1, 62u);
+    EXPECT_NEAR(static_cast<double>(f.train_last - f.train_first + 1), 366.0, 1.0);
+    if (k + 1 < folds.size()) {
+      EXPECT_EQ(f.test_last + 1, folds[k + 1].test_first) << "test windows are contiguous";
+    }
+  }
+  spec.purge_days = 0;
+  EXPECT_THROW(plan_folds(m, spec), InputError) << "the reward horizon needs a purge of at least one bar";
+  spec.purge_days = 3;
+  spec.folds = 30;
+  EXPECT_THROW(plan_folds(m, spec), InputError) << "more folds than the data holds";
+}
+
+TEST(WalkForward, TrainingNeverSeesBarsAfterItsWindow) {
+  auto market_with_tail = [](double tail_scale) {
+    auto m = test::flat_market(1, 200, 100.0);
+    Rng rng(3);
+    double p = 100;
+    for (std::size_t t = 0; t < 200; ++t) {
+      const double scale = t > 100 ? tail_scale : 1.0;  // bars after the window differ
+      const double c = p * (1 + scale * 0.02 * rng.normal());
+      test::set_bar(m, t, 0, p, std::max(p, c) * 1.001, std::min(p, c) * 0.999, c);
+      m.features[m.at(t, 0) * m.n_features] = static_cast<float>(c / p - 1);
+      p = c;
+    }
+    env::LoadedMarket out;
+    out.market = std::make_shared<const env::MarketData>(std::move(m));
+    out.data_hash = "test";
+    return out;
+  };
+  auto run = [](const env::LoadedMarket& market, const std::string& name) {
+    config::Config c;
+    c.data.tickers = {"T0"};
+    c.environment.max_steps = 300;  // episodes run to the end of whatever window they get
+    c.environment.train_start_min = 0;
+    c.ppo.net_arch = {{16}, {16}};
+    c.ppo.n_steps = 64;
+    c.ppo.batch_size = 64;
+    c.ppo.n_epochs = 2;
+    c.training.n_envs = 2;
+    c.training.seed = 9;
+    rl::TrainRequest req;
+    req.config = c;
+    req.market = market;
+    req.output = (std::filesystem::temp_directory_path() / (name + std::to_string(::getpid()) + ".pt")).string();
+    req.total_timesteps = 512;
+    req.threads = 1;
+    req.validation_fraction = 0;
+    req.progress = false;
+    req.window_first = 0;
+    req.window_last = 100;
+    const auto r = rl::train(req);
+    std::filesystem::remove(req.output);
+    return r.history;
+  };
+  const auto a = run(market_with_tail(1.0), "wf_a");
+  const auto b = run(market_with_tail(5.0), "wf_b");
+  ASSERT_EQ(a.size(), b.size());
+  ASSERT_FALSE(a.empty());
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].policy_loss, b[i].policy_loss) << "update " << i;
+    EXPECT_EQ(a[i].value_loss, b[i].value_loss) << "update " << i;
+    EXPECT_EQ(a[i].episode_reward_mean, b[i].episode_reward_mean) << "update " << i;
+  }
+}
+
+TEST(DeflatedSharpe, MatchesHandComputedValues) {
+  EXPECT_NEAR(risk::normal_quantile(0.975), 1.959963984540054, 1e-12);
+  EXPECT_NEAR(risk::normal_quantile(1e-5), -4.264890793922825, 1e-10);
+  EXPECT_NEAR(risk::normal_cdf(risk::normal_quantile(0.3)), 0.3, 1e-14);
+  // Reference values from Python's statistics.NormalDist with the paper's formulas.
+  const std::vector<double> r = {0.01, -0.005, 0.007, 0.002, -0.003, 0.012, -0.008, 0.004, 0.006, -0.001};
+  const std::vector<double> trials = {0.1, 0.3, -0.05, 0.2};
+  const auto d = risk::deflated_sharpe(r, trials);
+  EXPECT_NEAR(d.sharpe, 0.384110639798688, 1e-12);
+  EXPECT_NEAR(d.benchmark, 0.1570860836043061, 1e-9);
+  EXPECT_NEAR(d.probability, 0.7447298937477033, 1e-9);
+  EXPECT_EQ(d.trials, 4u);
+  // More trials raise the bar: the same returns are less convincing.
+  std::vector<double> many(100);
+  for (std::size_t i = 0; i < many.size(); ++i) many[i] = 0.3 * std::sin(static_cast<double>(i));
+  EXPECT_LT(risk::deflated_sharpe(r, many).probability, d.probability);
+}
+
+}  // namespace
+}  // namespace ploutos::backtest
