@@ -16,6 +16,7 @@ find_package(Torch REQUIRED)
 
 if(PLOUTOS_BUILD_TESTS)
   find_package(GTest REQUIRED)
+  find_package(ZLIB REQUIRED)  # the browser test decodes its screenshot (PNG)
 endif()
 if(PLOUTOS_BUILD_BENCH)
   find_package(benchmark REQUIRED)

@@ -9,7 +9,8 @@ PLOUTOS_PACKAGES=(
   libeigen3-dev libcurl4-openssl-dev nlohmann-json3-dev libyaml-cpp-dev
   libspdlog-dev libfmt-dev libcli11-dev libhowardhinnant-date-dev tzdata
   libgtest-dev libgmock-dev libbenchmark-dev
-  libcpp-httplib-dev libsqlitecpp-dev libsqlite3-dev
+  libcpp-httplib-dev libsqlitecpp-dev libsqlite3-dev zlib1g-dev
+  chromium  # tests open report.html headless
 )
 
 ploutos_missing_packages() {

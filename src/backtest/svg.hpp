@@ -72,7 +72,8 @@ inline std::string line_chart(const std::string& title, const std::vector<Series
   svg += "<text x=\"" + num(left, 0) + "\" y=\"" + num(height - 10, 0) + "\">" + escape(first_label) + "</text>";
   svg += "<text x=\"" + num(width - right, 0) + "\" y=\"" + num(height - 10, 0) + "\" text-anchor=\"end\">" +
          escape(last_label) + "</text>";
-  double legend_x = left + 200;
+  // The legend sits after the title (about 7 px a character at 13 px bold).
+  double legend_x = left + 7.5 * static_cast<double>(title.size()) + 30;
   for (const auto& s : series) {
     std::string points;
     for (std::size_t i = 0; i < s.values->size(); ++i)

@@ -356,7 +356,8 @@ std::string walk_forward_html(const WalkForwardResult& r) {
   using namespace svg;
   std::string html =
       "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Ploutos walk-forward</title>"
-      "<style>body{font-family:sans-serif;margin:24px;color:#222}pre{font-size:13px}</style></head><body>";
+      "<style>body{font-family:sans-serif;margin:24px;color:#222}pre{font-size:12px;white-space:pre-wrap}</style>"
+      "</head><body>";
   html += "<h1>Walk-forward: " + std::to_string(r.spec.folds) + " folds x " + std::to_string(r.spec.seeds) +
           " seeds, out of sample, after costs</h1>";
   const auto first = format_day(std::chrono::floor<std::chrono::days>(r.time[r.windows.front().test_first]));
