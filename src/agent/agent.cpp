@@ -40,6 +40,16 @@ void Agent::act(std::span<const float> obs, std::span<std::int32_t> actions) {
   policy_->act(obs, actions);
 }
 
+void Agent::sample(std::span<const float> obs, std::span<std::int32_t> actions, Rng& rng) {
+  probs_.resize(actions.size() * 3);
+  policy_->probabilities(obs, probs_);
+  for (std::size_t k = 0; k < actions.size(); ++k) {
+    const double u = rng.uniform();
+    const double hold = probs_[3 * k], buy = probs_[3 * k + 1];
+    actions[k] = u < hold ? env::kHold : u < hold + buy ? env::kBuy : env::kSell;
+  }
+}
+
 void Agent::decide(const env::MarketData& market, std::size_t bar, std::span<const double> quantities,
                    const env::PortfolioState& portfolio, std::span<std::int32_t> actions) {
   env::write_observation(

@@ -59,7 +59,8 @@ std::pair<std::size_t, std::size_t> last_bars(const env::MarketData& m, std::siz
 }
 
 StrategyResult run_strategy(const std::shared_ptr<const env::MarketData>& market, env::EnvConfig config,
-                            std::size_t first, std::size_t last, const std::string& name, const Decide& decide) {
+                            std::size_t first, std::size_t last, const std::string& name, const Decide& decide,
+                            std::uint64_t env_seed) {
   config.mode = env::Mode::kBacktest;
   config.window_first = first;
   config.window_last = last;
@@ -69,7 +70,7 @@ StrategyResult run_strategy(const std::shared_ptr<const env::MarketData>& market
   env::TradingEnv e(market, config);
   std::vector<float> obs(e.obs_dim());
   std::vector<std::int32_t> actions(e.n_tickers());
-  e.reset(0, obs);
+  e.reset(env_seed, obs);
   bool term = false, trunc = false;
   std::size_t counts[3] = {0, 0, 0};
   while (!term && !trunc) {

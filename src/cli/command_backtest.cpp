@@ -8,6 +8,7 @@
 
 #include "cli.hpp"
 #include "ploutos/backtest/backtest.hpp"
+#include "ploutos/backtest/reliability.hpp"
 #include "ploutos/backtest/walk_forward.hpp"
 #include "ploutos/core/atomic_file.hpp"
 #include "ploutos/core/error.hpp"
@@ -24,7 +25,8 @@ void add_backtest_command(CLI::App& app, Globals& globals) {
     int days = 0, folds = 3, seeds = 3, purge_days = 5, embargo_days = 5, test_months = 6, threads = 0;
     double train_years = 3;
     std::int64_t timesteps = 0;
-    bool walk_forward = false;
+    bool walk_forward = false, reliability = false;
+    int reliability_seeds = 5;
   };
   auto o = std::make_shared<Options>();
   auto* cmd =
@@ -41,6 +43,10 @@ void add_backtest_command(CLI::App& app, Globals& globals) {
   cmd->add_option("--out", o->out,
                   "Report directory: summary.json, equity.csv, trades.csv (default: backtest.out_dir)");
   cmd->add_flag("--walk-forward", o->walk_forward, "Retrain per fold and seed, evaluate out of sample");
+  cmd->add_flag("--reliability", o->reliability,
+                "Also: regimes (bull/bear/sideways windows), seeds of the stochastic parts, bootstrap CI of the "
+                "Sharpe, one-bar delay sensitivity (reliability.json)");
+  cmd->add_option("--reliability-seeds", o->reliability_seeds, "Seeds for --reliability")->capture_default_str();
   cmd->add_option("--folds", o->folds, "Walk-forward: consecutive test windows ending at the data's end")
       ->capture_default_str();
   cmd->add_option("--train-years", o->train_years, "Walk-forward: training window before each test window")
@@ -140,6 +146,29 @@ void add_backtest_command(CLI::App& app, Globals& globals) {
         suggestions_json.push_back({{"key", x.key}, {"value", x.value}, {"why", x.why}});
       write_file_atomic(std::filesystem::path(out_dir) / "suggestions.json", suggestions_json.dump(2) + "\n");
       for (const auto& x : suggestions) spdlog::info("suggestion: try {} = {} ({})", x.key, x.value, x.why);
+      if (o->reliability) {
+        backtest::ReliabilitySpec spec;
+        spec.first = first;
+        spec.last = last;
+        spec.benchmark = config.backtest.benchmark;
+        spec.seeds = o->reliability_seeds;
+        spec.seed = config.training.seed;
+        const auto rel = backtest::run_reliability(
+            loaded.market.market, env_config,
+            [&](std::span<const float> obs, std::span<std::int32_t> a) { loaded.agent->act(obs, a); },
+            [&](std::span<const float> obs, std::span<std::int32_t> a, Rng& rng) { loaded.agent->sample(obs, a, rng); },
+            spec);
+        write_file_atomic(std::filesystem::path(out_dir) / "reliability.json",
+                          backtest::reliability_json(rel, m) + "\n");
+        if (globals.json) {
+          auto j = nlohmann::ordered_json::parse(backtest::summary_json(result));
+          j["reliability"] = nlohmann::ordered_json::parse(backtest::reliability_json(rel, m));
+          std::cout << j.dump(2) << "\n";
+          return 0;
+        }
+        std::cout << "reliability\n" << backtest::reliability_text(rel, m);
+        if (rel.suspicious) spdlog::warn("{}", rel.verdict);
+      }
       if (globals.json) {
         std::cout << backtest::summary_json(result) << "\n";
       } else {

@@ -318,6 +318,15 @@ class TorchPolicy final : public Policy {
     const auto a32 = a.to(torch::kInt32).contiguous();
     std::memcpy(actions.data(), a32.data_ptr<std::int32_t>(), actions.size() * sizeof(std::int32_t));
   }
+  void probabilities(std::span<const float> obs, std::span<float> probs) override {
+    torch::NoGradGuard no_grad;
+    const auto batch = static_cast<std::int64_t>(obs.size() / obs_dim_);
+    auto x =
+        torch::from_blob(const_cast<float*>(obs.data()), {batch, static_cast<std::int64_t>(obs_dim_)}, torch::kFloat32);
+    if (normalize_) x = rms_.normalize(x, clip_obs_);
+    const auto p = torch::softmax(policy_->forward(x).first, -1).contiguous();
+    std::memcpy(probs.data(), p.data_ptr<float>(), probs.size() * sizeof(float));
+  }
 
  private:
   std::string manifest_;

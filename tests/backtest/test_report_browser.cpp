@@ -149,10 +149,11 @@ TEST(ReportHtml, OpensInHeadlessChromiumOfflineAndIsNotBlank) {
       "'" + chromium + "' --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run " +
       "--disable-background-networking --disable-component-update --disable-sync --disable-default-apps " +
       "--disable-extensions --no-pings --disable-domain-reliability --disable-client-side-phishing-detection " +
-      "--disable-features=NetworkTimeServiceQuerying,OptimizationHints,Translate,MediaRouter,AutofillServerCommunication " +
-      "--proxy-server=" + proxy.url() + " --proxy-bypass-list='<-loopback>' " +
-      "--user-data-dir='" + (dir / "profile").string() + "' --window-size=1000,1600 --enable-logging=stderr " +
-      "--screenshot='" + (dir / "shot.png").string() + "' 'file://" + (dir / "report.html").string() + "' > '" +
+      "--disable-features=NetworkTimeServiceQuerying,OptimizationHints,Translate,MediaRouter,"
+      "AutofillServerCommunication " +
+      "--proxy-server=" + proxy.url() + " --proxy-bypass-list='<-loopback>' " + "--user-data-dir='" +
+      (dir / "profile").string() + "' --window-size=1000,1600 --enable-logging=stderr " + "--screenshot='" +
+      (dir / "shot.png").string() + "' 'file://" + (dir / "report.html").string() + "' > '" +
       (dir / "chromium.log").string() + "' 2>&1";
   const int rc = std::system(cmd.c_str());
   std::ifstream log_file(dir / "chromium.log");
@@ -162,7 +163,8 @@ TEST(ReportHtml, OpensInHeadlessChromiumOfflineAndIsNotBlank) {
   std::string urls;
   for (const auto& u : seen) urls += u + "\n";
   EXPECT_EQ(requests.load(), 0) << "the report fetched something over the network:\n" << urls;
-  EXPECT_EQ(log.str().find("CONSOLE"), std::string::npos) << "console messages (errors) while rendering:\n" << log.str();
+  EXPECT_EQ(log.str().find("CONSOLE"), std::string::npos) << "console messages (errors) while rendering:\n"
+                                                          << log.str();
 
   std::ifstream png(dir / "shot.png", std::ios::binary);
   std::stringstream bytes;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "ploutos/config/config.hpp"
+#include "ploutos/core/rng.hpp"
 #include "ploutos/env/market.hpp"
 #include "ploutos/env/trading_env.hpp"
 
@@ -36,6 +37,8 @@ class Agent {
 
   // From an observation the environment built (backtests).
   void act(std::span<const float> obs, std::span<std::int32_t> actions);
+  // The same, sampling from the policy's distribution with `rng` (reliability over seeds).
+  void sample(std::span<const float> obs, std::span<std::int32_t> actions, Rng& rng);
   // For bar `bar` of `market` and a portfolio holding `quantities` shares (trading).
   void decide(const env::MarketData& market, std::size_t bar, std::span<const double> quantities,
               const env::PortfolioState& portfolio, std::span<std::int32_t> actions);
@@ -44,6 +47,7 @@ class Agent {
   std::unique_ptr<rl::Policy> policy_;
   config::Config config_;
   std::vector<float> obs_;
+  std::vector<float> probs_;
 };
 
 }  // namespace ploutos::agent

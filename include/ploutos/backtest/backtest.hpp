@@ -53,8 +53,10 @@ struct BacktestResult {
 };
 
 // Bars [first, last] of the market; features warm up on the bars before `first`.
+// `env_seed` seeds the environment's own stream (the cost model's latency draws).
 StrategyResult run_strategy(const std::shared_ptr<const env::MarketData>& market, env::EnvConfig config,
-                            std::size_t first, std::size_t last, const std::string& name, const Decide& decide);
+                            std::size_t first, std::size_t last, const std::string& name, const Decide& decide,
+                            std::uint64_t env_seed = 0);
 
 // The agent and the baselines: equal-weight buy-and-hold of the tickers, SPY buy-and-hold (when SPY
 // is one of them) and a seeded random agent trading as often as the agent did.

@@ -71,6 +71,8 @@ class Policy {
   virtual const std::string& manifest() const = 0;
   // obs: [batch x obs_dim]; actions out: [batch x n_tickers]
   virtual void act(std::span<const float> obs, std::span<std::int32_t> actions, bool deterministic = true) = 0;
+  // Action probabilities: [batch x n_tickers x 3] (HOLD, BUY, SELL), for sampling with a caller's RNG.
+  virtual void probabilities(std::span<const float> obs, std::span<float> probs) = 0;
 };
 
 // Refuses a model whose feature set or tickers differ from what the caller has (InputError).
