@@ -73,9 +73,15 @@ StrategyResult run_strategy(const std::shared_ptr<const env::MarketData>& market
   e.reset(env_seed, obs);
   bool term = false, trunc = false;
   std::size_t counts[3] = {0, 0, 0};
+  std::vector<std::size_t> decision_bars;
+  std::vector<std::int8_t> decisions;
   while (!term && !trunc) {
+    decision_bars.push_back(e.bar());
     decide(obs, actions);
-    for (const auto a : actions) ++counts[a == env::kBuy ? 1 : a == env::kSell ? 2 : 0];
+    for (const auto a : actions) {
+      ++counts[a == env::kBuy ? 1 : a == env::kSell ? 2 : 0];
+      decisions.push_back(static_cast<std::int8_t>(a));
+    }
     e.step(actions, obs, term, trunc);
   }
   StrategyResult r;
@@ -85,11 +91,13 @@ StrategyResult run_strategy(const std::shared_ptr<const env::MarketData>& market
   r.metrics = risk::compute_metrics(r.equity, e.closed_trades(), e.traded_notional(), per_year);
   r.costs = e.total_costs();
   r.fills = e.fills();
+  r.decision_bars = std::move(decision_bars);
+  r.decisions = std::move(decisions);
   r.holds = counts[0];
   r.buys = counts[1];
   r.sells = counts[2];
-  const std::size_t decisions = r.holds + r.buys + r.sells;
-  r.activity = decisions > 0 ? static_cast<double>(r.buys + r.sells) / static_cast<double>(decisions) : 0.0;
+  const std::size_t n_decisions = r.holds + r.buys + r.sells;
+  r.activity = n_decisions > 0 ? static_cast<double>(r.buys + r.sells) / static_cast<double>(n_decisions) : 0.0;
   return r;
 }
 

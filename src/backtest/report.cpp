@@ -5,7 +5,7 @@
 #include <string>
 
 #include "ploutos/backtest/backtest.hpp"
-#include "svg.hpp"
+#include "ploutos/backtest/svg.hpp"
 
 namespace ploutos::backtest {
 namespace {

@@ -9,13 +9,13 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "ploutos/backtest/svg.hpp"
 #include "ploutos/core/atomic_file.hpp"
 #include "ploutos/core/error.hpp"
 #include "ploutos/core/progress.hpp"
 #include "ploutos/core/rng.hpp"
 #include "ploutos/env/from_config.hpp"
 #include "ploutos/rl/ppo.hpp"
-#include "svg.hpp"
 
 namespace ploutos::backtest {
 namespace {

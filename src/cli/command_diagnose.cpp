@@ -27,7 +27,7 @@ void add_diagnose_command(CLI::App& app, Globals& globals) {
   cmd->add_option("--data", o->data, "Data directory, folder of TICKER.csv, or `synthetic`");
   cmd->add_option("--horizon", o->horizon, "Bars after a decision whose mean close judges it (the seed: 10)")
       ->check(CLI::Range(1, 1000));
-  cmd->add_option("--out", o->out, "Also write diagnose.json into this directory");
+  cmd->add_option("--out", o->out, "Also write diagnose.json and diagnose.html into this directory");
   cmd->footer(
       "Examples:\n"
       "  ploutos diagnose --model data/models/brain_tech.pt --days 90\n"
@@ -46,9 +46,12 @@ void add_diagnose_command(CLI::App& app, Globals& globals) {
       const auto e = env::env_config_from(loaded.config, env::Mode::kBacktest);
       const auto report =
           diagnose::analyze_timing(m, run, static_cast<std::size_t>(o->horizon), 0.01,
-                                   {e.stop_loss_pct, e.take_profit_pct, e.min_holding_period, e.max_trades_per_day});
-      if (!o->out.empty())
+                                   {e.stop_loss_pct, e.take_profit_pct, e.min_holding_period, e.max_trades_per_day},
+                                   loaded.config.backtest.benchmark);
+      if (!o->out.empty()) {
         write_file_atomic(std::filesystem::path(o->out) / "diagnose.json", diagnose::to_json(report) + "\n");
+        write_file_atomic(std::filesystem::path(o->out) / "diagnose.html", diagnose::to_html(report));
+      }
       std::cout << (globals.json ? diagnose::to_json(report) + "\n" : diagnose::to_text(report));
       return 0;
     };

@@ -47,3 +47,37 @@ TEST(Diagnose, RoundTripsMeasureAdverseAndFavourableExcursions) {
   EXPECT_NEAR(r.mean_mfe, 0.10, 1e-12);
   EXPECT_NEAR(r.mean_exit_return, 0.03, 1e-12);
 }
+
+TEST(Diagnose, TheFeatureThatMarksGoodEntriesComesFirstAndActionsAreCountedPerRegime) {
+  // Alternating 10-bar rises and falls; feature 1 is 1 at the start of a rise and 0 at the start
+  // of a fall, feature 0 is noise-free bar time (equal at good and bad entries on average).
+  auto m = test::flat_market(1, 200, 100.0);
+  m.feature_names = {"time", "planted", "zero"};
+  double p = 100;
+  for (std::size_t t = 0; t < 200; ++t) {
+    const bool rising = (t / 10) % 2 == 0;
+    const double next = rising ? p * 1.01 : p * 0.99;
+    test::set_bar(m, t, 0, p, std::max(p, next), std::min(p, next), next);
+    m.features[m.at(t, 0) * 3 + 1] = rising ? 1.0f : 0.0f;
+    p = next;
+  }
+  backtest::StrategyResult run;
+  for (std::size_t start = 0; start + 30 < 200; start += 10) {
+    // decide at the first bar of each segment, fill at the next open
+    run.fills.push_back({start + 1, start, 0, true, 1, m.open[start + 1], 0, 0, "decision"});
+    run.fills.push_back({start + 3, start + 2, 0, false, 1, m.open[start + 3], 0, 0, "decision"});
+  }
+  for (std::size_t t = 0; t < 190; ++t) {
+    run.decision_bars.push_back(t);
+    run.decisions.push_back(static_cast<std::int8_t>(t % 3));
+  }
+  const auto r = diagnose::analyze_timing(m, run);
+  ASSERT_FALSE(r.feature_differences.empty());
+  EXPECT_EQ(r.feature_differences.front().feature, "planted");
+  EXPECT_DOUBLE_EQ(r.feature_differences.front().mean_good, 1.0);
+  EXPECT_DOUBLE_EQ(r.feature_differences.front().mean_bad, 0.0);
+  std::size_t counted = 0;
+  ASSERT_EQ(r.actions_by_regime.size(), 1u);
+  for (const auto& [regime, c] : r.actions_by_regime[0].second) counted += c.hold + c.buy + c.sell;
+  EXPECT_EQ(counted, 190u) << "every decision lands in one regime";
+}

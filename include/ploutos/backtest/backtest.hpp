@@ -39,6 +39,8 @@ struct StrategyResult {
   std::vector<env::FillRecord> fills;
   double activity = 0;                         // share of (ticker, step) decisions that were not HOLD
   std::size_t holds = 0, buys = 0, sells = 0;  // decisions taken (valid or not)
+  std::vector<std::size_t> decision_bars;      // the bar of each step's decision
+  std::vector<std::int8_t> decisions;          // [step][ticker] actions as decided
 };
 
 struct BacktestResult {

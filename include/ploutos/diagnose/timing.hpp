@@ -2,6 +2,7 @@
 // Why an agent wins or fails, above all its buy timing (the seed's agent bought high 85% of the
 // time). Definitions as the seed's analyze_why_fails_v6 (shared/seed-spec.md, section 5), applied
 // to after-cost fill prices.
+#include <map>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,17 @@ struct TickerTiming {
   std::string ticker;
   std::size_t buys = 0, buys_low = 0, sells = 0, sells_high = 0, closed = 0, wins = 0;
   double pnl = 0;
+};
+
+struct ActionCounts {
+  std::size_t hold = 0, buy = 0, sell = 0;
+};
+
+// A feature's mean at good (buy-low) and bad (buy-high) entries of the ticker bought, and the
+// standardised difference (good - bad) / pooled standard deviation.
+struct FeatureDifference {
+  std::string feature;
+  double mean_good = 0, mean_bad = 0, effect = 0;
 };
 
 struct TimingReport {
@@ -39,15 +51,28 @@ struct TimingReport {
   double costs = 0;
   double cost_share = 0;
   std::vector<Suggestion> suggestions;  // the losing-trade analysis (suggestions.hpp)
+  // Decisions per ticker and market regime (bull/bear/sideways: the benchmark's return over the 63
+  // bars up to the decision, beyond +-5%; causal).
+  std::vector<std::pair<std::string, std::map<std::string, ActionCounts>>> actions_by_regime;
+  std::vector<FeatureDifference> feature_differences;  // the 10 largest |effect|, largest first
+  std::vector<double> entry_percentiles;               // per buy, for the histogram
 };
 
+// The regime at `bar` from the benchmark's (or the equal-weight index's) trailing return.
+std::string trailing_regime(const env::MarketData& market, std::size_t bar, const std::string& benchmark,
+                            std::size_t lookback = 63, double threshold = 0.05);
+
 TimingReport analyze_timing(const env::MarketData& market, const backtest::StrategyResult& run,
-                            std::size_t horizon = 10, double threshold = 0.01, const CurrentSettings& settings = {});
+                            std::size_t horizon = 10, double threshold = 0.01, const CurrentSettings& settings = {},
+                            const std::string& benchmark = "SPY");
 
 // The strategy's fills as the suggestion engine's events (ticker names from the market).
 std::vector<FillEvent> fill_events(const env::MarketData& market, const backtest::StrategyResult& run);
 
 std::string to_json(const TimingReport& report);
 std::string to_text(const TimingReport& report);
+// Self-contained page (inline SVG): buy timing per ticker, entry percentiles, feature differences,
+// actions by regime, suggestions.
+std::string to_html(const TimingReport& report);
 
 }  // namespace ploutos::diagnose

@@ -1,5 +1,5 @@
 #pragma once
-// Inline SVG pieces shared by the backtest and walk-forward reports (module-private header).
+// Inline SVG pieces shared by the HTML reports (backtest, walk-forward, diagnose): no scripts, nothing fetched.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
