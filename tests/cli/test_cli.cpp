@@ -362,10 +362,20 @@ TEST(Cli, BacktestATrainedModelAgainstBaselines) {
                                  kTmp + "/bt_close --json"));
   EXPECT_EQ(close["optimistic"], true);
   EXPECT_EQ(run("backtest --model " + kTmp + "/none.pt --data synthetic").code, 2);
-  EXPECT_EQ(run("backtest --walk-forward --config quickstart").code, 1);
+  EXPECT_EQ(run("backtest --walk-forward --config quickstart --model " + model).code, 2)
+      << "walk-forward trains its own";
+  const auto rel = json_of(
+      run("backtest --model " + model + " --data synthetic --days 120 --reliability --out " + kTmp + "/bt_rel --json"));
+  for (const char* key : {"regimes", "seeds", "sharpe_ci95", "one_bar_delay", "suspicious", "verdict"})
+    EXPECT_TRUE(rel["reliability"].contains(key)) << key;
+  EXPECT_TRUE(std::filesystem::exists(kTmp + "/bt_rel/reliability.json"));
+  EXPECT_TRUE(std::filesystem::exists(kTmp + "/bt_rel/suggestions.json"));
   const auto d = json_of(run("diagnose --model " + model + " --data synthetic --days 120 --json"));
   EXPECT_TRUE(d.contains("buy_quality"));
   EXPECT_TRUE(d.contains("verdict"));
+  for (const char* key : {"entries", "buy_low_share", "buy_high_share", "mae", "mfe", "cost_share", "suggestions",
+                          "feature_differences", "actions_by_regime"})
+    EXPECT_TRUE(d.contains(key)) << key;
 }
 
 namespace {
