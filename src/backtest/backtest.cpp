@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "metrics_json.hpp"
 #include "ploutos/core/atomic_file.hpp"
 #include "ploutos/core/rng.hpp"
 
@@ -12,22 +13,10 @@ namespace ploutos::backtest {
 namespace {
 
 nlohmann::ordered_json metrics_json(const StrategyResult& r) {
-  const auto& m = r.metrics;
-  return {{"total_return", m.total_return},
-          {"annual_return", m.annual_return},
-          {"volatility", m.volatility},
-          {"sharpe", m.sharpe},
-          {"sortino", m.sortino},
-          {"calmar", m.calmar},
-          {"max_drawdown", m.max_drawdown},
-          {"max_drawdown_duration", m.max_drawdown_duration},
-          {"win_rate", m.win_rate},
-          {"profit_factor", m.profit_factor},
-          {"expectancy", m.expectancy},
-          {"turnover", m.turnover},
-          {"trades", m.trades},
-          {"costs", r.costs},
-          {"activity", r.activity}};
+  auto j = metrics_to_json(r.metrics);
+  j["costs"] = r.costs;
+  j["activity"] = r.activity;
+  return j;
 }
 
 // Bars closer than 20 hours apart are intraday (hourly data trades 7 bars a session).

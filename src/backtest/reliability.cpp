@@ -5,6 +5,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "metrics_json.hpp"
 #include "ploutos/core/rng.hpp"
 
 namespace ploutos::backtest {
@@ -12,20 +13,8 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-Summary summary_of(const std::vector<double>& v) {
-  Summary s;
-  if (v.empty()) return s;
-  for (const double x : v) s.mean += x;
-  s.mean /= static_cast<double>(v.size());
-  if (v.size() > 1) {
-    for (const double x : v) s.std += (x - s.mean) * (x - s.mean);
-    s.std = std::sqrt(s.std / static_cast<double>(v.size() - 1));
-  }
-  return s;
-}
-
 double annualised_sharpe(const std::vector<double>& r, double periods_per_year) {
-  const auto s = summary_of(r);
+  const auto s = summarize(r);
   return s.std > 0 ? s.mean / s.std * std::sqrt(periods_per_year) : 0.0;
 }
 
@@ -126,8 +115,8 @@ ReliabilityResult run_reliability(const std::shared_ptr<const env::MarketData>& 
     out.seed_sharpes.push_back(r.metrics.sharpe);
     out.seed_returns.push_back(r.metrics.total_return);
   }
-  out.sharpe_over_seeds = summary_of(out.seed_sharpes);
-  out.return_over_seeds = summary_of(out.seed_returns);
+  out.sharpe_over_seeds = summarize(out.seed_sharpes);
+  out.return_over_seeds = summarize(out.seed_returns);
 
   std::tie(out.sharpe_ci_low, out.sharpe_ci_high) =
       bootstrap_sharpe_ci(base.equity, spec.bootstrap_samples, spec.bootstrap_block, per_year, spec.seed);
@@ -149,10 +138,7 @@ ReliabilityResult run_reliability(const std::shared_ptr<const env::MarketData>& 
 }
 
 std::string reliability_json(const ReliabilityResult& r, const env::MarketData& m) {
-  auto metrics = [](const risk::Metrics& x) {
-    return Json{{"total_return", x.total_return}, {"sharpe", x.sharpe},     {"sortino", x.sortino},
-                {"max_drawdown", x.max_drawdown}, {"win_rate", x.win_rate}, {"trades", x.trades}};
-  };
+  const auto metrics = metrics_to_json;
   Json regimes = Json::array();
   for (const auto& w : r.regimes) {
     regimes.push_back({{"regime", w.regime},

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "metrics_json.hpp"
 #include "ploutos/backtest/svg.hpp"
 #include "ploutos/core/atomic_file.hpp"
 #include "ploutos/core/error.hpp"
@@ -31,33 +32,6 @@ Day minus_months(Day day, int months) {
   return sys_days{ymd};
 }
 
-Summary summarise(const std::vector<double>& v) {
-  Summary s;
-  if (v.empty()) return s;
-  for (const double x : v) s.mean += x;
-  s.mean /= static_cast<double>(v.size());
-  if (v.size() > 1) {
-    double ss = 0;
-    for (const double x : v) ss += (x - s.mean) * (x - s.mean);
-    s.std = std::sqrt(ss / static_cast<double>(v.size() - 1));
-  }
-  return s;
-}
-
-Json metrics_json(const risk::Metrics& m) {
-  return {{"total_return", m.total_return},
-          {"annual_return", m.annual_return},
-          {"volatility", m.volatility},
-          {"sharpe", m.sharpe},
-          {"sortino", m.sortino},
-          {"calmar", m.calmar},
-          {"max_drawdown", m.max_drawdown},
-          {"win_rate", m.win_rate},
-          {"profit_factor", m.profit_factor},
-          {"turnover", m.turnover},
-          {"trades", m.trades}};
-}
-
 risk::Metrics metrics_from(const nlohmann::json& j) {
   risk::Metrics m;
   m.total_return = j.at("total_return").get<double>();
@@ -78,7 +52,7 @@ risk::Metrics metrics_from(const nlohmann::json& j) {
 double period_sharpe(const std::vector<double>& equity) {
   std::vector<double> r;
   for (std::size_t i = 1; i < equity.size(); ++i) r.push_back(equity[i] / equity[i - 1] - 1);
-  const auto s = summarise(r);
+  const auto s = summarize(r);
   return s.std > 0 ? s.mean / s.std : 0.0;
 }
 
@@ -87,6 +61,19 @@ std::string run_name(int fold, int seed) {
 }
 
 }  // namespace
+
+Summary summarize(const std::vector<double>& v) {
+  Summary s;
+  if (v.empty()) return s;
+  for (const double x : v) s.mean += x;
+  s.mean /= static_cast<double>(v.size());
+  if (v.size() > 1) {
+    double ss = 0;
+    for (const double x : v) ss += (x - s.mean) * (x - s.mean);
+    s.std = std::sqrt(ss / static_cast<double>(v.size() - 1));
+  }
+  return s;
+}
 
 std::vector<FoldWindow> plan_folds(const env::MarketData& m, const WalkForwardSpec& spec) {
   if (spec.folds < 1 || spec.seeds < 1 || spec.test_months < 1 || !(spec.train_years > 0) || spec.purge_days < 0 ||
@@ -198,8 +185,8 @@ WalkForwardResult run_walk_forward(const config::Config& config, const env::Load
         Json j = {{"key", key},
                   {"fold", w.fold},
                   {"seed", s},
-                  {"agent", metrics_json(run.agent)},
-                  {"buy_and_hold", metrics_json(run.buy_and_hold)},
+                  {"agent", metrics_to_json(run.agent)},
+                  {"buy_and_hold", metrics_to_json(run.buy_and_hold)},
                   {"costs", run.costs},
                   {"equity", run.equity},
                   {"buy_and_hold_equity", run.buy_and_hold_equity}};
@@ -222,12 +209,12 @@ WalkForwardResult run_walk_forward(const config::Config& config, const env::Load
     tc.push_back(static_cast<double>(r.agent.trades));
     trial_sharpes.push_back(period_sharpe(r.equity));
   }
-  result.total_return = summarise(tr);
-  result.sharpe = summarise(sh);
-  result.sortino = summarise(so);
-  result.max_drawdown = summarise(dd);
-  result.win_rate = summarise(wr);
-  result.trades = summarise(tc);
+  result.total_return = summarize(tr);
+  result.sharpe = summarize(sh);
+  result.sortino = summarize(so);
+  result.max_drawdown = summarize(dd);
+  result.win_rate = summarize(wr);
+  result.trades = summarize(tc);
   int beating = 0;
   result.oos_equity.assign(1, 1.0);
   result.oos_buy_and_hold.assign(1, 1.0);
@@ -261,7 +248,7 @@ WalkForwardResult run_walk_forward(const config::Config& config, const env::Load
 std::string walk_forward_json(const WalkForwardResult& r) {
   const auto& m = r.time;
   auto day = [&m](std::size_t bar) { return format_day(std::chrono::floor<std::chrono::days>(m[bar])); };
-  auto summary = [](const Summary& s) { return Json{{"mean", s.mean}, {"std", s.std}}; };
+  const auto summary = summary_to_json;
   Json folds = Json::array();
   for (const auto& w : r.windows) {
     Json seeds = Json::array();
@@ -269,7 +256,7 @@ std::string walk_forward_json(const WalkForwardResult& r) {
     double bh = 0;
     for (const auto& run : r.runs) {
       if (run.fold != w.fold) continue;
-      Json s = metrics_json(run.agent);
+      Json s = metrics_to_json(run.agent);
       s["seed"] = run.seed;
       s["training_seed"] = run.training_seed;
       s["costs"] = run.costs;
@@ -279,14 +266,14 @@ std::string walk_forward_json(const WalkForwardResult& r) {
       sharpes.push_back(run.agent.sharpe);
       bh = run.buy_and_hold.total_return;
     }
-    const auto ret = summarise(returns);
+    const auto ret = summarize(returns);
     folds.push_back(
         {{"fold", w.fold},
          {"train",
           {{"first", day(w.train_first)}, {"last", day(w.train_last)}, {"bars", w.train_last - w.train_first + 1}}},
          {"test", {{"first", day(w.test_first)}, {"last", day(w.test_last)}, {"bars", w.test_last - w.test_first + 1}}},
          {"total_return", summary(ret)},
-         {"sharpe", summary(summarise(sharpes))},
+         {"sharpe", summary(summarize(sharpes))},
          {"buy_and_hold_return", bh},
          {"beats_buy_and_hold", ret.mean > bh},
          {"seeds", seeds}});
@@ -335,7 +322,7 @@ std::string walk_forward_table(const WalkForwardResult& r) {
       sh.push_back(run.agent.sharpe);
       bh = run.buy_and_hold.total_return;
     }
-    const auto a = summarise(ret), b = summarise(sh);
+    const auto a = summarize(ret), b = summarize(sh);
     auto day = [&](std::size_t bar) { return format_day(std::chrono::floor<std::chrono::days>(r.time[bar])); };
     std::snprintf(line, sizeof line, "%-5d %s..%s %s..%s %8.2f%% ±%6.2f%% %7.2f ±%6.2f %9.2f%%\n", w.fold,
                   day(w.train_first).c_str(), day(w.train_last).c_str(), day(w.test_first).c_str(),

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "json_request.hpp"
+
 namespace ploutos::broker {
 namespace {
 
@@ -114,19 +116,8 @@ AlpacaBroker::AlpacaBroker(AlpacaOptions options)
 AlpacaBroker::~AlpacaBroker() = default;
 
 HttpResponse AlpacaBroker::call(const std::string& method, const std::string& url, const std::string& body) {
-  HttpRequest req;
-  req.method = method;
-  req.url = url;
-  req.headers = {{"APCA-API-KEY-ID", options_.key_id}, {"APCA-API-SECRET-KEY", options_.secret}};
-  if (!body.empty()) {
-    req.headers.emplace_back("Content-Type", "application/json");
-    req.body = body;
-  }
-  try {
-    return http_->send(req);
-  } catch (const HttpError& e) {
-    throw BrokerError(BrokerError::Kind::kTransient, std::string("alpaca: ") + e.what());
-  }
+  return send_json(*http_, "alpaca", method, url,
+                   {{"APCA-API-KEY-ID", options_.key_id}, {"APCA-API-SECRET-KEY", options_.secret}}, body);
 }
 
 Account AlpacaBroker::account() {

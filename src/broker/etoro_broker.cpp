@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "json_request.hpp"
 #include "ploutos/calendar/nyse.hpp"
 #include "ploutos/core/rng.hpp"
 
@@ -91,19 +92,8 @@ HttpResponse EtoroBroker::call(const std::string& method, const std::string& p, 
                 static_cast<unsigned>((a >> 16) & 0xffff), static_cast<unsigned>(a & 0xfff),
                 static_cast<unsigned>(0x8000 | ((b >> 48) & 0x3fff)),
                 static_cast<unsigned long long>(b & 0xffffffffffffULL));
-  HttpRequest req;
-  req.method = method;
-  req.url = options_.base_url + p;
-  req.headers = {{"x-api-key", options_.api_key}, {"x-user-key", options_.user_key}, {"x-request-id", uuid}};
-  if (!body.empty()) {
-    req.headers.emplace_back("Content-Type", "application/json");
-    req.body = body;
-  }
-  try {
-    return http_->send(req);
-  } catch (const HttpError& e) {
-    throw BrokerError(BrokerError::Kind::kTransient, std::string("etoro: ") + e.what());
-  }
+  return send_json(*http_, "etoro", method, options_.base_url + p,
+                   {{"x-api-key", options_.api_key}, {"x-user-key", options_.user_key}, {"x-request-id", uuid}}, body);
 }
 
 int EtoroBroker::instrument_id(const std::string& symbol) {

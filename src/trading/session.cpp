@@ -18,6 +18,20 @@ bool stopping(const SessionRequest& r) {
   return r.stop != nullptr && r.stop->load();
 }
 
+// After a cycle: the end-of-day analysis, the caller's callback, the record. True when the request's
+// cycle budget (--once, --cycles) is spent; `ended` then says so.
+bool record_cycle(Trader& trader, CycleReport report, const SessionRequest& request, SessionResult& result) {
+  for (auto& s : trader.end_of_day_analysis()) result.suggestions.push_back(std::move(s));
+  if (request.on_cycle) request.on_cycle(report);
+  result.cycles.push_back(std::move(report));
+  const auto done = static_cast<int>(result.cycles.size());
+  if (request.once || (request.max_cycles > 0 && done >= request.max_cycles)) {
+    result.ended = request.once ? "one cycle (--once)" : "cycle limit";
+    return true;
+  }
+  return false;
+}
+
 // Keeps the simulator's state on disk after every change: a crash then loses nothing the
 // "broker" accepted, as with a remote one.
 class PersistentSim : public broker::SimBroker {
@@ -107,7 +121,6 @@ SessionResult run_sim_session(const env::MarketData& m, const DecideFn& decide, 
   journal.set_meta("broker", "sim");
   Trader trader(sim, journal, config, decide);
   trader.reconcile();
-  int cycles = 0;
   while (true) {
     if (stopping(request)) {
       result.ended = "stopped by signal";
@@ -120,14 +133,7 @@ SessionResult run_sim_session(const env::MarketData& m, const DecideFn& decide, 
     auto report = trader.run_cycle(m, sim.bar());
     sim.step();          // the market moves: orders fill at the next bar's open
     trader.reconcile();  // and the journal learns the fills
-    for (auto& s : trader.end_of_day_analysis()) result.suggestions.push_back(std::move(s));
-    if (request.on_cycle) request.on_cycle(report);
-    result.cycles.push_back(std::move(report));
-    ++cycles;
-    if (request.once || (request.max_cycles > 0 && cycles >= request.max_cycles)) {
-      result.ended = request.once ? "one cycle (--once)" : "cycle limit";
-      break;
-    }
+    if (record_cycle(trader, std::move(report), request, result)) break;
   }
   trader.snapshot(format_instant(m.time[sim.bar()]));
   return result;
@@ -143,7 +149,6 @@ SessionResult run_broker_session(broker::Broker& broker,
   Trader trader(broker, journal, config, decide);
   trader.reconcile();
   const auto& cal = calendar::nyse();
-  int cycles = 0;
   while (!stopping(request)) {
     const auto clock = broker.clock();  // the broker's clock, never the local one
     const auto market = load_market();
@@ -162,15 +167,7 @@ SessionResult run_broker_session(broker::Broker& broker,
                          ", more than one bar ago: run `ploutos data fetch` first");
       }
     }
-    auto report = trader.run_cycle(*market, bar);
-    for (auto& s : trader.end_of_day_analysis()) result.suggestions.push_back(std::move(s));
-    if (request.on_cycle) request.on_cycle(report);
-    result.cycles.push_back(std::move(report));
-    ++cycles;
-    if (request.once || (request.max_cycles > 0 && cycles >= request.max_cycles)) {
-      result.ended = request.once ? "one cycle (--once)" : "cycle limit";
-      return result;
-    }
+    if (record_cycle(trader, trader.run_cycle(*market, bar), request, result)) return result;
     const Instant wake = next_decision_time(clock.now, request.interval);
     spdlog::info("next cycle after {}", format_instant(wake));
     while (!stopping(request) && now_utc() < wake) std::this_thread::sleep_for(std::chrono::seconds{1});

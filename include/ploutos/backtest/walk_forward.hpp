@@ -46,8 +46,9 @@ struct FoldRun {
 };
 
 struct Summary {
-  double mean = 0, std = 0;
+  double mean = 0, std = 0;  // sample standard deviation (n - 1)
 };
+Summary summarize(const std::vector<double>& values);
 
 struct WalkForwardResult {
   WalkForwardSpec spec;
