@@ -91,7 +91,8 @@ StrategyResult run_strategy(const std::shared_ptr<const env::MarketData>& market
 }
 
 BacktestResult run_backtest(const std::shared_ptr<const env::MarketData>& market, const env::EnvConfig& config,
-                            std::size_t first, std::size_t last, const Decide& agent, std::uint64_t seed) {
+                            std::size_t first, std::size_t last, const Decide& agent, std::uint64_t seed,
+                            const StrategyResult* agent_result) {
   BacktestResult out;
   out.tickers = market->tickers;
   out.first_bar = first;
@@ -103,7 +104,12 @@ BacktestResult run_backtest(const std::shared_ptr<const env::MarketData>& market
   for (std::size_t k = 0; k < market->n_tickers; ++k) {
     for (std::size_t t = first; t <= last; ++t) out.close[k].push_back(market->close[market->at(t, k)]);
   }
-  out.agent = run_strategy(market, config, first, last, "agent", agent);
+  if (agent_result != nullptr) {
+    out.agent = *agent_result;
+    out.engine = "broker";
+  } else {
+    out.agent = run_strategy(market, config, first, last, "agent", agent);
+  }
 
   // Baselines hold, so their sizing is opened up: the whole book, no breakers, no daily trade cap.
   const std::size_t n = market->n_tickers;
@@ -145,6 +151,7 @@ std::string summary_json(const BacktestResult& r) {
   j["tickers"] = r.tickers;
   j["fill"] = r.optimistic ? "close (OPTIMISTIC: fills at the decision bar's close)" : "next_open";
   j["optimistic"] = r.optimistic;
+  j["engine"] = r.engine;
   nlohmann::ordered_json baselines = nlohmann::ordered_json::object();
   for (const auto& b : r.baselines) baselines[b.name] = metrics_json(b);
   j["baselines"] = baselines;

@@ -229,12 +229,16 @@ void SimBroker::fill(Order& o, std::size_t k, double reference, double quantity)
     cash_ -= spend;
     h.quantity += f.quantity;
     h.cost_basis += spend;
+    fills_.push_back({o.id, o.client_order_id, k, bar_, o.side, f.quantity, f.price, f.fees, f.cost, 0.0});
   } else {
     const double share = h.quantity > 0 ? f.quantity / h.quantity : 1.0;
-    cash_ += f.price * f.quantity - f.fees;
-    h.cost_basis -= h.cost_basis * std::min(1.0, share);
+    const double proceeds = f.price * f.quantity - f.fees;
+    const double basis = h.cost_basis * std::min(1.0, share);
+    cash_ += proceeds;
+    h.cost_basis -= basis;
     h.quantity -= f.quantity;
     if (h.quantity <= kEpsilon) h = {};
+    fills_.push_back({o.id, o.client_order_id, k, bar_, o.side, f.quantity, f.price, f.fees, f.cost, proceeds - basis});
   }
   o.filled_avg_price =
       (o.filled_avg_price * o.filled_quantity + f.price * f.quantity) / (o.filled_quantity + f.quantity);

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <tuple>
 
 #include "cli.hpp"
@@ -16,12 +17,13 @@
 #include "ploutos/env/from_config.hpp"
 #include "ploutos/env/load.hpp"
 #include "ploutos/rl/ppo.hpp"
+#include "ploutos/trading/simulate.hpp"
 
 namespace ploutos::cli {
 
 void add_backtest_command(CLI::App& app, Globals& globals) {
   struct Options {
-    std::string model, start, end, tickers, data, fill, costs, out;
+    std::string model, start, end, tickers, data, fill, costs, out, engine = "env";
     int days = 0, folds = 3, seeds = 3, purge_days = 5, embargo_days = 5, test_months = 6, threads = 0;
     double train_years = 3;
     std::int64_t timesteps = 0;
@@ -42,6 +44,11 @@ void add_backtest_command(CLI::App& app, Globals& globals) {
   cmd->add_option("--costs", o->costs, "Config file whose costs section replaces the model's");
   cmd->add_option("--out", o->out,
                   "Report directory: summary.json, equity.csv, trades.csv (default: backtest.out_dir)");
+  cmd->add_option("--engine", o->engine,
+                  "env: the training environment (default); broker: the live trader's path (risk overlay, orders, "
+                  "SimBroker) with an in-memory journal")
+      ->check(CLI::IsMember({"env", "broker"}))
+      ->capture_default_str();
   cmd->add_flag("--walk-forward", o->walk_forward, "Retrain per fold and seed, evaluate out of sample");
   cmd->add_flag("--reliability", o->reliability,
                 "Also: regimes (bull/bear/sideways windows), seeds of the stochastic parts, bootstrap CI of the "
@@ -130,10 +137,19 @@ void add_backtest_command(CLI::App& app, Globals& globals) {
       if (config.environment.fill == "close")
         spdlog::warn("--fill close: fills at the decision bar's close; results are OPTIMISTIC");
       const auto env_config = env::env_config_from(config, env::Mode::kBacktest);
+      std::optional<backtest::StrategyResult> through_broker;
+      if (o->engine == "broker") {
+        if (config.environment.fill == "close") throw UsageError("--engine broker fills at the next open only");
+        through_broker = trading::simulate_trading(
+            loaded.market.market, trading::trader_config_from(config), env_config.costs, first, last,
+            [&](const env::MarketData& mk, std::size_t bar, std::span<const double> q, const env::PortfolioState& p,
+                std::span<std::int32_t> a) { loaded.agent->decide(mk, bar, q, p, a); },
+            "agent", config.training.seed);
+      }
       const auto result = backtest::run_backtest(
           loaded.market.market, env_config, first, last,
           [&](std::span<const float> obs, std::span<std::int32_t> actions) { loaded.agent->act(obs, actions); },
-          config.training.seed);
+          config.training.seed, through_broker ? &*through_broker : nullptr);
       const std::string out_dir = o->out.empty() ? config.backtest.out_dir : o->out;
       backtest::write_outputs(result, out_dir);
       // The self-improvement step after every backtest: the losing-trade analysis of the agent's fills.

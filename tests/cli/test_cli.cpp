@@ -370,6 +370,11 @@ TEST(Cli, BacktestATrainedModelAgainstBaselines) {
     EXPECT_TRUE(rel["reliability"].contains(key)) << key;
   EXPECT_TRUE(std::filesystem::exists(kTmp + "/bt_rel/reliability.json"));
   EXPECT_TRUE(std::filesystem::exists(kTmp + "/bt_rel/suggestions.json"));
+  const auto live_path =
+      json_of(run("backtest --model " + model + " --data synthetic --days 120 --engine broker --out " + kTmp +
+                  "/bt_broker --json"));
+  EXPECT_EQ(live_path["engine"], "broker");
+  EXPECT_TRUE(live_path["baselines"].contains("buy_and_hold_equal_weight"));
   const auto d = json_of(run("diagnose --model " + model + " --data synthetic --days 120 --json"));
   EXPECT_TRUE(d.contains("buy_quality"));
   EXPECT_TRUE(d.contains("verdict"));
@@ -509,4 +514,36 @@ TEST(Cli, WalkForwardOnSharedDataWritesItsReportAndResumes) {
     for (const auto& s : f["seeds"]) EXPECT_TRUE(s["resumed"].get<bool>());
   }
   EXPECT_EQ(again["out_of_sample"], j["out_of_sample"]) << "resumed runs give the same result";
+}
+
+// SIGINT during a long simulated session: the cycle in flight finishes, the loop stops, exit 0, and
+// the journal holds every finished cycle with no order left in flight.
+TEST(Cli, TradeStopsCleanlyOnSigint) {
+  const std::string model = trained_quickstart_model("trade_sigint.pt");
+  const std::string dir = kTmp + "/trade_sigint";
+  std::filesystem::remove_all(dir);
+  const std::string cmd = std::string("cd '") + PLOUTOS_SOURCE_DIR + "' && PLOUTOS_ENV_FILE=/nonexistent '" +
+                          PLOUTOS_BIN + "' trade --broker sim --model " + model + " --journal " + dir +
+                          "/journal.sqlite --start-bars 1500 > " + kTmp +
+                          "/sigint_out.txt 2>/dev/null & pid=$!; sleep 2; kill -INT $pid; wait $pid; echo $?";
+  std::FILE* pipe = ::popen(cmd.c_str(), "r");
+  char buf[64] = {0};
+  std::string out;
+  while (std::fgets(buf, sizeof buf, pipe)) out += buf;
+  ::pclose(pipe);
+  EXPECT_EQ(std::stoi(out), 0) << out;
+  std::ifstream printed(kTmp + "/sigint_out.txt");
+  const std::string text((std::istreambuf_iterator<char>(printed)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("stopped by signal"), std::string::npos) << text;
+  SQLite::Database db(dir + "/journal.sqlite");
+  SQLite::Statement done(db, "SELECT COUNT(*) FROM cycles WHERE finished_at IS NOT NULL");
+  done.executeStep();
+  EXPECT_GT(done.getColumn(0).getInt(), 0);
+  EXPECT_LT(done.getColumn(0).getInt(), 1500) << "interrupted before the end";
+  SQLite::Statement unfinished(db, "SELECT COUNT(*) FROM cycles WHERE finished_at IS NULL");
+  unfinished.executeStep();
+  EXPECT_EQ(unfinished.getColumn(0).getInt(), 0) << "the cycle in flight was finished";
+  SQLite::Statement in_flight(db, "SELECT COUNT(*) FROM orders WHERE state = 'intended'");
+  in_flight.executeStep();
+  EXPECT_EQ(in_flight.getColumn(0).getInt(), 0);
 }

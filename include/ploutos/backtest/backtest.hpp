@@ -48,7 +48,8 @@ struct BacktestResult {
   std::vector<Instant> time;  // the window's bars
   std::size_t first_bar = 0;  // market bar of time[0]
   bool daily = true;
-  bool optimistic = false;  // fills at the decision bar's close
+  bool optimistic = false;     // fills at the decision bar's close
+  std::string engine = "env";  // env (the training environment) or broker (trader + SimBroker)
   StrategyResult agent;
   std::vector<StrategyResult> baselines;
   std::vector<std::vector<double>> close;  // [ticker][window bar], for the price charts
@@ -62,8 +63,11 @@ StrategyResult run_strategy(const std::shared_ptr<const env::MarketData>& market
 
 // The agent and the baselines: equal-weight buy-and-hold of the tickers, SPY buy-and-hold (when SPY
 // is one of them) and a seeded random agent trading as often as the agent did.
+// `agent_result`: the agent already run by another engine (the trader and SimBroker, `--engine
+// broker`); the baselines then still run through the environment.
 BacktestResult run_backtest(const std::shared_ptr<const env::MarketData>& market, const env::EnvConfig& config,
-                            std::size_t first, std::size_t last, const Decide& agent, std::uint64_t seed);
+                            std::size_t first, std::size_t last, const Decide& agent, std::uint64_t seed,
+                            const StrategyResult* agent_result = nullptr);
 
 // The summary (keys: total_return, annual_return, volatility, sharpe, sortino, calmar, max_drawdown,
 // max_drawdown_duration, win_rate, profit_factor, expectancy, turnover, trades, costs, ..., baselines).

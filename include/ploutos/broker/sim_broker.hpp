@@ -34,6 +34,17 @@ struct SimOptions {
   bool refuse_duplicate_ids = true;  // like Alpaca (422); tests turn it off to catch a resend
 };
 
+// One execution, as the simulator priced it.
+struct SimFill {
+  std::string order_id, client_order_id;
+  std::size_t symbol = 0;
+  std::size_t bar = 0;  // the bar whose prices filled it
+  Side side = Side::kBuy;
+  double quantity = 0, price = 0, fees = 0;
+  double cost = 0;  // USD against the reference price, fees included (costs::Fill::cost)
+  double pnl = 0;   // sells: proceeds - the cost basis sold (fees included)
+};
+
 class SimBroker : public Broker {
  public:
   SimBroker(std::shared_ptr<const SimBars> bars, SimOptions options, std::size_t start_bar);
@@ -63,6 +74,8 @@ class SimBroker : public Broker {
   void set_position(const std::string& symbol, double quantity, double avg_entry_price);
   std::size_t accepted_orders() const { return orders_.size(); }
   const std::vector<Order>& all_orders() const { return orders_; }
+  // Every execution since this object was made (not part of the saved state).
+  const std::vector<SimFill>& fills() const { return fills_; }
 
  private:
   struct Holding {
@@ -85,6 +98,7 @@ class SimBroker : public Broker {
   std::uint64_t next_id_ = 1;
   std::vector<Holding> holdings_;
   std::vector<Order> orders_;  // every accepted order, legs included once active
+  std::vector<SimFill> fills_;
   // Bracket legs waiting for their parent's fill, and the parent of each active leg (OCO pairs).
   std::map<std::string, std::vector<Order>> pending_legs_;
   std::map<std::string, std::string> oco_sibling_;
