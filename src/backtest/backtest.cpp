@@ -64,6 +64,7 @@ StrategyResult run_strategy(const std::shared_ptr<const env::MarketData>& market
   std::size_t counts[3] = {0, 0, 0};
   std::vector<std::size_t> decision_bars;
   std::vector<std::int8_t> decisions;
+  std::vector<double> exposure;
   while (!term && !trunc) {
     decision_bars.push_back(e.bar());
     decide(obs, actions);
@@ -72,12 +73,14 @@ StrategyResult run_strategy(const std::shared_ptr<const env::MarketData>& market
       decisions.push_back(static_cast<std::int8_t>(a));
     }
     e.step(actions, obs, term, trunc);
+    const auto& info = e.info();
+    exposure.push_back(info.equity > 0 ? std::clamp(1.0 - info.cash / info.equity, 0.0, 1.0) : 0.0);
   }
   StrategyResult r;
   r.name = name;
   r.equity = e.equity_curve();
   const double per_year = intraday(*market) ? 252.0 * 7 : 252.0;
-  r.metrics = risk::compute_metrics(r.equity, e.closed_trades(), e.traded_notional(), per_year);
+  r.metrics = risk::compute_metrics(r.equity, e.closed_trades(), e.traded_notional(), per_year, exposure);
   r.costs = e.total_costs();
   r.fills = e.fills();
   r.decision_bars = std::move(decision_bars);

@@ -21,7 +21,9 @@ inline nlohmann::ordered_json metrics_to_json(const risk::Metrics& m) {
           {"profit_factor", m.profit_factor},
           {"expectancy", m.expectancy},
           {"turnover", m.turnover},
-          {"trades", m.trades}};
+          {"trades", m.trades},
+          {"avg_holding_period", m.avg_holding_bars},
+          {"exposure", m.exposure}};
 }
 
 inline nlohmann::ordered_json summary_to_json(const Summary& s) {

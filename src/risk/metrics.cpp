@@ -16,8 +16,12 @@ double max_drawdown(std::span<const double> equity) {
 }
 
 Metrics compute_metrics(std::span<const double> equity, std::span<const ClosedTrade> trades, double traded_notional,
-                        double periods_per_year) {
+                        double periods_per_year, std::span<const double> exposure) {
   Metrics m;
+  if (!exposure.empty()) {
+    for (const double x : exposure) m.exposure += x;
+    m.exposure /= static_cast<double>(exposure.size());
+  }
   if (equity.size() >= 2 && equity.front() > 0) {
     const std::size_t n = equity.size() - 1;
     m.total_return = equity.back() / equity.front() - 1;
@@ -60,8 +64,10 @@ Metrics compute_metrics(std::span<const double> equity, std::span<const ClosedTr
   }
   double gross_profit = 0, gross_loss = 0, total = 0;
   std::size_t wins = 0;
+  double held = 0;
   for (const auto& t : trades) {
     total += t.pnl;
+    held += static_cast<double>(t.bars_held);
     if (t.pnl > 0) {
       ++wins;
       gross_profit += t.pnl;
@@ -73,6 +79,7 @@ Metrics compute_metrics(std::span<const double> equity, std::span<const ClosedTr
   if (!trades.empty()) {
     m.win_rate = static_cast<double>(wins) / static_cast<double>(trades.size());
     m.expectancy = total / static_cast<double>(trades.size());
+    m.avg_holding_bars = held / static_cast<double>(trades.size());
   }
   m.profit_factor = gross_loss > 0 ? gross_profit / gross_loss : 0;
   return m;

@@ -34,11 +34,14 @@ backtest::StrategyResult simulate_trading(const std::shared_ptr<const env::Marke
                   }
                 });
   r.equity.push_back(sim.account().equity);
+  std::vector<double> exposure;
   while (sim.bar() < last) {
     trader.run_cycle(m, sim.bar());
     sim.advance();
     trader.reconcile();
-    r.equity.push_back(sim.account().equity);
+    const auto account = sim.account();
+    r.equity.push_back(account.equity);
+    exposure.push_back(account.equity > 0 ? std::clamp(1.0 - account.cash / account.equity, 0.0, 1.0) : 0.0);
   }
   // Fills, closed trades and costs from the simulator's executions.
   std::map<std::string, std::string> intent;
@@ -58,7 +61,7 @@ backtest::StrategyResult simulate_trading(const std::shared_ptr<const env::Marke
   std::vector<risk::ClosedTrade> trades;
   for (const auto& t : diagnose::round_trips(events)) trades.push_back({t.pnl, t.return_pct, t.bars_held});
   const double per_year = m.n_bars > 1 && m.time[1] - m.time[0] < std::chrono::hours{20} ? 252.0 * 7 : 252.0;
-  r.metrics = risk::compute_metrics(r.equity, trades, notional, per_year);
+  r.metrics = risk::compute_metrics(r.equity, trades, notional, per_year, exposure);
   const std::size_t decisions = r.holds + r.buys + r.sells;
   r.activity = decisions > 0 ? static_cast<double>(r.buys + r.sells) / static_cast<double>(decisions) : 0.0;
   return r;

@@ -26,11 +26,13 @@ struct Metrics {
   double expectancy = 0;                  // mean pnl per closed trade, USD
   double turnover = 0;                    // traded notional / mean equity, annualised
   std::size_t trades = 0;
+  double avg_holding_bars = 0;  // mean bars a closed trade was held
+  double exposure = 0;          // mean share of equity in positions (when the caller gives it)
 };
 
 // `equity` is the marked equity per bar; `traded_notional` the sum of |fills| over the period.
 Metrics compute_metrics(std::span<const double> equity, std::span<const ClosedTrade> trades, double traded_notional,
-                        double periods_per_year = 252.0);
+                        double periods_per_year = 252.0, std::span<const double> exposure = {});
 
 double max_drawdown(std::span<const double> equity);
 
