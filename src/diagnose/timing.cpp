@@ -43,8 +43,8 @@ TimingReport analyze_timing(const env::MarketData& m, const backtest::StrategyRe
   r.sell_decisions = run.sells;
   r.per_ticker.resize(m.n_tickers);
   for (std::size_t k = 0; k < m.n_tickers; ++k) r.per_ticker[k].ticker = m.tickers[k];
-  double percentile_sum = 0;
-  std::size_t percentile_n = 0;
+  double percentile_sum = 0, position_sum = 0;
+  std::size_t percentile_n = 0, position_n = 0;
   struct Entry {
     std::size_t ticker, bar;
     bool good;
@@ -78,6 +78,18 @@ TimingReport analyze_timing(const env::MarketData& m, const backtest::StrategyRe
       for (std::size_t i = t >= 19 ? t - 19 : 0; i <= t; ++i) {
         lo = std::min(lo, m.low[m.at(i, f.ticker)]);
         hi = std::max(hi, m.high[m.at(i, f.ticker)]);
+      }
+      // Hindsight: where the fill sits within the range of the k bars before and after the decision.
+      if (judged && t >= horizon) {
+        double wlo = m.low[m.at(t, f.ticker)], whi = m.high[m.at(t, f.ticker)];
+        for (std::size_t i = t - horizon; i <= t + horizon; ++i) {
+          wlo = std::min(wlo, m.low[m.at(i, f.ticker)]);
+          whi = std::max(whi, m.high[m.at(i, f.ticker)]);
+        }
+        if (whi > wlo) {
+          position_sum += std::clamp((f.price - wlo) / (whi - wlo), 0.0, 1.0);
+          ++position_n;
+        }
       }
       if (hi > lo) {
         const double p = std::clamp((f.price - lo) / (hi - lo), 0.0, 1.0);
@@ -137,6 +149,7 @@ TimingReport analyze_timing(const env::MarketData& m, const backtest::StrategyRe
   r.buy_quality = r.judged_buys ? static_cast<double>(r.buys_low) / static_cast<double>(r.judged_buys) : 0;
   r.sell_quality = r.judged_sells ? static_cast<double>(r.sells_high) / static_cast<double>(r.judged_sells) : 0;
   r.mean_entry_percentile = percentile_n ? percentile_sum / static_cast<double>(percentile_n) : 0;
+  r.mean_entry_position = position_n ? position_sum / static_cast<double>(position_n) : 0;
   if (r.judged_buys == 0) {
     r.verdict = "no buys to judge";
   } else if (r.buy_quality < 0.40) {
@@ -204,6 +217,7 @@ std::string to_json(const TimingReport& r) {
                            {"sell_quality", r.sell_quality},
                            {"unclassified", r.unclassified},
                            {"mean_entry_percentile", r.mean_entry_percentile},
+                           {"mean_entry_position", r.mean_entry_position},
                            {"actions", {{"hold", r.holds}, {"buy", r.buy_decisions}, {"sell", r.sell_decisions}}},
                            {"round_trips", r.round_trips},
                            {"mean_mae", r.mean_mae},
@@ -259,8 +273,9 @@ std::string to_text(const TimingReport& r) {
                 "sell quality  %5.1f%%  (%zu of %zu judged sells were followed by a lower mean close)\n",
                 100 * r.sell_quality, r.sells_high, r.judged_sells);
   out += line;
-  std::snprintf(line, sizeof line, "entry percentile %.2f (0 = at the 20-bar low, 1 = at the high)\n",
-                r.mean_entry_percentile);
+  std::snprintf(line, sizeof line,
+                "entry percentile %.2f (0 = at the 20-bar low, 1 = at the high); within +-%zu bars %.2f\n",
+                r.mean_entry_percentile, r.horizon, r.mean_entry_position);
   out += line;
   std::snprintf(line, sizeof line, "actions: hold %zu, buy %zu, sell %zu\n", r.holds, r.buy_decisions,
                 r.sell_decisions);
@@ -296,7 +311,8 @@ std::string to_html(const TimingReport& r) {
           " judged buys were followed by a " + std::to_string(r.horizon) + "-bar mean close above the fill + " +
           num(100 * r.threshold, 0) + "%). " + escape(r.verdict) + "</p>";
   html += "<p>Sell quality " + num(100 * r.sell_quality, 1) + "%. Mean entry percentile " +
-          num(r.mean_entry_percentile) + " (0 = at the 20-bar low). Round trips " + std::to_string(r.round_trips) +
+          num(r.mean_entry_percentile) + " (0 = at the 20-bar low); within the " + std::to_string(r.horizon) +
+          " bars before and after: " + num(r.mean_entry_position) + ". Round trips " + std::to_string(r.round_trips) +
           ": mean MAE " + num(100 * r.mean_mae) + "%, mean MFE " + num(100 * r.mean_mfe) + "%. Costs " + num(r.costs) +
           " USD, " + num(100 * r.cost_share, 1) + "% of the gross result.</p>";
   // Buy-low vs buy-high per ticker: stacked horizontal bars.

@@ -81,3 +81,21 @@ TEST(Diagnose, TheFeatureThatMarksGoodEntriesComesFirstAndActionsAreCountedPerRe
   for (const auto& [regime, c] : r.actions_by_regime[0].second) counted += c.hold + c.buy + c.sell;
   EXPECT_EQ(counted, 190u) << "every decision lands in one regime";
 }
+
+TEST(Diagnose, EntryPositionWithinTheBarsBeforeAndAfter) {
+  // A V: falling 1% a bar to bar 20, rising after; a buy filled at bar 21's open sits near the low.
+  auto m = test::flat_market(1, 60, 100.0);
+  double p = 100;
+  for (std::size_t t = 0; t < 60; ++t) {
+    const double next = t < 20 ? p * 0.99 : p * 1.01;
+    test::set_bar(m, t, 0, p, std::max(p, next), std::min(p, next), next);
+    p = next;
+  }
+  backtest::StrategyResult bottom;
+  bottom.fills = {{21, 20, 0, true, 1, m.open[21], 0, 0, "decision"}};
+  const auto low = diagnose::analyze_timing(m, bottom);
+  EXPECT_LT(low.mean_entry_position, 0.1);  // (82.6 - 81.8) / (91.3 - 81.8)
+  backtest::StrategyResult late;
+  late.fills = {{41, 40, 0, true, 1, m.open[41], 0, 0, "decision"}};  // in the rise: the top of its window
+  EXPECT_GT(diagnose::analyze_timing(m, late).mean_entry_position, 0.4);
+}

@@ -38,6 +38,9 @@ struct TimingReport {
   double sell_quality = 0;                        // sells_high / classified sells
   double mean_entry_percentile =
       0;  // where buys filled within the 20 bars' low..high before the decision (0 low, 1 high)
+  // Where buys filled within the low..high of the `horizon` bars before and after the decision
+  // (hindsight: 0 bought at the local low, 1 at the local high).
+  double mean_entry_position = 0;
   std::size_t holds = 0, buy_decisions = 0, sell_decisions = 0;
   // Round trips (first buy from flat .. the sell that closes), against the average entry price:
   // maximum adverse and favourable excursion over the bars held (lows and highs), and the return taken.
