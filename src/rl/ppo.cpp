@@ -73,10 +73,10 @@ struct ActorCriticImpl : torch::nn::Module {
       torch::nn::init::zeros_(vf_head->bias);
     }
   }
+  // Decisions need only the actor: half the weights to stream through the caches.
+  torch::Tensor logits(const torch::Tensor& obs) { return pi_head(pi_body->forward(obs)).view({-1, n_tickers, 3}); }
   std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& obs) {
-    auto logits = pi_head(pi_body->forward(obs)).view({-1, n_tickers, 3});
-    auto value = vf_head(vf_body->forward(obs)).squeeze(-1);
-    return {logits, value};
+    return {logits(obs), vf_head(vf_body->forward(obs)).squeeze(-1)};
   }
   std::int64_t n_tickers;
   torch::nn::Sequential pi_body{nullptr}, vf_body{nullptr};
@@ -258,7 +258,7 @@ double evaluate(ActorCritic& policy, const RunningMeanStd& rms, double clip_obs,
   while (!term && !trunc) {
     auto x = torch::from_blob(obs.data(), {1, static_cast<std::int64_t>(obs.size())}, torch::kFloat32);
     if (normalize) x = rms.normalize(x, clip_obs);
-    const auto a = policy->forward(x).first.argmax(-1).to(torch::kInt32).contiguous();
+    const auto a = policy->logits(x).argmax(-1).to(torch::kInt32).contiguous();
     std::memcpy(actions.data(), a.data_ptr<std::int32_t>(), actions.size() * sizeof(std::int32_t));
     e.step(actions, obs, term, trunc);
   }
@@ -311,7 +311,7 @@ class TorchPolicy final : public Policy {
     auto x =
         torch::from_blob(const_cast<float*>(obs.data()), {batch, static_cast<std::int64_t>(obs_dim_)}, torch::kFloat32);
     if (normalize_) x = rms_.normalize(x, clip_obs_);
-    const auto logits = policy_->forward(x).first;
+    const auto logits = policy_->logits(x);
     const auto a = deterministic ? logits.argmax(-1)
                                  : torch::multinomial(torch::softmax(logits, -1).view({-1, 3}), 1)
                                        .view({batch, static_cast<std::int64_t>(n_tickers_)});
@@ -324,7 +324,7 @@ class TorchPolicy final : public Policy {
     auto x =
         torch::from_blob(const_cast<float*>(obs.data()), {batch, static_cast<std::int64_t>(obs_dim_)}, torch::kFloat32);
     if (normalize_) x = rms_.normalize(x, clip_obs_);
-    const auto p = torch::softmax(policy_->forward(x).first, -1).contiguous();
+    const auto p = torch::softmax(policy_->logits(x), -1).contiguous();
     std::memcpy(probs.data(), p.data_ptr<float>(), probs.size() * sizeof(float));
   }
 
