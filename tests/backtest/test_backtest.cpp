@@ -7,6 +7,8 @@
 
 #include "../env/market_fixture.hpp"
 #include "ploutos/backtest/backtest.hpp"
+#include "ploutos/core/rng.hpp"
+#include "ploutos/rl/ppo.hpp"
 
 using namespace ploutos;
 
@@ -91,4 +93,115 @@ TEST(Backtest, OutputsHoldTheSummaryKeysAndEveryFill) {
   EXPECT_NE(html.find("l-5,9 l10,0 z"), std::string::npos) << "buy markers";
   EXPECT_NE(html.find("l-5,-9 l10,0 z"), std::string::npos) << "sell markers";
   std::filesystem::remove_all(dir);
+}
+
+// A scripted agent (no model) buys SPY on the first day and sells on the tenth; the P&L after costs
+// equals the hand computation: fills at the next opens, half the spread and fixed slippage on the
+// price, commission, FINRA TAF and (sells) the SEC fee on the notional.
+TEST(Backtest, ScriptedBuyDayOneSellDayTenMatchesTheHandComputedPnl) {
+  auto m = test::flat_market(2, 40, 100.0);
+  m.tickers = {"SPY", "QQQ"};
+  for (std::size_t t = 0; t < 40; ++t) {
+    const double o = 100 + t, c = 100.5 + t;  // opens 100, 101, 102, ...
+    test::set_bar(m, t, 0, o, c + 0.5, o - 0.5, c);
+  }
+  const auto market = std::make_shared<const env::MarketData>(m);
+  env::EnvConfig c;
+  c.min_holding_period = 0;
+  c.costs.spread_bps = 10;  // half: 5 bps
+  c.costs.slippage_model = "fixed";
+  c.costs.slippage_bps = 3;
+  c.costs.impact_coefficient = 0;
+  c.costs.commission = 0.001;
+  const std::size_t first = 5;
+  int step = 0;
+  const auto run = backtest::run_strategy(market, c, first, 30, "scripted",
+                                          [&step](std::span<const float>, std::span<std::int32_t> a) {
+                                            a[0] = step == 0 ? env::kBuy : step == 9 ? env::kSell : env::kHold;
+                                            a[1] = env::kHold;
+                                            ++step;
+                                          });
+  ASSERT_EQ(run.fills.size(), 2u);
+  // Decided on bar 5 (day 1), filled at bar 6's open; decided on bar 14 (day 10), filled at bar 15's open.
+  const double open_buy = 106, open_sell = 115;
+  const double amount = std::min(100000 * 0.20, 100000 * 0.25);
+  const double q = amount / (open_buy * 1.02);
+  const double buy_price = open_buy * (1 + 0.0005 + 0.0003);
+  const double buy_fees = buy_price * q * (0.001 + 0.000145);
+  const double sell_price = open_sell * (1 - 0.0005 - 0.0003);
+  const double sell_fees = sell_price * q * (0.001 + 0.0000221 + 0.000145);
+  const double pnl = sell_price * q - sell_fees - (buy_price * q + buy_fees);
+  EXPECT_EQ(run.fills[0].bar, 6u);
+  EXPECT_EQ(run.fills[1].bar, 15u);
+  EXPECT_NEAR(run.fills[0].quantity, q, 1e-9);
+  EXPECT_NEAR(run.fills[0].price, buy_price, 1e-9);
+  EXPECT_NEAR(run.fills[1].price, sell_price, 1e-9);
+  EXPECT_NEAR(run.fills[1].pnl, pnl, 1e-6);
+  EXPECT_NEAR(run.equity.back() - 100000, pnl, 1e-6) << "flat at the end: equity moved by the trade's P&L only";
+  EXPECT_EQ(run.metrics.trades, 1u);
+}
+
+// Look-ahead with a trained model: rewriting every bar after `cut` (prices, volumes, features)
+// changes none of the agent's decisions or fills up to `cut`.
+TEST(Backtest, ChangingBarsAfterADecisionNeverChangesIt) {
+  auto make = [](bool scramble_after, std::size_t cut) {
+    auto m = test::flat_market(2, 300, 100.0);
+    m.tickers = {"SPY", "QQQ"};
+    for (std::size_t k = 0; k < 2; ++k) {
+      Rng rng(31 + k), other(77 + k);  // one stream per ticker: the tail never shifts the head
+      double p = 100;
+      for (std::size_t t = 0; t < 300; ++t) {
+        Rng& r = scramble_after && t > cut ? other : rng;
+        const double c = p * (1 + 0.02 * r.normal());
+        test::set_bar(m, t, k, p, std::max(p, c) * 1.003, std::min(p, c) * 0.997, c);
+        for (std::size_t f = 0; f < 3; ++f) m.features[m.at(t, k) * 3 + f] = static_cast<float>(r.normal());
+        p = c;
+      }
+    }
+    env::LoadedMarket out;
+    out.market = std::make_shared<const env::MarketData>(m);
+    out.data_hash = "test";
+    return out;
+  };
+  const std::size_t cut = 200;
+  const auto base = make(false, cut), changed = make(true, cut);
+  config::Config c;
+  c.data.tickers = {"SPY", "QQQ"};
+  c.environment.max_steps = 100;
+  c.environment.train_start_min = 0;
+  c.ppo.net_arch = {{16}, {16}};
+  c.ppo.n_steps = 64;
+  c.ppo.batch_size = 64;
+  c.ppo.n_epochs = 2;
+  c.training.n_envs = 2;
+  rl::TrainRequest req;
+  req.config = c;
+  req.market = base;
+  req.output = (std::filesystem::temp_directory_path() / ("lookahead_" + std::to_string(::getpid()) + ".pt")).string();
+  req.total_timesteps = 256;
+  req.threads = 1;
+  req.validation_fraction = 0;
+  req.progress = false;
+  rl::train(req);
+  auto agent = agent::Agent::load(req.output);
+  std::filesystem::remove(req.output);
+  auto decide = [&](std::span<const float> obs, std::span<std::int32_t> a) { agent->act(obs, a); };
+  env::EnvConfig e;
+  e.min_holding_period = 0;
+  const auto a = backtest::run_strategy(base.market, e, 50, 299, "a", decide);
+  const auto b = backtest::run_strategy(changed.market, e, 50, 299, "b", decide);
+  std::size_t checked = 0;
+  for (std::size_t step = 0; step < a.decision_bars.size() && a.decision_bars[step] <= cut; ++step, ++checked) {
+    for (std::size_t k = 0; k < 2; ++k)
+      ASSERT_EQ(a.decisions[step * 2 + k], b.decisions[step * 2 + k]) << "decision at bar " << a.decision_bars[step];
+  }
+  EXPECT_EQ(checked, cut - 50 + 1);
+  for (std::size_t i = 0; i < a.fills.size() && a.fills[i].bar <= cut; ++i) {
+    ASSERT_LT(i, b.fills.size());
+    EXPECT_EQ(a.fills[i].bar, b.fills[i].bar);
+    EXPECT_EQ(a.fills[i].price, b.fills[i].price);
+    EXPECT_EQ(a.fills[i].quantity, b.fills[i].quantity);
+  }
+  // And the scrambled tail does change later decisions (the test can fail).
+  EXPECT_NE(a.decisions, b.decisions);
 }
