@@ -185,17 +185,23 @@ Order EtoroBroker::submit(const OrderRequest& r) {
   o.symbol = r.symbol;
   o.side = r.side;
   if (r.side == Side::kBuy) {
-    Json body = {{"InstrumentID", instrument},
-                 {"IsBuy", true},
-                 {"Leverage", 1},
-                 {"AmountInUnits", r.quantity},
-                 {"IsTslEnabled", false}};
+    // By units when the request has a quantity, else by amount (USD).
+    const bool by_units = r.quantity > 0;
+    if (!by_units && !(r.notional > 0))
+      throw BrokerError(BrokerError::Kind::kRejected, "etoro: an open needs a quantity or an amount");
+    Json body = {{"InstrumentID", instrument}, {"IsBuy", true}, {"Leverage", 1}, {"IsTslEnabled", false}};
+    if (by_units) {
+      body["AmountInUnits"] = r.quantity;
+    } else {
+      body["Amount"] = r.notional;
+    }
     if (r.stop_loss_price > 0) body["StopLossRate"] = r.stop_loss_price;
     if (r.take_profit_price > 0) body["TakeProfitRate"] = r.take_profit_price;
     const Instant before = now_utc() - std::chrono::seconds{5};
     std::set<std::string> known;
     for (const auto& p : portfolio()) known.insert(p.id);
-    const auto resp = call("POST", path(options_.routes.open_by_units), body.dump());
+    const auto resp =
+        call("POST", path(by_units ? options_.routes.open_by_units : options_.routes.open_by_amount), body.dump());
     if (!ok(resp)) fail(resp, "open " + r.symbol);
     // The open response names an order, not the position: the position is read back.
     if (auto found = recover(r, before, known)) {
@@ -257,7 +263,9 @@ std::optional<Order> EtoroBroker::recover(const OrderRequest& r, Instant sent_af
   for (const auto& p : portfolio()) {
     const bool ours = known_ids.count(p.id) || known_ids.count("position:" + p.id);
     if (ours || p.instrument != instrument || !p.is_buy || p.opened < sent_after) continue;
-    if (std::abs(p.units - r.quantity) > 1e-6 * std::max(1.0, r.quantity)) continue;
+    const bool same_size = r.quantity > 0 ? std::abs(p.units - r.quantity) <= 1e-6 * std::max(1.0, r.quantity)
+                                          : std::abs(p.amount - r.notional) <= 0.01 * r.notional;
+    if (!same_size) continue;
     Order o;
     o.id = "position:" + p.id;
     o.client_order_id = r.client_order_id;

@@ -198,8 +198,12 @@ TimingReport analyze_timing(const env::MarketData& m, const backtest::StrategyRe
   for (std::size_t k = 0; k < m.n_tickers; ++k) r.actions_by_regime.emplace_back(m.tickers[k], by_regime[k]);
 
   const auto trips = round_trips(fill_events(m, run));
-  double net = 0;
-  for (const auto& t : trips) net += t.pnl;
+  double net = 0, held = 0;
+  for (const auto& t : trips) {
+    net += t.pnl;
+    held += static_cast<double>(t.bars_held);
+  }
+  r.mean_holding_bars = trips.empty() ? 0.0 : held / static_cast<double>(trips.size());
   r.costs = run.costs;
   r.cost_share = run.costs > 0 ? run.costs / (run.costs + std::abs(net)) : 0;
   r.suggestions = losing_trade_suggestions(trips, settings);
@@ -229,6 +233,7 @@ std::string to_json(const TimingReport& r) {
   j["buy_low_share"] = r.buy_quality;
   j["buy_high_share"] = r.judged_buys ? 1.0 - r.buy_quality : 0.0;
   j["mae"] = r.mean_mae;
+  j["holding_period"] = r.mean_holding_bars;
   j["mfe"] = r.mean_mfe;
   j["costs"] = r.costs;
   j["cost_share"] = r.cost_share;
@@ -280,8 +285,9 @@ std::string to_text(const TimingReport& r) {
   std::snprintf(line, sizeof line, "actions: hold %zu, buy %zu, sell %zu\n", r.holds, r.buy_decisions,
                 r.sell_decisions);
   out += line;
-  std::snprintf(line, sizeof line, "round trips %zu: mean MAE %.2f%%, mean MFE %.2f%%, mean exit return %.2f%%\n",
-                r.round_trips, 100 * r.mean_mae, 100 * r.mean_mfe, 100 * r.mean_exit_return);
+  std::snprintf(line, sizeof line,
+                "round trips %zu: mean MAE %.2f%%, mean MFE %.2f%%, mean exit return %.2f%%, held %.1f bars\n",
+                r.round_trips, 100 * r.mean_mae, 100 * r.mean_mfe, 100 * r.mean_exit_return, r.mean_holding_bars);
   out += line;
   out += "verdict: " + r.verdict + "\n";
   std::snprintf(line, sizeof line, "costs %.2f USD: %.1f%% of the gross result\n", r.costs, 100 * r.cost_share);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <optional>
 
 #include "ploutos/diagnose/suggestions.hpp"
 #include "ploutos/env/from_config.hpp"
@@ -254,6 +255,7 @@ CycleReport Trader::run_cycle(const env::MarketData& m, std::size_t bar) {
 
   double cash = account.cash;
   double gross = 0;
+  std::optional<double> kelly;  // computed on the first entry that needs it
   for (std::size_t k = 0; k < m.n_tickers; ++k) gross += quantities[k] * m.close[m.at(bar, k)];
   for (std::size_t k = 0; k < m.n_tickers && !report.kill_switch; ++k) {
     if (report.actions[k] != env::kBuy || !holding_ok(k) || trades_today >= config_.max_trades_per_day) continue;
@@ -264,6 +266,27 @@ CycleReport Trader::run_cycle(const env::MarketData& m, std::size_t bar) {
     if (config_.sizing == env::EnvConfig::Sizing::kVolTarget) {
       amount = equity * risk::vol_target_weight(config_.vol_target, m.volatility[i] * std::sqrt(config_.bars_per_year),
                                                 config_.max_position_pct);
+    } else if (config_.sizing == env::EnvConfig::Sizing::kKelly) {
+      // Capped fractional Kelly from this journal's closed trades; buy_pct until there are 20 (as the env).
+      if (!kelly) {
+        std::size_t wins = 0, losses = 0;
+        double win_sum = 0, loss_sum = 0;
+        for (const auto& t : round_trips()) {
+          if (t.pnl > 0) {
+            ++wins;
+            win_sum += t.pnl;
+          } else {
+            ++losses;
+            loss_sum -= t.pnl;
+          }
+        }
+        kelly = wins + losses >= 20
+                    ? std::optional(risk::kelly_fraction(wins, losses, wins ? win_sum / static_cast<double>(wins) : 0.0,
+                                                         losses ? loss_sum / static_cast<double>(losses) : 0.0,
+                                                         config_.kelly_fraction, config_.max_position_pct))
+                    : std::optional<double>(-1.0);
+      }
+      if (*kelly >= 0) amount = equity * *kelly;
     }
     const double held = quantities[k] * price;
     amount =
@@ -300,7 +323,7 @@ void Trader::snapshot(const std::string& at) {
   journal_.record_equity(at, account.cash, account.equity);
 }
 
-std::vector<std::string> Trader::end_of_day_analysis() {
+std::vector<diagnose::RoundTrip> Trader::round_trips() const {
   std::vector<diagnose::FillEvent> fills;
   std::map<std::string, std::pair<std::int64_t, std::string>> order_info;
   for (const auto& o : journal_.orders()) order_info[o.client_order_id] = {o.cycle, o.intent};
@@ -309,7 +332,11 @@ std::vector<std::string> Trader::end_of_day_analysis() {
     fills.push_back({f.symbol, f.side == broker::Side::kBuy, f.quantity, f.price, f.fees,
                      static_cast<std::size_t>(cycle), intent == "sell" || intent == "buy" ? "decision" : intent});
   }
-  const auto trips = diagnose::round_trips(fills);
+  return diagnose::round_trips(fills);
+}
+
+std::vector<std::string> Trader::end_of_day_analysis() {
+  const auto trips = round_trips();
   const auto suggestions = diagnose::losing_trade_suggestions(
       trips, {config_.stop_loss_pct, config_.take_profit_pct, config_.min_holding_period, config_.max_trades_per_day});
   std::vector<std::string> out;

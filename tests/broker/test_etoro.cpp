@@ -4,14 +4,17 @@
 // position was opened (recovered from the portfolio, not reopened), and a reject.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
 
+#include "../env/market_fixture.hpp"
 #include "../support/fake_server.hpp"
 #include "ploutos/broker/etoro_broker.hpp"
+#include "ploutos/trading/trader.hpp"
 
 namespace ploutos::broker {
 namespace {
@@ -67,35 +70,37 @@ struct FakeEtoro {
       if (!guard(req, res)) return;
       res.set_content(R"({"rates":[{"instrumentID":1001,"bid":189.9,"ask":190.1}]})", "application/json");
     });
-    s.Post("/api/v1/trading/execution/demo/market-open-orders/by-units", [this, guard](const httplib::Request& req,
-                                                                                       httplib::Response& res) {
-      if (!guard(req, res)) return;
-      bool late = false;
-      {
-        std::lock_guard lock(mutex);
-        const Json body = Json::parse(req.body);
-        opens.push_back(body);
-        if (reject_open) {
-          reject_open = false;
-          res.status = 400;
-          res.set_content(R"({"errorCode":"InsufficientFunds","errorMessage":"not enough funds"})", "application/json");
-          return;
-        }
-        const std::string id = std::to_string(next_position++);
-        positions[id] = {{"positionID", std::stoll(id)},
-                         {"instrumentID", body["InstrumentID"]},
-                         {"isBuy", true},
-                         {"units", body["AmountInUnits"]},
-                         {"openRate", 190.1},
-                         {"amount", 190.1 * body["AmountInUnits"].get<double>()},
-                         {"openDateTime", format_instant(now_utc())}};
-        credit -= positions[id]["amount"].get<double>();
-        res.set_content(R"({"orderForOpen":{"orderID":555,"statusID":1}})", "application/json");
-        late = slow_open;
-        slow_open = false;
-      }
-      if (late) std::this_thread::sleep_for(std::chrono::milliseconds(1500));
-    });
+    s.Post(R"(/api/v1/trading/execution/demo/market-open-orders/by-(units|amount))",
+           [this, guard](const httplib::Request& req, httplib::Response& res) {
+             if (!guard(req, res)) return;
+             bool late = false;
+             {
+               std::lock_guard lock(mutex);
+               Json body = Json::parse(req.body);
+               if (body.contains("Amount")) body["AmountInUnits"] = body["Amount"].get<double>() / 190.1;
+               opens.push_back(body);
+               if (reject_open) {
+                 reject_open = false;
+                 res.status = 400;
+                 res.set_content(R"({"errorCode":"InsufficientFunds","errorMessage":"not enough funds"})",
+                                 "application/json");
+                 return;
+               }
+               const std::string id = std::to_string(next_position++);
+               positions[id] = {{"positionID", std::stoll(id)},
+                                {"instrumentID", body["InstrumentID"]},
+                                {"isBuy", true},
+                                {"units", body["AmountInUnits"]},
+                                {"openRate", 190.1},
+                                {"amount", 190.1 * body["AmountInUnits"].get<double>()},
+                                {"openDateTime", format_instant(now_utc())}};
+               credit -= positions[id]["amount"].get<double>();
+               res.set_content(R"({"orderForOpen":{"orderID":555,"statusID":1}})", "application/json");
+               late = slow_open;
+               slow_open = false;
+             }
+             if (late) std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+           });
     s.Post(R"(/api/v1/trading/execution/demo/market-close-orders/positions/(\d+))",
            [this, guard](const httplib::Request& req, httplib::Response& res) {
              if (!guard(req, res)) return;
@@ -167,7 +172,11 @@ TEST(EtoroBroker, OpensClosesAndReadsThePortfolio) {
   EXPECT_EQ(f.opens.back()["Leverage"], 1);
   EXPECT_DOUBLE_EQ(f.opens.back()["StopLossRate"].get<double>(), 180);
   EXPECT_DOUBLE_EQ(f.opens.back()["TakeProfitRate"].get<double>(), 210);
-  e->submit(order("c2", Side::kBuy, 5));
+  OrderRequest by_amount = order("c2", Side::kBuy, 0);
+  by_amount.notional = 950.5;  // 5 units at 190.1
+  const auto amount_order = e->submit(by_amount);
+  EXPECT_NEAR(amount_order.filled_quantity, 5, 1e-9);
+  EXPECT_DOUBLE_EQ(f.opens.back()["Amount"].get<double>(), 950.5);
   ASSERT_EQ(e->positions().size(), 1u);
   EXPECT_DOUBLE_EQ(e->positions()[0].quantity, 15);
   EXPECT_DOUBLE_EQ(e->latest_price("AAPL"), 190.0);
@@ -222,6 +231,43 @@ TEST(EtoroBroker, FaultsAreTransientOrRejected) {
     EXPECT_EQ(err.kind(), BrokerError::Kind::kRejected);
   }
   EXPECT_FALSE(f.bad_headers);
+}
+
+}  // namespace
+}  // namespace ploutos::broker
+
+namespace ploutos::broker {
+namespace {
+
+// The trader over eToro: a position opened behind the trader's back stops trading with a report.
+TEST(EtoroBroker, TraderStopsOnAPositionOpenedBehindItsBack) {
+  FakeEtoro f;
+  auto e = client(f);
+  auto m = test::flat_market(1, 5, 190.0);
+  m.tickers = {"AAPL"};
+  const auto dir = std::filesystem::temp_directory_path() / ("ploutos_etoro_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  trading::Journal journal((dir / "j.sqlite").string(), false);
+  trading::TraderConfig c;
+  c.min_holding_period = 0;
+  trading::Trader trader(*e, journal, c,
+                         [](const env::MarketData&, std::size_t, std::span<const double>, const env::PortfolioState&,
+                            std::span<std::int32_t> a) { a[0] = env::kBuy; });
+  EXPECT_EQ(trader.run_cycle(m, 0).orders_sent, 1u);
+  EXPECT_EQ(journal.orders().front().state, "filled") << "eToro positions open at once";
+  EXPECT_NEAR(journal.positions().at("AAPL"), e->positions().front().quantity, 1e-9);
+  {
+    std::lock_guard lock(f.mutex);
+    f.positions["999"] = {{"positionID", 999},
+                          {"instrumentID", 1001},
+                          {"isBuy", true},
+                          {"units", 3.0},
+                          {"openRate", 150.0},
+                          {"amount", 450.0},
+                          {"openDateTime", "2020-01-01T00:00:00Z"}};
+  }
+  EXPECT_THROW(trader.run_cycle(m, 1), trading::ReconciliationError);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -46,6 +46,7 @@ TEST(Diagnose, RoundTripsMeasureAdverseAndFavourableExcursions) {
   EXPECT_NEAR(r.mean_mae, -0.03, 1e-12);
   EXPECT_NEAR(r.mean_mfe, 0.10, 1e-12);
   EXPECT_NEAR(r.mean_exit_return, 0.03, 1e-12);
+  EXPECT_DOUBLE_EQ(r.mean_holding_bars, 2.0);
 }
 
 TEST(Diagnose, TheFeatureThatMarksGoodEntriesComesFirstAndActionsAreCountedPerRegime) {

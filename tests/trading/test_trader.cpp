@@ -216,6 +216,28 @@ TEST(Trader, KillSwitchStopsNewEntriesAfterTheDrawdownLimit) {
   fs::remove_all(dir);
 }
 
+TEST(Trader, KellySizingStopsEntriesOnceTwentyLosingTradesShowNoEdge) {
+  auto m = test::flat_market(1, 80, 100.0);  // flat prices: every round trip loses its costs
+  const auto dir = fresh_dir("kelly");
+  broker::SimBroker sim(std::make_shared<broker::SimBars>(sim_bars_from(m)), {}, 0);
+  Journal journal((dir / "j.sqlite").string(), false);
+  TraderConfig c = test_config();
+  c.min_holding_period = 0;
+  c.sizing = env::EnvConfig::Sizing::kKelly;
+  auto alternate = [](const env::MarketData&, std::size_t bar, std::span<const double>, const env::PortfolioState&,
+                      std::span<std::int32_t> a) { a[0] = bar % 2 == 0 ? env::kBuy : env::kSell; };
+  Trader trader(sim, journal, c, alternate);
+  while (sim.bar() < 78) {
+    trader.run_cycle(m, sim.bar());
+    sim.advance();
+    trader.reconcile();
+  }
+  std::size_t buys = 0;
+  for (const auto& o : journal.orders()) buys += o.intent == "buy";
+  EXPECT_EQ(buys, 20u) << "fixed-fraction entries until 20 closed trades, then Kelly's zero";
+  fs::remove_all(dir);
+}
+
 TEST(Trader, MonitoredStopLossSellsWhenTheBarBreaksTheLevel) {
   auto m = test::flat_market(1, 8, 100.0);
   test::set_bar(m, 3, 0, 100, 100, 93, 95);  // low 93 breaks a 5% stop

@@ -20,6 +20,7 @@ struct EtoroRoutes {
   std::string search = "/market-data/search?internalSymbolFull=";
   std::string rates = "/market-data/instruments/rates?instrumentIds=";
   std::string open_by_units = "/trading/execution{demo}/market-open-orders/by-units";
+  std::string open_by_amount = "/trading/execution{demo}/market-open-orders/by-amount";
   std::string close_position = "/trading/execution{demo}/market-close-orders/positions/{id}";
   std::string portfolio = "/trading/info{demo}/portfolio";
 };

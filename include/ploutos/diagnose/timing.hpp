@@ -45,9 +45,10 @@ struct TimingReport {
   // Round trips (first buy from flat .. the sell that closes), against the average entry price:
   // maximum adverse and favourable excursion over the bars held (lows and highs), and the return taken.
   std::size_t round_trips = 0;
-  double mean_mae = 0;          // mean of min(low) / entry - 1 (<= 0)
-  double mean_mfe = 0;          // mean of max(high) / entry - 1 (>= 0)
-  double mean_exit_return = 0;  // mean of exit fill / entry - 1
+  double mean_mae = 0;           // mean of min(low) / entry - 1 (<= 0)
+  double mean_mfe = 0;           // mean of max(high) / entry - 1 (>= 0)
+  double mean_exit_return = 0;   // mean of exit fill / entry - 1
+  double mean_holding_bars = 0;  // bars from the first buy to the closing sell
   std::string verdict;
   std::vector<TickerTiming> per_ticker;
   // P&L lost to costs: costs paid / (costs paid + |net P&L of the closed round trips|).

@@ -12,6 +12,7 @@
 
 #include "ploutos/broker/broker.hpp"
 #include "ploutos/config/config.hpp"
+#include "ploutos/diagnose/suggestions.hpp"
 #include "ploutos/env/market.hpp"
 #include "ploutos/env/trading_env.hpp"
 #include "ploutos/trading/journal.hpp"
@@ -86,6 +87,7 @@ class Trader {
     if (crash_hook_) crash_hook_(point);
   }
   std::set<std::string> known_broker_ids() const;
+  std::vector<diagnose::RoundTrip> round_trips() const;  // from the journal's fills
   void settle(const JournalOrder& order);
   // Sends one order unless the journal shows it was already handled. Returns false when rejected.
   bool send(const JournalOrder& order, const broker::OrderRequest& request, CycleReport& report);
