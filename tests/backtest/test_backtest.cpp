@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../env/market_fixture.hpp"
+#include "../support/tiny_training.hpp"
 #include "ploutos/backtest/backtest.hpp"
 #include "ploutos/core/rng.hpp"
 #include "ploutos/rl/ppo.hpp"
@@ -165,23 +166,8 @@ TEST(Backtest, ChangingBarsAfterADecisionNeverChangesIt) {
   };
   const std::size_t cut = 200;
   const auto base = make(false, cut), changed = make(true, cut);
-  config::Config c;
-  c.data.tickers = {"SPY", "QQQ"};
-  c.environment.max_steps = 100;
-  c.environment.train_start_min = 0;
-  c.ppo.net_arch = {{16}, {16}};
-  c.ppo.n_steps = 64;
-  c.ppo.batch_size = 64;
-  c.ppo.n_epochs = 2;
-  c.training.n_envs = 2;
-  rl::TrainRequest req;
-  req.config = c;
-  req.market = base;
-  req.output = (std::filesystem::temp_directory_path() / ("lookahead_" + std::to_string(::getpid()) + ".pt")).string();
-  req.total_timesteps = 256;
-  req.threads = 1;
-  req.validation_fraction = 0;
-  req.progress = false;
+  auto req = test::tiny_training(base, {"SPY", "QQQ"}, "lookahead", 256);
+  req.config.environment.max_steps = 100;
   rl::train(req);
   auto agent = agent::Agent::load(req.output);
   std::filesystem::remove(req.output);

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "../env/market_fixture.hpp"
+#include "../support/tiny_training.hpp"
 #include "ploutos/backtest/walk_forward.hpp"
 #include "ploutos/core/error.hpp"
 #include "ploutos/core/rng.hpp"
@@ -62,24 +63,9 @@ TEST(WalkForward, TrainingNeverSeesBarsAfterItsWindow) {
     return out;
   };
   auto run = [](const env::LoadedMarket& market, const std::string& name) {
-    config::Config c;
-    c.data.tickers = {"T0"};
-    c.environment.max_steps = 300;  // episodes run to the end of whatever window they get
-    c.environment.train_start_min = 0;
-    c.ppo.net_arch = {{16}, {16}};
-    c.ppo.n_steps = 64;
-    c.ppo.batch_size = 64;
-    c.ppo.n_epochs = 2;
-    c.training.n_envs = 2;
-    c.training.seed = 9;
-    rl::TrainRequest req;
-    req.config = c;
-    req.market = market;
-    req.output = (std::filesystem::temp_directory_path() / (name + std::to_string(::getpid()) + ".pt")).string();
-    req.total_timesteps = 512;
-    req.threads = 1;
-    req.validation_fraction = 0;
-    req.progress = false;
+    auto req = test::tiny_training(market, {"T0"}, name, 512);
+    req.config.environment.max_steps = 300;  // episodes run to the end of whatever window they get
+    req.config.training.seed = 9;
     req.window_first = 0;
     req.window_last = 100;
     const auto r = rl::train(req);
