@@ -42,9 +42,15 @@ std::string resolve_broker_name(const std::string& flag, const std::string& conf
 std::unique_ptr<Broker> make_broker(const BrokerOptions& o) {
   if (o.name == "alpaca") {
     AlpacaOptions a;
-    a.key_id = required_secret("ALPACA_API_KEY", "alpaca");
-    a.secret = required_secret("ALPACA_SECRET_KEY", "alpaca");
-    a.base_url = !o.base_url.empty() ? o.base_url : o.paper ? kAlpacaPaperUrl : kAlpacaLiveUrl;
+    // Paper trading prefers the paper keys when both kinds are set; live uses only the live keys.
+    const bool paper_keys = o.paper && !env_value("ALPACA_PAPER_API_KEY").empty();
+    a.key_id = required_secret(paper_keys ? "ALPACA_PAPER_API_KEY" : "ALPACA_API_KEY", "alpaca");
+    a.secret = required_secret(paper_keys ? "ALPACA_PAPER_SECRET_KEY" : "ALPACA_SECRET_KEY", "alpaca");
+    const std::string trading_url = env_value("ALPACA_TRADING_URL");
+    a.base_url = !o.base_url.empty()    ? o.base_url
+                 : !trading_url.empty() ? trading_url
+                 : o.paper              ? kAlpacaPaperUrl
+                                        : kAlpacaLiveUrl;
     if (const auto data = env_value("ALPACA_DATA_URL"); !data.empty()) a.data_url = data;
     a.http = http_options(o);
     return std::make_unique<AlpacaBroker>(a);
@@ -54,7 +60,12 @@ std::unique_ptr<Broker> make_broker(const BrokerOptions& o) {
     e.api_key = required_secret("ETORO_API_KEY", "etoro");
     e.user_key = required_secret("ETORO_USER_KEY", "etoro");
     e.demo = o.paper;
-    if (!o.base_url.empty()) e.base_url = o.base_url;
+    const std::string etoro_url = env_value("ETORO_BASE_URL");
+    if (!o.base_url.empty()) {
+      e.base_url = o.base_url;
+    } else if (!etoro_url.empty()) {
+      e.base_url = etoro_url;
+    }
     e.http = http_options(o);
     return std::make_unique<EtoroBroker>(e);
   }

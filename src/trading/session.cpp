@@ -154,7 +154,7 @@ SessionResult run_broker_session(broker::Broker& broker,
     const auto market = load_market();
     const std::size_t bar = market->last_bar;
     if (request.interval == "1d") {
-      const Day data_day = cal.new_york_day(market->time[bar]);
+      const Day data_day = market->new_york_day[bar];  // daily bars are stamped with the session date
       const Day closed_day = cal.new_york_day(cal.previous_close(clock.now) - std::chrono::seconds{1});
       if (data_day < closed_day) {
         throw InputError("the market data ends on " + format_day(data_day) + " but the latest closed session is " +

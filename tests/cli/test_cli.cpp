@@ -12,6 +12,7 @@
 #include <sstream>
 #include <string>
 
+#include "../support/fake_alpaca.hpp"
 #include "../support/fake_server.hpp"
 
 namespace {
@@ -546,4 +547,45 @@ TEST(Cli, TradeStopsCleanlyOnSigint) {
   SQLite::Statement in_flight(db, "SELECT COUNT(*) FROM orders WHERE state = 'intended'");
   in_flight.executeStep();
   EXPECT_EQ(in_flight.getColumn(0).getInt(), 0);
+}
+
+// `ploutos trade --broker alpaca` end to end against the fake Alpaca: paper keys and the trading URL
+// come from the environment, the cycle decides on the synthetic market's last session (the fake
+// clock stands on the next session), and every order carries a deterministic client order id.
+TEST(Cli, TradeAlpacaPaperEndToEndAgainstTheFakeServer) {
+  const std::string model = trained_quickstart_model("trade_alpaca.pt");
+  ploutos::test::FakeAlpaca alpaca;
+  alpaca.clock_json = R"({"timestamp":"2025-01-02T12:00:00-05:00","is_open":true,)"
+                      R"("next_open":"2025-01-03T09:30:00-05:00","next_close":"2025-01-02T16:00:00-05:00"})";
+  const std::string dir = kTmp + "/trade_alpaca";
+  std::filesystem::remove_all(dir);
+  const std::string env =
+      std::string("ALPACA_PAPER_API_KEY=") + ploutos::test::kFakeAlpacaKey +
+      " ALPACA_PAPER_SECRET_KEY=" + ploutos::test::kFakeAlpacaSecret +
+      " ALPACA_API_KEY=live-key-unused ALPACA_SECRET_KEY=live-secret-unused ALPACA_TRADING_URL=" + alpaca.fake.url() +
+      " ";
+  const auto r = run_with_env(env, "trade --paper --broker alpaca --model " + model + " --data synthetic --journal " +
+                                       dir + "/journal.sqlite --once --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto lines = json_lines(r.out);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0]["decision_time"], "2024-12-31T00:00:00Z");
+  EXPECT_TRUE(alpaca.auth_failures.empty()) << "the paper keys were sent";
+  bool asked_clock = false, asked_account = false;
+  for (const auto& p : alpaca.paths) {
+    asked_clock = asked_clock || p == "GET /v2/clock";
+    asked_account = asked_account || p == "GET /v2/account";
+  }
+  EXPECT_TRUE(asked_clock);
+  EXPECT_TRUE(asked_account);
+  EXPECT_EQ(alpaca.bodies.size(), lines[0]["orders_sent"].get<std::size_t>());
+  EXPECT_GT(alpaca.bodies.size(), 0u) << "this model buys on that day (seeded training)";
+  for (const auto& body : alpaca.bodies)
+    EXPECT_EQ(body["client_order_id"].get<std::string>().rfind("pl-", 0), 0u) << body.dump();
+  // A second run on the same day repeats nothing.
+  const auto again = run_with_env(env, "trade --paper --broker alpaca --model " + model +
+                                           " --data synthetic --journal " + dir + "/journal.sqlite --once --json");
+  ASSERT_EQ(again.code, 0) << again.err;
+  EXPECT_TRUE(json_lines(again.out)[0]["skipped"].get<bool>());
+  EXPECT_EQ(alpaca.bodies.size(), lines[0]["orders_sent"].get<std::size_t>()) << "no order sent twice";
 }
