@@ -76,7 +76,9 @@ struct ActorCriticImpl : torch::nn::Module {
   // Decisions need only the actor: half the weights to stream through the caches.
   torch::Tensor logits(const torch::Tensor& obs) { return pi_head(pi_body->forward(obs)).view({-1, n_tickers, 3}); }
   torch::Tensor forward_value(const torch::Tensor& obs) { return vf_head(vf_body->forward(obs)).squeeze(-1); }
-  std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& obs) { return {logits(obs), forward_value(obs)}; }
+  std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& obs) {
+    return {logits(obs), forward_value(obs)};
+  }
   std::int64_t n_tickers;
   torch::nn::Sequential pi_body{nullptr}, vf_body{nullptr};
   torch::nn::Linear pi_head{nullptr}, vf_head{nullptr};
@@ -529,7 +531,7 @@ TrainResult train(const TrainRequest& req) {
     policy->eval();
     at::set_num_threads(1);
     bool interrupted = false;
-    std::vector<torch::Tensor> bootstrap_obs;                  // normalised final observations of truncations
+    std::vector<torch::Tensor> bootstrap_obs;                         // normalised final observations of truncations
     std::vector<std::pair<std::int64_t, std::int64_t>> bootstrap_at;  // (step, env) they belong to
     {
       torch::NoGradGuard no_grad;
