@@ -42,6 +42,10 @@ ModelWithMarket load_model_with_market(const std::string& model_path, const std:
   return out;
 }
 
+double periods_per_year(const env::MarketData& m) {
+  return intraday(m) ? 252.0 * 7 : 252.0;
+}
+
 std::pair<std::size_t, std::size_t> last_bars(const env::MarketData& m, std::size_t bars) {
   const std::size_t last = m.last_bar;
   return {last - m.first_bar > bars ? last - bars : m.first_bar, last};
@@ -79,7 +83,7 @@ StrategyResult run_strategy(const std::shared_ptr<const env::MarketData>& market
   StrategyResult r;
   r.name = name;
   r.equity = e.equity_curve();
-  const double per_year = intraday(*market) ? 252.0 * 7 : 252.0;
+  const double per_year = periods_per_year(*market);
   r.metrics = risk::compute_metrics(r.equity, e.closed_trades(), e.traded_notional(), per_year, exposure);
   r.costs = e.total_costs();
   r.fills = e.fills();

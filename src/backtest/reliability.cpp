@@ -86,7 +86,7 @@ Decide delayed_by_one_bar(Decide decide, std::size_t n_tickers) {
 ReliabilityResult run_reliability(const std::shared_ptr<const env::MarketData>& market, const env::EnvConfig& config,
                                   const Decide& decide, const Sampler& sample, const ReliabilitySpec& spec) {
   const auto& m = *market;
-  const double per_year = m.n_bars > 1 && m.time[1] - m.time[0] < std::chrono::hours{20} ? 252.0 * 7 : 252.0;
+  const double per_year = backtest::periods_per_year(m);
   ReliabilityResult out;
   const auto base = run_strategy(market, config, spec.first, spec.last, "agent", decide);
   out.base = base.metrics;

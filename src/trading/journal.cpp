@@ -30,6 +30,7 @@ CREATE TABLE IF NOT EXISTS fills (
   id INTEGER PRIMARY KEY AUTOINCREMENT, client_order_id TEXT NOT NULL, symbol TEXT NOT NULL,
   side TEXT NOT NULL, quantity REAL NOT NULL, price REAL NOT NULL, fees REAL NOT NULL, at TEXT NOT NULL,
   cumulative_quantity REAL NOT NULL, UNIQUE (client_order_id, cumulative_quantity));
+CREATE INDEX IF NOT EXISTS orders_by_symbol ON orders (symbol, cycle);
 CREATE TABLE IF NOT EXISTS positions (at TEXT NOT NULL, symbol TEXT NOT NULL, quantity REAL NOT NULL,
   avg_entry_price REAL NOT NULL, market_price REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS equity (at TEXT NOT NULL, cash REAL NOT NULL, equity REAL NOT NULL);
@@ -279,10 +280,13 @@ std::vector<JournalFill> Journal::fills() const {
 }
 
 std::map<std::string, double> Journal::positions() const {
+  SQLite::Statement q(*db_,
+                      "SELECT symbol, SUM(CASE side WHEN 'buy' THEN quantity ELSE -quantity END) FROM fills "
+                      "GROUP BY symbol");
   std::map<std::string, double> out;
-  for (const auto& f : fills()) out[f.symbol] += f.side == broker::Side::kBuy ? f.quantity : -f.quantity;
-  for (auto it = out.begin(); it != out.end();) {
-    it = std::abs(it->second) < 1e-9 ? out.erase(it) : std::next(it);
+  while (q.executeStep()) {
+    const double quantity = q.getColumn(1).getDouble();
+    if (std::abs(quantity) >= 1e-9) out[q.getColumn(0).getString()] = quantity;
   }
   return out;
 }

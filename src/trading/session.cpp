@@ -18,10 +18,13 @@ bool stopping(const SessionRequest& r) {
   return r.stop != nullptr && r.stop->load();
 }
 
-// After a cycle: the end-of-day analysis, the caller's callback, the record. True when the request's
-// cycle budget (--once, --cycles) is spent; `ended` then says so.
-bool record_cycle(Trader& trader, CycleReport report, const SessionRequest& request, SessionResult& result) {
-  for (auto& s : trader.end_of_day_analysis()) result.suggestions.push_back(std::move(s));
+// After a cycle: the losing-trade analysis when it closed a trading day, the caller's callback, the
+// record. True when the request's cycle budget (--once, --cycles) is spent; `ended` then says so.
+bool record_cycle(Trader& trader, CycleReport report, bool day_over, const SessionRequest& request,
+                  SessionResult& result) {
+  if (day_over) {
+    for (auto& s : trader.end_of_day_analysis()) result.suggestions.push_back(std::move(s));
+  }
   if (request.on_cycle) request.on_cycle(report);
   result.cycles.push_back(std::move(report));
   const auto done = static_cast<int>(result.cycles.size());
@@ -130,10 +133,12 @@ SessionResult run_sim_session(const env::MarketData& m, const DecideFn& decide, 
       result.ended = "end of the data (" + format_instant(m.time[sim.bar()]) + ")";
       break;
     }
-    auto report = trader.run_cycle(m, sim.bar());
+    const std::size_t decided = sim.bar();
+    auto report = trader.run_cycle(m, decided);
     sim.step();          // the market moves: orders fill at the next bar's open
     trader.reconcile();  // and the journal learns the fills
-    if (record_cycle(trader, std::move(report), request, result)) break;
+    const bool day_over = sim.bar() == decided || m.new_york_day[sim.bar()] != m.new_york_day[decided];
+    if (record_cycle(trader, std::move(report), day_over, request, result)) break;
   }
   trader.snapshot(format_instant(m.time[sim.bar()]));
   return result;
@@ -167,8 +172,9 @@ SessionResult run_broker_session(broker::Broker& broker,
                          ", more than one bar ago: run `ploutos data fetch` first");
       }
     }
-    if (record_cycle(trader, trader.run_cycle(*market, bar), request, result)) return result;
     const Instant wake = next_decision_time(clock.now, request.interval);
+    const bool day_over = cal.new_york_day(wake) != cal.new_york_day(clock.now);
+    if (record_cycle(trader, trader.run_cycle(*market, bar), day_over, request, result)) return result;
     spdlog::info("next cycle after {}", format_instant(wake));
     while (!stopping(request) && now_utc() < wake) std::this_thread::sleep_for(std::chrono::seconds{1});
   }

@@ -60,7 +60,7 @@ backtest::StrategyResult simulate_trading(const std::shared_ptr<const env::Marke
   }
   std::vector<risk::ClosedTrade> trades;
   for (const auto& t : diagnose::round_trips(events)) trades.push_back({t.pnl, t.return_pct, t.bars_held});
-  const double per_year = m.n_bars > 1 && m.time[1] - m.time[0] < std::chrono::hours{20} ? 252.0 * 7 : 252.0;
+  const double per_year = backtest::periods_per_year(m);
   r.metrics = risk::compute_metrics(r.equity, trades, notional, per_year, exposure);
   const std::size_t decisions = r.holds + r.buys + r.sells;
   r.activity = decisions > 0 ? static_cast<double>(r.buys + r.sells) / static_cast<double>(decisions) : 0.0;

@@ -28,6 +28,9 @@ struct ModelWithMarket {
 ModelWithMarket load_model_with_market(const std::string& model_path, const std::string& data,
                                        const std::function<void(config::Config&)>& adjust = {});
 
+// Bars a year for annualising: 252 sessions, times 7 for hourly bars (bars under 20 hours apart).
+double periods_per_year(const env::MarketData& market);
+
 // The last `bars` tradable bars of the market (all of them when it has fewer): [first, last].
 std::pair<std::size_t, std::size_t> last_bars(const env::MarketData& market, std::size_t bars);
 
