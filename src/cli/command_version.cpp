@@ -22,12 +22,21 @@ void add_version_command(CLI::App& app, Globals& globals) {
                                  {"torch_version", torch.torch_version},
                                  {"torch_threads", torch.threads},
                                  {"blas_library", torch.blas_library},
-                                 {"blas_is_openblas", torch.blas_is_openblas}};
+                                 {"blas_is_openblas", torch.blas_is_openblas},
+                                 {"blas_kernels", torch.blas_kernels},
+                                 {"blas_kernels_overridden", torch.blas_kernels_overridden}};
         std::cout << j.dump(2) << "\n";
       } else {
         std::cout << "ploutos " << version() << " (" << git_revision() << ", " << build_type() << ")\n"
                   << "  LibTorch " << torch.torch_version << ", " << torch.threads << " threads\n"
                   << "  BLAS     " << (torch.blas_library.empty() ? "(not loaded)" : torch.blas_library) << "\n";
+        if (!torch.blas_kernels.empty()) {
+          std::cout << "  kernels  OpenBLAS " << torch.blas_kernels
+                    << (torch.blas_kernels_overridden
+                            ? " (set by ploutos: OpenBLAS did not recognise this CPU and chose slower kernels)"
+                            : "")
+                    << "\n";
+        }
       }
       if (!torch.blas_is_openblas) {
         spdlog::warn(

@@ -11,6 +11,7 @@
 #include "ploutos/core/logging.hpp"
 #include "ploutos/core/secrets.hpp"
 #include "ploutos/core/version.hpp"
+#include "ploutos/rl/runtime.hpp"
 
 namespace ploutos::cli {
 
@@ -126,6 +127,7 @@ int run(int argc, char** argv) {
 }  // namespace ploutos::cli
 
 int main(int argc, char** argv) {
+  ploutos::rl::ensure_fast_blas_kernels(argv);
   ploutos::tune_allocator_for_numeric_work();
   try {
     return ploutos::cli::run(argc, argv);

@@ -1,9 +1,15 @@
 #include "ploutos/rl/runtime.hpp"
 
+#include <dlfcn.h>
 #include <link.h>
+#include <strings.h>
 #include <torch/torch.h>
+#include <unistd.h>
 
+#include <array>
 #include <chrono>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 
 namespace ploutos::rl {
@@ -21,7 +27,45 @@ int find_blas(struct dl_phdr_info* info, std::size_t /*size*/, void* data) {
   return 0;
 }
 
+constexpr const char* kOverrideMarker = "PLOUTOS_BLAS_CORETYPE_SET";
+
+// The OpenBLAS kernel family in use, or empty when the loaded BLAS is not OpenBLAS.
+std::string openblas_kernels() {
+  using CoreName = char* (*)();
+  const auto fn = reinterpret_cast<CoreName>(dlsym(RTLD_DEFAULT, "openblas_get_corename"));
+  if (fn == nullptr) return {};
+  const char* name = fn();
+  return name != nullptr ? std::string(name) : std::string();
+}
+
+// OpenBLAS kernel families that use neither AVX2 nor AVX-512.
+bool lacks_avx2(const std::string& kernels) {
+  static constexpr std::array<const char*, 19> kOld = {
+      "Prescott",   "Katmai",    "Coppermine", "Northwood",   "Banias",  "Core2",        "Penryn",
+      "Dunnington", "Nehalem",   "Atom",       "Sandybridge", "Opteron", "Opteron_SSE3", "Barcelona",
+      "Bobcat",     "Bulldozer", "Piledriver", "Steamroller", "Nano"};
+  for (const char* old : kOld) {
+    if (strcasecmp(kernels.c_str(), old) == 0) return true;
+  }
+  return false;
+}
+
 }  // namespace
+
+void ensure_fast_blas_kernels(char** argv) {
+  if (std::getenv("OPENBLAS_CORETYPE") != nullptr || std::getenv(kOverrideMarker) != nullptr) return;
+  const auto kernels = openblas_kernels();
+  if (kernels.empty() || !lacks_avx2(kernels)) return;
+  __builtin_cpu_init();
+  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) return;
+  const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+  setenv("OPENBLAS_CORETYPE", avx512 ? "SkylakeX" : "Haswell", 1);
+  setenv(kOverrideMarker, kernels.c_str(), 1);
+  execv("/proc/self/exe", argv);
+  // exec failed (no /proc): carry on with the slow kernels rather than not at all.
+  unsetenv("OPENBLAS_CORETYPE");
+}
 
 TorchRuntime torch_runtime() {
   TorchRuntime info;
@@ -29,7 +73,9 @@ TorchRuntime torch_runtime() {
                        std::to_string(TORCH_VERSION_PATCH);
   info.threads = at::get_num_threads();
   dl_iterate_phdr(find_blas, &info.blas_library);
-  info.blas_is_openblas = info.blas_library.find("openblas") != std::string::npos;
+  info.blas_kernels = openblas_kernels();
+  info.blas_is_openblas = !info.blas_kernels.empty() || info.blas_library.find("openblas") != std::string::npos;
+  info.blas_kernels_overridden = std::getenv(kOverrideMarker) != nullptr;
   return info;
 }
 

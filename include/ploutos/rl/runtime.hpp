@@ -9,9 +9,20 @@ struct TorchRuntime {
   int threads = 0;            // intra-op threads
   std::string blas_library;   // resolved path of the BLAS actually loaded (libblas.so.3 target)
   bool blas_is_openblas = false;
+  std::string blas_kernels;  // OpenBLAS's kernel family (SkylakeX, Haswell, Prescott, ...); empty if not OpenBLAS
+  bool blas_kernels_overridden = false;  // chosen by ensure_fast_blas_kernels, not by OpenBLAS's own detection
 };
 
 TorchRuntime torch_runtime();
+
+// OpenBLAS picks its kernels when it loads, from the CPU model. Debian 12's OpenBLAS 0.3.21 does not
+// know recent models (Emerald Rapids among them) and falls back to its SSE3 "Prescott" kernels: five
+// times slower float GEMM on a machine with AVX-512. When the loaded OpenBLAS runs a kernel family
+// without AVX2 on a CPU that has AVX2 and FMA, this sets OPENBLAS_CORETYPE (SkylakeX with AVX-512,
+// else Haswell) and re-executes the program once with the same arguments. A user's own
+// OPENBLAS_CORETYPE is left alone. Called first thing in main() of every Ploutos program.
+void ensure_fast_blas_kernels(char** argv);
+
 // 0 keeps LibTorch's default (all cores).
 void set_torch_threads(int threads);
 // Multiplies two random n x n float matrices `repeats` times and returns GFLOP/s (a BLAS health check).
