@@ -12,6 +12,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
 
 #include "ploutos/core/atomic_file.hpp"
 #include "ploutos/core/error.hpp"
@@ -20,70 +21,16 @@
 #include "ploutos/core/version.hpp"
 #include "ploutos/env/from_config.hpp"
 #include "ploutos/env/vec_env.hpp"
+#include "ploutos/rl/runtime.hpp"
+#include "actor_critic.hpp"
+#include "adam.hpp"
+#include "worker_pool.hpp"
 
 namespace ploutos::rl {
 namespace {
 
 constexpr int kFormatVersion = 1;
 using Clock = std::chrono::steady_clock;
-
-torch::nn::Sequential make_mlp(std::int64_t in, const std::vector<int>& layers, const std::string& activation) {
-  torch::nn::Sequential seq;
-  std::int64_t width = in;
-  for (const int out : layers) {
-    seq->push_back(torch::nn::Linear(width, out));
-    if (activation == "relu") {
-      seq->push_back(torch::nn::ReLU());
-    } else if (activation == "elu") {
-      seq->push_back(torch::nn::ELU());
-    } else if (activation == "leaky_relu") {
-      seq->push_back(torch::nn::LeakyReLU());
-    } else {
-      seq->push_back(torch::nn::Tanh());
-    }
-    width = out;
-  }
-  if (layers.empty()) seq->push_back(torch::nn::Identity());
-  return seq;
-}
-
-// Separate actor and critic MLPs (SB3's meaning of net_arch), a categorical head per ticker.
-struct ActorCriticImpl : torch::nn::Module {
-  ActorCriticImpl(std::int64_t obs_dim, std::int64_t tickers, const config::NetArch& arch,
-                  const std::string& activation, bool ortho)
-      : n_tickers(tickers) {
-    pi_body = register_module("pi_body", make_mlp(obs_dim, arch.pi, activation));
-    vf_body = register_module("vf_body", make_mlp(obs_dim, arch.vf, activation));
-    pi_head = register_module("pi_head", torch::nn::Linear(arch.pi.empty() ? obs_dim : arch.pi.back(), tickers * 3));
-    vf_head = register_module("vf_head", torch::nn::Linear(arch.vf.empty() ? obs_dim : arch.vf.back(), 1));
-    if (ortho) {
-      // SB3: sqrt(2) for hidden layers, 0.01 for the action head, 1 for the value head; zero biases.
-      torch::NoGradGuard no_grad;
-      for (auto* body : {&pi_body, &vf_body}) {
-        for (auto& m : (*body)->modules(false)) {
-          if (auto* linear = m->as<torch::nn::Linear>()) {
-            torch::nn::init::orthogonal_(linear->weight, std::sqrt(2.0));
-            torch::nn::init::zeros_(linear->bias);
-          }
-        }
-      }
-      torch::nn::init::orthogonal_(pi_head->weight, 0.01);
-      torch::nn::init::zeros_(pi_head->bias);
-      torch::nn::init::orthogonal_(vf_head->weight, 1.0);
-      torch::nn::init::zeros_(vf_head->bias);
-    }
-  }
-  // Decisions need only the actor: half the weights to stream through the caches.
-  torch::Tensor logits(const torch::Tensor& obs) { return pi_head(pi_body->forward(obs)).view({-1, n_tickers, 3}); }
-  torch::Tensor forward_value(const torch::Tensor& obs) { return vf_head(vf_body->forward(obs)).squeeze(-1); }
-  std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& obs) {
-    return {logits(obs), forward_value(obs)};
-  }
-  std::int64_t n_tickers;
-  torch::nn::Sequential pi_body{nullptr}, vf_body{nullptr};
-  torch::nn::Linear pi_head{nullptr}, vf_head{nullptr};
-};
-TORCH_MODULE(ActorCritic);
 
 // SB3's RunningMeanStd (parallel update, epsilon count), in double precision.
 struct RunningMeanStd {
@@ -156,6 +103,17 @@ Distribution distribution(const torch::Tensor& logits) {
   return {torch::log_softmax(logits, -1)};
 }
 
+// The most likely of the 3 actions per ticker (the first on a tie, as torch::argmax).
+void argmax_actions(const float* logits, std::size_t n_actions, std::int32_t* actions) {
+  for (std::size_t i = 0; i < n_actions; ++i) {
+    const float* z = logits + 3 * i;
+    std::int32_t best = 0;
+    if (z[1] > z[best]) best = 1;
+    if (z[2] > z[best]) best = 2;
+    actions[i] = best;
+  }
+}
+
 struct Checkpoint {
   std::int64_t timesteps = 0;
   int update = 0;
@@ -204,47 +162,12 @@ std::string build_manifest(const TrainRequest& req, const env::MarketData& m, st
   return j.dump(2);
 }
 
-// Adam's moments per parameter, keyed by the parameter's position. (LibTorch's own optimizer
-// serialisation keys them by memory address, which would make model files differ between runs.)
-std::string state_key(const torch::Tensor& p) {
-  return c10::guts::to_string(p.unsafeGetTensorImpl());
-}
-
-void save_adam(torch::optim::Adam& optimizer, torch::serialize::OutputArchive& out) {
-  const auto& params = optimizer.param_groups().front().params();
-  for (std::size_t i = 0; i < params.size(); ++i) {
-    const auto it = optimizer.state().find(state_key(params[i]));
-    if (it == optimizer.state().end()) continue;
-    const auto& st = static_cast<const torch::optim::AdamParamState&>(*it->second);
-    const std::string k = std::string(1, 'p').append(std::to_string(i));
-    out.write(k + "_step", torch::tensor(st.step(), torch::kInt64));
-    out.write(k + "_exp_avg", st.exp_avg());
-    out.write(k + "_exp_avg_sq", st.exp_avg_sq());
-  }
-}
-
-void load_adam(torch::optim::Adam& optimizer, torch::serialize::InputArchive& in) {
-  const auto& params = optimizer.param_groups().front().params();
-  for (std::size_t i = 0; i < params.size(); ++i) {
-    const std::string k = std::string(1, 'p').append(std::to_string(i));
-    torch::Tensor step, exp_avg, exp_avg_sq;
-    if (!in.try_read(k + "_step", step)) continue;
-    in.read(k + "_exp_avg", exp_avg);
-    in.read(k + "_exp_avg_sq", exp_avg_sq);
-    auto st = std::make_unique<torch::optim::AdamParamState>();
-    st->step(step.item<std::int64_t>());
-    st->exp_avg(exp_avg);
-    st->exp_avg_sq(exp_avg_sq);
-    optimizer.state()[state_key(params[i])] = std::move(st);
-  }
-}
-
-void save_model(const std::string& path, ActorCritic& policy, torch::optim::Adam& optimizer,
+void save_model(const std::string& path, ActorCritic& policy, const Adam& optimizer,
                 const RunningMeanStd& obs_rms, const std::string& manifest, const Checkpoint& state) {
   torch::serialize::OutputArchive archive;
   torch::serialize::OutputArchive policy_archive, optimizer_archive;
   policy->save(policy_archive);
-  save_adam(optimizer, optimizer_archive);
+  optimizer.save(optimizer_archive);
   archive.write("policy", policy_archive);
   archive.write("optimizer", optimizer_archive);
   archive.write("obs_rms_mean", obs_rms.mean);
@@ -287,6 +210,8 @@ std::string manifest_of(torch::serialize::InputArchive& archive, const std::stri
 double evaluate(ActorCritic& policy, const RunningMeanStd& rms, double clip_obs, bool normalize,
                 const std::shared_ptr<const env::MarketData>& market, const env::EnvConfig& config) {
   torch::NoGradGuard no_grad;
+  const MlpView actor = actor_view(policy);
+  MlpRunner runner;
   env::TradingEnv e(market, config);
   std::vector<float> obs(e.obs_dim());
   e.reset(0, obs);
@@ -295,8 +220,7 @@ double evaluate(ActorCritic& policy, const RunningMeanStd& rms, double clip_obs,
   while (!term && !trunc) {
     auto x = torch::from_blob(obs.data(), {1, static_cast<std::int64_t>(obs.size())}, torch::kFloat32);
     if (normalize) x = rms.normalize(x, clip_obs);
-    const auto a = policy->logits(x).argmax(-1).to(torch::kInt32).contiguous();
-    std::memcpy(actions.data(), a.data_ptr<std::int32_t>(), actions.size() * sizeof(std::int32_t));
+    argmax_actions(runner.forward(actor, x.data_ptr<float>(), 1), actions.size(), actions.data());
     e.step(actions, obs, term, trunc);
   }
   return e.info().equity / config.initial_balance - 1.0;
@@ -314,6 +238,7 @@ class TorchPolicy final : public Policy {
         normalize_(ppo.normalize_observations),
         clip_obs_(ppo.clip_obs) {
     policy_->eval();
+    actor_ = actor_view(policy_);
   }
   explicit TorchPolicy(const std::string& path) {
     auto archive = open_model(path);
@@ -334,6 +259,7 @@ class TorchPolicy final : public Policy {
     archive.read("policy", policy_archive);
     policy_->load(policy_archive);
     policy_->eval();
+    actor_ = actor_view(policy_);
     archive.read("obs_rms_mean", rms_.mean);
     archive.read("obs_rms_var", rms_.var);
     normalize_ = ppo.value("normalize_observations", true);
@@ -348,11 +274,14 @@ class TorchPolicy final : public Policy {
     auto x =
         torch::from_blob(const_cast<float*>(obs.data()), {batch, static_cast<std::int64_t>(obs_dim_)}, torch::kFloat32);
     if (normalize_) x = rms_.normalize(x, clip_obs_);
-    const auto logits = policy_->logits(x);
-    const auto a = deterministic ? logits.argmax(-1)
-                                 : torch::multinomial(torch::softmax(logits, -1).view({-1, 3}), 1)
-                                       .view({batch, static_cast<std::int64_t>(n_tickers_)});
-    const auto a32 = a.to(torch::kInt32).contiguous();
+    const float* logits = runner_.forward(actor_, x.contiguous().data_ptr<float>(), batch);
+    if (deterministic) {
+      argmax_actions(logits, actions.size(), actions.data());
+      return;
+    }
+    const auto z = torch::from_blob(const_cast<float*>(logits), {batch * static_cast<std::int64_t>(n_tickers_), 3},
+                                    torch::kFloat32);
+    const auto a32 = torch::multinomial(torch::softmax(z, -1), 1).to(torch::kInt32).contiguous();
     std::memcpy(actions.data(), a32.data_ptr<std::int32_t>(), actions.size() * sizeof(std::int32_t));
   }
   void probabilities(std::span<const float> obs, std::span<float> probs) override {
@@ -361,7 +290,10 @@ class TorchPolicy final : public Policy {
     auto x =
         torch::from_blob(const_cast<float*>(obs.data()), {batch, static_cast<std::int64_t>(obs_dim_)}, torch::kFloat32);
     if (normalize_) x = rms_.normalize(x, clip_obs_);
-    const auto p = torch::softmax(policy_->logits(x), -1).contiguous();
+    const float* logits = runner_.forward(actor_, x.contiguous().data_ptr<float>(), batch);
+    const auto z = torch::from_blob(const_cast<float*>(logits), {batch * static_cast<std::int64_t>(n_tickers_), 3},
+                                    torch::kFloat32);
+    const auto p = torch::softmax(z, -1).contiguous();
     std::memcpy(probs.data(), p.data_ptr<float>(), probs.size() * sizeof(float));
   }
 
@@ -369,6 +301,8 @@ class TorchPolicy final : public Policy {
   std::string manifest_;
   std::size_t obs_dim_ = 0, n_tickers_ = 0;
   ActorCritic policy_{nullptr};
+  MlpView actor_;
+  MlpRunner runner_;
   RunningMeanStd rms_;
   bool normalize_ = true;
   double clip_obs_ = 10.0;
@@ -414,10 +348,15 @@ TrainResult train(const TrainRequest& req) {
   const auto& ppo = cfg.ppo;
   const auto& tr = cfg.training;
   const std::int64_t total = req.total_timesteps > 0 ? req.total_timesteps : tr.total_timesteps;
-  if (req.threads > 0) at::set_num_threads(req.threads);
-  // Rollout inference runs on batches of n_envs observations: one thread is several times faster
-  // there than two (16 x 1,173 through the V6 nets: 2.2 ms vs 9.7 ms on this machine); the update's
-  // large GEMMs use them all.
+  // Threads: LibTorch's and OpenBLAS's, and the parts of the data-parallel update. Rollout
+  // inference runs on batches of n_envs observations, where one LibTorch thread is several times
+  // faster than two (16 x 1,173 through the V6 nets: 2.2 ms vs 9.7 ms on this machine).
+  const int threads =
+      req.threads > 0 ? req.threads : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  if (req.threads > 0) {
+    at::set_num_threads(req.threads);
+    set_blas_threads(req.threads);
+  }
   const int update_threads = at::get_num_threads();
   torch::manual_seed(tr.seed);
 
@@ -446,7 +385,8 @@ TrainResult train(const TrainRequest& req) {
   const auto N = static_cast<std::int64_t>(market->n_tickers);
 
   ActorCritic policy(D, N, ppo.net_arch, ppo.activation, ppo.ortho_init);
-  torch::optim::Adam optimizer(policy->parameters(), torch::optim::AdamOptions(ppo.learning_rate).eps(1e-5));
+  WorkerPool pool(threads);
+  Adam optimizer(policy->parameters(), ppo.learning_rate, 1e-5, pool);
   RunningMeanStd obs_rms(D);
   RunningMeanStd ret_rms(1);
 
@@ -458,7 +398,7 @@ TrainResult train(const TrainRequest& req) {
     archive.read("policy", policy_archive);
     policy->load(policy_archive);
     archive.read("optimizer", optimizer_archive);
-    load_adam(optimizer, optimizer_archive);
+    optimizer.load(optimizer_archive);
     archive.read("obs_rms_mean", obs_rms.mean);
     archive.read("obs_rms_var", obs_rms.var);
     auto read = [&](const char* key) {
@@ -476,6 +416,21 @@ TrainResult train(const TrainRequest& req) {
     gen.set_state(rng_state);
     spdlog::info("resuming {} at {} timesteps (update {})", req.resume, state.timesteps, state.update);
   }
+
+  // Views of the parameters for the hand-written passes (after a resume has loaded them).
+  const MlpView actor = actor_view(policy);
+  const MlpView critic = critic_view(policy);
+  MlpRunner runner;
+  PpoGradients gradients(policy, std::min<std::int64_t>(ppo.batch_size, n_steps * n_envs), pool);
+  PpoLossSettings loss_settings{ppo.clip_range, ppo.clip_range_vf, ppo.ent_coef, ppo.vf_coef,
+                                      ppo.normalize_advantage};
+  auto critic_values = [&](const torch::Tensor& obs) {
+    const auto rows = obs.size(0);
+    const auto x = obs.contiguous();
+    return torch::from_blob(const_cast<float*>(runner.forward(critic, x.data_ptr<float>(), rows)), {rows},
+                            torch::kFloat32)
+        .clone();
+  };
 
   // Episodes restart from the checkpoint's update: the env streams are derived from (seed, update).
   env::VecEnv vec(market, env_config, static_cast<std::size_t>(n_envs),
@@ -524,7 +479,7 @@ TrainResult train(const TrainRequest& req) {
     const double remaining = 1.0 - static_cast<double>(state.timesteps) / static_cast<double>(total);
     const double lr = ppo.lr_schedule == "linear" ? ppo.learning_rate * remaining : ppo.learning_rate;
     const double clip = ppo.clip_range_schedule == "linear" ? ppo.clip_range * remaining : ppo.clip_range;
-    for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
+    optimizer.set_learning_rate(lr);
 
     UpdateMetrics um;
     double ep_reward_sum = 0, ep_return_sum = 0;
@@ -545,7 +500,8 @@ TrainResult train(const TrainRequest& req) {
         const auto obs = normalize_obs(raw);
         // The actor alone picks the actions; the critic's values are needed only after the rollout
         // (GAE), so they are computed there in large, GEMM-friendly batches.
-        const auto logits = policy->logits(obs);
+        const auto logits = torch::from_blob(const_cast<float*>(runner.forward(actor, obs.data_ptr<float>(), n_envs)),
+                                             {n_envs, N, 3}, torch::kFloat32);
         const auto dist = distribution(logits);
         const auto a = torch::multinomial(dist.log_probs.exp().view({-1, 3}), 1).view({n_envs, N});
         const auto a32 = a.to(torch::kInt32).contiguous();
@@ -594,11 +550,11 @@ TrainResult train(const TrainRequest& req) {
       constexpr std::int64_t kChunk = 8192;
       for (std::int64_t from = 0; from < n_steps * n_envs; from += kChunk) {
         const auto rows = std::min(kChunk, n_steps * n_envs - from);
-        values.narrow(0, from, rows).copy_(policy->forward_value(flat.narrow(0, from, rows)));
+        values.narrow(0, from, rows).copy_(critic_values(flat.narrow(0, from, rows)));
       }
       // Time-limit truncations: add gamma x V(final state) to that step's (possibly normalised) reward, as SB3.
       if (!bootstrap_obs.empty()) {
-        const auto finals = policy->forward_value(torch::cat(bootstrap_obs, 0));
+        const auto finals = critic_values(torch::cat(bootstrap_obs, 0));
         for (std::size_t j = 0; j < bootstrap_at.size(); ++j) {
           const auto [step, env_index] = bootstrap_at[j];
           rew_buf[step][env_index] += static_cast<float>(ppo.gamma) * finals[static_cast<std::int64_t>(j)];
@@ -612,7 +568,7 @@ TrainResult train(const TrainRequest& req) {
     {
       torch::NoGradGuard no_grad;
       const auto last_values =
-          policy->forward_value(normalize_obs(torch::from_blob(vec.observation_data(), {n_envs, D}, torch::kFloat32)));
+          critic_values(normalize_obs(torch::from_blob(vec.observation_data(), {n_envs, D}, torch::kFloat32)));
       auto gae = torch::zeros({n_envs});
       for (std::int64_t s = n_steps - 1; s >= 0; --s) {
         const auto next_non_terminal = s == n_steps - 1 ? 1 - last_starts : 1 - start_buf[s + 1];
@@ -635,45 +591,34 @@ TrainResult train(const TrainRequest& req) {
     double pl_sum = 0, vl_sum = 0, ent_sum = 0, kl_sum = 0, cf_sum = 0;
     int minibatches = 0;
     bool keep_going = true;
+    loss_settings.clip_range = clip;
+    auto mb_obs = torch::empty({std::min<std::int64_t>(ppo.batch_size, batch), D});
     for (int epoch = 0; epoch < ppo.n_epochs && keep_going; ++epoch) {
       const auto perm = torch::randperm(batch, torch::kInt64);
       for (std::int64_t start = 0; start < batch; start += ppo.batch_size) {
         const auto idx = perm.slice(0, start, std::min(start + ppo.batch_size, batch));
-        const auto [logits, values] = policy->forward(b_obs.index_select(0, idx));
-        const auto dist = distribution(logits);
-        const auto logp = dist.log_prob(b_act.index_select(0, idx));
-        auto adv = b_adv.index_select(0, idx);
-        if (ppo.normalize_advantage && adv.size(0) > 1) adv = (adv - adv.mean()) / (adv.std() + 1e-8);
-        const auto log_ratio = logp - b_logp.index_select(0, idx);
-        const auto ratio = log_ratio.exp();
-        const auto policy_loss = -torch::min(adv * ratio, adv * ratio.clamp(1 - clip, 1 + clip)).mean();
-        auto v_pred = values;
-        if (ppo.clip_range_vf) {
-          const auto old_v = b_val.index_select(0, idx);
-          v_pred = old_v + (values - old_v).clamp(-*ppo.clip_range_vf, *ppo.clip_range_vf);
-        }
-        const auto value_loss = torch::mse_loss(b_ret.index_select(0, idx), v_pred);
-        const auto entropy = dist.entropy().mean();
-        const auto loss = policy_loss - ppo.ent_coef * entropy + ppo.vf_coef * value_loss;
-        double approx_kl = 0;
-        {
-          torch::NoGradGuard no_grad;
-          approx_kl = ((ratio - 1) - log_ratio).mean().item<double>();
-          cf_sum += ((ratio - 1).abs() > clip).to(torch::kFloat32).mean().item<double>();
-        }
-        kl_sum += approx_kl;
-        pl_sum += policy_loss.item<double>();
-        vl_sum += value_loss.item<double>();
-        ent_sum += entropy.item<double>();
+        const auto rows = idx.size(0);
+        auto obs_rows = mb_obs.narrow(0, 0, rows);
+        at::index_select_out(obs_rows, b_obs, 0, idx);  // into a buffer kept across minibatches
+        const PpoMinibatch mb{obs_rows,
+                              b_act.index_select(0, idx),
+                              b_logp.index_select(0, idx),
+                              b_adv.index_select(0, idx),
+                              b_ret.index_select(0, idx),
+                              b_val.index_select(0, idx)};
+        const PpoLossStats st = gradients.forward(mb, loss_settings);
+        kl_sum += st.approx_kl;
+        cf_sum += st.clip_fraction;
+        pl_sum += st.policy_loss;
+        vl_sum += st.value_loss;
+        ent_sum += st.entropy;
         ++minibatches;
-        if (ppo.target_kl && approx_kl > 1.5 * *ppo.target_kl) {
+        if (ppo.target_kl && st.approx_kl > 1.5 * *ppo.target_kl) {
           keep_going = false;  // SB3 stops before this minibatch's step
           break;
         }
-        optimizer.zero_grad();
-        loss.backward();
-        torch::nn::utils::clip_grad_norm_(policy->parameters(), ppo.max_grad_norm);
-        optimizer.step();
+        gradients.backward();
+        optimizer.step(ppo.max_grad_norm);
       }
       um.epochs_run = epoch + 1;
     }

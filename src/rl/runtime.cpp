@@ -83,6 +83,18 @@ void set_torch_threads(int threads) {
   if (threads > 0) at::set_num_threads(threads);
 }
 
+int blas_threads() {
+  using Get = int (*)();
+  static const auto get = reinterpret_cast<Get>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+  return get != nullptr ? get() : 0;
+}
+
+void set_blas_threads(int threads) {
+  using Set = void (*)(int);
+  static const auto set = reinterpret_cast<Set>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+  if (set != nullptr && threads > 0) set(threads);
+}
+
 double torch_matmul_gflops(int n, int repeats) {
   torch::NoGradGuard no_grad;
   const auto a = torch::rand({n, n});

@@ -25,6 +25,9 @@ void ensure_fast_blas_kernels(char** argv);
 
 // 0 keeps LibTorch's default (all cores).
 void set_torch_threads(int threads);
+// OpenBLAS's own thread count (0 when the loaded BLAS is not OpenBLAS), and setting it.
+int blas_threads();
+void set_blas_threads(int threads);
 // Multiplies two random n x n float matrices `repeats` times and returns GFLOP/s (a BLAS health check).
 double torch_matmul_gflops(int n, int repeats);
 

@@ -1,0 +1,541 @@
+#include "actor_critic.hpp"
+
+#include "ploutos/rl/runtime.hpp"
+#include "worker_pool.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+namespace ploutos::rl {
+namespace {
+
+torch::nn::Sequential make_mlp(std::int64_t in, const std::vector<int>& layers, const std::string& activation) {
+  torch::nn::Sequential seq;
+  std::int64_t width = in;
+  for (const int out : layers) {
+    seq->push_back(torch::nn::Linear(width, out));
+    if (activation == "relu") {
+      seq->push_back(torch::nn::ReLU());
+    } else if (activation == "elu") {
+      seq->push_back(torch::nn::ELU());
+    } else if (activation == "leaky_relu") {
+      seq->push_back(torch::nn::LeakyReLU());
+    } else {
+      seq->push_back(torch::nn::Tanh());
+    }
+    width = out;
+  }
+  if (layers.empty()) seq->push_back(torch::nn::Identity());
+  return seq;
+}
+
+MlpView view_of(const torch::nn::Sequential& body, const torch::nn::Linear& head, kernels::Activation activation) {
+  MlpView view;
+  view.activation = activation;
+  for (const auto& m : body->modules(false)) {
+    if (const auto* linear = m->as<torch::nn::Linear>()) view.hidden.push_back({linear->weight, linear->bias});
+  }
+  view.head = {head->weight, head->bias};
+  view.in = view.hidden.empty() ? view.head.weight.size(1) : view.hidden.front().weight.size(1);
+  return view;
+}
+
+std::int64_t widest(const MlpView& net) {
+  std::int64_t w = net.out();
+  for (const auto& layer : net.hidden) w = std::max(w, layer.weight.size(0));
+  return w;
+}
+
+// A [rows x cols] contiguous view of the start of a flat buffer.
+torch::Tensor rows_of(const torch::Tensor& flat, std::int64_t rows, std::int64_t cols) {
+  return flat.narrow(0, 0, rows * cols).view({rows, cols});
+}
+
+using Clock = std::chrono::steady_clock;
+
+// Adds the time from construction to destruction to a counter (when there is one).
+class ScopedTime {
+ public:
+  explicit ScopedTime(double* into) : into_(into), start_(into != nullptr ? Clock::now() : Clock::time_point()) {}
+  ~ScopedTime() {
+    if (into_ != nullptr) *into_ += std::chrono::duration<double>(Clock::now() - start_).count();
+  }
+  ScopedTime(const ScopedTime&) = delete;
+  ScopedTime& operator=(const ScopedTime&) = delete;
+
+ private:
+  double* into_;
+  Clock::time_point start_;
+};
+
+// out = in * W^T + bias (head) or act(in * W^T + bias) (hidden), in place into `out`.
+void dense_forward(const DenseLayer& layer, const torch::Tensor& in, torch::Tensor& out, bool hidden,
+                   kernels::Activation activation, PassTimes* times = nullptr) {
+  {
+    ScopedTime t(times != nullptr ? &times->gemm : nullptr);
+    at::mm_out(out, in, layer.weight.t());
+  }
+  ScopedTime t(times != nullptr ? &times->elementwise : nullptr);
+  const std::int64_t rows = out.size(0), cols = out.size(1);
+  if (hidden) {
+    kernels::bias_activation(out.data_ptr<float>(), layer.bias.data_ptr<float>(), rows, cols, activation);
+  } else {
+    out.add_(layer.bias);
+  }
+}
+
+torch::Tensor& grad_of(const torch::Tensor& parameter) {
+  auto& g = const_cast<torch::Tensor&>(parameter).mutable_grad();
+  if (!g.defined()) g = torch::zeros_like(parameter);
+  return g;
+}
+
+}  // namespace
+
+ActorCriticImpl::ActorCriticImpl(std::int64_t obs_dim, std::int64_t tickers, const config::NetArch& arch,
+                                 const std::string& activation_name, bool ortho)
+    : n_tickers(tickers), activation(kernels::parse_activation(activation_name)) {
+  pi_body = register_module("pi_body", make_mlp(obs_dim, arch.pi, activation_name));
+  vf_body = register_module("vf_body", make_mlp(obs_dim, arch.vf, activation_name));
+  pi_head = register_module("pi_head", torch::nn::Linear(arch.pi.empty() ? obs_dim : arch.pi.back(), tickers * 3));
+  vf_head = register_module("vf_head", torch::nn::Linear(arch.vf.empty() ? obs_dim : arch.vf.back(), 1));
+  if (ortho) {
+    // SB3: sqrt(2) for hidden layers, 0.01 for the action head, 1 for the value head; zero biases.
+    torch::NoGradGuard no_grad;
+    for (auto* body : {&pi_body, &vf_body}) {
+      for (auto& m : (*body)->modules(false)) {
+        if (auto* linear = m->as<torch::nn::Linear>()) {
+          torch::nn::init::orthogonal_(linear->weight, std::sqrt(2.0));
+          torch::nn::init::zeros_(linear->bias);
+        }
+      }
+    }
+    torch::nn::init::orthogonal_(pi_head->weight, 0.01);
+    torch::nn::init::zeros_(pi_head->bias);
+    torch::nn::init::orthogonal_(vf_head->weight, 1.0);
+    torch::nn::init::zeros_(vf_head->bias);
+  }
+}
+
+MlpView actor_view(const ActorCritic& net) {
+  return view_of(net->pi_body, net->pi_head, net->activation);
+}
+
+MlpView critic_view(const ActorCritic& net) {
+  return view_of(net->vf_body, net->vf_head, net->activation);
+}
+
+const float* MlpRunner::forward(const MlpView& net, const float* x, std::int64_t rows) {
+  torch::NoGradGuard no_grad;
+  if (rows == 1) {
+    // A decision: matrix-vector products straight from the weights (no GEMM packing of a 1-row matrix).
+    const float* in = x;
+    std::int64_t width = net.in;
+    for (std::size_t l = 0; l <= net.hidden.size(); ++l) {
+      const bool hidden = l < net.hidden.size();
+      const auto& layer = hidden ? net.hidden[l] : net.head;
+      const std::int64_t out = layer.weight.size(0);
+      auto& dst = (l % 2 == 0) ? row_a_ : row_b_;
+      dst.resize(static_cast<std::size_t>(out));
+      kernels::matvec_rows(layer.weight.data_ptr<float>(), layer.bias.data_ptr<float>(), in, dst.data(), 0, out, width);
+      if (hidden) kernels::bias_activation(dst.data(), nullptr, 1, out, net.activation);
+      in = dst.data();
+      width = out;
+    }
+    return in;
+  }
+  const std::int64_t w = widest(net);
+  if (!buf_a_.defined() || buf_a_.numel() < rows * w) {
+    buf_a_ = torch::empty({rows * w});
+    buf_b_ = torch::empty({rows * w});
+  }
+  auto in = torch::from_blob(const_cast<float*>(x), {rows, net.in}, torch::kFloat32);
+  for (std::size_t l = 0; l < net.hidden.size(); ++l) {
+    auto dst = rows_of(l % 2 == 0 ? buf_a_ : buf_b_, rows, net.hidden[l].weight.size(0));
+    dense_forward(net.hidden[l], in, dst, true, net.activation);
+    in = dst;
+  }
+  if (!out_.defined() || out_.size(0) < rows || out_.size(1) != net.out()) out_ = torch::empty({rows, net.out()});
+  auto out = out_.narrow(0, 0, rows);
+  dense_forward(net.head, in, out, false, net.activation);
+  return out.data_ptr<float>();
+}
+
+PpoLossStats autograd_ppo_loss(ActorCritic& net, const PpoMinibatch& mb, const PpoLossSettings& s,
+                               torch::Tensor* loss_out) {
+  const auto log_probs = torch::log_softmax(net->logits(mb.obs), -1);  // [B, N, 3]
+  const auto values = net->forward_value(mb.obs);
+  const auto logp = log_probs.gather(-1, mb.actions.unsqueeze(-1)).squeeze(-1).sum(-1);
+  auto adv = mb.advantages;
+  if (s.normalize_advantage && adv.size(0) > 1) adv = (adv - adv.mean()) / (adv.std() + 1e-8);
+  const auto log_ratio = logp - mb.old_log_prob;
+  const auto ratio = log_ratio.exp();
+  const auto policy_loss =
+      -torch::min(adv * ratio, adv * ratio.clamp(1 - s.clip_range, 1 + s.clip_range)).mean();
+  auto v_pred = values;
+  if (s.clip_range_vf) v_pred = mb.old_values + (values - mb.old_values).clamp(-*s.clip_range_vf, *s.clip_range_vf);
+  const auto value_loss = torch::mse_loss(mb.returns, v_pred);
+  const auto entropy = (-(log_probs.exp() * log_probs).sum(-1).sum(-1)).mean();
+  const auto loss = policy_loss - s.ent_coef * entropy + s.vf_coef * value_loss;
+  PpoLossStats st;
+  {
+    torch::NoGradGuard no_grad;
+    st.approx_kl = ((ratio - 1) - log_ratio).mean().item<double>();
+    st.clip_fraction = ((ratio - 1).abs() > s.clip_range).to(torch::kFloat32).mean().item<double>();
+  }
+  st.loss = loss.item<double>();
+  st.policy_loss = policy_loss.item<double>();
+  st.value_loss = value_loss.item<double>();
+  st.entropy = entropy.item<double>();
+  if (loss_out != nullptr) *loss_out = loss;
+  return st;
+}
+
+namespace {
+
+// One MLP's parameter gradients, laid out as its MlpView.
+struct GradView {
+  std::vector<DenseLayer> hidden;
+  DenseLayer head;
+};
+
+GradView grads_of(const MlpView& net) {
+  GradView g;
+  for (const auto& layer : net.hidden) g.hidden.push_back({grad_of(layer.weight), grad_of(layer.bias)});
+  g.head = {grad_of(net.head.weight), grad_of(net.head.bias)};
+  return g;
+}
+
+GradView zeros_like(const MlpView& net) {
+  GradView g;
+  for (const auto& layer : net.hidden) g.hidden.push_back({torch::zeros_like(layer.weight), torch::zeros_like(layer.bias)});
+  g.head = {torch::zeros_like(net.head.weight), torch::zeros_like(net.head.bias)};
+  return g;
+}
+
+template <class F>
+void for_each_tensor(GradView& a, const GradView& b, F&& f) {
+  for (std::size_t l = 0; l < a.hidden.size(); ++l) {
+    f(a.hidden[l].weight, b.hidden[l].weight);
+    f(a.hidden[l].bias, b.hidden[l].bias);
+  }
+  f(a.head.weight, b.head.weight);
+  f(a.head.bias, b.head.bias);
+}
+
+// OpenBLAS threads for the lifetime of the object (parts > 1 run one BLAS thread each).
+class BlasThreads {
+ public:
+  explicit BlasThreads(int threads) : saved_(blas_threads()) {
+    if (saved_ > 0 && threads > 0) set_blas_threads(threads);
+  }
+  ~BlasThreads() {
+    if (saved_ > 0) set_blas_threads(saved_);
+  }
+  BlasThreads(const BlasThreads&) = delete;
+  BlasThreads& operator=(const BlasThreads&) = delete;
+
+ private:
+  int saved_;
+};
+
+struct LossSums {
+  double surrogate = 0, value = 0, entropy = 0, kl = 0, clipped = 0;
+};
+
+}  // namespace
+
+// One thread's share of a minibatch: its rows' activations, head gradients and parameter gradients.
+struct PpoGradients::Part {
+  struct NetPass {
+    MlpView view;
+    std::vector<torch::Tensor> acts;  // [max_rows, width] each hidden layer's output
+    torch::Tensor out;                // [max_rows, out] head output
+    torch::Tensor grad_out;           // [max_rows, out] d loss / d head output
+    GradView grads;                   // part 0: the parameters' grad(); others: their own
+  };
+  NetPass actor, critic;
+  torch::Tensor grad_a, grad_b;  // flat [max_rows * widest layer] ping-pong buffers
+  std::int64_t first = 0, rows = 0;
+  LossSums sums;
+  PassTimes times;
+
+  Part(const ActorCritic& net, std::int64_t max_rows, bool owns_parameter_grads) {
+    actor.view = actor_view(net);
+    critic.view = critic_view(net);
+    std::int64_t w = 1;
+    for (auto* pass : {&actor, &critic}) {
+      for (const auto& layer : pass->view.hidden) pass->acts.push_back(torch::empty({max_rows, layer.weight.size(0)}));
+      pass->out = torch::empty({max_rows, pass->view.out()});
+      pass->grad_out = torch::empty({max_rows, pass->view.out()});
+      pass->grads = owns_parameter_grads ? grads_of(pass->view) : zeros_like(pass->view);
+      w = std::max(w, widest(pass->view));
+    }
+    grad_a = torch::empty({max_rows * w});
+    grad_b = torch::empty({max_rows * w});
+  }
+
+  void forward_net(NetPass& pass, const torch::Tensor& x) {
+    torch::Tensor in = x;
+    for (std::size_t l = 0; l < pass.view.hidden.size(); ++l) {
+      auto dst = pass.acts[l].narrow(0, 0, rows);
+      dense_forward(pass.view.hidden[l], in, dst, true, pass.view.activation, &times);
+      in = dst;
+    }
+    auto out = pass.out.narrow(0, 0, rows);
+    {
+      ScopedTime t(&times.gemm);
+      at::mm_out(out, in, pass.view.head.weight.t());
+    }
+    ScopedTime t(&times.elementwise);
+    add_bias(out, pass.view.head.bias);
+  }
+
+  void backward_net(NetPass& pass, const torch::Tensor& x) {
+    const auto& hidden = pass.view.hidden;
+    auto& grads = pass.grads;
+    const auto g_out = pass.grad_out.narrow(0, 0, rows);
+    const std::size_t n = hidden.size();
+    const torch::Tensor last_in = n == 0 ? x : pass.acts[n - 1].narrow(0, 0, rows);
+    {
+      ScopedTime t(&times.gemm);
+      at::mm_out(grads.head.weight, g_out.t(), last_in);
+    }
+    {
+      ScopedTime t(&times.elementwise);
+      column_sums(g_out, grads.head.bias);
+    }
+    if (n == 0) return;
+    // d loss / d (last hidden output), then down the layers, alternating between two buffers.
+    auto g = rows_of(grad_a, rows, hidden[n - 1].weight.size(0));
+    {
+      ScopedTime t(&times.gemm);
+      at::mm_out(g, g_out, pass.view.head.weight);
+    }
+    for (std::size_t l = n; l-- > 0;) {
+      const auto& layer = hidden[l];
+      const std::int64_t width = layer.weight.size(0);
+      const auto act = pass.acts[l].narrow(0, 0, rows);
+      {
+        ScopedTime t(&times.elementwise);
+        kernels::activation_backward(g.data_ptr<float>(), act.data_ptr<float>(), rows, width, pass.view.activation,
+                                     grads.hidden[l].bias.data_ptr<float>());
+      }
+      ScopedTime t(&times.gemm);
+      const torch::Tensor in = l == 0 ? x : pass.acts[l - 1].narrow(0, 0, rows);
+      at::mm_out(grads.hidden[l].weight, g.t(), in);
+      if (l == 0) break;  // the observations need no gradient
+      auto next = rows_of(g.data_ptr<float>() == grad_a.data_ptr<float>() ? grad_b : grad_a, rows,
+                          hidden[l - 1].weight.size(0));
+      at::mm_out(next, g, layer.weight);
+      g = next;
+    }
+  }
+
+  // The loss over this part's rows (means over all `total_rows`) and its gradient at both heads.
+  void loss(const PpoMinibatch& mb, const PpoLossSettings& s, std::int64_t tickers, double adv_mean,
+            double adv_scale, std::int64_t total_rows) {
+    ScopedTime timer(&times.loss);
+    sums = {};
+    const float* logits = actor.out.data_ptr<float>();
+    const float* values = critic.out.data_ptr<float>();
+    float* g_logits = actor.grad_out.data_ptr<float>();
+    float* g_values = critic.grad_out.data_ptr<float>();
+    const std::int64_t* actions = mb.actions.data_ptr<std::int64_t>() + first * tickers;
+    const float* old_logp = mb.old_log_prob.data_ptr<float>() + first;
+    const float* adv_raw = mb.advantages.data_ptr<float>() + first;
+    const float* ret = mb.returns.data_ptr<float>() + first;
+    const float* old_v = mb.old_values.data_ptr<float>() + first;
+    const double inv_rows = 1.0 / static_cast<double>(total_rows);
+    const double lo = 1 - s.clip_range, hi = 1 + s.clip_range;
+    std::vector<double> p(static_cast<std::size_t>(tickers * 3)), lp(p.size()), h(static_cast<std::size_t>(tickers));
+    for (std::int64_t b = 0; b < rows; ++b) {
+      const float* z = logits + b * tickers * 3;
+      const std::int64_t* chosen = actions + b * tickers;
+      double logp = 0, entropy_b = 0;
+      for (std::int64_t n = 0; n < tickers; ++n) {  // log-softmax and entropy per ticker
+        const float* zn = z + n * 3;
+        const double m = std::max({zn[0], zn[1], zn[2]});
+        const double lse = m + std::log(std::exp(zn[0] - m) + std::exp(zn[1] - m) + std::exp(zn[2] - m));
+        double hn = 0;
+        for (std::int64_t k = 0; k < 3; ++k) {
+          const auto i = static_cast<std::size_t>(n * 3 + k);
+          lp[i] = zn[k] - lse;
+          p[i] = std::exp(lp[i]);
+          hn -= p[i] * lp[i];
+        }
+        h[static_cast<std::size_t>(n)] = hn;
+        entropy_b += hn;
+        logp += lp[static_cast<std::size_t>(n * 3 + chosen[n])];
+      }
+      const double a = (adv_raw[b] - adv_mean) * adv_scale;
+      const double log_ratio = logp - old_logp[b];
+      const double ratio = std::exp(log_ratio);
+      const double unclipped = a * ratio, clipped_term = a * std::clamp(ratio, lo, hi);
+      sums.surrogate += std::min(unclipped, clipped_term);
+      // The min takes the unclipped term's gradient unless the clipped one is smaller (then the
+      // clamp, outside its range, passes none); at a tie both halves add up to the same.
+      const double g_logp = unclipped <= clipped_term ? -a * ratio * inv_rows : 0.0;
+      float* g = g_logits + b * tickers * 3;
+      for (std::int64_t n = 0; n < tickers; ++n) {
+        for (std::int64_t k = 0; k < 3; ++k) {
+          const auto i = static_cast<std::size_t>(n * 3 + k);
+          // d(policy loss)/dz_k = g_logp (1[k chosen] - p_k); d(-ent_coef mean H)/dz_k = ent_coef/B p_k (log p_k + H)
+          const double policy_part = g_logp * ((k == chosen[n] ? 1.0 : 0.0) - p[i]);
+          const double entropy_part = s.ent_coef * inv_rows * p[i] * (lp[i] + h[static_cast<std::size_t>(n)]);
+          g[i] = static_cast<float>(policy_part + entropy_part);
+        }
+      }
+      sums.entropy += entropy_b;
+      sums.kl += (ratio - 1) - log_ratio;
+      if (std::abs(ratio - 1) > s.clip_range) sums.clipped += 1;
+
+      const double v = values[b];
+      double v_pred = v, pass = 1.0;
+      if (s.clip_range_vf) {
+        const double c = *s.clip_range_vf;
+        v_pred = old_v[b] + std::clamp(v - old_v[b], -c, c);
+        pass = std::abs(v - old_v[b]) <= c ? 1.0 : 0.0;
+      }
+      const double diff = ret[b] - v_pred;
+      sums.value += diff * diff;
+      g_values[b] = static_cast<float>(s.vf_coef * -2.0 * diff * inv_rows * pass);
+    }
+  }
+
+  static void add_bias(torch::Tensor& out, const torch::Tensor& bias) {
+    const std::int64_t rows = out.size(0), cols = out.size(1);
+    float* o = out.data_ptr<float>();
+    const float* b = bias.data_ptr<float>();
+    for (std::int64_t r = 0; r < rows; ++r) {
+      for (std::int64_t c = 0; c < cols; ++c) o[r * cols + c] += b[c];
+    }
+  }
+
+  static void column_sums(const torch::Tensor& g, torch::Tensor& into) {
+    const std::int64_t rows = g.size(0), cols = g.size(1);
+    const float* src = g.data_ptr<float>();
+    std::vector<double> acc(static_cast<std::size_t>(cols), 0.0);
+    for (std::int64_t r = 0; r < rows; ++r) {
+      for (std::int64_t c = 0; c < cols; ++c) acc[static_cast<std::size_t>(c)] += src[r * cols + c];
+    }
+    float* dst = into.data_ptr<float>();
+    for (std::int64_t c = 0; c < cols; ++c) dst[c] = static_cast<float>(acc[static_cast<std::size_t>(c)]);
+  }
+};
+
+PpoGradients::PpoGradients(ActorCritic& net, std::int64_t max_rows, WorkerPool& pool)
+    : net_(net), max_rows_(max_rows), pool_(pool) {
+  const int n = pool.parts();
+  const std::int64_t per_part = (max_rows + n - 1) / n;
+  for (int p = 0; p < n; ++p) parts_.push_back(std::make_unique<Part>(net_, per_part, p == 0));
+}
+
+PpoGradients::~PpoGradients() = default;
+
+PpoLossStats PpoGradients::forward(const PpoMinibatch& mb, const PpoLossSettings& s) {
+  torch::NoGradGuard no_grad;
+  const std::int64_t rows = mb.obs.size(0);
+  TORCH_CHECK(rows <= max_rows_ && rows > 0, "minibatch of ", rows, " rows, buffers for ", max_rows_);
+  x_ = mb.obs.contiguous();
+  rows_ = rows;
+  const PpoMinibatch c{x_,
+                       mb.actions.contiguous(),
+                       mb.old_log_prob.contiguous(),
+                       mb.advantages.contiguous(),
+                       mb.returns.contiguous(),
+                       mb.old_values.contiguous()};
+
+  // Advantage normalisation as SB3, over the whole minibatch: (a - mean) / (unbiased std + 1e-8).
+  double adv_mean = 0, adv_scale = 1;
+  if (s.normalize_advantage && rows > 1) {
+    const float* adv = c.advantages.data_ptr<float>();
+    for (std::int64_t b = 0; b < rows; ++b) adv_mean += adv[b];
+    adv_mean /= static_cast<double>(rows);
+    double ss = 0;
+    for (std::int64_t b = 0; b < rows; ++b) ss += (adv[b] - adv_mean) * (adv[b] - adv_mean);
+    adv_scale = 1.0 / (std::sqrt(ss / static_cast<double>(rows - 1)) + 1e-8);
+  }
+
+  const auto n = static_cast<std::int64_t>(parts_.size());
+  const std::int64_t tickers = net_->n_tickers;
+  const BlasThreads blas(n > 1 ? 1 : 0);
+  pool_.run([&](int index) {
+    torch::NoGradGuard part_no_grad;  // grad mode is per thread
+    auto& part = *parts_[static_cast<std::size_t>(index)];
+    part.first = rows * index / n;
+    part.rows = rows * (index + 1) / n - part.first;
+    part.sums = {};
+    if (part.rows == 0) return;
+    const auto x = x_.narrow(0, part.first, part.rows);
+    part.forward_net(part.actor, x);
+    part.forward_net(part.critic, x);
+    part.loss(c, s, tickers, adv_mean, adv_scale, rows);
+  });
+
+  LossSums total;
+  for (const auto& part : parts_) {
+    total.surrogate += part->sums.surrogate;
+    total.value += part->sums.value;
+    total.entropy += part->sums.entropy;
+    total.kl += part->sums.kl;
+    total.clipped += part->sums.clipped;
+  }
+  const double inv_rows = 1.0 / static_cast<double>(rows);
+  PpoLossStats st;
+  st.policy_loss = -total.surrogate * inv_rows;
+  st.value_loss = total.value * inv_rows;
+  st.entropy = total.entropy * inv_rows;
+  st.approx_kl = total.kl * inv_rows;
+  st.clip_fraction = total.clipped * inv_rows;
+  st.loss = st.policy_loss - s.ent_coef * st.entropy + s.vf_coef * st.value_loss;
+  times_ = parts_.front()->times;
+  return st;
+}
+
+void PpoGradients::backward() {
+  torch::NoGradGuard no_grad;
+  const auto n = static_cast<int>(parts_.size());
+  const BlasThreads blas(n > 1 ? 1 : 0);
+  pool_.run([&](int index) {
+    torch::NoGradGuard part_no_grad;  // grad mode is per thread
+    auto& part = *parts_[static_cast<std::size_t>(index)];
+    if (part.rows == 0) {  // contributes nothing to the sum
+      for (auto* pass : {&part.actor, &part.critic}) {
+        for_each_tensor(pass->grads, pass->grads, [](torch::Tensor& t, const torch::Tensor&) { t.zero_(); });
+      }
+      return;
+    }
+    const auto x = x_.narrow(0, part.first, part.rows);
+    part.backward_net(part.actor, x);
+    part.backward_net(part.critic, x);
+  });
+  if (n == 1) {
+    times_ = parts_.front()->times;
+    return;
+  }
+  // Sum the parts into part 0 (the parameters' grad()), in part order; each thread sums a share of
+  // every tensor, so the result does not depend on which thread does what.
+  const auto start = Clock::now();
+  pool_.run([&](int index) {
+    auto& into = *parts_.front();
+    for (int p = 1; p < n; ++p) {
+      auto& from = *parts_[static_cast<std::size_t>(p)];
+      for (auto [a, b] : {std::pair{&into.actor.grads, &from.actor.grads}, std::pair{&into.critic.grads, &from.critic.grads}}) {
+        for_each_tensor(*a, *b, [&](torch::Tensor& dst, const torch::Tensor& src) {
+          const std::int64_t size = dst.numel();
+          const std::int64_t lo = size * index / n, hi = size * (index + 1) / n;
+          float* d = dst.data_ptr<float>();
+          const float* s = src.data_ptr<float>();
+          for (std::int64_t i = lo; i < hi; ++i) d[i] += s[i];
+        });
+      }
+    }
+  });
+  times_ = parts_.front()->times;
+  times_.reduce += std::chrono::duration<double>(Clock::now() - start).count();
+  parts_.front()->times.reduce = times_.reduce;
+}
+
+}  // namespace ploutos::rl

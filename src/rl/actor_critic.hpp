@@ -1,0 +1,128 @@
+#pragma once
+// The actor-critic network and the PPO loss, private to the rl module (it includes LibTorch; no
+// header outside src/rl does). LibTorch holds the parameters, initialises them and saves them; the
+// passes that run them are written here by hand: every forward pass (rollout, update, evaluation,
+// decisions) and the update's backward pass. Autograd builds a graph of ~40 tensors a minibatch,
+// allocates each (pages faulted in, then handed back), and runs tanh and its derivative as
+// separate ATen passes; those cost a quarter of the V6 update. Here the activations live in
+// buffers allocated once, bias and activation are one pass after each GEMM, and the derivative is
+// one pass before the next (docs/training.md, "Speed"). `autograd_ppo_loss` keeps LibTorch's
+// version as the reference the hand-written gradients are tested against.
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "mlp_kernels.hpp"
+#include "ploutos/config/config.hpp"
+
+namespace ploutos::rl {
+
+// Separate actor and critic MLPs (SB3's meaning of net_arch), a categorical head of 3 actions
+// (HOLD, BUY, SELL) per ticker.
+struct ActorCriticImpl : torch::nn::Module {
+  ActorCriticImpl(std::int64_t obs_dim, std::int64_t tickers, const config::NetArch& arch,
+                  const std::string& activation, bool ortho);
+  // LibTorch's own forward passes (autograd): the reference for the hand-written ones.
+  torch::Tensor logits(const torch::Tensor& obs) { return pi_head(pi_body->forward(obs)).view({-1, n_tickers, 3}); }
+  torch::Tensor forward_value(const torch::Tensor& obs) { return vf_head(vf_body->forward(obs)).squeeze(-1); }
+
+  std::int64_t n_tickers;
+  kernels::Activation activation;
+  torch::nn::Sequential pi_body{nullptr}, vf_body{nullptr};
+  torch::nn::Linear pi_head{nullptr}, vf_head{nullptr};
+};
+TORCH_MODULE(ActorCritic);
+
+// One MLP as the hand-written passes see it: hidden layers, then a linear head.
+struct DenseLayer {
+  torch::Tensor weight;  // [out, in], LibTorch's layout
+  torch::Tensor bias;    // [out]
+};
+struct MlpView {
+  std::vector<DenseLayer> hidden;
+  DenseLayer head;
+  kernels::Activation activation = kernels::Activation::kTanh;
+  std::int64_t in = 0;
+  std::int64_t out() const { return head.weight.size(0); }
+};
+MlpView actor_view(const ActorCritic& net);
+MlpView critic_view(const ActorCritic& net);
+
+// Forward passes without gradients, through buffers kept between calls. One row (a decision) runs
+// matrix-vector products whose rounding does not depend on anything else; more rows run GEMMs.
+class MlpRunner {
+ public:
+  // x: [rows x net.in], row-major. Returns the head's output [rows x net.out()], valid until the
+  // next call.
+  const float* forward(const MlpView& net, const float* x, std::int64_t rows);
+
+ private:
+  std::vector<float> row_a_, row_b_;
+  torch::Tensor buf_a_, buf_b_, out_;
+};
+
+struct PpoMinibatch {
+  torch::Tensor obs;            // [B, obs_dim] float (normalised)
+  torch::Tensor actions;        // [B, tickers] int64
+  torch::Tensor old_log_prob;   // [B]
+  torch::Tensor advantages;     // [B] (normalised here when the settings say so)
+  torch::Tensor returns;        // [B]
+  torch::Tensor old_values;     // [B]
+};
+
+struct PpoLossSettings {
+  double clip_range = 0.2;
+  std::optional<double> clip_range_vf;
+  double ent_coef = 0.0;
+  double vf_coef = 0.5;
+  bool normalize_advantage = true;
+};
+
+struct PpoLossStats {
+  double loss = 0, policy_loss = 0, value_loss = 0, entropy = 0, approx_kl = 0, clip_fraction = 0;
+};
+
+// SB3's PPO loss through LibTorch autograd. `loss_out`, when given, receives the loss tensor (call
+// backward() on it for the reference gradients).
+PpoLossStats autograd_ppo_loss(ActorCritic& net, const PpoMinibatch& mb, const PpoLossSettings& settings,
+                               torch::Tensor* loss_out = nullptr);
+
+// Where an update's time goes (seconds on the calling thread, accumulated since construction).
+struct PassTimes {
+  double gemm = 0;         // matrix products, forward and backward
+  double elementwise = 0;  // bias + activation, activation derivative, bias gradients
+  double loss = 0;         // log-softmax, ratios, clipping, the loss's gradient
+  double reduce = 0;       // summing the parts' gradients
+};
+
+// The same loss, differentiated by hand, data-parallel: the minibatch is cut into `parts` row
+// ranges, each run by its own thread through single-threaded BLAS (the GEMMs keep their rate, and
+// every element-wise pass runs on all cores without a hand-over per GEMM); the parts' gradients are
+// then summed in a fixed order, so the result does not depend on timing. forward() runs both
+// networks and the loss and keeps what backward() needs; backward() overwrites every parameter's
+// grad() with d loss / d parameter.
+class PpoGradients {
+ public:
+  // One part per thread of the pool.
+  PpoGradients(ActorCritic& net, std::int64_t max_rows, class WorkerPool& pool);
+  ~PpoGradients();
+  PpoLossStats forward(const PpoMinibatch& mb, const PpoLossSettings& settings);
+  void backward();
+  const PassTimes& times() const { return times_; }
+
+ private:
+  struct Part;
+  ActorCritic net_;
+  std::int64_t max_rows_;
+  std::vector<std::unique_ptr<Part>> parts_;
+  WorkerPool& pool_;
+  torch::Tensor x_;  // the last forward's observations
+  std::int64_t rows_ = 0;
+  PassTimes times_;
+};
+
+}  // namespace ploutos::rl

@@ -1,0 +1,50 @@
+#pragma once
+// Element-wise and matrix-vector kernels of the hand-differentiated MLPs (actor_critic.cpp): bias and
+// activation after a GEMM, the activation's derivative before the backward GEMMs, and the one-row
+// forward pass of a decision. Torch-free. Compiled three times, for AVX-512, AVX2+FMA and baseline
+// x86-64; the first call picks the best variant the CPU runs (docs/training.md, "Speed"). All
+// three compute the same bits.
+#include <cstdint>
+#include <string>
+
+namespace ploutos::rl::kernels {
+
+enum class Activation { kTanh, kRelu, kElu, kLeakyRelu };
+
+// ppo.activation: tanh (default), relu, elu, leaky_relu (LibTorch's defaults: alpha 1, slope 0.01).
+Activation parse_activation(const std::string& name);
+
+// h[r][c] = act(h[r][c] + bias[c]) over a row-major rows x cols block (no bias when it is null).
+void bias_activation(float* h, const float* bias, std::int64_t rows, std::int64_t cols, Activation act);
+
+// g[r][c] *= act'(z[r][c]), the derivative taken from the activation's output h = act(z); then
+// bias_grad[c] = sum over r of the new g[r][c] (accumulated in double).
+void activation_backward(float* g, const float* h, std::int64_t rows, std::int64_t cols, Activation act,
+                         float* bias_grad);
+
+// y[r] = bias[r] + dot(w[r], x) for rows r in [first, last) of a row-major weight matrix [* x cols].
+// Each row's sum is formed the same way whichever rows a call covers, so splitting rows between
+// threads does not change a bit of the result.
+void matvec_rows(const float* w, const float* bias, const float* x, float* y, std::int64_t first, std::int64_t last,
+                 std::int64_t cols);
+
+// Optimiser passes over [first, last) of a parameter's flat buffers.
+// Sum of squares (double), for the global gradient norm.
+double sum_squares(const float* g, std::int64_t first, std::int64_t last);
+// d[i] += s[i]: one part's gradient into the total.
+void add_into(float* d, const float* s, std::int64_t first, std::int64_t last);
+// LibTorch's Adam step (no weight decay, no amsgrad) with the gradient scaled by `grad_scale`
+// (gradient clipping) on the way in: m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
+// p -= step_size m / (sqrt(v) / sqrt_bias_correction2 + eps).
+struct AdamStep {
+  float grad_scale, beta1, beta2, step_size, sqrt_bias_correction2, eps;
+};
+void adam_update(float* p, const float* g, float* m, float* v, std::int64_t first, std::int64_t last,
+                 const AdamStep& step);
+
+// Which variant runs: "avx512", "avx2" or "generic".
+const char* variant();
+// Switches to a variant (tests: every variant computes the same bits); false when the CPU lacks it.
+bool use_variant(const std::string& name);
+
+}  // namespace ploutos::rl::kernels

@@ -1,0 +1,199 @@
+// The hand-written passes of src/rl/actor_critic.cpp against LibTorch autograd: the same loss, the
+// same gradient for every parameter, the same forward outputs, for every activation and option.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "rl/actor_critic.hpp"
+#include "rl/adam.hpp"
+#include "rl/worker_pool.hpp"
+
+using namespace ploutos;
+using namespace ploutos::rl;
+
+namespace {
+
+constexpr std::int64_t kObs = 13, kTickers = 4, kRows = 96;
+
+ActorCritic make_net(const std::string& activation, const std::vector<int>& layers) {
+  torch::manual_seed(11);
+  ActorCritic net(kObs, kTickers, config::NetArch{layers, layers}, activation, true);
+  torch::NoGradGuard no_grad;
+  // Orthogonal init zeroes the biases and shrinks the action head; spread everything so that each
+  // part of the gradient is far from zero.
+  for (auto& p : net->parameters()) p.add_(torch::randn_like(p) * 0.3);
+  return net;
+}
+
+PpoMinibatch make_minibatch(ActorCritic& net) {
+  torch::NoGradGuard no_grad;
+  PpoMinibatch mb;
+  mb.obs = torch::randn({kRows, kObs});
+  mb.actions = torch::randint(0, 3, {kRows, kTickers}, torch::kInt64);
+  const auto log_probs = torch::log_softmax(net->logits(mb.obs), -1);
+  const auto logp = log_probs.gather(-1, mb.actions.unsqueeze(-1)).squeeze(-1).sum(-1);
+  mb.old_log_prob = logp + 0.3 * torch::randn({kRows});  // ratios inside and outside the clip range
+  mb.advantages = torch::randn({kRows}) * 2 + 0.5;
+  mb.returns = torch::randn({kRows});
+  mb.old_values = net->forward_value(mb.obs) + 0.3 * torch::randn({kRows});
+  return mb;
+}
+
+struct Case {
+  std::string activation;
+  std::vector<int> layers;
+  bool clip_vf;
+  bool normalize_advantage;
+  int parts = 1;  // threads of the data-parallel passes
+};
+
+void expect_same_gradients(const Case& c) {
+  SCOPED_TRACE(c.activation + " layers " + std::to_string(c.layers.size()) + (c.clip_vf ? " clip_vf" : "") +
+               (c.normalize_advantage ? " norm_adv" : "") + " parts " + std::to_string(c.parts));
+  auto net = make_net(c.activation, c.layers);
+  const auto mb = make_minibatch(net);
+  PpoLossSettings s;
+  s.clip_range = 0.2;
+  if (c.clip_vf) s.clip_range_vf = 0.2;
+  s.ent_coef = 0.05;
+  s.vf_coef = 0.5;
+  s.normalize_advantage = c.normalize_advantage;
+
+  torch::Tensor loss;
+  const auto ref = autograd_ppo_loss(net, mb, s, &loss);
+  for (auto& p : net->parameters()) p.mutable_grad() = torch::Tensor();
+  loss.backward();
+  std::vector<torch::Tensor> expected;
+  for (const auto& p : net->parameters()) expected.push_back(p.grad().clone());
+
+  WorkerPool pool(c.parts);
+  PpoGradients manual(net, kRows, pool);
+  const auto got = manual.forward(mb, s);
+  manual.backward();
+
+  // Both branches of the clipped objective are exercised, else the test proves less than it says.
+  ASSERT_GT(ref.clip_fraction, 0.1);
+  ASSERT_LT(ref.clip_fraction, 0.9);
+  if (c.clip_vf) {
+    const auto moved = (net->forward_value(mb.obs) - mb.old_values).abs().gt(0.2).to(torch::kFloat32).mean();
+    ASSERT_GT(moved.item<double>(), 0.1);
+  }
+  EXPECT_NEAR(got.loss, ref.loss, 1e-5 * (1 + std::abs(ref.loss)));
+  EXPECT_NEAR(got.policy_loss, ref.policy_loss, 1e-5 * (1 + std::abs(ref.policy_loss)));
+  EXPECT_NEAR(got.value_loss, ref.value_loss, 1e-5 * (1 + std::abs(ref.value_loss)));
+  EXPECT_NEAR(got.entropy, ref.entropy, 1e-5 * (1 + std::abs(ref.entropy)));
+  EXPECT_NEAR(got.approx_kl, ref.approx_kl, 1e-5);
+  EXPECT_NEAR(got.clip_fraction, ref.clip_fraction, 1e-6);  // the reference averages in float
+
+  const auto params = net->named_parameters();
+  ASSERT_EQ(params.size(), expected.size());
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    const auto& name = params[i].key();
+    const auto g = params[i].value().grad();
+    const double scale = expected[i].abs().max().item<double>();
+    ASSERT_GT(scale, 1e-6) << name << ": the reference gradient is zero";
+    const double diff = (g - expected[i]).abs().max().item<double>();
+    EXPECT_LE(diff, 2e-4 * scale + 1e-7) << name << ": max |manual - autograd| " << diff << " of " << scale;
+  }
+}
+
+}  // namespace
+
+TEST(ActorCritic, HandWrittenGradientsEqualAutogradForEveryActivation) {
+  for (const auto* act : {"tanh", "relu", "elu", "leaky_relu"}) expect_same_gradients({act, {16, 8}, false, true});
+}
+
+TEST(ActorCritic, HandWrittenGradientsEqualAutogradWithValueClippingAndRawAdvantages) {
+  expect_same_gradients({"tanh", {16, 8}, true, true});
+  expect_same_gradients({"tanh", {16, 8}, false, false});
+  expect_same_gradients({"relu", {12}, true, false});
+}
+
+TEST(ActorCritic, HandWrittenGradientsEqualAutogradWithoutHiddenLayers) {
+  expect_same_gradients({"tanh", {}, false, true});
+}
+
+TEST(ActorCritic, DataParallelPartsSumToTheSameGradients) {
+  expect_same_gradients({"tanh", {16, 8}, false, true, 2});
+  expect_same_gradients({"elu", {16, 8}, true, true, 3});
+}
+
+TEST(ActorCritic, DataParallelGradientsAreTheSameOnEveryRun) {
+  auto net = make_net("tanh", {16, 8});
+  const auto mb = make_minibatch(net);
+  WorkerPool pool(2);
+  PpoGradients manual(net, kRows, pool);
+  std::vector<torch::Tensor> first;
+  for (int run = 0; run < 5; ++run) {
+    manual.forward(mb, PpoLossSettings{});
+    manual.backward();
+    for (std::size_t i = 0; i < net->parameters().size(); ++i) {
+      const auto g = net->parameters()[i].grad();
+      if (run == 0) {
+        first.push_back(g.clone());
+      } else {
+        EXPECT_TRUE(torch::equal(g, first[i])) << "parameter " << i << " run " << run;
+      }
+    }
+  }
+}
+
+// rl::Adam (one pass, clipping folded in) against torch::optim::Adam after clip_grad_norm_.
+TEST(ActorCritic, FusedAdamStepsAsLibTorchsAdamWithClipping) {
+  for (const int parts : {1, 2}) {
+    SCOPED_TRACE(parts);
+    torch::manual_seed(5);
+    std::vector<torch::Tensor> ours, theirs;
+    for (const auto& shape : std::vector<std::vector<std::int64_t>>{{33, 17}, {17}, {5, 40}}) {
+      ours.push_back(torch::randn(shape));
+      theirs.push_back(ours.back().clone().set_requires_grad(true));
+    }
+    WorkerPool pool(parts);
+    Adam adam(ours, 3e-3, 1e-5, pool);
+    torch::optim::Adam reference(theirs, torch::optim::AdamOptions(3e-3).eps(1e-5));
+    for (int step = 0; step < 6; ++step) {
+      // Large gradients on even steps (clipped), small ones on odd steps (not clipped).
+      const double size = step % 2 == 0 ? 5.0 : 0.01;
+      for (std::size_t i = 0; i < ours.size(); ++i) {
+        const auto g = torch::randn_like(ours[i]) * size;
+        ours[i].mutable_grad() = g.clone();
+        theirs[i].mutable_grad() = g.clone();
+      }
+      const double norm = adam.step(0.5);
+      const double expected_norm = torch::nn::utils::clip_grad_norm_(theirs, 0.5);
+      EXPECT_NEAR(norm, expected_norm, 1e-5 * expected_norm);
+      reference.step();
+    }
+    EXPECT_EQ(adam.steps(), 6);
+    for (std::size_t i = 0; i < ours.size(); ++i) {
+      const double diff = (ours[i] - theirs[i].detach()).abs().max().item<double>();
+      EXPECT_LE(diff, 1e-6) << "parameter " << i;
+    }
+    // The parameters moved: the comparison above is not between two untouched copies.
+    EXPECT_GT((ours[0] - ours[0].clone().zero_()).abs().max().item<double>(), 0.0);
+  }
+}
+
+TEST(ActorCritic, RunnerMatchesLibTorchForOneRowAndForMany) {
+  for (const auto* act : {"tanh", "relu", "elu", "leaky_relu"}) {
+    SCOPED_TRACE(act);
+    auto net = make_net(act, {32, 16});
+    torch::NoGradGuard no_grad;
+    const auto obs = torch::randn({7, kObs});
+    const auto expected_logits = net->logits(obs).reshape({7, kTickers * 3});
+    const auto expected_values = net->forward_value(obs);
+    const MlpView actor = actor_view(net), critic = critic_view(net);
+    MlpRunner runner;
+    const auto many = torch::from_blob(const_cast<float*>(runner.forward(actor, obs.data_ptr<float>(), 7)),
+                                       {7, kTickers * 3}, torch::kFloat32)
+                          .clone();
+    EXPECT_LE((many - expected_logits).abs().max().item<double>(), 1e-5);
+    for (std::int64_t r = 0; r < 7; ++r) {
+      const auto row = obs[r].contiguous();
+      const auto one = torch::from_blob(const_cast<float*>(runner.forward(actor, row.data_ptr<float>(), 1)),
+                                        {kTickers * 3}, torch::kFloat32);
+      EXPECT_LE((one - expected_logits[r]).abs().max().item<double>(), 1e-5) << "row " << r;
+      const float v = *runner.forward(critic, row.data_ptr<float>(), 1);
+      EXPECT_NEAR(v, expected_values[r].item<float>(), 1e-5);
+    }
+  }
+}

@@ -1,0 +1,126 @@
+// The element-wise kernels of the hand-written MLP passes (src/rl/mlp_kernels.hpp).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "ploutos/core/rng.hpp"
+#include "rl/mlp_kernels.hpp"
+
+using namespace ploutos::rl;
+
+namespace {
+
+std::vector<float> activate(std::vector<float> v, kernels::Activation act) {
+  kernels::bias_activation(v.data(), nullptr, 1, static_cast<std::int64_t>(v.size()), act);
+  return v;
+}
+
+std::vector<float> test_inputs() {
+  std::vector<float> x;
+  for (double v = -20; v <= 20; v += 0.00390625) x.push_back(static_cast<float>(v));
+  for (const float tiny : {1e-30f, 1e-12f, 1e-7f, 1e-4f, 0.01f, 0.3f, 0.5499f, 0.55f, 0.5501f, 8.99f, 9.0f, 9.01f}) {
+    x.push_back(tiny);
+    x.push_back(-tiny);
+  }
+  x.push_back(0.0f);
+  return x;
+}
+
+struct VariantGuard {
+  std::string saved = kernels::variant();
+  ~VariantGuard() { kernels::use_variant(saved); }
+};
+
+}  // namespace
+
+TEST(MlpKernels, TanhIsWithinAFewUlpOfTheLibrary) {
+  const auto x = test_inputs();
+  const auto y = activate(x, kernels::Activation::kTanh);
+  double worst_abs = 0, worst_rel = 0;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const double exact = std::tanh(static_cast<double>(x[i]));
+    const double err = std::abs(y[i] - exact);
+    worst_abs = std::max(worst_abs, err);
+    if (std::abs(exact) > 1e-30) worst_rel = std::max(worst_rel, err / std::abs(exact));
+    ASSERT_EQ(std::signbit(y[i]), std::signbit(x[i])) << x[i];
+  }
+  EXPECT_LT(worst_abs, 2.5e-7);
+  EXPECT_LT(worst_rel, 5e-7);
+}
+
+TEST(MlpKernels, AValuesActivationDoesNotDependOnWhereItSitsInMemory) {
+  // A vectorised loop has a scalar remainder; if the two computed differently, a value's result
+  // would change with its offset (this made training runs differ before the kernels were plain C++).
+  ploutos::Rng rng(4);
+  std::vector<float> base(61);
+  for (auto& v : base) v = static_cast<float>(3 * rng.normal());
+  for (const auto act : {kernels::Activation::kTanh, kernels::Activation::kRelu, kernels::Activation::kElu,
+                         kernels::Activation::kLeakyRelu}) {
+    const auto reference = activate(base, act);
+    for (std::size_t shift = 1; shift < 9; ++shift) {
+      std::vector<float> buffer(shift, 0.0f);
+      buffer.insert(buffer.end(), base.begin(), base.end());
+      kernels::bias_activation(buffer.data() + shift, nullptr, 1, static_cast<std::int64_t>(base.size()), act);
+      EXPECT_EQ(std::memcmp(buffer.data() + shift, reference.data(), base.size() * sizeof(float)), 0)
+          << "shift " << shift;
+    }
+  }
+}
+
+TEST(MlpKernels, EveryVariantComputesTheSameBits) {
+  VariantGuard guard;
+  if (!kernels::use_variant("avx2")) GTEST_SKIP() << "CPU without AVX2/FMA";
+  const bool have_avx512 = kernels::use_variant("avx512");
+  const auto x = test_inputs();
+  const auto cols = static_cast<std::int64_t>(x.size());
+  std::vector<float> w(x.size() * 3), bias(3, 0.25f);
+  for (std::size_t i = 0; i < w.size(); ++i) w[i] = std::sin(static_cast<float>(i)) * 0.01f;
+  auto run = [&] {
+    std::vector<float> out;
+    for (const auto act : {kernels::Activation::kTanh, kernels::Activation::kElu}) {
+      const auto y = activate(x, act);
+      out.insert(out.end(), y.begin(), y.end());
+      std::vector<float> g(x.size(), 0.5f), bias_grad(x.size());
+      kernels::activation_backward(g.data(), y.data(), 1, cols, act, bias_grad.data());
+      out.insert(out.end(), g.begin(), g.end());
+    }
+    std::vector<float> mv(3);
+    kernels::matvec_rows(w.data(), bias.data(), x.data(), mv.data(), 0, 3, cols);
+    out.insert(out.end(), mv.begin(), mv.end());
+    std::vector<float> p(x.begin(), x.end()), m(x.size(), 0.1f), v(x.size(), 0.2f);
+    kernels::adam_update(p.data(), x.data(), m.data(), v.data(), 0, cols, {0.7f, 0.9f, 0.999f, 1e-3f, 0.03f, 1e-5f});
+    out.insert(out.end(), p.begin(), p.end());
+    out.push_back(static_cast<float>(kernels::sum_squares(x.data(), 0, cols)));
+    return out;
+  };
+  const auto widest = run();
+  ASSERT_TRUE(kernels::use_variant("avx2"));
+  const auto fast = run();
+  ASSERT_TRUE(kernels::use_variant("generic"));
+  const auto plain = run();
+  ASSERT_EQ(fast.size(), plain.size());
+  EXPECT_EQ(std::memcmp(fast.data(), plain.data(), fast.size() * sizeof(float)), 0) << "avx2 vs generic";
+  if (have_avx512) {
+    EXPECT_EQ(std::memcmp(widest.data(), plain.data(), fast.size() * sizeof(float)), 0) << "avx512 vs generic";
+  }
+}
+
+TEST(MlpKernels, MatvecRowsDoesNotDependOnTheRowSplit) {
+  ploutos::Rng rng(8);
+  const std::int64_t rows = 37, cols = 101;
+  std::vector<float> w(static_cast<std::size_t>(rows * cols)), x(static_cast<std::size_t>(cols)), b(rows, 0.5f);
+  for (auto& v : w) v = static_cast<float>(rng.normal());
+  for (auto& v : x) v = static_cast<float>(rng.normal());
+  std::vector<float> whole(rows), split(rows);
+  kernels::matvec_rows(w.data(), b.data(), x.data(), whole.data(), 0, rows, cols);
+  kernels::matvec_rows(w.data(), b.data(), x.data(), split.data(), 0, 13, cols);
+  kernels::matvec_rows(w.data(), b.data(), x.data(), split.data(), 13, rows, cols);
+  EXPECT_EQ(std::memcmp(whole.data(), split.data(), whole.size() * sizeof(float)), 0);
+  for (std::int64_t r = 0; r < rows; ++r) {
+    double exact = b[static_cast<std::size_t>(r)];
+    for (std::int64_t c = 0; c < cols; ++c) exact += static_cast<double>(w[static_cast<std::size_t>(r * cols + c)]) * x[static_cast<std::size_t>(c)];
+    EXPECT_NEAR(whole[static_cast<std::size_t>(r)], exact, 1e-4) << "row " << r;
+  }
+}
