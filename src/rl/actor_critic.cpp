@@ -1,11 +1,11 @@
 #include "actor_critic.hpp"
 
-#include "ploutos/rl/runtime.hpp"
-#include "worker_pool.hpp"
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+
+#include "ploutos/rl/runtime.hpp"
+#include "worker_pool.hpp"
 
 namespace ploutos::rl {
 namespace {
@@ -80,8 +80,12 @@ void dense_forward(const DenseLayer& layer, const torch::Tensor& in, torch::Tens
   const std::int64_t rows = out.size(0), cols = out.size(1);
   if (hidden) {
     kernels::bias_activation(out.data_ptr<float>(), layer.bias.data_ptr<float>(), rows, cols, activation);
-  } else {
-    out.add_(layer.bias);
+  } else {  // a plain loop, not an ATen op: this runs on worker threads too
+    float* o = out.data_ptr<float>();
+    const float* b = layer.bias.data_ptr<float>();
+    for (std::int64_t r = 0; r < rows; ++r) {
+      for (std::int64_t c = 0; c < cols; ++c) o[r * cols + c] += b[c];
+    }
   }
 }
 
@@ -171,8 +175,7 @@ PpoLossStats autograd_ppo_loss(ActorCritic& net, const PpoMinibatch& mb, const P
   if (s.normalize_advantage && adv.size(0) > 1) adv = (adv - adv.mean()) / (adv.std() + 1e-8);
   const auto log_ratio = logp - mb.old_log_prob;
   const auto ratio = log_ratio.exp();
-  const auto policy_loss =
-      -torch::min(adv * ratio, adv * ratio.clamp(1 - s.clip_range, 1 + s.clip_range)).mean();
+  const auto policy_loss = -torch::min(adv * ratio, adv * ratio.clamp(1 - s.clip_range, 1 + s.clip_range)).mean();
   auto v_pred = values;
   if (s.clip_range_vf) v_pred = mb.old_values + (values - mb.old_values).clamp(-*s.clip_range_vf, *s.clip_range_vf);
   const auto value_loss = torch::mse_loss(mb.returns, v_pred);
@@ -209,7 +212,8 @@ GradView grads_of(const MlpView& net) {
 
 GradView zeros_like(const MlpView& net) {
   GradView g;
-  for (const auto& layer : net.hidden) g.hidden.push_back({torch::zeros_like(layer.weight), torch::zeros_like(layer.bias)});
+  for (const auto& layer : net.hidden)
+    g.hidden.push_back({torch::zeros_like(layer.weight), torch::zeros_like(layer.bias)});
   g.head = {torch::zeros_like(net.head.weight), torch::zeros_like(net.head.bias)};
   return g;
 }
@@ -334,8 +338,8 @@ struct PpoGradients::Part {
   }
 
   // The loss over this part's rows (means over all `total_rows`) and its gradient at both heads.
-  void loss(const PpoMinibatch& mb, const PpoLossSettings& s, std::int64_t tickers, double adv_mean,
-            double adv_scale, std::int64_t total_rows) {
+  void loss(const PpoMinibatch& mb, const PpoLossSettings& s, std::int64_t tickers, double adv_mean, double adv_scale,
+            std::int64_t total_rows) {
     ScopedTime timer(&times.loss);
     sums = {};
     const float* logits = actor.out.data_ptr<float>();
@@ -522,7 +526,8 @@ void PpoGradients::backward() {
     auto& into = *parts_.front();
     for (int p = 1; p < n; ++p) {
       auto& from = *parts_[static_cast<std::size_t>(p)];
-      for (auto [a, b] : {std::pair{&into.actor.grads, &from.actor.grads}, std::pair{&into.critic.grads, &from.critic.grads}}) {
+      for (auto [a, b] :
+           {std::pair{&into.actor.grads, &from.actor.grads}, std::pair{&into.critic.grads, &from.critic.grads}}) {
         for_each_tensor(*a, *b, [&](torch::Tensor& dst, const torch::Tensor& src) {
           const std::int64_t size = dst.numel();
           const std::int64_t lo = size * index / n, hi = size * (index + 1) / n;

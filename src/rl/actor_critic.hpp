@@ -66,12 +66,12 @@ class MlpRunner {
 };
 
 struct PpoMinibatch {
-  torch::Tensor obs;            // [B, obs_dim] float (normalised)
-  torch::Tensor actions;        // [B, tickers] int64
-  torch::Tensor old_log_prob;   // [B]
-  torch::Tensor advantages;     // [B] (normalised here when the settings say so)
-  torch::Tensor returns;        // [B]
-  torch::Tensor old_values;     // [B]
+  torch::Tensor obs;           // [B, obs_dim] float (normalised)
+  torch::Tensor actions;       // [B, tickers] int64
+  torch::Tensor old_log_prob;  // [B]
+  torch::Tensor advantages;    // [B] (normalised here when the settings say so)
+  torch::Tensor returns;       // [B]
+  torch::Tensor old_values;    // [B]
 };
 
 struct PpoLossSettings {

@@ -4,17 +4,17 @@
 
 namespace ploutos::rl::kernels {
 
-#define PLOUTOS_DECLARE_VARIANT(ns)                                                                           \
-  namespace ns {                                                                                              \
-  void bias_activation(float* h, const float* bias, std::int64_t rows, std::int64_t cols, Activation act);   \
-  void activation_backward(float* g, const float* h, std::int64_t rows, std::int64_t cols, Activation act,   \
-                           float* bias_grad);                                                                 \
-  void matvec_rows(const float* w, const float* bias, const float* x, float* y, std::int64_t first,          \
-                   std::int64_t last, std::int64_t cols);                                                     \
-  double sum_squares(const float* g, std::int64_t first, std::int64_t last);                                 \
-  void add_into(float* d, const float* s, std::int64_t first, std::int64_t last);                            \
-  void adam_update(float* p, const float* g, float* m, float* v, std::int64_t first, std::int64_t last,      \
-                   const AdamStep& step);                                                                     \
+#define PLOUTOS_DECLARE_VARIANT(ns)                                                                                    \
+  namespace ns {                                                                                                       \
+  void bias_activation(float* h, const float* bias, std::int64_t rows, std::int64_t cols, Activation act);             \
+  void activation_backward(float* g, const float* h, std::int64_t rows, std::int64_t cols, Activation act,             \
+                           float* bias_grad);                                                                          \
+  void matvec_rows(const float* w, const float* bias, const float* x, float* y, std::int64_t first, std::int64_t last, \
+                   std::int64_t cols);                                                                                 \
+  double sum_squares(const float* g, std::int64_t first, std::int64_t last);                                           \
+  void add_into(float* d, const float* s, std::int64_t first, std::int64_t last);                                      \
+  void adam_update(float* p, const float* g, float* m, float* v, std::int64_t first, std::int64_t last,                \
+                   const AdamStep& step);                                                                              \
   }
 PLOUTOS_DECLARE_VARIANT(avx512)
 PLOUTOS_DECLARE_VARIANT(avx2)
@@ -33,12 +33,19 @@ struct Table {
   decltype(&generic::adam_update) adam_update;
 };
 
-const Table kAvx2{"avx2",           avx2::bias_activation, avx2::activation_backward, avx2::matvec_rows,
-                  avx2::sum_squares, avx2::add_into,        avx2::adam_update};
-const Table kAvx512{"avx512",           avx512::bias_activation, avx512::activation_backward, avx512::matvec_rows,
-                    avx512::sum_squares, avx512::add_into,        avx512::adam_update};
-const Table kGeneric{"generic",           generic::bias_activation, generic::activation_backward, generic::matvec_rows,
-                     generic::sum_squares, generic::add_into,        generic::adam_update};
+const Table kAvx2{
+    "avx2",         avx2::bias_activation, avx2::activation_backward, avx2::matvec_rows, avx2::sum_squares,
+    avx2::add_into, avx2::adam_update};
+const Table kAvx512{
+    "avx512",         avx512::bias_activation, avx512::activation_backward, avx512::matvec_rows, avx512::sum_squares,
+    avx512::add_into, avx512::adam_update};
+const Table kGeneric{"generic",
+                     generic::bias_activation,
+                     generic::activation_backward,
+                     generic::matvec_rows,
+                     generic::sum_squares,
+                     generic::add_into,
+                     generic::adam_update};
 
 bool cpu_has_avx2() {
   __builtin_cpu_init();

@@ -18,7 +18,7 @@ Activation parse_activation(const std::string& name);
 void bias_activation(float* h, const float* bias, std::int64_t rows, std::int64_t cols, Activation act);
 
 // g[r][c] *= act'(z[r][c]), the derivative taken from the activation's output h = act(z); then
-// bias_grad[c] = sum over r of the new g[r][c] (accumulated in double).
+// bias_grad[c] = sum over r of the new g[r][c] (float within blocks of 32 rows, double across).
 void activation_backward(float* g, const float* h, std::int64_t rows, std::int64_t cols, Activation act,
                          float* bias_grad);
 

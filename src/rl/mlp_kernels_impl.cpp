@@ -19,11 +19,12 @@ namespace ploutos::rl::kernels::PLOUTOS_KERNEL_VARIANT {
 
 constexpr float kLeakySlope = 0.01f;
 
-// e^y for y in [0, 18]: y = n ln2 + r with |r| <= ln2 / 2 (Cody-Waite split of ln2), e^r by its
-// Taylor series to r^7 (error below 1e-8 relative), times 2^n built in the exponent bits.
-// Multiply-adds are explicit std::fma (one rounding each on every instruction set: the variants
-// compute the same bits).
-inline float exp_nonnegative(float y) {
+// e^y - 1 for y in [0, 18], accurate relative to the result also near 0: y = n ln2 + r with
+// |r| <= ln2 / 2 (Cody-Waite split of ln2), e^r - 1 = r + r^2 (1/2 + r/6 + ... + r^5/5040) (error
+// below 1e-8 relative), then e^y - 1 = 2^n (e^r - 1) + (2^n - 1) with 2^n built in the exponent
+// bits. Multiply-adds are explicit std::fma (one rounding each on every instruction set: the
+// variants compute the same bits).
+inline float expm1_nonnegative(float y) {
   constexpr float kLog2e = 1.44269504f, kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;
   constexpr float kRound = 12582912.0f;  // 1.5 * 2^23: adding and subtracting it rounds to an integer
   const float n = (y * kLog2e + kRound) - kRound;
@@ -34,29 +35,17 @@ inline float exp_nonnegative(float y) {
   p = std::fma(p, r, 1.0f / 24.0f);
   p = std::fma(p, r, 1.0f / 6.0f);
   p = std::fma(p, r, 0.5f);
-  p = std::fma(p, r, 1.0f);
-  p = std::fma(p, r, 1.0f);
-  const auto bits = static_cast<std::uint32_t>(static_cast<std::int32_t>(n) + 127) << 23;
-  return p * std::bit_cast<float>(bits);
+  const float em1_r = std::fma(r * r, p, r);
+  const float scale = std::bit_cast<float>(static_cast<std::uint32_t>(static_cast<std::int32_t>(n) + 127) << 23);
+  return std::fma(scale, em1_r, scale - 1.0f);
 }
 
-// tanh to about 1e-7 absolute: an odd Taylor polynomial (to x^15) below |x| = 0.55, else
-// 1 - 2 / (e^2|x| + 1); saturated past |x| = 9, where tanh rounds to 1 in float. Branch-free, so
-// the vector loop and its scalar remainder compute the same bits for the same input: a value's
-// activation never depends on where in memory it sits.
+// tanh |x| = (e^2|x| - 1) / (e^2|x| + 1), saturated past |x| = 9 where tanh rounds to 1 in float;
+// within a few float ulp. Branch-free, so the vector loop and its scalar remainder compute the same
+// bits for the same input: a value's activation never depends on where in memory it sits.
 inline float tanh_approx(float x) {
-  const float a = std::min(std::fabs(x), 9.0f);
-  const float a2 = a * a;
-  float p = -929569.0f / 638512875.0f;
-  p = std::fma(p, a2, 21844.0f / 6081075.0f);
-  p = std::fma(p, a2, -1382.0f / 155925.0f);
-  p = std::fma(p, a2, 62.0f / 2835.0f);
-  p = std::fma(p, a2, -17.0f / 315.0f);
-  p = std::fma(p, a2, 2.0f / 15.0f);
-  p = std::fma(p, a2, -1.0f / 3.0f);
-  const float small = std::fma(a, a2 * p, a);
-  const float large = 1.0f - 2.0f / (exp_nonnegative(2.0f * a) + 1.0f);
-  return std::copysign(a < 0.55f ? small : large, x);
+  const float e = expm1_nonnegative(2.0f * std::min(std::fabs(x), 9.0f));
+  return std::copysign(e / (e + 2.0f), x);
 }
 
 void bias_activation(float* h, const float* bias, std::int64_t rows, std::int64_t cols, Activation act) {
@@ -90,31 +79,50 @@ void bias_activation(float* h, const float* bias, std::int64_t rows, std::int64_
   }
 }
 
+// One row: g *= act'(from h), and the new g added into block (the bias gradient's partial sums).
+template <Activation A>
+inline void backward_row(float* g, const float* h, float* block, std::int64_t cols) {
+  for (std::int64_t c = 0; c < cols; ++c) {
+    float d = g[c];
+    if constexpr (A == Activation::kTanh) d *= 1.0f - h[c] * h[c];
+    if constexpr (A == Activation::kRelu) d = h[c] > 0.0f ? d : 0.0f;
+    if constexpr (A == Activation::kLeakyRelu) d = h[c] > 0.0f ? d : d * kLeakySlope;
+    if constexpr (A == Activation::kElu) d = h[c] > 0.0f ? d : d * (h[c] + 1.0f);  // z <= 0: exp(z) = h + 1
+    g[c] = d;
+    block[c] += d;
+  }
+}
+
+template <Activation A>
+void backward_rows(float* g, const float* h, std::int64_t rows, std::int64_t cols, float* bias_grad) {
+  // The bias gradient sums a column over thousands of rows: float partial sums over blocks of 32
+  // rows (one pass with the derivative, in L1), the blocks added in double.
+  constexpr std::int64_t kBlock = 32;
+  thread_local std::vector<float> block;
+  thread_local std::vector<double> total;
+  block.resize(static_cast<std::size_t>(cols));
+  total.assign(static_cast<std::size_t>(cols), 0.0);
+  for (std::int64_t first = 0; first < rows; first += kBlock) {
+    std::fill(block.begin(), block.end(), 0.0f);
+    const std::int64_t last = std::min(rows, first + kBlock);
+    for (std::int64_t r = first; r < last; ++r) backward_row<A>(g + r * cols, h + r * cols, block.data(), cols);
+    for (std::int64_t c = 0; c < cols; ++c) total[static_cast<std::size_t>(c)] += block[static_cast<std::size_t>(c)];
+  }
+  for (std::int64_t c = 0; c < cols; ++c) bias_grad[c] = static_cast<float>(total[static_cast<std::size_t>(c)]);
+}
+
 void activation_backward(float* g, const float* h, std::int64_t rows, std::int64_t cols, Activation act,
                          float* bias_grad) {
-  thread_local std::vector<double> sums;
-  sums.assign(static_cast<std::size_t>(cols), 0.0);
-  double* s = sums.data();
-  for (std::int64_t r = 0; r < rows; ++r) {
-    float* gr = g + r * cols;
-    const float* hr = h + r * cols;
-    switch (act) {
-      case Activation::kTanh:
-        for (std::int64_t c = 0; c < cols; ++c) gr[c] *= 1.0f - hr[c] * hr[c];
-        break;
-      case Activation::kRelu:
-        for (std::int64_t c = 0; c < cols; ++c) gr[c] = hr[c] > 0.0f ? gr[c] : 0.0f;
-        break;
-      case Activation::kLeakyRelu:
-        for (std::int64_t c = 0; c < cols; ++c) gr[c] = hr[c] > 0.0f ? gr[c] : gr[c] * kLeakySlope;
-        break;
-      case Activation::kElu:  // z <= 0: d/dz (exp(z) - 1) = exp(z) = h + 1
-        for (std::int64_t c = 0; c < cols; ++c) gr[c] = hr[c] > 0.0f ? gr[c] : gr[c] * (hr[c] + 1.0f);
-        break;
-    }
-    for (std::int64_t c = 0; c < cols; ++c) s[c] += gr[c];
+  switch (act) {
+    case Activation::kTanh:
+      return backward_rows<Activation::kTanh>(g, h, rows, cols, bias_grad);
+    case Activation::kRelu:
+      return backward_rows<Activation::kRelu>(g, h, rows, cols, bias_grad);
+    case Activation::kLeakyRelu:
+      return backward_rows<Activation::kLeakyRelu>(g, h, rows, cols, bias_grad);
+    case Activation::kElu:
+      return backward_rows<Activation::kElu>(g, h, rows, cols, bias_grad);
   }
-  for (std::int64_t c = 0; c < cols; ++c) bias_grad[c] = static_cast<float>(s[c]);
 }
 
 void matvec_rows(const float* w, const float* bias, const float* x, float* y, std::int64_t first, std::int64_t last,

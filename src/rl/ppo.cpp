@@ -14,6 +14,8 @@
 #include <sstream>
 #include <thread>
 
+#include "actor_critic.hpp"
+#include "adam.hpp"
 #include "ploutos/core/atomic_file.hpp"
 #include "ploutos/core/error.hpp"
 #include "ploutos/core/progress.hpp"
@@ -22,8 +24,6 @@
 #include "ploutos/env/from_config.hpp"
 #include "ploutos/env/vec_env.hpp"
 #include "ploutos/rl/runtime.hpp"
-#include "actor_critic.hpp"
-#include "adam.hpp"
 #include "worker_pool.hpp"
 
 namespace ploutos::rl {
@@ -162,8 +162,8 @@ std::string build_manifest(const TrainRequest& req, const env::MarketData& m, st
   return j.dump(2);
 }
 
-void save_model(const std::string& path, ActorCritic& policy, const Adam& optimizer,
-                const RunningMeanStd& obs_rms, const std::string& manifest, const Checkpoint& state) {
+void save_model(const std::string& path, ActorCritic& policy, const Adam& optimizer, const RunningMeanStd& obs_rms,
+                const std::string& manifest, const Checkpoint& state) {
   torch::serialize::OutputArchive archive;
   torch::serialize::OutputArchive policy_archive, optimizer_archive;
   policy->save(policy_archive);
@@ -343,6 +343,32 @@ void check_compatible(const std::string& manifest_json, const std::string& featu
   }
 }
 
+double update_flops_per_sample(std::size_t obs_dim, std::size_t n_tickers, const config::NetArch& net_arch) {
+  auto net = [&](const std::vector<int>& hidden, double out) {
+    double forward = 0, first = 0, in = static_cast<double>(obs_dim);
+    for (std::size_t l = 0; l <= hidden.size(); ++l) {
+      const double width = l < hidden.size() ? hidden[l] : out;
+      forward += 2 * in * width;
+      if (l == 0) first = 2 * in * width;
+      in = width;
+    }
+    return 3 * forward - first;  // forward + weight gradients + input gradients but the first layer's
+  };
+  return net(net_arch.pi, 3.0 * static_cast<double>(n_tickers)) + net(net_arch.vf, 1.0);
+}
+
+// OpenBLAS threads for a scope: the data-parallel passes run one BLAS thread per pool thread.
+class BlasThreadsScope {
+ public:
+  explicit BlasThreadsScope(int threads) : saved_(blas_threads()) { set_blas_threads(threads); }
+  ~BlasThreadsScope() { set_blas_threads(saved_); }
+  BlasThreadsScope(const BlasThreadsScope&) = delete;
+  BlasThreadsScope& operator=(const BlasThreadsScope&) = delete;
+
+ private:
+  int saved_;
+};
+
 TrainResult train(const TrainRequest& req) {
   const auto& cfg = req.config;
   const auto& ppo = cfg.ppo;
@@ -353,10 +379,7 @@ TrainResult train(const TrainRequest& req) {
   // faster than two (16 x 1,173 through the V6 nets: 2.2 ms vs 9.7 ms on this machine).
   const int threads =
       req.threads > 0 ? req.threads : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
-  if (req.threads > 0) {
-    at::set_num_threads(req.threads);
-    set_blas_threads(req.threads);
-  }
+  if (req.threads > 0) at::set_num_threads(req.threads);
   const int update_threads = at::get_num_threads();
   torch::manual_seed(tr.seed);
 
@@ -421,9 +444,9 @@ TrainResult train(const TrainRequest& req) {
   const MlpView actor = actor_view(policy);
   const MlpView critic = critic_view(policy);
   MlpRunner runner;
+  std::vector<MlpRunner> part_runners(static_cast<std::size_t>(pool.parts()));
   PpoGradients gradients(policy, std::min<std::int64_t>(ppo.batch_size, n_steps * n_envs), pool);
-  PpoLossSettings loss_settings{ppo.clip_range, ppo.clip_range_vf, ppo.ent_coef, ppo.vf_coef,
-                                      ppo.normalize_advantage};
+  PpoLossSettings loss_settings{ppo.clip_range, ppo.clip_range_vf, ppo.ent_coef, ppo.vf_coef, ppo.normalize_advantage};
   auto critic_values = [&](const torch::Tensor& obs) {
     const auto rows = obs.size(0);
     const auto x = obs.contiguous();
@@ -545,13 +568,22 @@ TrainResult train(const TrainRequest& req) {
       // values step by step; batching makes them GEMMs instead of matrix-vector products).
       torch::NoGradGuard no_grad;
       at::set_num_threads(update_threads);
-      const auto flat = obs_buf.view({n_steps * n_envs, D});
-      auto values = val_buf.view({n_steps * n_envs});
+      // Each thread of the pool takes a contiguous share of the rows.
+      const std::int64_t total_rows = n_steps * n_envs;
+      const float* flat = obs_buf.data_ptr<float>();
+      float* values = val_buf.data_ptr<float>();
       constexpr std::int64_t kChunk = 8192;
-      for (std::int64_t from = 0; from < n_steps * n_envs; from += kChunk) {
-        const auto rows = std::min(kChunk, n_steps * n_envs - from);
-        values.narrow(0, from, rows).copy_(critic_values(flat.narrow(0, from, rows)));
-      }
+      const int parts = pool.parts();
+      const BlasThreadsScope one_blas_thread_each(1);
+      pool.run([&](int part) {
+        const std::int64_t begin = total_rows * part / parts, end = total_rows * (part + 1) / parts;
+        auto& part_runner = part_runners[static_cast<std::size_t>(part)];
+        for (std::int64_t from = begin; from < end; from += kChunk) {
+          const auto rows = std::min(kChunk, end - from);
+          const float* v = part_runner.forward(critic, flat + from * D, rows);
+          std::copy(v, v + rows, values + from);
+        }
+      });
       // Time-limit truncations: add gamma x V(final state) to that step's (possibly normalised) reward, as SB3.
       if (!bootstrap_obs.empty()) {
         const auto finals = critic_values(torch::cat(bootstrap_obs, 0));
@@ -563,19 +595,29 @@ TrainResult train(const TrainRequest& req) {
     }
     const auto t1 = Clock::now();
 
-    // GAE(lambda), SB3's recursion.
+    // GAE(lambda), SB3's recursion, in float as SB3 (a loop over plain buffers: 4,096 steps of
+    // tensor ops on 16 values cost more than the arithmetic).
     torch::Tensor advantages = torch::zeros({n_steps, n_envs});
     {
       torch::NoGradGuard no_grad;
       const auto last_values =
           critic_values(normalize_obs(torch::from_blob(vec.observation_data(), {n_envs, D}, torch::kFloat32)));
-      auto gae = torch::zeros({n_envs});
-      for (std::int64_t s = n_steps - 1; s >= 0; --s) {
-        const auto next_non_terminal = s == n_steps - 1 ? 1 - last_starts : 1 - start_buf[s + 1];
-        const auto next_values = s == n_steps - 1 ? last_values : val_buf[s + 1];
-        const auto delta = rew_buf[s] + ppo.gamma * next_values * next_non_terminal - val_buf[s];
-        gae = delta + ppo.gamma * ppo.gae_lambda * next_non_terminal * gae;
-        advantages[s] = gae;
+      const auto last_starts_c = last_starts.contiguous();
+      const float* rew = rew_buf.data_ptr<float>();
+      const float* val = val_buf.data_ptr<float>();
+      const float* starts = start_buf.data_ptr<float>();
+      float* adv = advantages.data_ptr<float>();
+      const auto gamma = static_cast<float>(ppo.gamma), gamma_lambda = static_cast<float>(ppo.gamma * ppo.gae_lambda);
+      for (std::int64_t e = 0; e < n_envs; ++e) {
+        float gae = 0;
+        for (std::int64_t s = n_steps - 1; s >= 0; --s) {
+          const float next_non_terminal =
+              1.0f - (s == n_steps - 1 ? last_starts_c.data_ptr<float>()[e] : starts[(s + 1) * n_envs + e]);
+          const float next_value = s == n_steps - 1 ? last_values.data_ptr<float>()[e] : val[(s + 1) * n_envs + e];
+          const float delta = rew[s * n_envs + e] + gamma * next_value * next_non_terminal - val[s * n_envs + e];
+          gae = delta + gamma_lambda * next_non_terminal * gae;
+          adv[s * n_envs + e] = gae;
+        }
       }
     }
     const auto returns = advantages + val_buf;
@@ -588,6 +630,8 @@ TrainResult train(const TrainRequest& req) {
 
     at::set_num_threads(update_threads);
     policy->train();
+    const PassTimes passes_before = gradients.times();
+    double optimizer_seconds = 0;
     double pl_sum = 0, vl_sum = 0, ent_sum = 0, kl_sum = 0, cf_sum = 0;
     int minibatches = 0;
     bool keep_going = true;
@@ -618,7 +662,9 @@ TrainResult train(const TrainRequest& req) {
           break;
         }
         gradients.backward();
+        const auto step_start = Clock::now();
         optimizer.step(ppo.max_grad_norm);
+        optimizer_seconds += std::chrono::duration<double>(Clock::now() - step_start).count();
       }
       um.epochs_run = epoch + 1;
     }
@@ -644,6 +690,11 @@ TrainResult train(const TrainRequest& req) {
     um.rollout_seconds = std::chrono::duration<double>(t1 - t0).count();
     um.update_seconds = std::chrono::duration<double>(t2 - t1).count();
     um.fps = static_cast<double>(batch) / std::max(1e-9, um.rollout_seconds + um.update_seconds);
+    um.update_gemm_seconds = gradients.times().gemm - passes_before.gemm;
+    um.update_elementwise_seconds =
+        gradients.times().elementwise - passes_before.elementwise + gradients.times().reduce - passes_before.reduce;
+    um.update_loss_seconds = gradients.times().loss - passes_before.loss;
+    um.update_optimizer_seconds = optimizer_seconds;
     um.eval_return = std::numeric_limits<double>::quiet_NaN();
     if (have_validation && state.update % eval_every == 0) {
       policy->eval();
@@ -671,6 +722,10 @@ TrainResult train(const TrainRequest& req) {
                                {"fps", um.fps},
                                {"rollout_seconds", um.rollout_seconds},
                                {"update_seconds", um.update_seconds},
+                               {"update_gemm_seconds", um.update_gemm_seconds},
+                               {"update_elementwise_seconds", um.update_elementwise_seconds},
+                               {"update_loss_seconds", um.update_loss_seconds},
+                               {"update_optimizer_seconds", um.update_optimizer_seconds},
                                {"epochs_run", um.epochs_run},
                                {"eval_return", std::isnan(um.eval_return) ? nlohmann::ordered_json(nullptr)
                                                                           : nlohmann::ordered_json(um.eval_return)}};

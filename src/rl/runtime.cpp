@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdlib>
@@ -93,6 +94,28 @@ void set_blas_threads(int threads) {
   using Set = void (*)(int);
   static const auto set = reinterpret_cast<Set>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
   if (set != nullptr && threads > 0) set(threads);
+}
+
+double gemm_gflops(std::int64_t m, std::int64_t n, std::int64_t k, int repeats) {
+  torch::NoGradGuard no_grad;
+  const auto a = torch::rand({m, k});
+  const auto b = torch::rand({k, n});
+  auto c = torch::empty({m, n});
+  at::mm_out(c, a, b);  // warm-up: BLAS threads started, pages touched
+  double best = 0;
+  for (int i = 0; i < repeats; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    at::mm_out(c, a, b);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    best =
+        std::max(best, 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k) / seconds / 1e9);
+  }
+  return best;
+}
+
+double machine_gemm_gflops() {
+  return std::max(
+      {gemm_gflops(1024, 1024, 1024, 10), gemm_gflops(2048, 2048, 2048, 4), gemm_gflops(8192, 1024, 1173, 3)});
 }
 
 double torch_matmul_gflops(int n, int repeats) {

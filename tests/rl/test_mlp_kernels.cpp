@@ -120,7 +120,8 @@ TEST(MlpKernels, MatvecRowsDoesNotDependOnTheRowSplit) {
   EXPECT_EQ(std::memcmp(whole.data(), split.data(), whole.size() * sizeof(float)), 0);
   for (std::int64_t r = 0; r < rows; ++r) {
     double exact = b[static_cast<std::size_t>(r)];
-    for (std::int64_t c = 0; c < cols; ++c) exact += static_cast<double>(w[static_cast<std::size_t>(r * cols + c)]) * x[static_cast<std::size_t>(c)];
+    for (std::int64_t c = 0; c < cols; ++c)
+      exact += static_cast<double>(w[static_cast<std::size_t>(r * cols + c)]) * x[static_cast<std::size_t>(c)];
     EXPECT_NEAR(whole[static_cast<std::size_t>(r)], exact, 1e-4) << "row " << r;
   }
 }

@@ -24,6 +24,8 @@ struct UpdateMetrics {
   double learning_rate = 0;
   double fps = 0;  // env-steps per second over the whole update (rollout + optimisation)
   double rollout_seconds = 0, update_seconds = 0;
+  // Where the update's time went, on the calling thread (the others run the same share in parallel).
+  double update_gemm_seconds = 0, update_elementwise_seconds = 0, update_loss_seconds = 0, update_optimizer_seconds = 0;
   int epochs_run = 0;      // fewer than n_epochs when target_kl stopped the update
   double eval_return = 0;  // validation return when evaluated this update (NaN otherwise)
 };
@@ -53,6 +55,11 @@ struct TrainResult {
 };
 
 TrainResult train(const TrainRequest& request);
+
+// Floating-point operations the PPO update performs per sample and epoch with this network: forward
+// through actor and critic, weight gradients, and input gradients of every layer but the first
+// (the observations need none). Bias, activation and loss arithmetic is not counted.
+double update_flops_per_sample(std::size_t obs_dim, std::size_t n_tickers, const config::NetArch& net_arch);
 
 // The manifest of a model file as JSON text (format_version, feature_set, features, tickers,
 // obs_dim, action_space, config, data_range, data_hash, seed, git_revision, metrics, ...).

@@ -1,5 +1,6 @@
 #pragma once
 // What LibTorch runs on. This header stays free of torch includes; only src/rl/*.cpp include them.
+#include <cstdint>
 #include <string>
 
 namespace ploutos::rl {
@@ -30,5 +31,11 @@ int blas_threads();
 void set_blas_threads(int threads);
 // Multiplies two random n x n float matrices `repeats` times and returns GFLOP/s (a BLAS health check).
 double torch_matmul_gflops(int n, int repeats);
+// C[m x n] = A[m x k] B[k x n] in float through LibTorch's BLAS into a preallocated C, `repeats`
+// times after a warm-up; GFLOP/s of the best repeat.
+double gemm_gflops(std::int64_t m, std::int64_t n, std::int64_t k, int repeats);
+// The machine's float32 GEMM rate as the benchmarks quote it: the best of 1024^3, 2048^3 and
+// 8192 x 1024 x 1173 (the V6 update's largest product), with every BLAS thread.
+double machine_gemm_gflops();
 
 }  // namespace ploutos::rl
