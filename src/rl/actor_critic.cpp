@@ -261,6 +261,7 @@ struct PpoGradients::Part {
   };
   NetPass actor, critic;
   torch::Tensor grad_a, grad_b;  // flat [max_rows * widest layer] ping-pong buffers
+  torch::Tensor x_buf, obs;      // the part's observation rows (gathered into x_buf, or a view)
   std::int64_t first = 0, rows = 0;
   LossSums sums;
   PassTimes times;
@@ -278,6 +279,21 @@ struct PpoGradients::Part {
     }
     grad_a = torch::empty({max_rows * w});
     grad_b = torch::empty({max_rows * w});
+    x_buf = torch::empty({max_rows, actor.view.in});
+  }
+
+  // This part's observations: rows [first, first + rows) of the minibatch.
+  void take_rows(const PpoMinibatch& mb) {
+    if (!mb.obs_index.defined()) {
+      obs = mb.obs.narrow(0, first, rows);
+      return;
+    }
+    const std::int64_t dim = mb.obs.size(1);
+    const float* src = mb.obs.data_ptr<float>();
+    const std::int64_t* index = mb.obs_index.data_ptr<std::int64_t>() + first;
+    float* dst = x_buf.data_ptr<float>();
+    for (std::int64_t r = 0; r < rows; ++r) std::copy_n(src + index[r] * dim, dim, dst + r * dim);
+    obs = x_buf.narrow(0, 0, rows);
   }
 
   void forward_net(NetPass& pass, const torch::Tensor& x) {
@@ -440,15 +456,12 @@ PpoGradients::~PpoGradients() = default;
 
 PpoLossStats PpoGradients::forward(const PpoMinibatch& mb, const PpoLossSettings& s) {
   torch::NoGradGuard no_grad;
-  const std::int64_t rows = mb.obs.size(0);
+  const std::int64_t rows = mb.obs_index.defined() ? mb.obs_index.size(0) : mb.obs.size(0);
   TORCH_CHECK(rows <= max_rows_ && rows > 0, "minibatch of ", rows, " rows, buffers for ", max_rows_);
-  x_ = mb.obs.contiguous();
   rows_ = rows;
-  const PpoMinibatch c{x_,
-                       mb.actions.contiguous(),
-                       mb.old_log_prob.contiguous(),
-                       mb.advantages.contiguous(),
-                       mb.returns.contiguous(),
+  const PpoMinibatch c{mb.obs.contiguous(),        mb.obs_index.defined() ? mb.obs_index.contiguous() : torch::Tensor(),
+                       mb.actions.contiguous(),    mb.old_log_prob.contiguous(),
+                       mb.advantages.contiguous(), mb.returns.contiguous(),
                        mb.old_values.contiguous()};
 
   // Advantage normalisation as SB3, over the whole minibatch: (a - mean) / (unbiased std + 1e-8).
@@ -472,9 +485,9 @@ PpoLossStats PpoGradients::forward(const PpoMinibatch& mb, const PpoLossSettings
     part.rows = rows * (index + 1) / n - part.first;
     part.sums = {};
     if (part.rows == 0) return;
-    const auto x = x_.narrow(0, part.first, part.rows);
-    part.forward_net(part.actor, x);
-    part.forward_net(part.critic, x);
+    part.take_rows(c);
+    part.forward_net(part.actor, part.obs);
+    part.forward_net(part.critic, part.obs);
     part.loss(c, s, tickers, adv_mean, adv_scale, rows);
   });
 
@@ -507,13 +520,14 @@ void PpoGradients::backward() {
     auto& part = *parts_[static_cast<std::size_t>(index)];
     if (part.rows == 0) {  // contributes nothing to the sum
       for (auto* pass : {&part.actor, &part.critic}) {
-        for_each_tensor(pass->grads, pass->grads, [](torch::Tensor& t, const torch::Tensor&) { t.zero_(); });
+        for_each_tensor(pass->grads, pass->grads, [](torch::Tensor& t, const torch::Tensor&) {
+          std::fill_n(t.data_ptr<float>(), t.numel(), 0.0f);
+        });
       }
       return;
     }
-    const auto x = x_.narrow(0, part.first, part.rows);
-    part.backward_net(part.actor, x);
-    part.backward_net(part.critic, x);
+    part.backward_net(part.actor, part.obs);
+    part.backward_net(part.critic, part.obs);
   });
   if (n == 1) {
     times_ = parts_.front()->times;
@@ -530,10 +544,7 @@ void PpoGradients::backward() {
            {std::pair{&into.actor.grads, &from.actor.grads}, std::pair{&into.critic.grads, &from.critic.grads}}) {
         for_each_tensor(*a, *b, [&](torch::Tensor& dst, const torch::Tensor& src) {
           const std::int64_t size = dst.numel();
-          const std::int64_t lo = size * index / n, hi = size * (index + 1) / n;
-          float* d = dst.data_ptr<float>();
-          const float* s = src.data_ptr<float>();
-          for (std::int64_t i = lo; i < hi; ++i) d[i] += s[i];
+          kernels::add_into(dst.data_ptr<float>(), src.data_ptr<float>(), size * index / n, size * (index + 1) / n);
         });
       }
     }

@@ -66,7 +66,10 @@ class MlpRunner {
 };
 
 struct PpoMinibatch {
-  torch::Tensor obs;           // [B, obs_dim] float (normalised)
+  // [B, obs_dim] float (normalised); or, with obs_index, the whole rollout [N, obs_dim] of which
+  // row obs_index[b] is the minibatch's row b (each thread then gathers its own rows).
+  torch::Tensor obs;
+  torch::Tensor obs_index;     // [B] int64, optional
   torch::Tensor actions;       // [B, tickers] int64
   torch::Tensor old_log_prob;  // [B]
   torch::Tensor advantages;    // [B] (normalised here when the settings say so)
@@ -120,7 +123,6 @@ class PpoGradients {
   std::int64_t max_rows_;
   std::vector<std::unique_ptr<Part>> parts_;
   WorkerPool& pool_;
-  torch::Tensor x_;  // the last forward's observations
   std::int64_t rows_ = 0;
   PassTimes times_;
 };

@@ -636,15 +636,12 @@ TrainResult train(const TrainRequest& req) {
     int minibatches = 0;
     bool keep_going = true;
     loss_settings.clip_range = clip;
-    auto mb_obs = torch::empty({std::min<std::int64_t>(ppo.batch_size, batch), D});
     for (int epoch = 0; epoch < ppo.n_epochs && keep_going; ++epoch) {
       const auto perm = torch::randperm(batch, torch::kInt64);
       for (std::int64_t start = 0; start < batch; start += ppo.batch_size) {
         const auto idx = perm.slice(0, start, std::min(start + ppo.batch_size, batch));
-        const auto rows = idx.size(0);
-        auto obs_rows = mb_obs.narrow(0, 0, rows);
-        at::index_select_out(obs_rows, b_obs, 0, idx);  // into a buffer kept across minibatches
-        const PpoMinibatch mb{obs_rows,
+        const PpoMinibatch mb{b_obs,  // each thread of the pool gathers its rows of idx
+                              idx,
                               b_act.index_select(0, idx),
                               b_logp.index_select(0, idx),
                               b_adv.index_select(0, idx),

@@ -137,6 +137,30 @@ TEST(ActorCritic, DataParallelGradientsAreTheSameOnEveryRun) {
   }
 }
 
+TEST(ActorCritic, GatheringRowsByIndexGivesTheSameGradientsAsAGatheredMinibatch) {
+  auto net = make_net("tanh", {16, 8});
+  const auto mb = make_minibatch(net);
+  // The minibatch's rows scattered through a larger buffer, found again by index.
+  const auto index = torch::randperm(3 * kRows, torch::kInt64).slice(0, 0, kRows);
+  auto whole = torch::randn({3 * kRows, kObs});
+  whole.index_copy_(0, index, mb.obs);
+  PpoMinibatch by_index = mb;
+  by_index.obs = whole;
+  by_index.obs_index = index;
+  WorkerPool pool(2);
+  PpoGradients manual(net, kRows, pool);
+  const auto direct = manual.forward(mb, PpoLossSettings{});
+  manual.backward();
+  std::vector<torch::Tensor> expected;
+  for (const auto& p : net->parameters()) expected.push_back(p.grad().clone());
+  const auto gathered = manual.forward(by_index, PpoLossSettings{});
+  manual.backward();
+  EXPECT_EQ(direct.loss, gathered.loss);
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_TRUE(torch::equal(net->parameters()[i].grad(), expected[i])) << "parameter " << i;
+  }
+}
+
 // rl::Adam (one pass, clipping folded in) against torch::optim::Adam after clip_grad_norm_.
 TEST(ActorCritic, FusedAdamStepsAsLibTorchsAdamWithClipping) {
   for (const int parts : {1, 2}) {
