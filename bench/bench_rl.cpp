@@ -44,7 +44,8 @@ static void BM_PolicyDecisionLatencyV6(benchmark::State& state) {
   std::vector<std::int32_t> actions(15 * batch);
   for (auto _ : state) policy->act(obs, actions);
 }
-// {batch, threads}: one decision, and a VecEnv-sized batch of 16 as in a V6 rollout step.
+// {batch, LibTorch threads}: one decision (its matrix-vector products split over every core by the
+// policy's own pool), and a VecEnv-sized batch of 16 as in a V6 rollout step.
 BENCHMARK(BM_PolicyDecisionLatencyV6)->Args({1, 1})->Args({16, 1})->Args({16, 2})->Unit(benchmark::kMicrosecond);
 
 namespace {

@@ -37,7 +37,9 @@ void add_train_command(CLI::App& app, Globals& globals) {
       "Model file to write (default: training.output); the best validation model goes beside it as NAME.best.pt");
   cmd->add_option("--resume", o->resume,
                   "Continue from this model/checkpoint (weights, optimiser, normaliser, RNG, step count)");
-  cmd->add_option("--threads", o->threads, "LibTorch threads (1 gives byte-identical models for one seed)");
+  cmd->add_option("--threads", o->threads,
+                  "Threads for the update (data-parallel) and LibTorch (default: training.threads, 0 = every core); "
+                  "the same seed and thread count give byte-identical models");
   cmd->add_option("--data", o->data,
                   "Data directory, folder of TICKER.csv, or `synthetic` for the built-in market (overrides data.dir "
                   "and data.source)");

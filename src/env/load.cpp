@@ -73,8 +73,8 @@ LoadedMarket load_market(const config::Config& config, const std::string& data_d
         s.ticker = ticker;
       } else {
         throw InputError("no " + d.interval + " data for " + ticker + " in " + dir +
-                         " (run `ploutos data fetch`, import CSV, or point --data at a folder with " + ticker +
-                         ".csv)");
+                         " (run `ploutos data fetch`, import CSV, point --data at a folder with " + ticker +
+                         ".csv, or use --data synthetic for the built-in synthetic market)");
       }
       if (!d.start.empty() || !d.end.empty()) {
         const Instant first = d.start.empty() ? Instant::min() : Instant{parse_day(d.start)};

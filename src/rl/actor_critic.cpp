@@ -1,8 +1,10 @@
 #include "actor_critic.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
+#include <thread>
 
 #include "ploutos/rl/runtime.hpp"
 #include "worker_pool.hpp"
@@ -130,25 +132,64 @@ MlpView critic_view(const ActorCritic& net) {
   return view_of(net->vf_body, net->vf_head, net->activation);
 }
 
-const float* MlpRunner::forward(const MlpView& net, const float* x, std::int64_t rows) {
-  torch::NoGradGuard no_grad;
-  if (rows == 1) {
-    // A decision: matrix-vector products straight from the weights (no GEMM packing of a 1-row matrix).
+// A barrier for the threads of one WorkerPool::run: spins briefly, then yields (a busy machine may
+// have descheduled a peer).
+class SpinBarrier {
+ public:
+  explicit SpinBarrier(int parts) : parts_(parts) {}
+  void arrive_and_wait() {
+    const int phase = phase_.load(std::memory_order_acquire);
+    if (arrived_.fetch_add(1, std::memory_order_acq_rel) + 1 == parts_) {
+      arrived_.store(0, std::memory_order_relaxed);
+      phase_.store(phase + 1, std::memory_order_release);
+      return;
+    }
+    for (int spins = 0; phase_.load(std::memory_order_acquire) == phase; ++spins) {
+      if (spins > 2000) std::this_thread::yield();
+    }
+  }
+
+ private:
+  const int parts_;
+  std::atomic<int> arrived_{0}, phase_{0};
+};
+
+const float* MlpRunner::forward_row(const MlpView& net, const float* x) {
+  // Matrix-vector products straight from the weights (no GEMM packing of a 1-row matrix).
+  std::int64_t widest_out = 0;
+  for (const auto& layer : net.hidden) widest_out = std::max(widest_out, layer.weight.size(0));
+  widest_out = std::max(widest_out, net.out());
+  row_a_.resize(static_cast<std::size_t>(widest_out));  // sized before the threads start
+  row_b_.resize(static_cast<std::size_t>(widest_out));
+  const int parts = pool_ != nullptr ? pool_->parts() : 1;
+  SpinBarrier barrier(parts);
+  auto run_part = [&](int part) {
     const float* in = x;
     std::int64_t width = net.in;
     for (std::size_t l = 0; l <= net.hidden.size(); ++l) {
       const bool hidden = l < net.hidden.size();
       const auto& layer = hidden ? net.hidden[l] : net.head;
       const std::int64_t out = layer.weight.size(0);
-      auto& dst = (l % 2 == 0) ? row_a_ : row_b_;
-      dst.resize(static_cast<std::size_t>(out));
-      kernels::matvec_rows(layer.weight.data_ptr<float>(), layer.bias.data_ptr<float>(), in, dst.data(), 0, out, width);
-      if (hidden) kernels::bias_activation(dst.data(), nullptr, 1, out, net.activation);
-      in = dst.data();
+      float* dst = (l % 2 == 0 ? row_a_ : row_b_).data();
+      const std::int64_t first = out * part / parts, last = out * (part + 1) / parts;
+      kernels::matvec_rows(layer.weight.data_ptr<float>(), layer.bias.data_ptr<float>(), in, dst, first, last, width);
+      if (hidden) kernels::bias_activation(dst + first, nullptr, 1, last - first, net.activation);
+      if (parts > 1) barrier.arrive_and_wait();  // the next layer reads every row of this one
+      in = dst;
       width = out;
     }
-    return in;
+  };
+  if (parts > 1) {
+    pool_->run(run_part);
+  } else {
+    run_part(0);
   }
+  return (net.hidden.size() % 2 == 0 ? row_a_ : row_b_).data();
+}
+
+const float* MlpRunner::forward(const MlpView& net, const float* x, std::int64_t rows) {
+  torch::NoGradGuard no_grad;
+  if (rows == 1) return forward_row(net, x);
   const std::int64_t w = widest(net);
   if (!buf_a_.defined() || buf_a_.numel() < rows * w) {
     buf_a_ = torch::empty({rows * w});

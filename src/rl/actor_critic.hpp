@@ -56,11 +56,17 @@ MlpView critic_view(const ActorCritic& net);
 // matrix-vector products whose rounding does not depend on anything else; more rows run GEMMs.
 class MlpRunner {
  public:
+  // With a pool, a one-row pass splits every layer's rows between the pool's threads (a decision
+  // reads all the weights once: the time is memory bandwidth, and each core brings its own). The
+  // bits are the same as on one thread.
+  explicit MlpRunner(class WorkerPool* pool = nullptr) : pool_(pool) {}
   // x: [rows x net.in], row-major. Returns the head's output [rows x net.out()], valid until the
   // next call.
   const float* forward(const MlpView& net, const float* x, std::int64_t rows);
 
  private:
+  const float* forward_row(const MlpView& net, const float* x);
+  WorkerPool* pool_;
   std::vector<float> row_a_, row_b_;
   torch::Tensor buf_a_, buf_b_, out_;
 };

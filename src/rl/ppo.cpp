@@ -302,7 +302,8 @@ class TorchPolicy final : public Policy {
   std::size_t obs_dim_ = 0, n_tickers_ = 0;
   ActorCritic policy_{nullptr};
   MlpView actor_;
-  MlpRunner runner_;
+  WorkerPool pool_{std::max(1, static_cast<int>(std::thread::hardware_concurrency()))};
+  MlpRunner runner_{&pool_};
   RunningMeanStd rms_;
   bool normalize_ = true;
   double clip_obs_ = 10.0;

@@ -211,11 +211,17 @@ TEST(ActorCritic, RunnerMatchesLibTorchForOneRowAndForMany) {
                                        {7, kTickers * 3}, torch::kFloat32)
                           .clone();
     EXPECT_LE((many - expected_logits).abs().max().item<double>(), 1e-5);
+    WorkerPool pool(3);
+    MlpRunner pooled(&pool);
     for (std::int64_t r = 0; r < 7; ++r) {
       const auto row = obs[r].contiguous();
       const auto one = torch::from_blob(const_cast<float*>(runner.forward(actor, row.data_ptr<float>(), 1)),
                                         {kTickers * 3}, torch::kFloat32);
       EXPECT_LE((one - expected_logits[r]).abs().max().item<double>(), 1e-5) << "row " << r;
+      // Split between threads, a decision's rows come out bit for bit as on one thread.
+      const auto split = torch::from_blob(const_cast<float*>(pooled.forward(actor, row.data_ptr<float>(), 1)),
+                                          {kTickers * 3}, torch::kFloat32);
+      EXPECT_TRUE(torch::equal(split, one)) << "row " << r;
       const float v = *runner.forward(critic, row.data_ptr<float>(), 1);
       EXPECT_NEAR(v, expected_values[r].item<float>(), 1e-5);
     }

@@ -111,6 +111,34 @@ double backtest(const env::MarketData& m, const config::Config& c, std::size_t f
 
 }  // namespace
 
+namespace {
+
+std::string train_bytes(const env::LoadedMarket& market, const std::string& name, int threads) {
+  rl::TrainRequest req;
+  req.config = small_config(5);
+  req.market = market;
+  req.output = temp_path(name);
+  req.total_timesteps = 1024;
+  req.threads = threads;
+  req.progress = false;
+  rl::train(req);
+  std::ifstream in(req.output, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+}  // namespace
+
+// The update's threads split each minibatch into fixed row ranges and sum their gradients in a fixed
+// order, so a run is reproducible for any thread count, not only for one.
+TEST(Ppo, SameSeedAndThreadCountGiveByteIdenticalModelFilesWithThreeThreads) {
+  const auto market = wrap(planted_market(400, 1));
+  const auto a = train_bytes(market, "t3a.pt", 3), b = train_bytes(market, "t3b.pt", 3);
+  ASSERT_GT(a.size(), 1000u);
+  EXPECT_TRUE(a == b) << "two runs with seed 5 and 3 threads wrote different model files";
+  EXPECT_FALSE(a == train_bytes(market, "t1.pt", 1)) << "1 and 3 threads round differently; equal bytes mean the "
+                                                        "threads were not used";
+}
+
 TEST(Ppo, SameSeedOneThreadGivesByteIdenticalModelFiles) {
   const auto market = wrap(planted_market(400, 1));
   auto run = [&](const std::string& name) {
