@@ -156,9 +156,7 @@ class SpinBarrier {
 
 const float* MlpRunner::forward_row(const MlpView& net, const float* x) {
   // Matrix-vector products straight from the weights (no GEMM packing of a 1-row matrix).
-  std::int64_t widest_out = 0;
-  for (const auto& layer : net.hidden) widest_out = std::max(widest_out, layer.weight.size(0));
-  widest_out = std::max(widest_out, net.out());
+  const std::int64_t widest_out = widest(net);
   row_a_.resize(static_cast<std::size_t>(widest_out));  // sized before the threads start
   row_b_.resize(static_cast<std::size_t>(widest_out));
   const int parts = pool_ != nullptr ? pool_->parts() : 1;
@@ -269,22 +267,6 @@ void for_each_tensor(GradView& a, const GradView& b, F&& f) {
   f(a.head.bias, b.head.bias);
 }
 
-// OpenBLAS threads for the lifetime of the object (parts > 1 run one BLAS thread each).
-class BlasThreads {
- public:
-  explicit BlasThreads(int threads) : saved_(blas_threads()) {
-    if (saved_ > 0 && threads > 0) set_blas_threads(threads);
-  }
-  ~BlasThreads() {
-    if (saved_ > 0) set_blas_threads(saved_);
-  }
-  BlasThreads(const BlasThreads&) = delete;
-  BlasThreads& operator=(const BlasThreads&) = delete;
-
- private:
-  int saved_;
-};
-
 struct LossSums {
   double surrogate = 0, value = 0, entropy = 0, kl = 0, clipped = 0;
 };
@@ -345,12 +327,7 @@ struct PpoGradients::Part {
       in = dst;
     }
     auto out = pass.out.narrow(0, 0, rows);
-    {
-      ScopedTime t(&times.gemm);
-      at::mm_out(out, in, pass.view.head.weight.t());
-    }
-    ScopedTime t(&times.elementwise);
-    add_bias(out, pass.view.head.bias);
+    dense_forward(pass.view.head, in, out, false, pass.view.activation, &times);
   }
 
   void backward_net(NetPass& pass, const torch::Tensor& x) {
@@ -465,15 +442,6 @@ struct PpoGradients::Part {
     }
   }
 
-  static void add_bias(torch::Tensor& out, const torch::Tensor& bias) {
-    const std::int64_t rows = out.size(0), cols = out.size(1);
-    float* o = out.data_ptr<float>();
-    const float* b = bias.data_ptr<float>();
-    for (std::int64_t r = 0; r < rows; ++r) {
-      for (std::int64_t c = 0; c < cols; ++c) o[r * cols + c] += b[c];
-    }
-  }
-
   static void column_sums(const torch::Tensor& g, torch::Tensor& into) {
     const std::int64_t rows = g.size(0), cols = g.size(1);
     const float* src = g.data_ptr<float>();
@@ -495,11 +463,14 @@ PpoGradients::PpoGradients(ActorCritic& net, std::int64_t max_rows, WorkerPool& 
 
 PpoGradients::~PpoGradients() = default;
 
+const PassTimes& PpoGradients::times() const {
+  return parts_.front()->times;
+}
+
 PpoLossStats PpoGradients::forward(const PpoMinibatch& mb, const PpoLossSettings& s) {
   torch::NoGradGuard no_grad;
   const std::int64_t rows = mb.obs_index.defined() ? mb.obs_index.size(0) : mb.obs.size(0);
   TORCH_CHECK(rows <= max_rows_ && rows > 0, "minibatch of ", rows, " rows, buffers for ", max_rows_);
-  rows_ = rows;
   const PpoMinibatch c{mb.obs.contiguous(),        mb.obs_index.defined() ? mb.obs_index.contiguous() : torch::Tensor(),
                        mb.actions.contiguous(),    mb.old_log_prob.contiguous(),
                        mb.advantages.contiguous(), mb.returns.contiguous(),
@@ -518,7 +489,7 @@ PpoLossStats PpoGradients::forward(const PpoMinibatch& mb, const PpoLossSettings
 
   const auto n = static_cast<std::int64_t>(parts_.size());
   const std::int64_t tickers = net_->n_tickers;
-  const BlasThreads blas(n > 1 ? 1 : 0);
+  const ScopedBlasThreads blas(n > 1 ? 1 : 0);  // parts > 1: one BLAS thread each
   pool_.run([&](int index) {
     torch::NoGradGuard part_no_grad;  // grad mode is per thread
     auto& part = *parts_[static_cast<std::size_t>(index)];
@@ -548,14 +519,13 @@ PpoLossStats PpoGradients::forward(const PpoMinibatch& mb, const PpoLossSettings
   st.approx_kl = total.kl * inv_rows;
   st.clip_fraction = total.clipped * inv_rows;
   st.loss = st.policy_loss - s.ent_coef * st.entropy + s.vf_coef * st.value_loss;
-  times_ = parts_.front()->times;
   return st;
 }
 
 void PpoGradients::backward() {
   torch::NoGradGuard no_grad;
   const auto n = static_cast<int>(parts_.size());
-  const BlasThreads blas(n > 1 ? 1 : 0);
+  const ScopedBlasThreads blas(n > 1 ? 1 : 0);  // parts > 1: one BLAS thread each
   pool_.run([&](int index) {
     torch::NoGradGuard part_no_grad;  // grad mode is per thread
     auto& part = *parts_[static_cast<std::size_t>(index)];
@@ -570,10 +540,7 @@ void PpoGradients::backward() {
     part.backward_net(part.actor, part.obs);
     part.backward_net(part.critic, part.obs);
   });
-  if (n == 1) {
-    times_ = parts_.front()->times;
-    return;
-  }
+  if (n == 1) return;
   // Sum the parts into part 0 (the parameters' grad()), in part order; each thread sums a share of
   // every tensor, so the result does not depend on which thread does what.
   const auto start = Clock::now();
@@ -590,9 +557,7 @@ void PpoGradients::backward() {
       }
     }
   });
-  times_ = parts_.front()->times;
-  times_.reduce += std::chrono::duration<double>(Clock::now() - start).count();
-  parts_.front()->times.reduce = times_.reduce;
+  parts_.front()->times.reduce += std::chrono::duration<double>(Clock::now() - start).count();
 }
 
 }  // namespace ploutos::rl

@@ -121,7 +121,7 @@ class PpoGradients {
   ~PpoGradients();
   PpoLossStats forward(const PpoMinibatch& mb, const PpoLossSettings& settings);
   void backward();
-  const PassTimes& times() const { return times_; }
+  const PassTimes& times() const;  // the calling thread's (part 0's)
 
  private:
   struct Part;
@@ -129,8 +129,6 @@ class PpoGradients {
   std::int64_t max_rows_;
   std::vector<std::unique_ptr<Part>> parts_;
   WorkerPool& pool_;
-  std::int64_t rows_ = 0;
-  PassTimes times_;
 };
 
 }  // namespace ploutos::rl

@@ -358,18 +358,6 @@ double update_flops_per_sample(std::size_t obs_dim, std::size_t n_tickers, const
   return net(net_arch.pi, 3.0 * static_cast<double>(n_tickers)) + net(net_arch.vf, 1.0);
 }
 
-// OpenBLAS threads for a scope: the data-parallel passes run one BLAS thread per pool thread.
-class BlasThreadsScope {
- public:
-  explicit BlasThreadsScope(int threads) : saved_(blas_threads()) { set_blas_threads(threads); }
-  ~BlasThreadsScope() { set_blas_threads(saved_); }
-  BlasThreadsScope(const BlasThreadsScope&) = delete;
-  BlasThreadsScope& operator=(const BlasThreadsScope&) = delete;
-
- private:
-  int saved_;
-};
-
 TrainResult train(const TrainRequest& req) {
   const auto& cfg = req.config;
   const auto& ppo = cfg.ppo;
@@ -575,7 +563,7 @@ TrainResult train(const TrainRequest& req) {
       float* values = val_buf.data_ptr<float>();
       constexpr std::int64_t kChunk = 8192;
       const int parts = pool.parts();
-      const BlasThreadsScope one_blas_thread_each(1);
+      const ScopedBlasThreads one_blas_thread_each(1);  // a BLAS thread per pool thread
       pool.run([&](int part) {
         const std::int64_t begin = total_rows * part / parts, end = total_rows * (part + 1) / parts;
         auto& part_runner = part_runners[static_cast<std::size_t>(part)];

@@ -96,6 +96,14 @@ void set_blas_threads(int threads) {
   if (set != nullptr && threads > 0) set(threads);
 }
 
+ScopedBlasThreads::ScopedBlasThreads(int threads) : saved_(threads > 0 ? blas_threads() : 0) {
+  if (saved_ > 0) set_blas_threads(threads);
+}
+
+ScopedBlasThreads::~ScopedBlasThreads() {
+  if (saved_ > 0) set_blas_threads(saved_);
+}
+
 double gemm_gflops(std::int64_t m, std::int64_t n, std::int64_t k, int repeats) {
   torch::NoGradGuard no_grad;
   const auto a = torch::rand({m, k});

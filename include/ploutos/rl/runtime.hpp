@@ -29,6 +29,17 @@ void set_torch_threads(int threads);
 // OpenBLAS's own thread count (0 when the loaded BLAS is not OpenBLAS), and setting it.
 int blas_threads();
 void set_blas_threads(int threads);
+// OpenBLAS's thread count for a scope (threads <= 0, or a BLAS that is not OpenBLAS: unchanged).
+class ScopedBlasThreads {
+ public:
+  explicit ScopedBlasThreads(int threads);
+  ~ScopedBlasThreads();
+  ScopedBlasThreads(const ScopedBlasThreads&) = delete;
+  ScopedBlasThreads& operator=(const ScopedBlasThreads&) = delete;
+
+ private:
+  int saved_;
+};
 // Multiplies two random n x n float matrices `repeats` times and returns GFLOP/s (a BLAS health check).
 double torch_matmul_gflops(int n, int repeats);
 // C[m x n] = A[m x k] B[k x n] in float through LibTorch's BLAS into a preallocated C, `repeats`
