@@ -621,6 +621,7 @@ TrainResult train(const TrainRequest& req) {
     policy->train();
     const PassTimes passes_before = gradients.times();
     double optimizer_seconds = 0;
+    Clock::duration paused{0};
     double pl_sum = 0, vl_sum = 0, ent_sum = 0, kl_sum = 0, cf_sum = 0;
     int minibatches = 0;
     bool keep_going = true;
@@ -653,6 +654,11 @@ TrainResult train(const TrainRequest& req) {
         optimizer_seconds += std::chrono::duration<double>(Clock::now() - step_start).count();
       }
       um.epochs_run = epoch + 1;
+      if (req.between_epochs) {
+        const auto pause_start = Clock::now();
+        req.between_epochs();
+        paused += Clock::now() - pause_start;
+      }
     }
     ++state.update;
     const auto t2 = Clock::now();
@@ -674,7 +680,7 @@ TrainResult train(const TrainRequest& req) {
     um.episode_reward_mean = um.episodes ? ep_reward_sum / um.episodes : 0;
     um.episode_return_mean = um.episodes ? ep_return_sum / um.episodes : 0;
     um.rollout_seconds = std::chrono::duration<double>(t1 - t0).count();
-    um.update_seconds = std::chrono::duration<double>(t2 - t1).count();
+    um.update_seconds = std::chrono::duration<double>(t2 - t1 - paused).count();
     um.fps = static_cast<double>(batch) / std::max(1e-9, um.rollout_seconds + um.update_seconds);
     um.update_gemm_seconds = gradients.times().gemm - passes_before.gemm;
     um.update_elementwise_seconds =

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <optional>
+
 #include "rl/actor_critic.hpp"
 #include "rl/adam.hpp"
 #include "rl/worker_pool.hpp"
@@ -14,9 +16,10 @@ namespace {
 
 constexpr std::int64_t kObs = 13, kTickers = 4, kRows = 96;
 
-ActorCritic make_net(const std::string& activation, const std::vector<int>& layers) {
+ActorCritic make_net(const std::string& activation, const std::vector<int>& layers,
+                     const std::optional<std::vector<int>>& critic_layers = std::nullopt) {
   torch::manual_seed(11);
-  ActorCritic net(kObs, kTickers, config::NetArch{layers, layers}, activation, true);
+  ActorCritic net(kObs, kTickers, config::NetArch{layers, critic_layers.value_or(layers)}, activation, true);
   torch::NoGradGuard no_grad;
   // Orthogonal init zeroes the biases and shrinks the action head; spread everything so that each
   // part of the gradient is far from zero.
@@ -43,13 +46,14 @@ struct Case {
   std::vector<int> layers;
   bool clip_vf;
   bool normalize_advantage;
-  int parts = 1;  // threads of the data-parallel passes
+  int parts = 1;                                                 // threads of the data-parallel passes
+  std::optional<std::vector<int>> critic_layers = std::nullopt;  // else the actor's
 };
 
 void expect_same_gradients(const Case& c) {
   SCOPED_TRACE(c.activation + " layers " + std::to_string(c.layers.size()) + (c.clip_vf ? " clip_vf" : "") +
                (c.normalize_advantage ? " norm_adv" : "") + " parts " + std::to_string(c.parts));
-  auto net = make_net(c.activation, c.layers);
+  auto net = make_net(c.activation, c.layers, c.critic_layers);
   const auto mb = make_minibatch(net);
   PpoLossSettings s;
   s.clip_range = 0.2;
@@ -110,6 +114,15 @@ TEST(ActorCritic, HandWrittenGradientsEqualAutogradWithValueClippingAndRawAdvant
 
 TEST(ActorCritic, HandWrittenGradientsEqualAutogradWithoutHiddenLayers) {
   expect_same_gradients({"tanh", {}, false, true});
+}
+
+// net_arch may give the actor and the critic different shapes (SB3's dict form), one of them
+// without hidden layers.
+TEST(ActorCritic, HandWrittenGradientsEqualAutogradForDifferentActorAndCriticShapes) {
+  expect_same_gradients({"tanh", {16, 8}, false, true, 1, std::vector<int>{12}});
+  expect_same_gradients({"relu", {10}, true, true, 2, std::vector<int>{7, 5, 3}});
+  expect_same_gradients({"tanh", {16, 8}, false, true, 2, std::vector<int>{}});
+  expect_same_gradients({"elu", {}, false, true, 3, std::vector<int>{9}});
 }
 
 TEST(ActorCritic, DataParallelPartsSumToTheSameGradients) {

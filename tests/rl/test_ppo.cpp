@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 
 #include "../env/market_fixture.hpp"
@@ -113,7 +114,8 @@ double backtest(const env::MarketData& m, const config::Config& c, std::size_t f
 
 namespace {
 
-std::string train_bytes(const env::LoadedMarket& market, const std::string& name, int threads) {
+std::string train_bytes(const env::LoadedMarket& market, const std::string& name, int threads,
+                        std::function<void()> between_epochs = {}, rl::TrainResult* result = nullptr) {
   rl::TrainRequest req;
   req.config = small_config(5);
   req.market = market;
@@ -121,7 +123,9 @@ std::string train_bytes(const env::LoadedMarket& market, const std::string& name
   req.total_timesteps = 1024;
   req.threads = threads;
   req.progress = false;
-  rl::train(req);
+  req.between_epochs = std::move(between_epochs);
+  const auto trained = rl::train(req);
+  if (result != nullptr) *result = trained;
   std::ifstream in(req.output, std::ios::binary);
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
@@ -137,6 +141,21 @@ TEST(Ppo, SameSeedAndThreadCountGiveByteIdenticalModelFilesWithThreeThreads) {
   EXPECT_TRUE(a == b) << "two runs with seed 5 and 3 threads wrote different model files";
   EXPECT_FALSE(a == train_bytes(market, "t1.pt", 1)) << "1 and 3 threads round differently; equal bytes mean the "
                                                         "threads were not used";
+}
+
+// The benchmarks measure the machine between an update's epochs: once per epoch run, and the
+// training is the same as without it.
+TEST(Ppo, TheBetweenEpochsHookRunsOncePerEpochAndChangesNothing) {
+  const auto market = wrap(planted_market(400, 1));
+  int calls = 0;
+  rl::TrainResult result;
+  const auto with_hook = train_bytes(
+      market, "hook.pt", 2, [&calls] { ++calls; }, &result);
+  int epochs = 0;
+  for (const auto& u : result.history) epochs += u.epochs_run;
+  ASSERT_GT(epochs, 0);
+  EXPECT_EQ(calls, epochs);
+  EXPECT_TRUE(with_hook == train_bytes(market, "no_hook.pt", 2));
 }
 
 TEST(Ppo, SameSeedOneThreadGivesByteIdenticalModelFiles) {

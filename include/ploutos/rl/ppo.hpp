@@ -45,6 +45,10 @@ struct TrainRequest {
   bool progress = true;
   const std::atomic<bool>* stop = nullptr;  // set by a signal handler: checkpoint and return
   std::function<void(const UpdateMetrics&)> on_update;
+  // Called after each epoch of an update; its time is left out of update_seconds. The benchmarks
+  // measure the machine's GEMM rate here, so the update is compared with the rate of the same
+  // minutes (a VM's neighbours move it by several per cent from one minute to the next).
+  std::function<void()> between_epochs;
 };
 
 struct TrainResult {
