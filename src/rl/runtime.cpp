@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -84,6 +85,9 @@ void set_torch_threads(int threads) {
   if (threads > 0) at::set_num_threads(threads);
 }
 
+namespace {
+
+// OpenBLAS's own thread count (0 when the loaded BLAS is not OpenBLAS), and setting it.
 int blas_threads() {
   using Get = int (*)();
   static const auto get = reinterpret_cast<Get>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
@@ -96,14 +100,8 @@ void set_blas_threads(int threads) {
   if (set != nullptr && threads > 0) set(threads);
 }
 
-ScopedBlasThreads::ScopedBlasThreads(int threads) : saved_(threads > 0 ? blas_threads() : 0) {
-  if (saved_ > 0) set_blas_threads(threads);
-}
-
-ScopedBlasThreads::~ScopedBlasThreads() {
-  if (saved_ > 0) set_blas_threads(saved_);
-}
-
+// C[m x n] = A[m x k] B[k x n] in float through LibTorch's BLAS into a preallocated C, `repeats`
+// times after a warm-up; GFLOP/s of the best repeat.
 double gemm_gflops(std::int64_t m, std::int64_t n, std::int64_t k, int repeats) {
   torch::NoGradGuard no_grad;
   const auto a = torch::rand({m, k});
@@ -119,6 +117,16 @@ double gemm_gflops(std::int64_t m, std::int64_t n, std::int64_t k, int repeats) 
         std::max(best, 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k) / seconds / 1e9);
   }
   return best;
+}
+
+}  // namespace
+
+ScopedBlasThreads::ScopedBlasThreads(int threads) : saved_(threads > 0 ? blas_threads() : 0) {
+  if (saved_ > 0) set_blas_threads(threads);
+}
+
+ScopedBlasThreads::~ScopedBlasThreads() {
+  if (saved_ > 0) set_blas_threads(saved_);
 }
 
 double machine_gemm_gflops() {

@@ -160,19 +160,7 @@ TEST(Ppo, TheBetweenEpochsHookRunsOncePerEpochAndChangesNothing) {
 
 TEST(Ppo, SameSeedOneThreadGivesByteIdenticalModelFiles) {
   const auto market = wrap(planted_market(400, 1));
-  auto run = [&](const std::string& name) {
-    rl::TrainRequest req;
-    req.config = small_config(5);
-    req.market = market;
-    req.output = temp_path(name);
-    req.total_timesteps = 1024;
-    req.threads = 1;
-    req.progress = false;
-    rl::train(req);
-    std::ifstream in(req.output, std::ios::binary);
-    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  };
-  const auto a = run("a.pt"), b = run("b.pt");
+  const auto a = train_bytes(market, "a.pt", 1), b = train_bytes(market, "b.pt", 1);
   ASSERT_GT(a.size(), 1000u);
   EXPECT_TRUE(a == b) << "two runs with seed 5 wrote different model files";
 }

@@ -1,6 +1,5 @@
 #pragma once
 // What LibTorch runs on. This header stays free of torch includes; only src/rl/*.cpp include them.
-#include <cstdint>
 #include <string>
 
 namespace ploutos::rl {
@@ -26,9 +25,6 @@ void ensure_fast_blas_kernels(char** argv);
 
 // 0 keeps LibTorch's default (all cores).
 void set_torch_threads(int threads);
-// OpenBLAS's own thread count (0 when the loaded BLAS is not OpenBLAS), and setting it.
-int blas_threads();
-void set_blas_threads(int threads);
 // OpenBLAS's thread count for a scope (threads <= 0, or a BLAS that is not OpenBLAS: unchanged).
 class ScopedBlasThreads {
  public:
@@ -42,9 +38,6 @@ class ScopedBlasThreads {
 };
 // Multiplies two random n x n float matrices `repeats` times and returns GFLOP/s (a BLAS health check).
 double torch_matmul_gflops(int n, int repeats);
-// C[m x n] = A[m x k] B[k x n] in float through LibTorch's BLAS into a preallocated C, `repeats`
-// times after a warm-up; GFLOP/s of the best repeat.
-double gemm_gflops(std::int64_t m, std::int64_t n, std::int64_t k, int repeats);
 // The machine's float32 GEMM rate as the benchmarks quote it: the best of 1024^3, 2048^3 and
 // 8192 x 1024 x 1173 (the V6 update's largest product), with every BLAS thread.
 double machine_gemm_gflops();
