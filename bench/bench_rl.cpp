@@ -39,15 +39,23 @@ static void BM_PolicyDecisionLatencyV6(benchmark::State& state) {
   const config::Config v6 = config::load_config_file(std::filesystem::path(PLOUTOS_SOURCE_DIR) / "config" /
                                                      "training_config_v6_better_timing.yaml");
   const std::size_t obs_dim = 15 * 77 + 15 + 3;
-  auto policy = rl::Policy::untrained(obs_dim, 15, v6.ppo);
+  const auto precision = state.range(2) == 8 ? rl::DecisionPrecision::kInt8 : rl::DecisionPrecision::kFloat32;
+  auto policy = rl::Policy::untrained(obs_dim, 15, v6.ppo, precision);
   const auto batch = static_cast<std::size_t>(state.range(0));
   std::vector<float> obs(obs_dim * batch, 0.1f);
   std::vector<std::int32_t> actions(15 * batch);
   for (auto _ : state) policy->act(obs, actions);
+  state.SetLabel(rl::to_string(precision));
 }
-// {batch, LibTorch threads}: one decision (its matrix-vector products split over every core by the
-// policy's own pool), and a VecEnv-sized batch of 16 as in a V6 rollout step.
-BENCHMARK(BM_PolicyDecisionLatencyV6)->Args({1, 1})->Args({16, 1})->Args({16, 2})->Unit(benchmark::kMicrosecond);
+// {batch, LibTorch threads, precision}: one decision (its matrix-vector products split over every
+// core by the policy's own pool), in float32 and in int8 (docs/decisions.md), and a VecEnv-sized
+// batch of 16 as in a V6 rollout step.
+BENCHMARK(BM_PolicyDecisionLatencyV6)
+    ->Args({1, 1, 32})
+    ->Args({1, 1, 8})
+    ->Args({16, 1, 32})
+    ->Args({16, 2, 32})
+    ->Unit(benchmark::kMicrosecond);
 
 namespace {
 void run_iterations(benchmark::State& state, const char* config_name, int threads) {

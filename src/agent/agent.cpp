@@ -7,11 +7,12 @@
 
 namespace ploutos::agent {
 
-std::unique_ptr<Agent> Agent::load(const std::string& model_path) {
-  return std::make_unique<Agent>(rl::Policy::load(model_path), model_path);
+std::unique_ptr<Agent> Agent::load(const std::string& model_path, rl::DecisionPrecision precision) {
+  return std::make_unique<Agent>(rl::Policy::load(model_path, precision), model_path);
 }
 
-Agent::Agent(std::unique_ptr<rl::Policy> policy, const std::string& origin) : policy_(std::move(policy)) {
+Agent::Agent(std::unique_ptr<rl::Policy> policy, const std::string& origin)
+    : policy_(std::move(policy)), origin_(origin) {
   nlohmann::json manifest;
   try {
     manifest = nlohmann::json::parse(policy_->manifest());
@@ -38,6 +39,20 @@ void Agent::check_compatible(const env::MarketData& m, const std::string& featur
 
 void Agent::act(std::span<const float> obs, std::span<std::int32_t> actions) {
   policy_->act(obs, actions);
+  compare(obs, actions);
+}
+
+void Agent::compare_with_float32() {
+  reference_ = rl::Policy::load(origin_, rl::DecisionPrecision::kFloat32);
+  agreement_ = {};
+}
+
+void Agent::compare(std::span<const float> obs, std::span<const std::int32_t> actions) {
+  if (!reference_) return;
+  reference_actions_.resize(actions.size());
+  reference_->act(obs, reference_actions_);
+  for (std::size_t k = 0; k < actions.size(); ++k) agreement_.same += actions[k] == reference_actions_[k];
+  agreement_.decisions += actions.size();
 }
 
 void Agent::sample(std::span<const float> obs, std::span<std::int32_t> actions, Rng& rng) {
@@ -55,6 +70,7 @@ void Agent::decide(const env::MarketData& market, std::size_t bar, std::span<con
   env::write_observation(
       market, bar, [&](std::size_t k) { return quantities[k]; }, portfolio, obs_);
   policy_->act(obs_, actions);
+  compare(obs_, actions);
 }
 
 }  // namespace ploutos::agent

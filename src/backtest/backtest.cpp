@@ -31,9 +31,10 @@ std::string time_text(const BacktestResult& r, std::size_t i) {
 }  // namespace
 
 ModelWithMarket load_model_with_market(const std::string& model_path, const std::string& data,
-                                       const std::function<void(config::Config&)>& adjust) {
+                                       const std::function<void(config::Config&)>& adjust,
+                                       rl::DecisionPrecision precision) {
   ModelWithMarket out;
-  out.agent = agent::Agent::load(model_path);
+  out.agent = agent::Agent::load(model_path, precision);
   out.config = out.agent->config();
   if (data == "synthetic") out.config.data.interval = "1d";  // the built-in market is daily
   if (adjust) adjust(out.config);
@@ -159,6 +160,13 @@ std::string summary_json(const BacktestResult& r) {
   j["fill"] = r.optimistic ? "close (OPTIMISTIC: fills at the decision bar's close)" : "next_open";
   j["optimistic"] = r.optimistic;
   j["engine"] = r.engine;
+  j["decision_precision"] = r.decision_precision;
+  if (r.agreement_with_float32.decisions > 0) {
+    const auto& a = r.agreement_with_float32;
+    j["agreement_with_float32"] = {{"decisions", a.decisions},
+                                   {"same", a.same},
+                                   {"share", static_cast<double>(a.same) / static_cast<double>(a.decisions)}};
+  }
   nlohmann::ordered_json baselines = nlohmann::ordered_json::object();
   for (const auto& b : r.baselines) baselines[b.name] = metrics_json(b);
   j["baselines"] = baselines;

@@ -23,7 +23,7 @@ namespace ploutos::cli {
 
 void add_backtest_command(CLI::App& app, Globals& globals) {
   struct Options {
-    std::string model, start, end, tickers, data, fill, costs, out, engine = "env";
+    std::string model, start, end, tickers, data, fill, costs, out, engine = "env", decision_precision = "float32";
     int days = 0, folds = 3, seeds = 3, purge_days = 5, embargo_days = 5, test_months = 6, threads = 0;
     double train_years = 3;
     std::int64_t timesteps = 0;
@@ -48,6 +48,10 @@ void add_backtest_command(CLI::App& app, Globals& globals) {
                   "env: the training environment (default); broker: the live trader's path (risk overlay, orders, "
                   "SimBroker) with an in-memory journal")
       ->check(CLI::IsMember({"env", "broker"}))
+      ->capture_default_str();
+  cmd->add_option("--decision-precision", o->decision_precision,
+                  "float32 (the trained weights) or int8 (~3x faster decisions that can differ where two "
+                  "actions are nearly tied; docs/decisions.md)")
       ->capture_default_str();
   cmd->add_flag("--walk-forward", o->walk_forward, "Retrain per fold and seed, evaluate out of sample");
   cmd->add_flag("--reliability", o->reliability,
@@ -115,11 +119,20 @@ void add_backtest_command(CLI::App& app, Globals& globals) {
       if (!o->fill.empty() && o->fill != "next_open" && o->fill != "close") {
         throw UsageError("--fill: expected next_open or close, got '" + o->fill + "'");
       }
-      const auto loaded = backtest::load_model_with_market(o->model, o->data, [&](config::Config& c) {
-        if (!o->costs.empty()) c.costs = config::load_config_file(config::resolve_config_path(o->costs)).costs;
-        if (!o->fill.empty()) c.environment.fill = o->fill;
-        if (!o->tickers.empty()) c.data.tickers = split_list(o->tickers);  // the manifest check refuses others
-      });
+      const auto precision = rl::parse_decision_precision(o->decision_precision, "--decision-precision");
+      const auto loaded = backtest::load_model_with_market(
+          o->model, o->data,
+          [&](config::Config& c) {
+            if (!o->costs.empty()) c.costs = config::load_config_file(config::resolve_config_path(o->costs)).costs;
+            if (!o->fill.empty()) c.environment.fill = o->fill;
+            if (!o->tickers.empty()) c.data.tickers = split_list(o->tickers);  // the manifest check refuses others
+          },
+          precision);
+      if (precision != rl::DecisionPrecision::kFloat32) {
+        spdlog::warn("--decision-precision {}: decisions may differ from the float32 policy's; counting how often",
+                     rl::to_string(precision));
+        loaded.agent->compare_with_float32();
+      }
       const auto& config = loaded.config;
       const auto& m = *loaded.market.market;
       // The window: the last --days bars, or --start/--end; features warm up on the bars before it.
@@ -146,10 +159,12 @@ void add_backtest_command(CLI::App& app, Globals& globals) {
                 std::span<std::int32_t> a) { loaded.agent->decide(mk, bar, q, p, a); },
             "agent", config.training.seed);
       }
-      const auto result = backtest::run_backtest(
+      auto result = backtest::run_backtest(
           loaded.market.market, env_config, first, last,
           [&](std::span<const float> obs, std::span<std::int32_t> actions) { loaded.agent->act(obs, actions); },
           config.training.seed, through_broker ? &*through_broker : nullptr);
+      result.decision_precision = rl::to_string(precision);
+      result.agreement_with_float32 = loaded.agent->agreement();
       const std::string out_dir = o->out.empty() ? config.backtest.out_dir : o->out;
       backtest::write_outputs(result, out_dir);
       // The self-improvement step after every backtest: the losing-trade analysis of the agent's fills.

@@ -154,27 +154,19 @@ class SpinBarrier {
   std::atomic<int> arrived_{0}, phase_{0};
 };
 
-const float* MlpRunner::forward_row(const MlpView& net, const float* x) {
-  // Matrix-vector products straight from the weights (no GEMM packing of a 1-row matrix).
-  const std::int64_t widest_out = widest(net);
+template <class Layer>
+const float* MlpRunner::row_through_layers(std::size_t layers, std::int64_t widest_out, const Layer& layer) {
   row_a_.resize(static_cast<std::size_t>(widest_out));  // sized before the threads start
   row_b_.resize(static_cast<std::size_t>(widest_out));
   const int parts = pool_ != nullptr ? pool_->parts() : 1;
   SpinBarrier barrier(parts);
   auto run_part = [&](int part) {
-    const float* in = x;
-    std::int64_t width = net.in;
-    for (std::size_t l = 0; l <= net.hidden.size(); ++l) {
-      const bool hidden = l < net.hidden.size();
-      const auto& layer = hidden ? net.hidden[l] : net.head;
-      const std::int64_t out = layer.weight.size(0);
-      float* dst = (l % 2 == 0 ? row_a_ : row_b_).data();
-      const std::int64_t first = out * part / parts, last = out * (part + 1) / parts;
-      kernels::matvec_rows(layer.weight.data_ptr<float>(), layer.bias.data_ptr<float>(), in, dst, first, last, width);
-      if (hidden) kernels::bias_activation(dst + first, nullptr, 1, last - first, net.activation);
+    const float* in = nullptr;  // the first layer reads the observation
+    for (std::size_t l = 0; l < layers; ++l) {
+      float* out = (l % 2 == 0 ? row_a_ : row_b_).data();
+      layer(l, part, parts, in, out);
       if (parts > 1) barrier.arrive_and_wait();  // the next layer reads every row of this one
-      in = dst;
-      width = out;
+      in = out;
     }
   };
   if (parts > 1) {
@@ -182,7 +174,80 @@ const float* MlpRunner::forward_row(const MlpView& net, const float* x) {
   } else {
     run_part(0);
   }
-  return (net.hidden.size() % 2 == 0 ? row_a_ : row_b_).data();
+  return ((layers - 1) % 2 == 0 ? row_a_ : row_b_).data();
+}
+
+const float* MlpRunner::forward_row(const MlpView& net, const float* x) {
+  // Matrix-vector products straight from the weights (no GEMM packing of a 1-row matrix).
+  const std::size_t layers = net.hidden.size() + 1;
+  return row_through_layers(layers, widest(net), [&](std::size_t l, int part, int parts, const float* in, float* out) {
+    const bool hidden = l < net.hidden.size();
+    const auto& layer = hidden ? net.hidden[l] : net.head;
+    const std::int64_t rows = layer.weight.size(0), first = rows * part / parts, last = rows * (part + 1) / parts;
+    kernels::matvec_rows(layer.weight.data_ptr<float>(), layer.bias.data_ptr<float>(), in != nullptr ? in : x, out,
+                         first, last, layer.weight.size(1));
+    if (hidden) kernels::bias_activation(out + first, nullptr, 1, last - first, net.activation);
+  });
+}
+
+const float* MlpRunner::forward_row(const Int8Mlp& net, const float* x) {
+  std::int64_t widest_out = 0, widest_in = 0;
+  for (const auto& layer : net.layers) {
+    widest_out = std::max(widest_out, layer.out);
+    widest_in = std::max(widest_in, layer.padded_in);
+  }
+  const int parts = pool_ != nullptr ? pool_->parts() : 1;
+  quantized_.resize(static_cast<std::size_t>(parts));
+  for (auto& q : quantized_) q.resize(static_cast<std::size_t>(widest_in));
+  return row_through_layers(
+      net.layers.size(), widest_out, [&](std::size_t l, int part, int parts_, const float* in, float* out) {
+        const auto& layer = net.layers[l];
+        const std::int64_t first = layer.out * part / parts_;
+        const std::int64_t last = layer.out * (part + 1) / parts_;
+        // Every part quantises the whole input for itself: the same bits in each,
+        // and no second barrier a layer.
+        std::int16_t* q = quantized_[static_cast<std::size_t>(part)].data();
+        const float q_scale = kernels::quantize_int16(in != nullptr ? in : x, layer.in, layer.padded_in, q,
+                                                      kernels::int16_activation_limit(layer.padded_in));
+        kernels::matvec_rows_int8(layer.weight.data(), layer.row_scale.data(), layer.bias.data(), q, q_scale, out,
+                                  first, last, layer.padded_in);
+        if (l + 1 < net.layers.size()) kernels::bias_activation(out + first, nullptr, 1, last - first, net.activation);
+      });
+}
+
+Int8Mlp quantize_int8(const MlpView& net) {
+  torch::NoGradGuard no_grad;
+  Int8Mlp q;
+  q.activation = net.activation;
+  q.in = net.in;
+  auto add = [&q](const DenseLayer& dense) {
+    Int8Layer layer;
+    layer.out = dense.weight.size(0);
+    layer.in = dense.weight.size(1);
+    layer.padded_in =
+        (layer.in + kernels::kInt8ColumnAlign - 1) / kernels::kInt8ColumnAlign * kernels::kInt8ColumnAlign;
+    layer.weight.assign(static_cast<std::size_t>(layer.out * layer.padded_in), 0);
+    layer.row_scale.assign(static_cast<std::size_t>(layer.out), 0.0f);
+    const auto w = dense.weight.contiguous();
+    const auto b = dense.bias.contiguous();
+    const float* wp = w.data_ptr<float>();
+    layer.bias.assign(b.data_ptr<float>(), b.data_ptr<float>() + layer.out);
+    for (std::int64_t r = 0; r < layer.out; ++r) {
+      const float* row = wp + r * layer.in;
+      float largest = 0.0f;
+      for (std::int64_t c = 0; c < layer.in; ++c) largest = std::max(largest, std::fabs(row[c]));
+      if (largest == 0.0f) continue;  // an all-zero row stays zero, with scale 0
+      const float scale = largest / 127.0f;
+      layer.row_scale[static_cast<std::size_t>(r)] = scale;
+      std::int8_t* out = layer.weight.data() + r * layer.padded_in;
+      for (std::int64_t c = 0; c < layer.in; ++c)
+        out[c] = static_cast<std::int8_t>(std::clamp(std::nearbyint(row[c] / scale), -127.0f, 127.0f));
+    }
+    q.layers.push_back(std::move(layer));
+  };
+  for (const auto& dense : net.hidden) add(dense);
+  add(net.head);
+  return q;
 }
 
 const float* MlpRunner::forward(const MlpView& net, const float* x, std::int64_t rows) {

@@ -1,5 +1,7 @@
 #include "mlp_kernels.hpp"
 
+#include <algorithm>
+
 #include "ploutos/core/error.hpp"
 
 namespace ploutos::rl::kernels {
@@ -11,6 +13,9 @@ namespace ploutos::rl::kernels {
                            float* bias_grad);                                                                          \
   void matvec_rows(const float* w, const float* bias, const float* x, float* y, std::int64_t first, std::int64_t last, \
                    std::int64_t cols);                                                                                 \
+  float quantize_int16(const float* x, std::int64_t n, std::int64_t padded, std::int16_t* q, std::int32_t limit);      \
+  void matvec_rows_int8(const std::int8_t* w, const float* row_scale, const float* bias, const std::int16_t* q,        \
+                        float q_scale, float* y, std::int64_t first, std::int64_t last, std::int64_t padded_cols);     \
   double sum_squares(const float* g, std::int64_t first, std::int64_t last);                                           \
   void add_into(float* d, const float* s, std::int64_t first, std::int64_t last);                                      \
   void adam_update(float* p, const float* g, float* m, float* v, std::int64_t first, std::int64_t last,                \
@@ -28,21 +33,37 @@ struct Table {
   decltype(&generic::bias_activation) bias_activation;
   decltype(&generic::activation_backward) activation_backward;
   decltype(&generic::matvec_rows) matvec_rows;
+  decltype(&generic::quantize_int16) quantize_int16;
+  decltype(&generic::matvec_rows_int8) matvec_rows_int8;
   decltype(&generic::sum_squares) sum_squares;
   decltype(&generic::add_into) add_into;
   decltype(&generic::adam_update) adam_update;
 };
 
-const Table kAvx2{
-    "avx2",         avx2::bias_activation, avx2::activation_backward, avx2::matvec_rows, avx2::sum_squares,
-    avx2::add_into, avx2::adam_update};
-const Table kAvx512{
-    "avx512",         avx512::bias_activation, avx512::activation_backward, avx512::matvec_rows, avx512::sum_squares,
-    avx512::add_into, avx512::adam_update};
+const Table kAvx2{"avx2",
+                  avx2::bias_activation,
+                  avx2::activation_backward,
+                  avx2::matvec_rows,
+                  avx2::quantize_int16,
+                  avx2::matvec_rows_int8,
+                  avx2::sum_squares,
+                  avx2::add_into,
+                  avx2::adam_update};
+const Table kAvx512{"avx512",
+                    avx512::bias_activation,
+                    avx512::activation_backward,
+                    avx512::matvec_rows,
+                    avx512::quantize_int16,
+                    avx512::matvec_rows_int8,
+                    avx512::sum_squares,
+                    avx512::add_into,
+                    avx512::adam_update};
 const Table kGeneric{"generic",
                      generic::bias_activation,
                      generic::activation_backward,
                      generic::matvec_rows,
+                     generic::quantize_int16,
+                     generic::matvec_rows_int8,
                      generic::sum_squares,
                      generic::add_into,
                      generic::adam_update};
@@ -89,6 +110,21 @@ void activation_backward(float* g, const float* h, std::int64_t rows, std::int64
 void matvec_rows(const float* w, const float* bias, const float* x, float* y, std::int64_t first, std::int64_t last,
                  std::int64_t cols) {
   table().matvec_rows(w, bias, x, y, first, last, cols);
+}
+
+std::int32_t int16_activation_limit(std::int64_t padded_cols) {
+  constexpr std::int64_t kInt32Max = 2147483647, kInt8Max = 127, kInt16Max = 32767;
+  return static_cast<std::int32_t>(
+      std::clamp<std::int64_t>(kInt32Max / (kInt8Max * std::max<std::int64_t>(padded_cols, 1)), 1, kInt16Max));
+}
+
+float quantize_int16(const float* x, std::int64_t n, std::int64_t padded, std::int16_t* q, std::int32_t limit) {
+  return table().quantize_int16(x, n, padded, q, limit);
+}
+
+void matvec_rows_int8(const std::int8_t* w, const float* row_scale, const float* bias, const std::int16_t* q,
+                      float q_scale, float* y, std::int64_t first, std::int64_t last, std::int64_t padded_cols) {
+  table().matvec_rows_int8(w, row_scale, bias, q, q_scale, y, first, last, padded_cols);
 }
 
 double sum_squares(const float* g, std::int64_t first, std::int64_t last) {

@@ -28,6 +28,20 @@ void activation_backward(float* g, const float* h, std::int64_t rows, std::int64
 void matvec_rows(const float* w, const float* bias, const float* x, float* y, std::int64_t first, std::int64_t last,
                  std::int64_t cols);
 
+// Eight-bit decisions (ppo.cpp, DecisionPrecision::kInt8): weights as int8 with one scale per
+// output row, the input vector as int16 with one scale for the vector. The products are summed
+// exactly in int32, so every variant and every row split computes the same bits. A row holds
+// `padded_cols` weights, a multiple of kInt8ColumnAlign, zero past the layer's input width.
+constexpr std::int64_t kInt8ColumnAlign = 32;
+// The largest |q| for which padded_cols products of |w| <= 127 and |q| cannot overflow int32.
+std::int32_t int16_activation_limit(std::int64_t padded_cols);
+// q[i] = round(x[i] / scale) for i < n, zero for n <= i < padded; returns scale = max|x| / limit
+// (0 when x is all zeros).
+float quantize_int16(const float* x, std::int64_t n, std::int64_t padded, std::int16_t* q, std::int32_t limit);
+// y[r] = bias[r] + (row_scale[r] * q_scale) * sum over c of w[r][c] q[c], for rows r in [first, last).
+void matvec_rows_int8(const std::int8_t* w, const float* row_scale, const float* bias, const std::int16_t* q,
+                      float q_scale, float* y, std::int64_t first, std::int64_t last, std::int64_t padded_cols);
+
 // Optimiser passes over [first, last) of a parameter's flat buffers.
 // Sum of squares (double), for the global gradient norm.
 double sum_squares(const float* g, std::int64_t first, std::int64_t last);

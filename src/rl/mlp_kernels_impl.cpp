@@ -9,6 +9,10 @@
 #include <cstdint>
 #include <vector>
 
+#if defined(__AVX512BW__)
+#include <immintrin.h>
+#endif
+
 #include "mlp_kernels.hpp"
 
 #ifndef PLOUTOS_KERNEL_VARIANT
@@ -143,6 +147,61 @@ void matvec_rows(const float* w, const float* bias, const float* x, float* y, st
       for (std::int64_t j = 0; j < half; ++j) acc[j] += acc[j + half];
     }
     y[r] = bias[r] + (acc[0] + tail);
+  }
+}
+
+float quantize_int16(const float* x, std::int64_t n, std::int64_t padded, std::int16_t* q, std::int32_t limit) {
+  float largest = 0.0f;
+  for (std::int64_t i = 0; i < n; ++i) largest = std::max(largest, std::fabs(x[i]));
+  std::fill(q + n, q + padded, std::int16_t{0});
+  if (largest == 0.0f) {
+    std::fill(q, q + n, std::int16_t{0});
+    return 0.0f;
+  }
+  const auto bound = static_cast<float>(limit);
+  const float inverse = bound / largest;
+  for (std::int64_t i = 0; i < n; ++i) {
+    // Round to nearest even (the default mode), then clamp: x * inverse may round past the limit.
+    const float r = std::nearbyint(x[i] * inverse);
+    q[i] = static_cast<std::int16_t>(std::clamp(r, -bound, bound));
+  }
+  return largest / bound;
+}
+
+// The exact int32 sum of w[c] * q[c] over one row.
+inline std::int32_t dot_int8_int16(const std::int8_t* w, const std::int16_t* q, std::int64_t padded_cols) {
+#if defined(__AVX512BW__)
+  // Four accumulators, so the adds do not wait on each other; madd sums pairs of products.
+  __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+  const auto product = [&](std::int64_t c) {
+    const __m512i wide = _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + c)));
+    return _mm512_madd_epi16(wide, _mm512_loadu_si512(q + c));
+  };
+  std::int64_t c = 0;
+  for (; c + 4 * kInt8ColumnAlign <= padded_cols; c += 4 * kInt8ColumnAlign) {
+    a0 = _mm512_add_epi32(a0, product(c));
+    a1 = _mm512_add_epi32(a1, product(c + kInt8ColumnAlign));
+    a2 = _mm512_add_epi32(a2, product(c + 2 * kInt8ColumnAlign));
+    a3 = _mm512_add_epi32(a3, product(c + 3 * kInt8ColumnAlign));
+  }
+  for (; c < padded_cols; c += kInt8ColumnAlign) a0 = _mm512_add_epi32(a0, product(c));
+  alignas(64) std::int32_t lanes[16];
+  _mm512_store_si512(lanes, _mm512_add_epi32(_mm512_add_epi32(a0, a1), _mm512_add_epi32(a2, a3)));
+  std::int32_t sum = 0;
+  for (const std::int32_t lane : lanes) sum += lane;
+  return sum;
+#else
+  std::int32_t sum = 0;
+  for (std::int64_t c = 0; c < padded_cols; ++c) sum += static_cast<std::int32_t>(w[c]) * q[c];
+  return sum;
+#endif
+}
+
+void matvec_rows_int8(const std::int8_t* w, const float* row_scale, const float* bias, const std::int16_t* q,
+                      float q_scale, float* y, std::int64_t first, std::int64_t last, std::int64_t padded_cols) {
+  for (std::int64_t r = first; r < last; ++r) {
+    const std::int32_t sum = dot_int8_int16(w + r * padded_cols, q, padded_cols);
+    y[r] = bias[r] + (row_scale[r] * q_scale) * static_cast<float>(sum);
   }
 }
 

@@ -228,7 +228,7 @@ double evaluate(ActorCritic& policy, const RunningMeanStd& rms, double clip_obs,
 
 class TorchPolicy final : public Policy {
  public:
-  TorchPolicy(std::size_t obs_dim, std::size_t n_tickers, const config::PpoConfig& ppo)
+  TorchPolicy(std::size_t obs_dim, std::size_t n_tickers, const config::PpoConfig& ppo, DecisionPrecision precision)
       : manifest_("{}"),
         obs_dim_(obs_dim),
         n_tickers_(n_tickers),
@@ -238,9 +238,9 @@ class TorchPolicy final : public Policy {
         normalize_(ppo.normalize_observations),
         clip_obs_(ppo.clip_obs) {
     policy_->eval();
-    actor_ = actor_view(policy_);
+    set_actor(precision);
   }
-  explicit TorchPolicy(const std::string& path) {
+  TorchPolicy(const std::string& path, DecisionPrecision precision) {
     auto archive = open_model(path);
     manifest_ = manifest_of(archive, path);
     const auto j = nlohmann::json::parse(manifest_);
@@ -259,7 +259,7 @@ class TorchPolicy final : public Policy {
     archive.read("policy", policy_archive);
     policy_->load(policy_archive);
     policy_->eval();
-    actor_ = actor_view(policy_);
+    set_actor(precision);
     archive.read("obs_rms_mean", rms_.mean);
     archive.read("obs_rms_var", rms_.var);
     normalize_ = ppo.value("normalize_observations", true);
@@ -268,13 +268,11 @@ class TorchPolicy final : public Policy {
   std::size_t obs_dim() const override { return obs_dim_; }
   std::size_t n_tickers() const override { return n_tickers_; }
   const std::string& manifest() const override { return manifest_; }
+  DecisionPrecision precision() const override { return precision_; }
   void act(std::span<const float> obs, std::span<std::int32_t> actions, bool deterministic) override {
     torch::NoGradGuard no_grad;
     const auto batch = static_cast<std::int64_t>(obs.size() / obs_dim_);
-    auto x =
-        torch::from_blob(const_cast<float*>(obs.data()), {batch, static_cast<std::int64_t>(obs_dim_)}, torch::kFloat32);
-    if (normalize_) x = rms_.normalize(x, clip_obs_);
-    const float* logits = runner_.forward(actor_, x.contiguous().data_ptr<float>(), batch);
+    const float* logits = logits_of(obs);
     if (deterministic) {
       argmax_actions(logits, actions.size(), actions.data());
       return;
@@ -287,10 +285,7 @@ class TorchPolicy final : public Policy {
   void probabilities(std::span<const float> obs, std::span<float> probs) override {
     torch::NoGradGuard no_grad;
     const auto batch = static_cast<std::int64_t>(obs.size() / obs_dim_);
-    auto x =
-        torch::from_blob(const_cast<float*>(obs.data()), {batch, static_cast<std::int64_t>(obs_dim_)}, torch::kFloat32);
-    if (normalize_) x = rms_.normalize(x, clip_obs_);
-    const float* logits = runner_.forward(actor_, x.contiguous().data_ptr<float>(), batch);
+    const float* logits = logits_of(obs);
     const auto z = torch::from_blob(const_cast<float*>(logits), {batch * static_cast<std::int64_t>(n_tickers_), 3},
                                     torch::kFloat32);
     const auto p = torch::softmax(z, -1).contiguous();
@@ -298,11 +293,40 @@ class TorchPolicy final : public Policy {
   }
 
  private:
+  void set_actor(DecisionPrecision precision) {
+    precision_ = precision;
+    actor_ = actor_view(policy_);
+    if (precision == DecisionPrecision::kInt8) int8_actor_ = quantize_int8(actor_);
+  }
+  // Normalised observations [batch x obs_dim] -> logits [batch x n_tickers x 3], valid until the
+  // next call.
+  const float* logits_of(std::span<const float> obs) {
+    const auto batch = static_cast<std::int64_t>(obs.size() / obs_dim_);
+    auto x =
+        torch::from_blob(const_cast<float*>(obs.data()), {batch, static_cast<std::int64_t>(obs_dim_)}, torch::kFloat32);
+    if (normalize_) x = rms_.normalize(x, clip_obs_);
+    x = x.contiguous();
+    if (precision_ == DecisionPrecision::kFloat32) return runner_.forward(actor_, x.data_ptr<float>(), batch);
+    const std::size_t width = 3 * n_tickers_;
+    logits_.resize(static_cast<std::size_t>(batch) * width);
+    for (std::int64_t r = 0; r < batch; ++r) {
+      const float* row =
+          runner_.forward_row(int8_actor_, x.data_ptr<float>() + r * static_cast<std::int64_t>(obs_dim_));
+      std::copy(row, row + width, logits_.begin() + static_cast<std::ptrdiff_t>(r * static_cast<std::int64_t>(width)));
+    }
+    return logits_.data();
+  }
+
   std::string manifest_;
   std::size_t obs_dim_ = 0, n_tickers_ = 0;
   ActorCritic policy_{nullptr};
   MlpView actor_;
-  WorkerPool pool_{std::max(1, static_cast<int>(std::thread::hardware_concurrency()))};
+  DecisionPrecision precision_ = DecisionPrecision::kFloat32;
+  Int8Mlp int8_actor_;
+  std::vector<float> logits_;
+  // Decisions come back to back in a backtest: the workers poll for a millisecond before they
+  // sleep, so a decision does not wait for a thread to be woken (WorkerPool).
+  WorkerPool pool_{std::max(1, static_cast<int>(std::thread::hardware_concurrency())), std::chrono::milliseconds{1}};
   MlpRunner runner_{&pool_};
   RunningMeanStd rms_;
   bool normalize_ = true;
@@ -316,12 +340,23 @@ std::string read_manifest(const std::string& path) {
   return manifest_of(archive, path);
 }
 
-std::unique_ptr<Policy> Policy::load(const std::string& path) {
-  return std::make_unique<TorchPolicy>(path);
+std::unique_ptr<Policy> Policy::load(const std::string& path, DecisionPrecision precision) {
+  return std::make_unique<TorchPolicy>(path, precision);
 }
 
-std::unique_ptr<Policy> Policy::untrained(std::size_t obs_dim, std::size_t n_tickers, const config::PpoConfig& ppo) {
-  return std::make_unique<TorchPolicy>(obs_dim, n_tickers, ppo);
+std::unique_ptr<Policy> Policy::untrained(std::size_t obs_dim, std::size_t n_tickers, const config::PpoConfig& ppo,
+                                          DecisionPrecision precision) {
+  return std::make_unique<TorchPolicy>(obs_dim, n_tickers, ppo, precision);
+}
+
+DecisionPrecision parse_decision_precision(const std::string& name, const std::string& field) {
+  if (name == "float32") return DecisionPrecision::kFloat32;
+  if (name == "int8") return DecisionPrecision::kInt8;
+  throw InputError(field + ": '" + name + "' is not one of float32, int8");
+}
+
+const char* to_string(DecisionPrecision precision) {
+  return precision == DecisionPrecision::kInt8 ? "int8" : "float32";
 }
 
 void check_compatible(const std::string& manifest_json, const std::string& feature_set,

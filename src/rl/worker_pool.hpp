@@ -1,6 +1,9 @@
 #pragma once
 // A fixed set of threads that run one function over part indices and wait for all of them: the
-// update's data-parallel minibatch passes (actor_critic.cpp). Torch-free.
+// update's data-parallel minibatch passes (actor_critic.cpp) and a decision's matrix-vector
+// products (ppo.cpp). Torch-free.
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
@@ -13,7 +16,11 @@ namespace ploutos::rl {
 
 class WorkerPool {
  public:
-  explicit WorkerPool(int parts);
+  // `spin`: how long an idle worker polls for the next job before it sleeps, and how long the
+  // caller polls for the others to finish. Waking a sleeping thread costs tens of microseconds on
+  // a VM (a futex and an inter-processor interrupt): a decision, ~0.2 ms of work in all, pays it
+  // per call unless its pool spins. Zero: sleep at once (the update's passes are long).
+  explicit WorkerPool(int parts, std::chrono::microseconds spin = std::chrono::microseconds{0});
   ~WorkerPool();
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
@@ -27,13 +34,15 @@ class WorkerPool {
   void loop(int part);
 
   int parts_;
+  std::chrono::microseconds spin_;
   std::vector<std::thread> threads_;
   std::mutex mutex_;
   std::condition_variable wake_, done_;
   const std::function<void(int)>* job_ = nullptr;
-  std::uint64_t generation_ = 0;
-  int running_ = 0;
-  bool quit_ = false;
+  // Written under the mutex, read also without it by spinning threads.
+  std::atomic<std::uint64_t> generation_{0};
+  std::atomic<int> running_{0};
+  std::atomic<bool> quit_{false};
   std::exception_ptr error_;
 };
 

@@ -359,6 +359,19 @@ TEST(Cli, BacktestATrainedModelAgainstBaselines) {
   EXPECT_EQ(j["optimistic"], false);
   EXPECT_TRUE(j["baselines"].contains("random_same_frequency"));
   EXPECT_TRUE(std::filesystem::exists(kTmp + "/bt_report/summary.json"));
+  EXPECT_EQ(j["decision_precision"], "float32");
+  const auto int8 = run("backtest --model " + model + " --data synthetic --days 120 --decision-precision int8 --out " +
+                        kTmp + "/bt_int8 --json");
+  ASSERT_EQ(int8.code, 0) << int8.err;
+  EXPECT_EQ(json_of(int8)["decision_precision"], "int8");
+  EXPECT_EQ(json_of(int8)["window"]["bars"], 121);
+  const auto agreement = json_of(int8)["agreement_with_float32"];
+  EXPECT_EQ(agreement["decisions"], 120 * j["tickers"].size());  // a decision a ticker and bar, the last bar none
+  EXPECT_GE(agreement["share"].get<double>(), 0.9);
+  EXPECT_FALSE(j.contains("agreement_with_float32"));
+  const auto bad = run("backtest --model " + model + " --data synthetic --decision-precision int4");
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.err.find("--decision-precision: 'int4' is not one of float32, int8"), std::string::npos) << bad.err;
   const auto close = json_of(run("backtest --model " + model + " --data synthetic --days 120 --fill close --out " +
                                  kTmp + "/bt_close --json"));
   EXPECT_EQ(close["optimistic"], true);

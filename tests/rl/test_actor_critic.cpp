@@ -240,3 +240,36 @@ TEST(ActorCritic, RunnerMatchesLibTorchForOneRowAndForMany) {
     }
   }
 }
+
+TEST(ActorCritic, Int8ActorIsCloseToFloat32AndTheSameOnAnyThreadCount) {
+  for (const auto* act : {"tanh", "relu"}) {
+    SCOPED_TRACE(act);
+    auto net = make_net(act, {64, 48});
+    torch::NoGradGuard no_grad;
+    const auto obs = torch::randn({20, kObs});
+    const auto expected = net->logits(obs).reshape({20, kTickers * 3});
+    const MlpView actor = actor_view(net);
+    const Int8Mlp int8 = quantize_int8(actor);
+    ASSERT_EQ(int8.layers.size(), 3u);
+    EXPECT_EQ(int8.layers[0].padded_in % kernels::kInt8ColumnAlign, 0);
+    MlpRunner one;
+    WorkerPool pool(3);
+    MlpRunner three(&pool);
+    double worst = 0, spread = 0;
+    for (std::int64_t r = 0; r < 20; ++r) {
+      const auto row = obs[r].contiguous();
+      const auto a = torch::from_blob(const_cast<float*>(one.forward_row(int8, row.data_ptr<float>())), {kTickers * 3},
+                                      torch::kFloat32)
+                         .clone();
+      const auto b = torch::from_blob(const_cast<float*>(three.forward_row(int8, row.data_ptr<float>())),
+                                      {kTickers * 3}, torch::kFloat32);
+      EXPECT_TRUE(torch::equal(a, b)) << "row " << r;
+      worst = std::max(worst, (a - expected[r]).abs().max().item<double>());
+      spread = std::max(spread, expected[r].abs().max().item<double>());
+    }
+    // Eight-bit weights: within a few per cent of the logits' size, and not equal to float32
+    // (the comparison is between two different computations).
+    EXPECT_LE(worst, 0.03 * spread);
+    EXPECT_GT(worst, 0.0);
+  }
+}

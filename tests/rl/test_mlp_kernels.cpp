@@ -1,7 +1,9 @@
 // The element-wise kernels of the hand-written MLP passes (src/rl/mlp_kernels.hpp).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -89,6 +91,19 @@ TEST(MlpKernels, EveryVariantComputesTheSameBits) {
     std::vector<float> mv(3);
     kernels::matvec_rows(w.data(), bias.data(), x.data(), mv.data(), 0, 3, cols);
     out.insert(out.end(), mv.begin(), mv.end());
+    const std::int64_t padded =
+        (cols + kernels::kInt8ColumnAlign - 1) / kernels::kInt8ColumnAlign * kernels::kInt8ColumnAlign;
+    std::vector<std::int16_t> q(static_cast<std::size_t>(padded));
+    const float q_scale =
+        kernels::quantize_int16(x.data(), cols, padded, q.data(), kernels::int16_activation_limit(padded));
+    std::vector<std::int8_t> w8(static_cast<std::size_t>(3 * padded));
+    for (std::size_t i = 0; i < w8.size(); ++i) w8[i] = static_cast<std::int8_t>(static_cast<int>(i * 37 % 255) - 127);
+    const std::vector<float> row_scale{0.01f, 0.02f, 0.003f};
+    std::vector<float> mv8(3);
+    kernels::matvec_rows_int8(w8.data(), row_scale.data(), bias.data(), q.data(), q_scale, mv8.data(), 0, 3, padded);
+    out.insert(out.end(), mv8.begin(), mv8.end());
+    out.push_back(q_scale);
+    for (const std::int16_t v : q) out.push_back(static_cast<float>(v));
     std::vector<float> p(x.begin(), x.end()), m(x.size(), 0.1f), v(x.size(), 0.2f);
     kernels::adam_update(p.data(), x.data(), m.data(), v.data(), 0, cols, {0.7f, 0.9f, 0.999f, 1e-3f, 0.03f, 1e-5f});
     out.insert(out.end(), p.begin(), p.end());
@@ -123,5 +138,61 @@ TEST(MlpKernels, MatvecRowsDoesNotDependOnTheRowSplit) {
     for (std::int64_t c = 0; c < cols; ++c)
       exact += static_cast<double>(w[static_cast<std::size_t>(r * cols + c)]) * x[static_cast<std::size_t>(c)];
     EXPECT_NEAR(whole[static_cast<std::size_t>(r)], exact, 1e-4) << "row " << r;
+  }
+}
+
+TEST(MlpKernels, Int16QuantisationRoundsToTheNearestStepAndPadsWithZeros) {
+  ploutos::Rng rng(3);
+  const std::int64_t n = 1173, padded = 1184;
+  std::vector<float> x(static_cast<std::size_t>(n));
+  for (auto& v : x) v = static_cast<float>(rng.normal() * 3);
+  std::vector<std::int16_t> q(static_cast<std::size_t>(padded), 99);
+  const std::int32_t limit = kernels::int16_activation_limit(padded);
+  const float scale = kernels::quantize_int16(x.data(), n, padded, q.data(), limit);
+  float largest = 0;
+  for (const float v : x) largest = std::max(largest, std::fabs(v));
+  EXPECT_FLOAT_EQ(scale, largest / static_cast<float>(limit));
+  int at_limit = 0;
+  for (std::int64_t i = 0; i < n; ++i) {
+    const auto k = static_cast<std::size_t>(i);
+    EXPECT_LE(std::abs(q[k]), limit);
+    at_limit += std::abs(q[k]) == limit;
+    EXPECT_LE(std::fabs(x[k] - q[k] * scale), 0.502f * scale) << "element " << i;
+  }
+  EXPECT_EQ(at_limit, 1);  // the largest element, and only it, maps to the limit
+  for (std::int64_t i = n; i < padded; ++i) EXPECT_EQ(q[static_cast<std::size_t>(i)], 0);
+  std::vector<float> zeros(8, 0.0f);
+  std::vector<std::int16_t> qz(32, 5);
+  EXPECT_EQ(kernels::quantize_int16(zeros.data(), 8, 32, qz.data(), 100), 0.0f);
+  for (const auto v : qz) EXPECT_EQ(v, 0);
+}
+
+TEST(MlpKernels, Int8MatvecSumsExactlyEvenAtTheOverflowBoundAndForAnyRowSplit) {
+  for (const std::int64_t padded : {std::int64_t{32}, std::int64_t{1184}, std::int64_t{8192}}) {
+    SCOPED_TRACE(padded);
+    const std::int32_t limit = kernels::int16_activation_limit(padded);
+    // The worst case: every product at its largest, all of one sign.
+    std::vector<std::int8_t> w(static_cast<std::size_t>(3 * padded), 127);
+    for (std::int64_t c = 0; c < padded; ++c) w[static_cast<std::size_t>(padded + c)] = -127;  // row 1
+    ploutos::Rng rng(static_cast<std::uint64_t>(padded));
+    for (std::int64_t c = 0; c < padded; ++c)
+      w[static_cast<std::size_t>(2 * padded + c)] = static_cast<std::int8_t>(rng.uniform_int(std::uint64_t{255})) - 127;
+    std::vector<std::int16_t> q(static_cast<std::size_t>(padded), static_cast<std::int16_t>(limit));
+    const std::vector<float> row_scale{1.0f, 1.0f, 0.5f}, bias{0.0f, 0.0f, 1.0f};
+    std::vector<float> whole(3), split(3);
+    kernels::matvec_rows_int8(w.data(), row_scale.data(), bias.data(), q.data(), 1.0f, whole.data(), 0, 3, padded);
+    kernels::matvec_rows_int8(w.data(), row_scale.data(), bias.data(), q.data(), 1.0f, split.data(), 0, 1, padded);
+    kernels::matvec_rows_int8(w.data(), row_scale.data(), bias.data(), q.data(), 1.0f, split.data(), 1, 3, padded);
+    EXPECT_EQ(std::memcmp(whole.data(), split.data(), sizeof(float) * 3), 0);
+    for (std::int64_t r = 0; r < 3; ++r) {
+      std::int64_t exact = 0;
+      for (std::int64_t c = 0; c < padded; ++c)
+        exact += std::int64_t{w[static_cast<std::size_t>(r * padded + c)]} * limit;
+      ASSERT_LE(std::llabs(exact), std::int64_t{2147483647});
+      const float expected =
+          bias[static_cast<std::size_t>(r)] +
+          (row_scale[static_cast<std::size_t>(r)] * 1.0f) * static_cast<float>(static_cast<std::int32_t>(exact));
+      EXPECT_EQ(whole[static_cast<std::size_t>(r)], expected) << "row " << r;
+    }
   }
 }

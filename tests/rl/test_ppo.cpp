@@ -235,5 +235,21 @@ TEST(Ppo, LearnsAPlantedSignalAndBeatsRandomAndCashOnUnseenData) {
     }
     EXPECT_GT(trained, 0.5) << "seed " << seed << ": unseen-data return " << trained;
     EXPECT_GT(trained, random + 0.5) << "seed " << seed << ": trained " << trained << ", random " << random;
+    // Eight-bit decisions (docs/decisions.md) take nearly every decision float32 takes, and keep the
+    // edge; the backtest below follows the int8 decisions and compares each with float32's.
+    const auto int8 = rl::Policy::load(req.output, rl::DecisionPrecision::kInt8);
+    EXPECT_EQ(int8->precision(), rl::DecisionPrecision::kInt8);
+    int same = 0, decisions = 0;
+    std::vector<std::int32_t> reference(1);
+    const double trained8 =
+        backtest(m, c, split, 1499, [&](const std::vector<float>& obs, std::vector<std::int32_t>& a) {
+          policy->act(obs, reference);
+          int8->act(obs, a);
+          same += a[0] == reference[0];
+          ++decisions;
+        });
+    EXPECT_GE(same, 0.97 * decisions) << "seed " << seed << ": int8 took " << same << " of " << decisions
+                                      << " float32 decisions";
+    EXPECT_GT(trained8, random + 0.5) << "seed " << seed << ": int8 " << trained8 << ", random " << random;
   }
 }

@@ -12,6 +12,7 @@
 #include "ploutos/env/load.hpp"
 #include "ploutos/env/trading_env.hpp"
 #include "ploutos/risk/metrics.hpp"
+#include "ploutos/rl/decision_precision.hpp"
 
 namespace ploutos::backtest {
 
@@ -19,14 +20,16 @@ using Decide = std::function<void(std::span<const float> obs, std::span<std::int
 
 // A model with the config it was trained with (from its manifest) and that config's market,
 // checked for compatibility. `data` overrides the data location ("synthetic" for the built-in
-// market); `adjust` edits the config before the market is loaded (--costs, --fill).
+// market); `adjust` edits the config before the market is loaded (--costs, --fill); `precision`
+// is how the agent computes its decisions (--decision-precision).
 struct ModelWithMarket {
   std::unique_ptr<agent::Agent> agent;
   config::Config config;  // the model's config after `adjust`
   env::LoadedMarket market;
 };
 ModelWithMarket load_model_with_market(const std::string& model_path, const std::string& data,
-                                       const std::function<void(config::Config&)>& adjust = {});
+                                       const std::function<void(config::Config&)>& adjust = {},
+                                       rl::DecisionPrecision precision = rl::DecisionPrecision::kFloat32);
 
 // Bars a year for annualising: 252 sessions, times 7 for hourly bars (bars under 20 hours apart).
 double periods_per_year(const env::MarketData& market);
@@ -51,8 +54,12 @@ struct BacktestResult {
   std::vector<Instant> time;  // the window's bars
   std::size_t first_bar = 0;  // market bar of time[0]
   bool daily = true;
-  bool optimistic = false;     // fills at the decision bar's close
-  std::string engine = "env";  // env (the training environment) or broker (trader + SimBroker)
+  bool optimistic = false;                     // fills at the decision bar's close
+  std::string engine = "env";                  // env (the training environment) or broker (trader + SimBroker)
+  std::string decision_precision = "float32";  // how the agent computed its decisions
+  // Other than float32: the agent's ticker decisions compared with its float32 policy's, and how
+  // many were the same (agent::Agent::compare_with_float32).
+  agent::DecisionAgreement agreement_with_float32;
   StrategyResult agent;
   std::vector<StrategyResult> baselines;
   std::vector<std::vector<double>> close;  // [ticker][window bar], for the price charts

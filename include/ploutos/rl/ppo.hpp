@@ -11,6 +11,7 @@
 
 #include "ploutos/config/config.hpp"
 #include "ploutos/env/load.hpp"
+#include "ploutos/rl/decision_precision.hpp"
 
 namespace ploutos::rl {
 
@@ -73,13 +74,16 @@ std::string read_manifest(const std::string& path);
 // the most likely action per ticker (or samples with `deterministic = false`).
 class Policy {
  public:
-  static std::unique_ptr<Policy> load(const std::string& path);
+  static std::unique_ptr<Policy> load(const std::string& path,
+                                      DecisionPrecision precision = DecisionPrecision::kFloat32);
   // An untrained policy of the configured shape (benchmarks, tests).
-  static std::unique_ptr<Policy> untrained(std::size_t obs_dim, std::size_t n_tickers, const config::PpoConfig& ppo);
+  static std::unique_ptr<Policy> untrained(std::size_t obs_dim, std::size_t n_tickers, const config::PpoConfig& ppo,
+                                           DecisionPrecision precision = DecisionPrecision::kFloat32);
   virtual ~Policy() = default;
   virtual std::size_t obs_dim() const = 0;
   virtual std::size_t n_tickers() const = 0;
   virtual const std::string& manifest() const = 0;
+  virtual DecisionPrecision precision() const = 0;
   // obs: [batch x obs_dim]; actions out: [batch x n_tickers]
   virtual void act(std::span<const float> obs, std::span<std::int32_t> actions, bool deterministic = true) = 0;
   // Action probabilities: [batch x n_tickers x 3] (HOLD, BUY, SELL), for sampling with a caller's RNG.
