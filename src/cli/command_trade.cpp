@@ -128,7 +128,9 @@ void add_trade_command(CLI::App& app, Globals& globals) {
       std::vector<std::string> tickers;
       request.on_cycle = [&](const trading::CycleReport& r) {
         if (globals.json) {
-          std::cout << report_json(r, tickers).dump() << "\n" << std::flush;
+          auto line = report_json(r, tickers);
+          line["decision_precision"] = rl::to_string(precision);
+          std::cout << line.dump() << "\n" << std::flush;
         } else if (!globals.quiet) {
           const auto buys = std::count(r.actions.begin(), r.actions.end(), env::kBuy);
           const auto sells = std::count(r.actions.begin(), r.actions.end(), env::kSell);

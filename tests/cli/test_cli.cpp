@@ -430,10 +430,13 @@ TEST(Cli, TradeSimWorksOfflineContinuesAcrossRunsAndGuardsLiveTrading) {
   ASSERT_EQ(first.code, 0) << first.err;
   const auto a = json_lines(first.out);
   ASSERT_EQ(a.size(), 1u);
-  const auto second = run("trade --broker sim --model " + model + " --journal " + journal + " --cycles 5 --json");
+  EXPECT_EQ(a[0]["decision_precision"], "float32");
+  const auto second = run("trade --broker sim --model " + model + " --journal " + journal +
+                          " --cycles 5 --decision-precision int8 --json");
   ASSERT_EQ(second.code, 0) << second.err;
   const auto b = json_lines(second.out);
   ASSERT_EQ(b.size(), 5u);
+  EXPECT_EQ(b[0]["decision_precision"], "int8");
   EXPECT_GT(b[0]["decision_time"].get<std::string>(), a[0]["decision_time"].get<std::string>())
       << "the session continues where it stopped";
   std::ifstream state_file(journal + ".sim.json");
