@@ -196,14 +196,13 @@ const float* MlpRunner::forward_row(const Int8Mlp& net, const float* x) {
     widest_out = std::max(widest_out, layer.out);
     widest_in = std::max(widest_in, layer.padded_in);
   }
-  const int parts = pool_ != nullptr ? pool_->parts() : 1;
-  quantized_.resize(static_cast<std::size_t>(parts));
+  quantized_.resize(static_cast<std::size_t>(pool_ != nullptr ? pool_->parts() : 1));
   for (auto& q : quantized_) q.resize(static_cast<std::size_t>(widest_in));
   return row_through_layers(
-      net.layers.size(), widest_out, [&](std::size_t l, int part, int parts_, const float* in, float* out) {
+      net.layers.size(), widest_out, [&](std::size_t l, int part, int parts, const float* in, float* out) {
         const auto& layer = net.layers[l];
-        const std::int64_t first = layer.out * part / parts_;
-        const std::int64_t last = layer.out * (part + 1) / parts_;
+        const std::int64_t first = layer.out * part / parts;
+        const std::int64_t last = layer.out * (part + 1) / parts;
         // Every part quantises the whole input for itself: the same bits in each,
         // and no second barrier a layer.
         std::int16_t* q = quantized_[static_cast<std::size_t>(part)].data();

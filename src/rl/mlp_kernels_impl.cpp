@@ -162,8 +162,9 @@ float quantize_int16(const float* x, std::int64_t n, std::int64_t padded, std::i
   const float inverse = bound / largest;
   for (std::int64_t i = 0; i < n; ++i) {
     // Round to nearest even (the default mode), then clamp: x * inverse may round past the limit.
+    // A NaN (which the max above skips) becomes 0 rather than an undefined conversion.
     const float r = std::nearbyint(x[i] * inverse);
-    q[i] = static_cast<std::int16_t>(std::clamp(r, -bound, bound));
+    q[i] = r == r ? static_cast<std::int16_t>(std::clamp(r, -bound, bound)) : std::int16_t{0};
   }
   return largest / bound;
 }

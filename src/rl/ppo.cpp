@@ -298,8 +298,8 @@ class TorchPolicy final : public Policy {
     actor_ = actor_view(policy_);
     if (precision == DecisionPrecision::kInt8) int8_actor_ = quantize_int8(actor_);
   }
-  // Normalised observations [batch x obs_dim] -> logits [batch x n_tickers x 3], valid until the
-  // next call.
+  // Observations [batch x obs_dim], normalised here with the frozen statistics -> logits
+  // [batch x n_tickers x 3] at the policy's precision, valid until the next call.
   const float* logits_of(std::span<const float> obs) {
     const auto batch = static_cast<std::int64_t>(obs.size() / obs_dim_);
     auto x =

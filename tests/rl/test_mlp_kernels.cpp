@@ -161,6 +161,9 @@ TEST(MlpKernels, Int16QuantisationRoundsToTheNearestStepAndPadsWithZeros) {
   }
   EXPECT_EQ(at_limit, 1);  // the largest element, and only it, maps to the limit
   for (std::int64_t i = n; i < padded; ++i) EXPECT_EQ(q[static_cast<std::size_t>(i)], 0);
+  x[5] = std::nanf("");
+  kernels::quantize_int16(x.data(), n, padded, q.data(), limit);
+  EXPECT_EQ(q[5], 0) << "a NaN quantises to 0";
   std::vector<float> zeros(8, 0.0f);
   std::vector<std::int16_t> qz(32, 5);
   EXPECT_EQ(kernels::quantize_int16(zeros.data(), 8, 32, qz.data(), 100), 0.0f);
