@@ -9,13 +9,14 @@
 #include "ploutos/diagnose/timing.hpp"
 #include "ploutos/env/from_config.hpp"
 #include "ploutos/env/load.hpp"
+#include "ploutos/rl/decision_precision.hpp"
 #include "ploutos/rl/ppo.hpp"
 
 namespace ploutos::cli {
 
 void add_diagnose_command(CLI::App& app, Globals& globals) {
   struct Options {
-    std::string model, out, data;
+    std::string model, out, data, decision_precision = "float32";
     int days = 0;
     int horizon = 10;
   };
@@ -28,6 +29,10 @@ void add_diagnose_command(CLI::App& app, Globals& globals) {
   cmd->add_option("--horizon", o->horizon, "Bars after a decision whose mean close judges it (the seed: 10)")
       ->check(CLI::Range(1, 1000));
   cmd->add_option("--out", o->out, "Also write diagnose.json and diagnose.html into this directory");
+  cmd->add_option("--decision-precision", o->decision_precision,
+                  "float32 (the trained weights) or int8 (the decisions `trade --decision-precision int8` takes; "
+                  "docs/decisions.md)")
+      ->capture_default_str();
   cmd->footer(
       "Examples:\n"
       "  ploutos diagnose --model data/models/brain_tech.pt --days 90\n"
@@ -36,7 +41,8 @@ void add_diagnose_command(CLI::App& app, Globals& globals) {
       "SELL is 'high' when that mean is below its fill price x 0.99 (the seed's analyze_why_fails_v6).");
   cmd->callback([&globals, o] {
     globals.action = [&globals, o]() -> int {
-      const auto loaded = backtest::load_model_with_market(o->model, o->data);
+      const auto precision = rl::parse_decision_precision(o->decision_precision, "--decision-precision");
+      const auto loaded = backtest::load_model_with_market(o->model, o->data, {}, precision);
       const auto& m = *loaded.market.market;
       const auto [first, last] =
           backtest::last_bars(m, static_cast<std::size_t>(o->days > 0 ? o->days : loaded.config.backtest.days));
@@ -44,10 +50,11 @@ void add_diagnose_command(CLI::App& app, Globals& globals) {
           loaded.market.market, env::env_config_from(loaded.config, env::Mode::kBacktest), first, last, "agent",
           [&](std::span<const float> obs, std::span<std::int32_t> a) { loaded.agent->act(obs, a); });
       const auto e = env::env_config_from(loaded.config, env::Mode::kBacktest);
-      const auto report =
+      auto report =
           diagnose::analyze_timing(m, run, static_cast<std::size_t>(o->horizon), 0.01,
                                    {e.stop_loss_pct, e.take_profit_pct, e.min_holding_period, e.max_trades_per_day},
                                    loaded.config.backtest.benchmark);
+      report.decision_precision = rl::to_string(precision);
       if (!o->out.empty()) {
         write_file_atomic(std::filesystem::path(o->out) / "diagnose.json", diagnose::to_json(report) + "\n");
         write_file_atomic(std::filesystem::path(o->out) / "diagnose.html", diagnose::to_html(report));

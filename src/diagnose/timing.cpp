@@ -212,6 +212,7 @@ TimingReport analyze_timing(const env::MarketData& m, const backtest::StrategyRe
 
 std::string to_json(const TimingReport& r) {
   nlohmann::ordered_json j{{"horizon", r.horizon},
+                           {"decision_precision", r.decision_precision},
                            {"threshold", r.threshold},
                            {"buys", r.buys},
                            {"buys_low", r.buys_low},

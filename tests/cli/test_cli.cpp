@@ -391,6 +391,11 @@ TEST(Cli, BacktestATrainedModelAgainstBaselines) {
   EXPECT_TRUE(live_path["baselines"].contains("buy_and_hold_equal_weight"));
   const auto d = json_of(run("diagnose --model " + model + " --data synthetic --days 120 --json"));
   EXPECT_TRUE(d.contains("buy_quality"));
+  EXPECT_EQ(d["decision_precision"], "float32");
+  const auto d8 =
+      json_of(run("diagnose --model " + model + " --data synthetic --days 120 --decision-precision int8 --json"));
+  EXPECT_EQ(d8["decision_precision"], "int8");
+  EXPECT_TRUE(d8.contains("buy_quality"));
   EXPECT_TRUE(d.contains("verdict"));
   for (const char* key : {"entries", "buy_low_share", "buy_high_share", "mae", "mfe", "cost_share", "suggestions",
                           "feature_differences", "actions_by_regime"})

@@ -30,8 +30,9 @@ struct FeatureDifference {
 };
 
 struct TimingReport {
-  std::size_t horizon = 10;  // bars after the decision whose mean close judges it
-  double threshold = 0.01;   // a buy is "low" when that mean is above fill x (1 + threshold)
+  std::size_t horizon = 10;                    // bars after the decision whose mean close judges it
+  std::string decision_precision = "float32";  // how the agent computed its decisions
+  double threshold = 0.01;                     // a buy is "low" when that mean is above fill x (1 + threshold)
   std::size_t buys = 0, buys_low = 0, sells = 0, sells_high = 0, unclassified = 0;
   std::size_t judged_buys = 0, judged_sells = 0;  // fills with `horizon` bars of data after their decision
   double buy_quality = 0;                         // buys_low / classified buys
