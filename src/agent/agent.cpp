@@ -11,8 +11,7 @@ std::unique_ptr<Agent> Agent::load(const std::string& model_path, rl::DecisionPr
   return std::make_unique<Agent>(rl::Policy::load(model_path, precision), model_path);
 }
 
-Agent::Agent(std::unique_ptr<rl::Policy> policy, const std::string& origin)
-    : policy_(std::move(policy)), origin_(origin) {
+Agent::Agent(std::unique_ptr<rl::Policy> policy, const std::string& origin) : policy_(std::move(policy)) {
   nlohmann::json manifest;
   try {
     manifest = nlohmann::json::parse(policy_->manifest());
@@ -43,7 +42,7 @@ void Agent::act(std::span<const float> obs, std::span<std::int32_t> actions) {
 }
 
 void Agent::compare_with_float32() {
-  reference_ = rl::Policy::load(origin_, rl::DecisionPrecision::kFloat32);
+  reference_ = policy_->with_precision(rl::DecisionPrecision::kFloat32);
   agreement_ = {};
 }
 

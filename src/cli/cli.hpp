@@ -12,6 +12,7 @@
 
 #include "ploutos/config/config.hpp"
 #include "ploutos/data/bar.hpp"
+#include "ploutos/rl/decision_precision.hpp"
 
 namespace ploutos::cli {
 
@@ -38,6 +39,13 @@ std::vector<std::string> split_list(const std::string& text);
 // The effective config: --config resolved and loaded (or the built-in defaults), with --seed applied
 // and validated. `path_out` receives the file used, empty for defaults.
 config::Config load_effective_config(const Globals& globals, std::string* path_out = nullptr);
+
+// --decision-precision (float32 | int8, docs/decisions.md) on a command that decides with a model;
+// `note` ends its help text.
+void add_decision_precision_option(CLI::App& command, std::string& value, const std::string& note = "");
+// The option's value parsed (InputError naming the option otherwise), with a warning when the
+// decisions may differ from the float32 policy's.
+rl::DecisionPrecision decision_precision_from(const std::string& value);
 
 // A subcommand whose capability a later issue builds: its options are already documented in --help,
 // and running it fails with "not implemented yet" and exit 1. `options` (the storage the command's

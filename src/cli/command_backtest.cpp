@@ -49,10 +49,7 @@ void add_backtest_command(CLI::App& app, Globals& globals) {
                   "SimBroker) with an in-memory journal")
       ->check(CLI::IsMember({"env", "broker"}))
       ->capture_default_str();
-  cmd->add_option("--decision-precision", o->decision_precision,
-                  "float32 (the trained weights) or int8 (~3x faster decisions that can differ where two "
-                  "actions are nearly tied; docs/decisions.md)")
-      ->capture_default_str();
+  add_decision_precision_option(*cmd, o->decision_precision, "; the run counts how often");
   cmd->add_flag("--walk-forward", o->walk_forward, "Retrain per fold and seed, evaluate out of sample");
   cmd->add_flag("--reliability", o->reliability,
                 "Also: regimes (bull/bear/sideways windows), seeds of the stochastic parts, bootstrap CI of the "
@@ -119,7 +116,7 @@ void add_backtest_command(CLI::App& app, Globals& globals) {
       if (!o->fill.empty() && o->fill != "next_open" && o->fill != "close") {
         throw UsageError("--fill: expected next_open or close, got '" + o->fill + "'");
       }
-      const auto precision = rl::parse_decision_precision(o->decision_precision, "--decision-precision");
+      const auto precision = decision_precision_from(o->decision_precision);
       const auto loaded = backtest::load_model_with_market(
           o->model, o->data,
           [&](config::Config& c) {
@@ -128,11 +125,7 @@ void add_backtest_command(CLI::App& app, Globals& globals) {
             if (!o->tickers.empty()) c.data.tickers = split_list(o->tickers);  // the manifest check refuses others
           },
           precision);
-      if (precision != rl::DecisionPrecision::kFloat32) {
-        spdlog::warn("--decision-precision {}: decisions may differ from the float32 policy's; counting how often",
-                     rl::to_string(precision));
-        loaded.agent->compare_with_float32();
-      }
+      if (precision != rl::DecisionPrecision::kFloat32) loaded.agent->compare_with_float32();
       const auto& config = loaded.config;
       const auto& m = *loaded.market.market;
       // The window: the last --days bars, or --start/--end; features warm up on the bars before it.

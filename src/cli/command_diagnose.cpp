@@ -9,7 +9,6 @@
 #include "ploutos/diagnose/timing.hpp"
 #include "ploutos/env/from_config.hpp"
 #include "ploutos/env/load.hpp"
-#include "ploutos/rl/decision_precision.hpp"
 #include "ploutos/rl/ppo.hpp"
 
 namespace ploutos::cli {
@@ -29,10 +28,7 @@ void add_diagnose_command(CLI::App& app, Globals& globals) {
   cmd->add_option("--horizon", o->horizon, "Bars after a decision whose mean close judges it (the seed: 10)")
       ->check(CLI::Range(1, 1000));
   cmd->add_option("--out", o->out, "Also write diagnose.json and diagnose.html into this directory");
-  cmd->add_option("--decision-precision", o->decision_precision,
-                  "float32 (the trained weights) or int8 (the decisions `trade --decision-precision int8` takes; "
-                  "docs/decisions.md)")
-      ->capture_default_str();
+  add_decision_precision_option(*cmd, o->decision_precision, ", as `trade --decision-precision int8` takes them");
   cmd->footer(
       "Examples:\n"
       "  ploutos diagnose --model data/models/brain_tech.pt --days 90\n"
@@ -41,7 +37,7 @@ void add_diagnose_command(CLI::App& app, Globals& globals) {
       "SELL is 'high' when that mean is below its fill price x 0.99 (the seed's analyze_why_fails_v6).");
   cmd->callback([&globals, o] {
     globals.action = [&globals, o]() -> int {
-      const auto precision = rl::parse_decision_precision(o->decision_precision, "--decision-precision");
+      const auto precision = decision_precision_from(o->decision_precision);
       const auto loaded = backtest::load_model_with_market(o->model, o->data, {}, precision);
       const auto& m = *loaded.market.market;
       const auto [first, last] =

@@ -1,4 +1,3 @@
-#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,7 +14,6 @@
 #include "ploutos/data/fetch.hpp"
 #include "ploutos/env/from_config.hpp"
 #include "ploutos/env/load.hpp"
-#include "ploutos/rl/decision_precision.hpp"
 #include "ploutos/trading/session.hpp"
 
 namespace ploutos::cli {
@@ -70,10 +68,7 @@ void add_trade_command(CLI::App& app, Globals& globals) {
   cmd->add_option("--model", o->model, "Model file (default: trading.model of the config)");
   cmd->add_option("--data", o->data, "Bars: data directory, folder of TICKER.csv, or `synthetic` (sim)");
   cmd->add_option("--journal", o->journal, "SQLite order journal (default: trading.journal of the config)");
-  cmd->add_option("--decision-precision", o->decision_precision,
-                  "float32 (the trained weights) or int8 (~3x faster decisions that can differ where two "
-                  "actions are nearly tied; backtest with the same setting first; docs/decisions.md)")
-      ->capture_default_str();
+  add_decision_precision_option(*cmd, o->decision_precision, "; backtest with the same setting first");
   cmd->add_flag("--once", o->once, "Run one decision cycle and exit");
   cmd->add_option("--cycles", o->cycles, "Stop after this many cycles (sim default: to the end of the data)");
   cmd->add_option("--start", o->start, "sim: first decision day YYYY-MM-DD of a new session");
@@ -98,11 +93,8 @@ void add_trade_command(CLI::App& app, Globals& globals) {
       if (o->live && broker_name == "sim") throw UsageError("--live with --broker sim: the simulator is paper only");
       if (o->live) confirm_live(o->yes_really_live);
       const std::string model = !o->model.empty() ? o->model : file_config.trading.model;
-      const auto precision = rl::parse_decision_precision(o->decision_precision, "--decision-precision");
+      const auto precision = decision_precision_from(o->decision_precision);
       auto agent = agent::Agent::load(model, precision);
-      if (precision != rl::DecisionPrecision::kFloat32)
-        spdlog::warn("--decision-precision {}: decisions may differ from the float32 policy's",
-                     rl::to_string(precision));
       // The model's config decides the observation; the user's config the risk limits and journal.
       config::Config config = agent->config();
       config.risk = file_config.risk;

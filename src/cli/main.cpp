@@ -28,6 +28,22 @@ std::vector<std::string> split_list(const std::string& text) {
   return out;
 }
 
+void add_decision_precision_option(CLI::App& command, std::string& value, const std::string& note) {
+  command
+      .add_option("--decision-precision", value,
+                  "float32 (the trained weights) or int8 (~3x faster decisions that can differ where two actions "
+                  "are nearly tied" +
+                      note + "; docs/decisions.md)")
+      ->capture_default_str();
+}
+
+rl::DecisionPrecision decision_precision_from(const std::string& value) {
+  const auto precision = rl::parse_decision_precision(value, "--decision-precision");
+  if (precision != rl::DecisionPrecision::kFloat32)
+    spdlog::warn("--decision-precision {}: decisions may differ from the float32 policy's", rl::to_string(precision));
+  return precision;
+}
+
 config::Config load_effective_config(const Globals& globals, std::string* path_out) {
   config::Config config;
   std::string origin = "built-in defaults";

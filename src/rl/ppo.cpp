@@ -269,6 +269,20 @@ class TorchPolicy final : public Policy {
   std::size_t n_tickers() const override { return n_tickers_; }
   const std::string& manifest() const override { return manifest_; }
   DecisionPrecision precision() const override { return precision_; }
+  std::unique_ptr<Policy> with_precision(DecisionPrecision precision) const override {
+    return std::make_unique<TorchPolicy>(*this, precision);
+  }
+  // Shares `other`'s weights (LibTorch modules are shared handles) and statistics; its own threads.
+  TorchPolicy(const TorchPolicy& other, DecisionPrecision precision)
+      : manifest_(other.manifest_),
+        obs_dim_(other.obs_dim_),
+        n_tickers_(other.n_tickers_),
+        policy_(other.policy_),
+        rms_(other.rms_),
+        normalize_(other.normalize_),
+        clip_obs_(other.clip_obs_) {
+    set_actor(precision);
+  }
   void act(std::span<const float> obs, std::span<std::int32_t> actions, bool deterministic) override {
     torch::NoGradGuard no_grad;
     const auto batch = static_cast<std::int64_t>(obs.size() / obs_dim_);

@@ -62,7 +62,6 @@ class Agent {
 
   std::unique_ptr<rl::Policy> policy_;
   std::unique_ptr<rl::Policy> reference_;  // float32, with compare_with_float32()
-  std::string origin_;
   DecisionAgreement agreement_;
   std::vector<std::int32_t> reference_actions_;
   config::Config config_;

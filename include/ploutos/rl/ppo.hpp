@@ -84,6 +84,9 @@ class Policy {
   virtual std::size_t n_tickers() const = 0;
   virtual const std::string& manifest() const = 0;
   virtual DecisionPrecision precision() const = 0;
+  // The same weights and normaliser deciding at another precision, without reading the file again
+  // (what an int8 policy is compared against).
+  virtual std::unique_ptr<Policy> with_precision(DecisionPrecision precision) const = 0;
   // obs: [batch x obs_dim]; actions out: [batch x n_tickers]
   virtual void act(std::span<const float> obs, std::span<std::int32_t> actions, bool deterministic = true) = 0;
   // Action probabilities: [batch x n_tickers x 3] (HOLD, BUY, SELL), for sampling with a caller's RNG.
