@@ -130,6 +130,7 @@ struct FakeEtoro {
     });
     fake.start();
   }
+  ~FakeEtoro() { fake.stop(); }  // before the members its handlers use are destroyed
 };
 
 std::unique_ptr<EtoroBroker> client(const FakeEtoro& f, std::vector<double>* waits = nullptr) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -216,7 +217,7 @@ TEST(Cli, DataCheckOnTheSharedFilesFindsNoErrors) {
 
 TEST(Cli, DataFetchStoresOnceThenIsUpToDate) {
   ploutos::test::FakeServer yahoo;
-  int requests = 0;
+  std::atomic<int> requests{0};
   yahoo.server().Get(R"(/v8/finance/chart/(\w+))", [&](const httplib::Request&, httplib::Response& res) {
     ++requests;
     // 2024-01-02 and 2024-01-03, stamped at the 09:30 New York open as Yahoo does.
@@ -239,7 +240,7 @@ TEST(Cli, DataFetchStoresOnceThenIsUpToDate) {
   const auto second = run_with_env(env, args);
   EXPECT_EQ(second.code, 0) << second.err;
   EXPECT_NE(second.out.find("AAPL: up to date"), std::string::npos) << second.out;
-  EXPECT_EQ(requests, 1);
+  EXPECT_EQ(requests.load(), 1);
   const auto check = run("data check --data " + dir);
   EXPECT_EQ(check.code, 0) << check.out;
   // With every source failing the command says why and exits 1.
@@ -586,9 +587,9 @@ TEST(Cli, TradeStopsCleanlyOnSigint) {
 // clock stands on the next session), and every order carries a deterministic client order id.
 TEST(Cli, TradeAlpacaPaperEndToEndAgainstTheFakeServer) {
   const std::string model = trained_quickstart_model("trade_alpaca.pt");
-  ploutos::test::FakeAlpaca alpaca;
-  alpaca.clock_json = R"({"timestamp":"2025-01-02T12:00:00-05:00","is_open":true,)"
-                      R"("next_open":"2025-01-03T09:30:00-05:00","next_close":"2025-01-02T16:00:00-05:00"})";
+  ploutos::test::FakeAlpaca alpaca(
+      R"({"timestamp":"2025-01-02T12:00:00-05:00","is_open":true,)"
+      R"("next_open":"2025-01-03T09:30:00-05:00","next_close":"2025-01-02T16:00:00-05:00"})");
   const std::string dir = kTmp + "/trade_alpaca";
   std::filesystem::remove_all(dir);
   const std::string env =
@@ -602,6 +603,7 @@ TEST(Cli, TradeAlpacaPaperEndToEndAgainstTheFakeServer) {
   const auto lines = json_lines(r.out);
   ASSERT_EQ(lines.size(), 1u);
   EXPECT_EQ(lines[0]["decision_time"], "2024-12-31T00:00:00Z");
+  std::unique_lock records(alpaca.mutex);
   EXPECT_TRUE(alpaca.auth_failures.empty()) << "the paper keys were sent";
   bool asked_clock = false, asked_account = false;
   for (const auto& p : alpaca.paths) {
@@ -614,10 +616,12 @@ TEST(Cli, TradeAlpacaPaperEndToEndAgainstTheFakeServer) {
   EXPECT_GT(alpaca.bodies.size(), 0u) << "this model buys on that day (seeded training)";
   for (const auto& body : alpaca.bodies)
     EXPECT_EQ(body["client_order_id"].get<std::string>().rfind("pl-", 0), 0u) << body.dump();
+  records.unlock();
   // A second run on the same day repeats nothing.
   const auto again = run_with_env(env, "trade --paper --broker alpaca --model " + model +
                                            " --data synthetic --journal " + dir + "/journal.sqlite --once --json");
   ASSERT_EQ(again.code, 0) << again.err;
   EXPECT_TRUE(json_lines(again.out)[0]["skipped"].get<bool>());
+  records.lock();
   EXPECT_EQ(alpaca.bodies.size(), lines[0]["orders_sent"].get<std::size_t>()) << "no order sent twice";
 }

@@ -92,6 +92,7 @@ struct FakeAlpaca {
     });
     fake.start();
   }
+  ~FakeAlpaca() { fake.stop(); }  // before the members its handlers use are destroyed
   AlpacaSourceOptions options() {
     AlpacaSourceOptions o;
     o.base_url = fake.url();
@@ -154,6 +155,7 @@ struct FakeYahoo {
     });
     fake.start();
   }
+  ~FakeYahoo() { fake.stop(); }  // before the members its handlers use are destroyed
   YahooSourceOptions options() { return {fake.url()}; }
 };
 
@@ -194,6 +196,7 @@ struct FakePolygon {
     fake.server().Get(R"(/v2/aggs/ticker/(\w+)/range/1/day/([0-9-]+)/([0-9-]+))", handler);
     fake.start();
   }
+  ~FakePolygon() { fake.stop(); }  // before the members its handlers use are destroyed
   PolygonSourceOptions options() { return {fake.url(), "pk"}; }
 };
 

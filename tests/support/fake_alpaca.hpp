@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "fake_server.hpp"
@@ -18,6 +19,10 @@ namespace ploutos::test {
 
 inline constexpr const char* kFakeAlpacaKey = "PKFAKEKEY1234567890";
 inline constexpr const char* kFakeAlpacaSecret = "fakeSecretValue0987654321abcdef";
+
+inline constexpr const char* kDefaultClock =
+    R"({"timestamp":"2024-11-29T10:00:00.123-05:00","is_open":true,)"
+    R"("next_open":"2024-12-02T09:30:00-05:00","next_close":"2024-11-29T13:00:00-05:00"})";
 
 struct FakeAlpaca {
   FakeServer fake;
@@ -33,10 +38,13 @@ struct FakeAlpaca {
   bool reject_next = false;  // 403 insufficient buying power
   std::vector<std::string> auth_failures, paths;
   std::vector<nlohmann::json> bodies;
-  std::string clock_json = R"({"timestamp":"2024-11-29T10:00:00.123-05:00","is_open":true,)"
-                           R"("next_open":"2024-12-02T09:30:00-05:00","next_close":"2024-11-29T13:00:00-05:00"})";
+  // Fixed before the server thread starts: handlers read it without the mutex.
+  const std::string clock_json;
 
-  FakeAlpaca() {
+  // Records (paths, bodies, auth_failures, orders, ...) are written by the server's threads under
+  // `mutex`; a test reads them under it too, since a request from another process (the CLI tests)
+  // gives no ordering the memory model or ThreadSanitizer can see.
+  explicit FakeAlpaca(std::string clock = kDefaultClock) : clock_json(std::move(clock)) {
     auto& s = fake.server();
     auto guard = [this](const httplib::Request& req, httplib::Response& res) {
       std::lock_guard lock(mutex);
@@ -185,6 +193,9 @@ struct FakeAlpaca {
     });
     fake.start();
   }
+  ~FakeAlpaca() { fake.stop(); }  // before the members its handlers use are destroyed
+  FakeAlpaca(const FakeAlpaca&) = delete;
+  FakeAlpaca& operator=(const FakeAlpaca&) = delete;
 
   void apply_fill(const std::string& symbol, const std::string& side, double q) {
     positions[symbol] += side == "buy" ? q : -q;
