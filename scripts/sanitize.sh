@@ -18,15 +18,8 @@ esac
 shift
 
 build_dir="$PLOUTOS_ROOT/build-$kind"
-ploutos_install_deps
-generator=()
-command -v ninja >/dev/null && generator=(-G Ninja)
 # The benchmarks stay out: they would measure the instrumentation.
-cmake -S "$PLOUTOS_ROOT" -B "$build_dir" "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DPLOUTOS_SANITIZE="$sanitizers" -DPLOUTOS_BUILD_BENCH=OFF
-start=$SECONDS
-cmake --build "$build_dir" -j "$(nproc 2>/dev/null || echo 2)"
-echo "[build] $sanitizers done in $((SECONDS - start)) s -> $build_dir"
+ploutos_build "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPLOUTOS_SANITIZE="$sanitizers" -DPLOUTOS_BUILD_BENCH=OFF
 
 # A report ends the program with a failing exit code, so the test that ran it fails.
 export ASAN_OPTIONS="detect_leaks=1:${ASAN_OPTIONS:-}"

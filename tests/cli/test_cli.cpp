@@ -616,7 +616,7 @@ TEST(Cli, TradeAlpacaPaperEndToEndAgainstTheFakeServer) {
   EXPECT_GT(alpaca.bodies.size(), 0u) << "this model buys on that day (seeded training)";
   for (const auto& body : alpaca.bodies)
     EXPECT_EQ(body["client_order_id"].get<std::string>().rfind("pl-", 0), 0u) << body.dump();
-  records.unlock();
+  records.unlock();  // the server's handlers take it while they serve the second run
   // A second run on the same day repeats nothing.
   const auto again = run_with_env(env, "trade --paper --broker alpaca --model " + model +
                                            " --data synthetic --journal " + dir + "/journal.sqlite --once --json");

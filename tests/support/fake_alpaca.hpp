@@ -42,8 +42,8 @@ struct FakeAlpaca {
   const std::string clock_json;
 
   // Records (paths, bodies, auth_failures, orders, ...) are written by the server's threads under
-  // `mutex`; a test reads them under it too, since a request from another process (the CLI tests)
-  // gives no ordering the memory model or ThreadSanitizer can see.
+  // `mutex`. A test reads them once its client has its answer; when the client is another process
+  // (the CLI tests) that gives no ordering ThreadSanitizer can see, so such a test reads under `mutex`.
   explicit FakeAlpaca(std::string clock = kDefaultClock) : clock_json(std::move(clock)) {
     auto& s = fake.server();
     auto guard = [this](const httplib::Request& req, httplib::Response& res) {
@@ -194,8 +194,6 @@ struct FakeAlpaca {
     fake.start();
   }
   ~FakeAlpaca() { fake.stop(); }  // before the members its handlers use are destroyed
-  FakeAlpaca(const FakeAlpaca&) = delete;
-  FakeAlpaca& operator=(const FakeAlpaca&) = delete;
 
   void apply_fill(const std::string& symbol, const std::string& side, double q) {
     positions[symbol] += side == "buy" ? q : -q;
