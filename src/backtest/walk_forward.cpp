@@ -93,7 +93,7 @@ std::vector<FoldWindow> plan_folds(const env::MarketData& m, const WalkForwardSp
     std::size_t first = test_last;
     while (first > m.first_bar && m.new_york_day[first - 1] > start) --first;
     w.test_first = first;
-    const std::size_t gap = static_cast<std::size_t>(spec.purge_days + spec.embargo_days);
+    const std::size_t gap = static_cast<std::size_t>(spec.purge_days) + static_cast<std::size_t>(spec.embargo_days);
     if (w.test_first < m.first_bar + gap + 20)
       throw InputError("walk-forward: fold " + std::to_string(w.fold) + " leaves no training data before " +
                        format_day(m.new_york_day[w.test_first]) + "; use fewer folds or shorter test windows");

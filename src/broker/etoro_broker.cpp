@@ -163,16 +163,23 @@ Account EtoroBroker::account() {
 }
 
 std::vector<Position> EtoroBroker::positions() {
+  // A short opened by hand nets against the longs, so reconciliation sees the change and stops the
+  // trader; a hedge that nets to zero has no entry price (not 0/0).
   std::map<int, Position> by_instrument;
+  std::map<int, double> cost;
   for (const auto& p : portfolio()) {
     auto& pos = by_instrument[p.instrument];
     pos.symbol = symbol_of(p.instrument);
     const double units = p.is_buy ? p.units : -p.units;
-    pos.avg_entry_price = (pos.avg_entry_price * pos.quantity + p.open_rate * units) / (pos.quantity + units);
     pos.quantity += units;
+    cost[p.instrument] += p.open_rate * units;
   }
   std::vector<Position> out;
-  for (auto& [id, p] : by_instrument) out.push_back(p);
+  out.reserve(by_instrument.size());
+  for (auto& [id, p] : by_instrument) {
+    p.avg_entry_price = std::abs(p.quantity) > 1e-9 ? cost[id] / p.quantity : 0.0;
+    out.push_back(p);
+  }
   return out;
 }
 

@@ -8,11 +8,16 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ploutos/config/config.hpp"
 #include "ploutos/data/bar.hpp"
 #include "ploutos/rl/decision_precision.hpp"
+
+namespace ploutos::env {
+struct MarketData;
+}
 
 namespace ploutos::cli {
 
@@ -47,11 +52,13 @@ void add_decision_precision_option(CLI::App& command, std::string& value, const 
 // decisions may differ from the float32 policy's.
 rl::DecisionPrecision decision_precision_from(const std::string& value);
 
-// A subcommand whose capability a later issue builds: its options are already documented in --help,
-// and running it fails with "not implemented yet" and exit 1. `options` (the storage the command's
-// options write into) is kept alive with the command.
-void not_implemented(CLI::App& command, Globals& globals, const std::string& what,
-                     std::shared_ptr<const void> options = nullptr);
+// Option checks whose message says what was expected ("--days: expected a whole number >= 1, got '-5'").
+extern const CLI::Validator kPositive;     // >= 1
+extern const CLI::Validator kNonNegative;  // >= 0
+
+// The window of `--days N` (backtest, diagnose): the last N tradable bars, or the config's
+// backtest.days when the option is unset (0). Warns when the market holds fewer bars than asked.
+std::pair<std::size_t, std::size_t> recent_bars(const env::MarketData& market, int days_option, int config_days);
 
 // Fetches the bars the data directory lacks for `tickers` over [start, end] through the source
 // chain; one JSON object per ticker ({"ticker", "new_bars", ...} or {"ticker", "error"}).

@@ -34,9 +34,11 @@ void add_backtest_command(CLI::App& app, Globals& globals) {
   auto* cmd =
       app.add_subcommand("backtest", "After-cost evaluation of a model against baselines; walk-forward validation");
   cmd->add_option("--model", o->model, "Model file, e.g. data/models/brain_tech.pt");
-  cmd->add_option("--days", o->days, "Evaluate the last N bars (default: backtest.days of the model's config)");
-  cmd->add_option("--start", o->start, "First day of the window (YYYY-MM-DD)");
-  cmd->add_option("--end", o->end, "Last day of the window (YYYY-MM-DD)");
+  auto* days =
+      cmd->add_option("--days", o->days, "Evaluate the last N bars (default: backtest.days of the model's config)")
+          ->check(kPositive);
+  cmd->add_option("--start", o->start, "First day of the window (YYYY-MM-DD); not with --days")->excludes(days);
+  cmd->add_option("--end", o->end, "Last day of the window (YYYY-MM-DD); not with --days")->excludes(days);
   cmd->add_option("--tickers", o->tickers, "Comma-separated tickers; must be the model's (checked)");
   cmd->add_option("--data", o->data,
                   "Data directory, folder of TICKER.csv, or `synthetic` (default: the model's data config)");
@@ -54,7 +56,9 @@ void add_backtest_command(CLI::App& app, Globals& globals) {
   cmd->add_flag("--reliability", o->reliability,
                 "Also: regimes (bull/bear/sideways windows), seeds of the stochastic parts, bootstrap CI of the "
                 "Sharpe, one-bar delay sensitivity (reliability.json)");
-  cmd->add_option("--reliability-seeds", o->reliability_seeds, "Seeds for --reliability")->capture_default_str();
+  cmd->add_option("--reliability-seeds", o->reliability_seeds, "Seeds for --reliability")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
   cmd->add_option("--folds", o->folds, "Walk-forward: consecutive test windows ending at the data's end")
       ->capture_default_str();
   cmd->add_option("--train-years", o->train_years, "Walk-forward: training window before each test window")
@@ -68,8 +72,10 @@ void add_backtest_command(CLI::App& app, Globals& globals) {
       ->capture_default_str();
   cmd->add_option("--seeds", o->seeds, "Walk-forward: fresh agents per fold (mean ± std over them)")
       ->capture_default_str();
-  cmd->add_option("--timesteps", o->timesteps, "Walk-forward: training steps per agent (default: the config's)");
-  cmd->add_option("--threads", o->threads, "Walk-forward: LibTorch threads for training");
+  cmd->add_option("--timesteps", o->timesteps, "Walk-forward: training steps per agent (default: the config's)")
+      ->check(kPositive);
+  cmd->add_option("--threads", o->threads, "Walk-forward: LibTorch threads for training (0 = every core)")
+      ->check(kNonNegative);
   cmd->footer(
       "Examples:\n"
       "  ploutos backtest --model data/models/brain_tech.pt --days 90\n"
@@ -136,8 +142,7 @@ void add_backtest_command(CLI::App& app, Globals& globals) {
         while (first < last && m.new_york_day[first] < start) ++first;
         while (last > first && m.new_york_day[last] > end) --last;
       } else {
-        std::tie(first, last) =
-            backtest::last_bars(m, static_cast<std::size_t>(o->days > 0 ? o->days : config.backtest.days));
+        std::tie(first, last) = recent_bars(m, o->days, config.backtest.days);
       }
       if (last <= first) throw InputError("backtest: the window holds fewer than two tradable bars");
       if (config.environment.fill == "close")

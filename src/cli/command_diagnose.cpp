@@ -23,7 +23,8 @@ void add_diagnose_command(CLI::App& app, Globals& globals) {
   auto* cmd = app.add_subcommand(
       "diagnose", "Why a model wins or fails: buy-low vs buy-high timing, entry percentile, per-ticker P&L");
   cmd->add_option("--model", o->model, "Model file")->required();
-  cmd->add_option("--days", o->days, "Window of recent bars (default: backtest.days of the model's config)");
+  cmd->add_option("--days", o->days, "Window of recent bars (default: backtest.days of the model's config)")
+      ->check(kPositive);
   cmd->add_option("--data", o->data, "Data directory, folder of TICKER.csv, or `synthetic`");
   cmd->add_option("--horizon", o->horizon, "Bars after a decision whose mean close judges it (the seed: 10)")
       ->check(CLI::Range(1, 1000));
@@ -40,8 +41,7 @@ void add_diagnose_command(CLI::App& app, Globals& globals) {
       const auto precision = decision_precision_from(o->decision_precision);
       const auto loaded = backtest::load_model_with_market(o->model, o->data, {}, precision);
       const auto& m = *loaded.market.market;
-      const auto [first, last] =
-          backtest::last_bars(m, static_cast<std::size_t>(o->days > 0 ? o->days : loaded.config.backtest.days));
+      const auto [first, last] = recent_bars(m, o->days, loaded.config.backtest.days);
       const auto run = backtest::run_strategy(
           loaded.market.market, env::env_config_from(loaded.config, env::Mode::kBacktest), first, last, "agent",
           [&](std::span<const float> obs, std::span<std::int32_t> a) { loaded.agent->act(obs, a); });

@@ -9,28 +9,14 @@
 #include "cli.hpp"
 #include "ploutos/core/atomic_file.hpp"
 #include "ploutos/core/error.hpp"
-#include "ploutos/data/csv.hpp"
-#include "ploutos/data/store.hpp"
+#include "ploutos/env/load.hpp"
 #include "ploutos/features/engine.hpp"
 #include "ploutos/features/export.hpp"
 
 namespace ploutos::cli {
-namespace {
-
-// A ticker's file: DIR/TICKER.csv (a flat folder such as ../shared/data/daily) or the data store layout.
-std::filesystem::path find_series(const std::string& dir, const std::string& ticker) {
-  const auto flat = std::filesystem::path(dir) / (ticker + ".csv");
-  if (std::filesystem::is_regular_file(flat)) return flat;
-  if (const auto stored = data::DataStore(dir).find(ticker, data::Timeframe::k1d)) return *stored;
-  throw InputError("no data for ticker " + ticker + " in " + dir + " (expected " + flat.string() + " or " + dir +
-                   "/1d/" + ticker + ".csv)");
-}
-
-}  // namespace
-
 void add_features_command(CLI::App& app, Globals& globals) {
   struct Options {
-    std::string data, tickers, out, feature_set, policy;
+    std::string data, tickers, interval, out, feature_set;
     bool all = false;
     bool markdown = false;
   };
@@ -41,8 +27,10 @@ void add_features_command(CLI::App& app, Globals& globals) {
   cmd->require_subcommand(0, 1);
   cmd->add_option(
       "--data", o->data,
-      "Directory with TICKER.csv files (e.g. ../shared/data/daily) or a data directory (default: data.dir)");
+      "Directory with TICKER.csv files (e.g. ../shared/data/daily), a data directory, or `synthetic` for the "
+      "built-in market (default: data.dir and data.source)");
   cmd->add_option("--tickers", o->tickers, "Comma-separated tickers (default: data.tickers)");
+  cmd->add_option("--interval", o->interval, "Override data.interval (1d, 1h, 4h)");
   cmd->add_option("--out", o->out, "CSV file to write (atomically); default: standard output");
   cmd->add_option(
       "--feature-set", o->feature_set,
@@ -52,26 +40,27 @@ void add_features_command(CLI::App& app, Globals& globals) {
   cmd->footer(
       "Examples:\n"
       "  ploutos features --data ../shared/data/daily --tickers AAPL,MSFT --out features.csv --all\n"
+      "  ploutos features --config quickstart --out synthetic_features.csv\n"
       "  ploutos features list\n"
-      "One row per (ticker, date): ticker, date, valid (0 during warm-up), then the features.");
+      "One row per (ticker, bar): ticker, date (or UTC time for intraday bars), valid (0 during warm-up),\n"
+      "then the features. The bars are the ones training sees: data.start/end and data.quality_policy apply.");
   cmd->callback([&globals, o, cmd] {
     if (!cmd->get_subcommands().empty()) return;  // `features list` set its own action
     globals.action = [&globals, o]() -> int {
-      const auto config = load_effective_config(globals);
+      auto config = load_effective_config(globals);
+      if (!o->tickers.empty()) config.data.tickers = split_list(o->tickers);
+      if (config.data.tickers.empty()) throw UsageError("--tickers: expected at least one ticker");
+      if (!o->interval.empty()) config.data.interval = o->interval;
       const features::FeatureEngine engine(o->feature_set.empty() ? config.features.feature_set : o->feature_set);
-      const std::string dir = o->data.empty() ? config.data.dir : o->data;
-      const auto tickers = o->tickers.empty() ? config.data.tickers : split_list(o->tickers);
-      if (tickers.empty()) throw UsageError("--tickers: expected at least one ticker");
+      // The bars the environment would see (same sources, window and quality policy), per ticker.
+      const auto loaded = env::load_series(config, o->data);
       std::vector<features::FeatureMatrix> matrices;
-      bool daily = true;
-      for (const auto& ticker : tickers) {
-        auto series = data::load_checked(find_series(dir, ticker), data::QualityPolicy::kWarn);
-        series.ticker = ticker;
-        daily = series.timeframe == data::Timeframe::k1d;
+      for (const auto& series : loaded.series) {
         matrices.push_back(engine.compute(series, o->all));
-        spdlog::info("{}: {} bars x {} features ({} valid rows)", ticker, matrices.back().rows(),
+        spdlog::info("{}: {} bars x {} features ({} valid rows)", series.ticker, matrices.back().rows(),
                      matrices.back().cols(), std::count(matrices.back().valid.begin(), matrices.back().valid.end(), 1));
       }
+      const bool daily = loaded.timeframe == data::Timeframe::k1d;
       const std::string csv = features::to_csv(matrices, daily);
       if (o->out.empty()) {
         std::cout << csv;

@@ -1,5 +1,7 @@
+#include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <utility>
 
 #include "cli.hpp"
 #include "ploutos/rl/ppo.hpp"
@@ -29,12 +31,20 @@ void add_model_command(CLI::App& app, Globals& globals) {
                 << "  feature set   " << manifest.value("feature_set", "?") << " (" << manifest["features"].size()
                 << " features)\n"
                 << "  tickers       ";
-      for (const auto& t : manifest["tickers"]) std::cout << t.get<std::string>() << " ";
+      const char* separator = "";
+      for (const auto& t : manifest["tickers"]) std::cout << std::exchange(separator, " ") << t.get<std::string>();
       std::cout << "\n  obs_dim       " << manifest.value("obs_dim", 0) << "\n"
                 << "  data          " << manifest.value("data_range", "?") << " (hash "
                 << manifest.value("data_hash", "?") << ", " << manifest.value("data_source", "?") << ")\n"
                 << "  seed          " << manifest["seed"] << ", " << manifest.value("timesteps", 0) << " timesteps\n"
-                << "  metrics       " << manifest["metrics"].dump() << "\n";
+                << "  metrics\n";
+      for (const auto& [key, value] : manifest["metrics"].items()) {
+        if (value.is_number_float()) {
+          std::printf("    %-22s %.6g\n", key.c_str(), value.get<double>());
+        } else {
+          std::printf("    %-22s %s\n", key.c_str(), value.dump().c_str());
+        }
+      }
       return 0;
     };
   });

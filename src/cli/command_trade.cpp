@@ -62,7 +62,7 @@ void add_trade_command(CLI::App& app, Globals& globals) {
   auto o = std::make_shared<Options>();
   auto* cmd = app.add_subcommand(
       "trade", "Paper (default) or live trading loop on the NYSE calendar with risk limits and an order journal");
-  cmd->add_flag("--paper", o->paper, "Paper trading (the default)");
+  auto* paper = cmd->add_flag("--paper", o->paper, "Paper trading (the default)");
   cmd->add_option("--broker", o->broker, "etoro (the default, or $BROKER), alpaca, or sim (offline, no credentials)")
       ->check(CLI::IsMember({"etoro", "alpaca", "sim"}));
   cmd->add_option("--model", o->model, "Model file (default: trading.model of the config)");
@@ -70,13 +70,14 @@ void add_trade_command(CLI::App& app, Globals& globals) {
   cmd->add_option("--journal", o->journal, "SQLite order journal (default: trading.journal of the config)");
   add_decision_precision_option(*cmd, o->decision_precision, "; backtest with the same setting first");
   cmd->add_flag("--once", o->once, "Run one decision cycle and exit");
-  cmd->add_option("--cycles", o->cycles, "Stop after this many cycles (sim default: to the end of the data)");
+  cmd->add_option("--cycles", o->cycles, "Stop after this many cycles (sim default: to the end of the data)")
+      ->check(kPositive);
   cmd->add_option("--start", o->start, "sim: first decision day YYYY-MM-DD of a new session");
   cmd->add_option("--start-bars", o->start_bars, "sim: a new session starts this many bars before the data end");
   cmd->add_flag("--dry-run", o->dry_run, "Decide and journal, but send no orders");
   cmd->add_flag("--no-fetch", o->no_fetch, "Real brokers: use the stored bars as they are (default: trading.fetch)");
-  cmd->add_flag("--live", o->live, "Real money: asks for a typed confirmation");
-  cmd->add_flag("--yes-really-live", o->yes_really_live, "Confirm --live without the prompt");
+  auto* live = cmd->add_flag("--live", o->live, "Real money: asks for a typed confirmation")->excludes(paper);
+  cmd->add_flag("--yes-really-live", o->yes_really_live, "Confirm --live without the prompt")->needs(live);
   cmd->footer(
       "Each cycle: reconcile journal and broker, decide on the last final bar, apply the risk overlay\n"
       "(stops, kill switch, caps, sizing), send orders with deterministic client order ids (journaled\n"

@@ -31,7 +31,8 @@ void add_train_command(CLI::App& app, Globals& globals) {
   auto o = std::make_shared<Options>();
   auto* cmd =
       app.add_subcommand("train", "Train a PPO agent (LibTorch) on the V6 environment; writes data/models/NAME.pt");
-  cmd->add_option("--timesteps", o->timesteps, "Environment steps (default: training.total_timesteps)");
+  cmd->add_option("--timesteps", o->timesteps, "Environment steps (default: training.total_timesteps)")
+      ->check(kPositive);
   cmd->add_option(
       "--out", o->out,
       "Model file to write (default: training.output); the best validation model goes beside it as NAME.best.pt");
@@ -39,7 +40,8 @@ void add_train_command(CLI::App& app, Globals& globals) {
                   "Continue from this model/checkpoint (weights, optimiser, normaliser, RNG, step count)");
   cmd->add_option("--threads", o->threads,
                   "Threads for the update (data-parallel) and LibTorch (default: training.threads, 0 = every core); "
-                  "the same seed and thread count give byte-identical models");
+                  "the same seed and thread count give byte-identical models")
+      ->check(kNonNegative);
   cmd->add_option("--data", o->data,
                   "Data directory, folder of TICKER.csv, or `synthetic` for the built-in market (overrides data.dir "
                   "and data.source)");

@@ -1,11 +1,13 @@
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <iostream>
 
 #include "cli.hpp"
+#include "ploutos/backtest/backtest.hpp"
 #include "ploutos/core/allocator.hpp"
 #include "ploutos/core/error.hpp"
 #include "ploutos/core/logging.hpp"
@@ -28,6 +30,25 @@ std::vector<std::string> split_list(const std::string& text) {
   return out;
 }
 
+namespace {
+
+CLI::Validator at_least(long long minimum) {
+  const std::string expected = "a whole number >= " + std::to_string(minimum);
+  return CLI::Validator(
+      [minimum, expected](const std::string& text) -> std::string {
+        long long value = 0;
+        if (!CLI::detail::lexical_cast(text, value) || value < minimum)
+          return "expected " + expected + ", got '" + text + "'";
+        return {};
+      },
+      "INT>=" + std::to_string(minimum));
+}
+
+}  // namespace
+
+const CLI::Validator kPositive = at_least(1);
+const CLI::Validator kNonNegative = at_least(0);
+
 void add_decision_precision_option(CLI::App& command, std::string& value, const std::string& note) {
   command
       .add_option("--decision-precision", value,
@@ -42,6 +63,15 @@ rl::DecisionPrecision decision_precision_from(const std::string& value) {
   if (precision != rl::DecisionPrecision::kFloat32)
     spdlog::warn("--decision-precision {}: decisions may differ from the float32 policy's", rl::to_string(precision));
   return precision;
+}
+
+std::pair<std::size_t, std::size_t> recent_bars(const env::MarketData& market, int days_option, int config_days) {
+  const int days = days_option > 0 ? days_option : config_days;
+  const auto window = backtest::last_bars(market, static_cast<std::size_t>(std::max(days, 1)));
+  if (const auto held = window.second - window.first; held < static_cast<std::size_t>(days))
+    spdlog::warn("{} {}: only {} bars to trade after the features' warm-up; using them all",
+                 days_option > 0 ? "--days" : "backtest.days", days, held);
+  return window;
 }
 
 config::Config load_effective_config(const Globals& globals, std::string* path_out) {
@@ -61,12 +91,6 @@ config::Config load_effective_config(const Globals& globals, std::string* path_o
   }
   if (path_out != nullptr) *path_out = globals.config_name.empty() ? std::string() : origin;
   return config;
-}
-
-void not_implemented(CLI::App& command, Globals& globals, const std::string& what,
-                     std::shared_ptr<const void> options) {
-  command.callback(
-      [&globals, what, options] { globals.action = [what]() -> int { throw NotImplementedError(what); }; });
 }
 
 namespace {

@@ -192,8 +192,12 @@ SyntheticOptions calibrate_synthetic(SyntheticOptions o, const std::vector<BarSe
   Eigen::VectorXd market = centered.rowwise().mean();
   market /= std::sqrt(market.squaredNorm() / static_cast<double>(t_count));
   double best = -1e300;
-  for (double alpha = 0.01; alpha <= 0.25; alpha += 0.01) {
-    for (double beta = 0.60; beta <= 0.985; beta += 0.005) {
+  // Integer grid steps: accumulated 0.01 increments would end the grid early (0.24, 0.98) and
+  // leave the chosen values off the grid by rounding.
+  for (int i = 1; i <= 25; ++i) {
+    const double alpha = 0.01 * i;
+    for (int j = 0; j <= 77; ++j) {
+      const double beta = 0.60 + 0.005 * j;
       if (alpha + beta >= 0.995) continue;
       double h = 1.0, loglik = 0;
       for (Eigen::Index t = 0; t < market.size(); ++t) {

@@ -42,11 +42,11 @@ std::string hash_panel(const data::Panel& p) {
 
 }  // namespace
 
-LoadedMarket load_market(const config::Config& config, const std::string& data_dir) {
+LoadedSeries load_series(const config::Config& config, const std::string& data_dir) {
   const auto& d = config.data;
   const data::Timeframe timeframe = data::parse_timeframe(d.interval);
-  std::vector<data::BarSeries> series;
-  LoadedMarket out;
+  LoadedSeries out;
+  out.timeframe = timeframe;
   const bool synthetic = (d.source == "synthetic" && data_dir.empty()) || data_dir == "synthetic";
   if (synthetic) {
     if (timeframe != data::Timeframe::k1d)
@@ -57,42 +57,49 @@ LoadedMarket load_market(const config::Config& config, const std::string& data_d
     o.seed = d.synthetic_seed;
     o.start = start;
     o.sessions = std::max<int>(2, static_cast<int>(calendar::nyse().sessions_between(start, end).size()));
-    series = data::generate_synthetic(o);
+    out.series = data::generate_synthetic(o);
     out.source = "synthetic:seed=" + std::to_string(d.synthetic_seed);
-  } else {
-    const std::string dir = data_dir.empty() ? d.dir : data_dir;
-    const data::DataStore store(dir);
-    const auto policy = data::parse_quality_policy(d.quality_policy, "data.quality_policy");
-    for (const auto& ticker : d.tickers) {
-      const std::filesystem::path flat = std::filesystem::path(dir) / (ticker + ".csv");
-      data::BarSeries s;
-      if (store.find(ticker, timeframe)) {
-        s = store.load(ticker, timeframe, policy);
-      } else if (std::filesystem::is_regular_file(flat)) {
-        s = data::load_checked(flat, policy);
-        s.ticker = ticker;
-      } else {
-        throw InputError("no " + d.interval + " data for " + ticker + " in " + dir +
-                         " (run `ploutos data fetch`, import CSV, point --data at a folder with " + ticker +
-                         ".csv, or use --data synthetic for the built-in synthetic market)");
-      }
-      if (!d.start.empty() || !d.end.empty()) {
-        const Instant first = d.start.empty() ? Instant::min() : Instant{parse_day(d.start)};
-        const Instant last =
-            d.end.empty() ? Instant::max() : Instant{parse_day(d.end) + std::chrono::days{1}} - std::chrono::seconds{1};
-        s = s.slice(first, last);
-      }
-      if (s.empty()) throw InputError(ticker + ": no bars in the configured window " + d.start + ".." + d.end);
-      series.push_back(std::move(s));
-    }
-    out.source = dir;
+    return out;
   }
-  const data::Panel panel = data::build_panel(series);
+  const std::string dir = data_dir.empty() ? d.dir : data_dir;
+  const data::DataStore store(dir);
+  const auto policy = data::parse_quality_policy(d.quality_policy, "data.quality_policy");
+  for (const auto& ticker : d.tickers) {
+    const std::filesystem::path flat = std::filesystem::path(dir) / (ticker + ".csv");
+    data::BarSeries s;
+    if (store.find(ticker, timeframe)) {
+      s = store.load(ticker, timeframe, policy);
+    } else if (std::filesystem::is_regular_file(flat)) {
+      s = data::load_checked(flat, policy);
+      s.ticker = ticker;
+    } else {
+      throw InputError("no " + d.interval + " data for " + ticker + " in " + dir +
+                       " (run `ploutos data fetch`, import CSV, point --data at a folder with " + ticker +
+                       ".csv, or use --data synthetic for the built-in synthetic market)");
+    }
+    if (!d.start.empty() || !d.end.empty()) {
+      const Instant first = d.start.empty() ? Instant::min() : Instant{parse_day(d.start)};
+      const Instant last =
+          d.end.empty() ? Instant::max() : Instant{parse_day(d.end) + std::chrono::days{1}} - std::chrono::seconds{1};
+      s = s.slice(first, last);
+    }
+    if (s.empty()) throw InputError(ticker + ": no bars in the configured window " + d.start + ".." + d.end);
+    out.series.push_back(std::move(s));
+  }
+  out.source = dir;
+  return out;
+}
+
+LoadedMarket load_market(const config::Config& config, const std::string& data_dir) {
+  const auto loaded = load_series(config, data_dir);
+  LoadedMarket out;
+  out.source = loaded.source;
+  const data::Panel panel = data::build_panel(loaded.series);
   const features::FeatureEngine engine(config.features.feature_set);
   out.market = std::make_shared<const MarketData>(build_market(panel, engine, config.features.clip));
   const auto& m = *out.market;
   auto text = [&](std::size_t bar) {
-    return timeframe == data::Timeframe::k1d ? format_day(m.new_york_day[bar]) : format_instant(m.time[bar]);
+    return loaded.timeframe == data::Timeframe::k1d ? format_day(m.new_york_day[bar]) : format_instant(m.time[bar]);
   };
   out.data_range = text(0) + ".." + text(m.n_bars - 1);
   out.data_hash = hash_panel(panel);

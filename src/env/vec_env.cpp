@@ -47,7 +47,7 @@ struct VecEnv::Pool {
   std::atomic<bool> stop{false};
 };
 
-VecEnv::VecEnv(std::shared_ptr<const MarketData> market, const EnvConfig& config, std::size_t n_envs,
+VecEnv::VecEnv(const std::shared_ptr<const MarketData>& market, const EnvConfig& config, std::size_t n_envs,
                std::uint64_t seed, int threads) {
   for (std::size_t i = 0; i < n_envs; ++i) {
     envs_.push_back(std::make_unique<TradingEnv>(market, config));

@@ -189,6 +189,30 @@ TEST(EtoroBroker, OpensClosesAndReadsThePortfolio) {
   EXPECT_GT(f.request_ids.size(), 8u);
 }
 
+TEST(EtoroBroker, AShortOpenedByHandNetsAgainstTheLongsWithAFiniteEntryPrice) {
+  FakeEtoro f;
+  auto e = client(f);
+  e->submit(order("c1", Side::kBuy, 10));
+  auto add_short = [&](const std::string& id, double units) {
+    std::lock_guard lock(f.mutex);
+    f.positions[id] = {{"positionID", std::stoll(id)},
+                       {"instrumentID", 1001},
+                       {"isBuy", false},
+                       {"units", units},
+                       {"openRate", 200.0},
+                       {"amount", 200.0 * units},
+                       {"openDateTime", format_instant(now_utc())}};
+  };
+  add_short("900", 4);
+  ASSERT_EQ(e->positions().size(), 1u);
+  EXPECT_DOUBLE_EQ(e->positions()[0].quantity, 6);
+  EXPECT_NEAR(e->positions()[0].avg_entry_price, (10 * 190.1 - 4 * 200.0) / 6, 1e-9);
+  add_short("901", 6);  // a hedge: net zero, which 0/0 used to turn into a NaN entry price
+  ASSERT_EQ(e->positions().size(), 1u);
+  EXPECT_NEAR(e->positions()[0].quantity, 0, 1e-9);
+  EXPECT_EQ(e->positions()[0].avg_entry_price, 0.0);
+}
+
 TEST(EtoroBroker, ALostOpenResponseIsRecoveredFromThePortfolioNotReopened) {
   FakeEtoro f;
   auto e = client(f);

@@ -3,10 +3,12 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -87,6 +89,29 @@ TEST(Cli, VersionAndUsageErrors) {
   EXPECT_EQ(run("status --at").code, 2);
   EXPECT_EQ(run("").code, 2);
   EXPECT_EQ(run("--log-level loud version").code, 2);
+}
+
+TEST(Cli, OutOfRangeOrConflictingOptionsAreRefusedBeforeAnythingRuns) {
+  // Each once ran with a silent default (a non-positive --days or --timesteps meant "the config's")
+  // or let one option quietly win over another.
+  const std::pair<const char*, const char*> cases[] = {
+      {"train --config quickstart --timesteps 0", "--timesteps: expected a whole number >= 1, got '0'"},
+      {"train --config quickstart --timesteps -5", "--timesteps: expected a whole number >= 1, got '-5'"},
+      {"train --config quickstart --threads -1", "--threads: expected a whole number >= 0, got '-1'"},
+      {"backtest --model none.pt --days 0", "--days: expected a whole number >= 1, got '0'"},
+      {"backtest --model none.pt --days 5 --start 2024-01-02", "--days excludes --start"},
+      {"backtest --model none.pt --reliability --reliability-seeds 0", "--reliability-seeds"},
+      {"backtest --walk-forward --timesteps -1", "--timesteps: expected a whole number >= 1"},
+      {"diagnose --model none.pt --days -3", "--days: expected a whole number >= 1, got '-3'"},
+      {"trade --broker sim --model none.pt --cycles 0", "--cycles: expected a whole number >= 1, got '0'"},
+      {"trade --paper --live --broker alpaca --model none.pt", "--paper excludes --live"},
+      {"trade --yes-really-live --broker alpaca --model none.pt", "--yes-really-live requires --live"},
+  };
+  for (const auto& [args, message] : cases) {
+    const auto r = run(args);
+    EXPECT_EQ(r.code, 2) << args;
+    EXPECT_NE(r.err.find(message), std::string::npos) << args << ": " << r.err;
+  }
 }
 
 TEST(Cli, StatusAcceptanceInstants) {
@@ -273,7 +298,7 @@ TEST(Cli, FeaturesExportsOneRowPerTickerAndBar) {
   EXPECT_EQ(rows, 600u);
   const auto unknown = run("features --data " + dir + " --tickers ZZZ");
   EXPECT_EQ(unknown.code, 2);
-  EXPECT_NE(unknown.err.find("no data for ticker ZZZ"), std::string::npos) << unknown.err;
+  EXPECT_NE(unknown.err.find("no 1d data for ZZZ"), std::string::npos) << unknown.err;
   const std::string empty = kTmp + "/empty_market";
   std::filesystem::create_directories(empty);
   std::ofstream(empty + "/EMPTY.csv") << "date,open,high,low,close,adj_close,volume\n";
@@ -282,6 +307,23 @@ TEST(Cli, FeaturesExportsOneRowPerTickerAndBar) {
   EXPECT_NE(no_rows.err.find("no bars"), std::string::npos) << no_rows.err;
   const auto list = json_of(run("features list --json"));
   EXPECT_GE(list["observation"].size(), 60u);
+}
+
+TEST(Cli, FeaturesOfTheSyntheticMarketAreTheOnesTrainingSees) {
+  // quickstart's data.source is synthetic: the export must not look for files in data.dir.
+  const std::string out = kTmp + "/quickstart_features.csv";
+  const auto r = run("features --config quickstart --tickers SYNA --out " + out);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto forced = run("features --config quickstart --tickers SYNA --data synthetic");
+  ASSERT_EQ(forced.code, 0) << forced.err;
+  std::ifstream in(out);
+  const std::string file((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(file, forced.out);
+  EXPECT_GT(std::count(file.begin(), file.end(), '\n'), 1000);
+  EXPECT_NE(file.find("\nSYNA,"), std::string::npos);
+  const auto hourly = run("features --config quickstart --tickers SYNA --interval 1h");
+  EXPECT_EQ(hourly.code, 2);
+  EXPECT_NE(hourly.err.find("only daily bars"), std::string::npos) << hourly.err;
 }
 
 TEST(Cli, TrainWritesAModelThatModelInfoReads) {
@@ -297,6 +339,10 @@ TEST(Cli, TrainWritesAModelThatModelInfoReads) {
   }
   EXPECT_EQ(info["seed"], 3);
   EXPECT_EQ(info["tickers"].size(), 4u);
+  const auto text = run("model info " + model);
+  ASSERT_EQ(text.code, 0) << text.err;
+  EXPECT_NE(text.out.find("  tickers       SYNA SYNB SYNC SYND\n"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("\n    explained_variance "), std::string::npos) << "one metric a line: " << text.out;
   std::ifstream csv(kTmp + "/runs/metrics.csv");
   std::string header;
   std::getline(csv, header);
@@ -377,6 +423,11 @@ TEST(Cli, BacktestATrainedModelAgainstBaselines) {
                                  kTmp + "/bt_close --json"));
   EXPECT_EQ(close["optimistic"], true);
   EXPECT_EQ(run("backtest --model " + kTmp + "/none.pt --data synthetic").code, 2);
+  const auto everything =
+      run("backtest --model " + model + " --data synthetic --days 100000 --out " + kTmp + "/bt_all --json");
+  ASSERT_EQ(everything.code, 0) << everything.err;
+  EXPECT_NE(everything.err.find("--days 100000: only "), std::string::npos) << everything.err;
+  EXPECT_GT(json_of(everything)["window"]["bars"].get<int>(), 1000);
   EXPECT_EQ(run("backtest --walk-forward --config quickstart --model " + model).code, 2)
       << "walk-forward trains its own";
   const auto rel = json_of(

@@ -3,8 +3,10 @@
 // window, align them on a Panel, compute the feature set and build MarketData.
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "ploutos/config/config.hpp"
+#include "ploutos/data/bar.hpp"
 #include "ploutos/data/panel.hpp"
 #include "ploutos/env/market.hpp"
 
@@ -16,6 +18,16 @@ struct LoadedMarket {
   std::string data_hash;   // fnv1a64 over the panel's prices and volumes, hex
   std::string source;      // "synthetic:seed=2024", or the data directory
 };
+
+struct LoadedSeries {
+  std::vector<data::BarSeries> series;  // one per data.tickers, in that order, cut to the window
+  data::Timeframe timeframe = data::Timeframe::k1d;
+  std::string source;  // as LoadedMarket::source
+};
+
+// The bars of data.tickers as load_market finds them, before they are aligned: for commands that
+// work per ticker (`ploutos features`).
+LoadedSeries load_series(const config::Config& config, const std::string& data_dir = "");
 
 // data.source: synthetic -> the built-in market (data.synthetic_seed, `sessions` from the window);
 // cache/csv/auto -> the data directory (`data_dir` overrides data.dir; also a folder of TICKER.csv

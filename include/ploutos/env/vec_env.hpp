@@ -15,8 +15,8 @@ namespace ploutos::env {
 
 class VecEnv {
  public:
-  VecEnv(std::shared_ptr<const MarketData> market, const EnvConfig& config, std::size_t n_envs, std::uint64_t seed,
-         int threads = 1);
+  VecEnv(const std::shared_ptr<const MarketData>& market, const EnvConfig& config, std::size_t n_envs,
+         std::uint64_t seed, int threads = 1);
   ~VecEnv();
   VecEnv(const VecEnv&) = delete;
   VecEnv& operator=(const VecEnv&) = delete;
