@@ -102,6 +102,10 @@ TEST(Config, OutOfRangeValuesAreRejected) {
             "bad.yaml:2: data.tickers: expected upper-case ticker symbols, got 'aapl'");
   EXPECT_EQ(error_of("data:\n  start: 2024-02-30\n"),
             "bad.yaml:2: data.start: expected a date YYYY-MM-DD or empty, got '2024-02-30'");
+  EXPECT_EQ(error_of("ppo:\n  net_arch: [64, -2]\n"),
+            "bad.yaml:2: ppo.net_arch: expected positive layer sizes, got [64, -2]");
+  EXPECT_EQ(error_of("ppo:\n  net_arch: {pi: [64], vf: [32, 0]}\n"),
+            "bad.yaml:2: ppo.net_arch: expected positive layer sizes, got vf [32, 0]");
 }
 
 TEST(Config, CrossFieldChecksPointAtTheKey) {

@@ -68,19 +68,15 @@ inline auto one_of(std::initializer_list<const char*> allowed) {
 inline auto not_empty() {
   return [](const auto& v) -> std::string { return v.empty() ? "expected a non-empty value" : ""; };
 }
-inline auto all_positive() {
-  return [](const std::vector<int>& v) -> std::string {
-    for (int x : v) {
-      if (x <= 0) return "expected positive layer sizes";
-    }
-    return "";
-  };
-}
 inline auto net_arch_valid() {
   return [](const NetArch& a) -> std::string {
     for (const auto* layers : {&a.pi, &a.vf}) {
       for (int x : *layers) {
-        if (x <= 0) return "expected positive layer sizes";
+        if (x > 0) continue;
+        std::string shown;
+        for (int y : *layers) shown += (shown.empty() ? "" : ", ") + std::to_string(y);
+        const std::string which = a.pi == a.vf ? "" : layers == &a.pi ? "pi " : "vf ";
+        return "expected positive layer sizes, got " + which + "[" + shown + "]";
       }
     }
     return "";
