@@ -523,9 +523,13 @@ TrainResult train(const TrainRequest& req) {
   }
 
   TrainResult result;
-  Progress progress("train", static_cast<std::uint64_t>(total), ProgressOptions{"steps", !req.progress});
-  progress.update(static_cast<std::uint64_t>(state.timesteps));
   const std::int64_t batch = n_steps * n_envs;
+  // Training stops after the rollout that reaches `total` (as SB3 does), so the bar counts to there.
+  const std::int64_t planned = state.timesteps >= total
+                                   ? state.timesteps
+                                   : state.timesteps + (total - state.timesteps + batch - 1) / batch * batch;
+  Progress progress("train", static_cast<std::uint64_t>(planned), ProgressOptions{"steps", !req.progress});
+  progress.update(static_cast<std::uint64_t>(state.timesteps));
   const int eval_every = std::max<int>(1, static_cast<int>(tr.eval_freq / std::max<std::int64_t>(1, batch)));
   const int checkpoint_every =
       std::max<int>(1, static_cast<int>(tr.checkpoint_freq / std::max<std::int64_t>(1, batch)));
@@ -780,7 +784,7 @@ TrainResult train(const TrainRequest& req) {
       csv << line << std::flush;
     }
     if (req.on_update) req.on_update(um);
-    progress.update(static_cast<std::uint64_t>(std::min(state.timesteps, total)));
+    progress.update(static_cast<std::uint64_t>(state.timesteps));
     if (state.update % checkpoint_every == 0 && state.timesteps < total) {
       save_model(req.output, policy, optimizer, obs_rms,
                  build_manifest(req, *market, static_cast<std::size_t>(D), state, &um), state);
