@@ -190,7 +190,8 @@ void save_model(const std::string& path, ActorCritic& policy, const Adam& optimi
 }
 
 torch::serialize::InputArchive open_model(const std::string& path) {
-  if (!std::filesystem::is_regular_file(path)) throw InputError(path + ": no such model file");
+  if (!std::filesystem::is_regular_file(path))
+    throw InputError(path + ": no such model file (`ploutos train --config NAME --out " + path + "` makes one)");
   torch::serialize::InputArchive archive;
   try {
     archive.load_from(path);

@@ -347,7 +347,11 @@ TEST(Cli, TrainWritesAModelThatModelInfoReads) {
   std::string header;
   std::getline(csv, header);
   EXPECT_EQ(header.rfind("timesteps,update,episode_reward_mean", 0), 0u) << header;
-  EXPECT_EQ(run("model info " + kTmp + "/nothing.pt").code, 2);
+  const auto missing = run("model info " + kTmp + "/nothing.pt");
+  EXPECT_EQ(missing.code, 2);
+  EXPECT_NE(missing.err.find("nothing.pt: no such model file (`ploutos train --config NAME --out "),
+            std::string::npos)
+      << missing.err;
 }
 
 TEST(Cli, TrainOnTheSharedDailyData) {
