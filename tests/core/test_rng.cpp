@@ -51,7 +51,8 @@ TEST(Rng, UniformIntIsUnbiased) {
   std::vector<int> counts(k, 0);
   for (int i = 0; i < n; ++i) ++counts[rng.uniform_int(static_cast<std::uint64_t>(k))];
   double chi2 = 0;
-  for (int c : counts) chi2 += (c - n / k) * double(c - n / k) / (n / k);
+  const double expected = static_cast<double>(n) / k;
+  for (int c : counts) chi2 += (c - expected) * (c - expected) / expected;
   EXPECT_LT(chi2, 22.46);  // p = 0.001 for 6 degrees of freedom
   for (int i = 0; i < 1000; ++i) {
     const auto v = rng.uniform_int(-3, 3);
