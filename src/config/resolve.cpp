@@ -1,5 +1,6 @@
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "ploutos/config/config.hpp"
@@ -17,24 +18,35 @@ std::filesystem::path executable_dir() {
 }  // namespace
 
 std::vector<std::filesystem::path> config_search_dirs() {
-  std::vector<std::filesystem::path> dirs;
-  if (const char* env = std::getenv("PLOUTOS_CONFIG_DIR"); env != nullptr && *env != '\0') dirs.emplace_back(env);
-  dirs.emplace_back("config");
+  std::vector<std::filesystem::path> candidates;
+  if (const char* env = std::getenv("PLOUTOS_CONFIG_DIR"); env != nullptr && *env != '\0') candidates.emplace_back(env);
+  candidates.emplace_back("config");
   if (const auto exe = executable_dir(); !exe.empty()) {
-    dirs.push_back(exe / ".." / "config");
-    dirs.push_back(exe / ".." / "share" / "ploutos" / "config");
+    candidates.push_back(exe / ".." / "config");
+    candidates.push_back(exe / ".." / "share" / "ploutos" / "config");
   }
 #ifdef PLOUTOS_SOURCE_DIR
-  dirs.push_back(std::filesystem::path(PLOUTOS_SOURCE_DIR) / "config");
+  candidates.push_back(std::filesystem::path(PLOUTOS_SOURCE_DIR) / "config");
 #endif
+  // A build directory inside the source tree reaches the same config/ twice; list it once.
+  std::vector<std::filesystem::path> dirs, seen;
+  for (const auto& dir : candidates) {
+    std::error_code ec;
+    const auto canonical = std::filesystem::weakly_canonical(dir, ec);
+    const auto& key = ec ? dir : canonical;
+    if (std::find(seen.begin(), seen.end(), key) != seen.end()) continue;
+    seen.push_back(key);
+    dirs.push_back(dir.lexically_normal());
+  }
   return dirs;
 }
 
-std::filesystem::path resolve_config_path(std::string_view name) {
-  if (name.empty()) throw UsageError("--config: expected a file name or path, got nothing");
+std::filesystem::path resolve_config_path(std::string_view name, std::string_view option) {
+  const std::string opt(option);
+  if (name.empty()) throw UsageError(opt + ": expected a file name or path, got nothing");
   const std::string text(name);
   if (text.find('/') != std::string::npos) {
-    if (!std::filesystem::exists(text)) throw UsageError("--config " + text + ": no such file");
+    if (!std::filesystem::exists(text)) throw UsageError(opt + " " + text + ": no such file");
     return text;
   }
   std::vector<std::string> names{text, "training_config_" + text};
@@ -49,9 +61,9 @@ std::filesystem::path resolve_config_path(std::string_view name) {
       std::error_code ec;
       if (std::filesystem::is_regular_file(path, ec)) return path.lexically_normal();
     }
-    tried += (tried.empty() ? "" : ", ") + dir.lexically_normal().string();
+    tried += (tried.empty() ? "" : ", ") + dir.string();
   }
-  throw UsageError("--config " + text + ": not found in " + tried +
+  throw UsageError(opt + " " + text + ": not found in " + tried +
                    " (a path containing '/' is used as given; `ploutos config list` shows the available configs)");
 }
 

@@ -477,6 +477,11 @@ TrainResult train(const TrainRequest& req) {
     std::lock_guard<std::mutex> lock(gen.mutex());
     gen.set_state(rng_state);
     spdlog::info("resuming {} at {} timesteps (update {})", req.resume, state.timesteps, state.update);
+    if (state.timesteps >= total)
+      spdlog::warn(
+          "{} already has {} timesteps, --timesteps {} asks for no more: nothing to train (--timesteps is "
+          "the total to reach, not steps to add)",
+          req.resume, state.timesteps, total);
   }
 
   // Views of the parameters for the hand-written passes (after a resume has loaded them).

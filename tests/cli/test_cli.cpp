@@ -349,8 +349,7 @@ TEST(Cli, TrainWritesAModelThatModelInfoReads) {
   EXPECT_EQ(header.rfind("timesteps,update,episode_reward_mean", 0), 0u) << header;
   const auto missing = run("model info " + kTmp + "/nothing.pt");
   EXPECT_EQ(missing.code, 2);
-  EXPECT_NE(missing.err.find("nothing.pt: no such model file (`ploutos train --config NAME --out "),
-            std::string::npos)
+  EXPECT_NE(missing.err.find("nothing.pt: no such model file (`ploutos train --config NAME --out "), std::string::npos)
       << missing.err;
 }
 
@@ -395,6 +394,10 @@ TEST(Cli, CtrlCSavesACheckpointAndResumeContinues) {
           " --out " + model + " --metrics-dir " + kTmp + "/int_runs --json");
   ASSERT_EQ(resumed.code, 0) << resumed.err;
   EXPECT_EQ(json_of(resumed)["timesteps"], at + 2048);
+  const auto done = run("train --config quickstart --threads 1 --resume " + model + " --timesteps 2048 --out " + kTmp +
+                        "/done.pt --metrics-dir " + kTmp + "/int_runs");
+  ASSERT_EQ(done.code, 0) << done.err;
+  EXPECT_NE(done.err.find("asks for no more: nothing to train"), std::string::npos) << done.err;
 }
 
 TEST(Cli, BacktestATrainedModelAgainstBaselines) {

@@ -139,6 +139,18 @@ TEST(Config, ResolvesBareNamesAgainstTheConfigDirectory) {
   EXPECT_EQ(resolve_config_path("v6_extended_50m").filename(), "training_config_v6_extended_50m.yaml");
   EXPECT_THROW(resolve_config_path("nope.yaml"), UsageError);
   EXPECT_THROW(resolve_config_path("./missing/nope.yaml"), UsageError);
+  try {
+    resolve_config_path("nope.yaml", "--costs");
+    ADD_FAILURE() << "nope.yaml resolved";
+  } catch (const UsageError& e) {
+    const std::string message = e.what();
+    EXPECT_EQ(message.rfind("--costs nope.yaml: not found in ", 0), 0u) << message;
+  }
+  const auto dirs = config_search_dirs();
+  for (std::size_t i = 0; i < dirs.size(); ++i) {
+    for (std::size_t j = 0; j < i; ++j)
+      EXPECT_NE(std::filesystem::weakly_canonical(dirs[i]), std::filesystem::weakly_canonical(dirs[j])) << dirs[i];
+  }
   const auto explicit_path = (kConfigDir / "quickstart.yaml").string();
   EXPECT_EQ(resolve_config_path(explicit_path), explicit_path);
   ::unsetenv("PLOUTOS_CONFIG_DIR");

@@ -463,8 +463,11 @@ std::string to_json(const Config& config, int indent = 2);
 
 // Resolves --config NAME: a path with a slash is used as given; a bare name is looked up in the
 // config directories (PLOUTOS_CONFIG_DIR, ./config, <exe>/../config, the source tree's config/),
-// also as training_config_NAME and with .yaml appended. Throws UsageError listing what was tried.
-std::filesystem::path resolve_config_path(std::string_view name);
+// also as training_config_NAME and with .yaml appended. Throws UsageError naming `option` (the
+// command-line option that gave the name) and listing what was tried.
+std::filesystem::path resolve_config_path(std::string_view name, std::string_view option = "--config");
+// Those directories in that order, each once (a build directory inside the source tree reaches the
+// same config/ by two routes).
 std::vector<std::filesystem::path> config_search_dirs();
 
 }  // namespace ploutos::config
