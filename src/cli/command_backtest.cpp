@@ -126,7 +126,8 @@ void add_backtest_command(CLI::App& app, Globals& globals) {
       const auto loaded = backtest::load_model_with_market(
           o->model, o->data,
           [&](config::Config& c) {
-            if (!o->costs.empty()) c.costs = config::load_config_file(config::resolve_config_path(o->costs, "--costs")).costs;
+            if (!o->costs.empty())
+              c.costs = config::load_config_file(config::resolve_config_path(o->costs, "--costs")).costs;
             if (!o->fill.empty()) c.environment.fill = o->fill;
             if (!o->tickers.empty()) c.data.tickers = split_list(o->tickers);  // the manifest check refuses others
           },
@@ -209,7 +210,8 @@ void add_backtest_command(CLI::App& app, Globals& globals) {
                                    : format_instant(result.time.back()))
                   << " (" << result.time.size() << " bars, after costs)\n"
                   << backtest::summary_table(result) << "reports in " << out_dir
-                  << "/ (summary.json, equity.csv, trades.csv)\n";
+                  << "/ (report.html, summary.json, equity.csv, trades.csv, suggestions.json"
+                  << (o->reliability ? ", reliability.json)\n" : ")\n");
       }
       return 0;
     };

@@ -56,6 +56,7 @@ void add_diagnose_command(CLI::App& app, Globals& globals) {
         write_file_atomic(std::filesystem::path(o->out) / "diagnose.html", diagnose::to_html(report));
       }
       std::cout << (globals.json ? diagnose::to_json(report) + "\n" : diagnose::to_text(report));
+      if (!globals.json && !o->out.empty()) std::cout << "report in " << o->out << "/ (diagnose.html, diagnose.json)\n";
       return 0;
     };
   });
