@@ -64,7 +64,7 @@ static void BM_Backtest90DaysV6(benchmark::State& state) {
     const auto loaded = env::load_market(config, data_dir);
     market = seconds_since(t0);
     t0 = std::chrono::steady_clock::now();
-    const auto [first, last] = backtest::last_bars(*loaded.market, 90);
+    const auto [first, last] = backtest::last_sessions(*loaded.market, 90);
     const auto result = backtest::run_backtest(
         loaded.market, env::env_config_from(config, env::Mode::kBacktest), first, last,
         [&](std::span<const float> obs, std::span<std::int32_t> a) { agent->act(obs, a); }, 1);

@@ -47,9 +47,14 @@ double periods_per_year(const env::MarketData& m) {
   return intraday(m) ? 252.0 * 7 : 252.0;
 }
 
-std::pair<std::size_t, std::size_t> last_bars(const env::MarketData& m, std::size_t bars) {
+std::pair<std::size_t, std::size_t> last_sessions(const env::MarketData& m, std::size_t sessions) {
   const std::size_t last = m.last_bar;
-  return {last - m.first_bar > bars ? last - bars : m.first_bar, last};
+  std::size_t crossed = 0;
+  for (std::size_t i = last; i > m.first_bar; --i) {
+    // Bar i - 1 closes the session before bar i's.
+    if (m.new_york_day[i - 1] != m.new_york_day[i] && ++crossed == sessions) return {i - 1, last};
+  }
+  return {m.first_bar, last};
 }
 
 StrategyResult run_strategy(const std::shared_ptr<const env::MarketData>& market, env::EnvConfig config,

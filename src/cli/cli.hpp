@@ -56,8 +56,8 @@ rl::DecisionPrecision decision_precision_from(const std::string& value);
 extern const CLI::Validator kPositive;     // >= 1
 extern const CLI::Validator kNonNegative;  // >= 0
 
-// The window of `--days N` (backtest, diagnose): the last N tradable bars, or the config's
-// backtest.days when the option is unset (0). Warns when the market holds fewer bars than asked.
+// The window of `--days N` (backtest, diagnose): the last N sessions (backtest::last_sessions), or
+// the config's backtest.days when the option is unset (0). Warns when the market holds fewer.
 std::pair<std::size_t, std::size_t> recent_bars(const env::MarketData& market, int days_option, int config_days);
 
 // Fetches the bars the data directory lacks for `tickers` over [start, end] through the source

@@ -35,7 +35,8 @@ void add_backtest_command(CLI::App& app, Globals& globals) {
       app.add_subcommand("backtest", "After-cost evaluation of a model against baselines; walk-forward validation");
   cmd->add_option("--model", o->model, "Model file, e.g. data/models/brain_tech.pt");
   auto* days =
-      cmd->add_option("--days", o->days, "Evaluate the last N bars (default: backtest.days of the model's config)")
+      cmd->add_option("--days", o->days,
+                      "Evaluate the last N trading days (sessions; default: backtest.days of the model's config)")
           ->check(kPositive);
   cmd->add_option("--start", o->start, "First day of the window (YYYY-MM-DD); not with --days")->excludes(days);
   cmd->add_option("--end", o->end, "Last day of the window (YYYY-MM-DD); not with --days")->excludes(days);

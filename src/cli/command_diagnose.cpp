@@ -23,7 +23,8 @@ void add_diagnose_command(CLI::App& app, Globals& globals) {
   auto* cmd = app.add_subcommand(
       "diagnose", "Why a model wins or fails: buy-low vs buy-high timing, entry percentile, per-ticker P&L");
   cmd->add_option("--model", o->model, "Model file")->required();
-  cmd->add_option("--days", o->days, "Window of recent bars (default: backtest.days of the model's config)")
+  cmd->add_option("--days", o->days,
+                  "Window of the last N trading days (sessions; default: backtest.days of the model's config)")
       ->check(kPositive);
   cmd->add_option("--data", o->data, "Data directory, folder of TICKER.csv, or `synthetic`");
   cmd->add_option("--horizon", o->horizon, "Bars after a decision whose mean close judges it (the seed: 10)")

@@ -13,6 +13,7 @@
 #include "ploutos/core/logging.hpp"
 #include "ploutos/core/secrets.hpp"
 #include "ploutos/core/version.hpp"
+#include "ploutos/env/market.hpp"
 #include "ploutos/rl/runtime.hpp"
 
 namespace ploutos::cli {
@@ -67,10 +68,13 @@ rl::DecisionPrecision decision_precision_from(const std::string& value) {
 
 std::pair<std::size_t, std::size_t> recent_bars(const env::MarketData& market, int days_option, int config_days) {
   const int days = days_option > 0 ? days_option : config_days;
-  const auto window = backtest::last_bars(market, static_cast<std::size_t>(std::max(days, 1)));
-  if (const auto held = window.second - window.first; held < static_cast<std::size_t>(days))
-    spdlog::warn("{} {}: only {} bars to trade after the features' warm-up; using them all",
-                 days_option > 0 ? "--days" : "backtest.days", days, held);
+  const auto window = backtest::last_sessions(market, static_cast<std::size_t>(std::max(days, 1)));
+  std::size_t sessions = 0;
+  for (std::size_t i = window.first + 1; i <= window.second; ++i)
+    sessions += market.new_york_day[i] != market.new_york_day[i - 1] ? 1 : 0;
+  if (sessions < static_cast<std::size_t>(days))
+    spdlog::warn("{} {}: only {} sessions to trade after the features' warm-up; using them all",
+                 days_option > 0 ? "--days" : "backtest.days", days, sessions);
   return window;
 }
 

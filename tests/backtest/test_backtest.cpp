@@ -191,3 +191,18 @@ TEST(Backtest, ChangingBarsAfterADecisionNeverChangesIt) {
   // And the scrambled tail does change later decisions (the test can fail).
   EXPECT_NE(a.decisions, b.decisions);
 }
+
+TEST(Backtest, TheDaysWindowCountsSessionsNotBars) {
+  auto daily = test::flat_market(1, 30);
+  daily.first_bar = 5;
+  EXPECT_EQ(backtest::last_sessions(daily, 10), (std::pair<std::size_t, std::size_t>{19, 29}));
+  EXPECT_EQ(backtest::last_sessions(daily, 100), (std::pair<std::size_t, std::size_t>{5, 29})) << "all there is";
+  // Three sessions of seven hourly bars: --days 1 is the last session's bars, decided from the
+  // close of the session before.
+  auto hourly = test::flat_market(1, 21);
+  for (std::size_t t = 0; t < 21; ++t)
+    hourly.new_york_day[t] = Day{std::chrono::year{2024} / 3 / 4} + std::chrono::days{static_cast<int>(t / 7)};
+  EXPECT_EQ(backtest::last_sessions(hourly, 1), (std::pair<std::size_t, std::size_t>{13, 20}));
+  EXPECT_EQ(backtest::last_sessions(hourly, 2), (std::pair<std::size_t, std::size_t>{6, 20}));
+  EXPECT_EQ(backtest::last_sessions(hourly, 3), (std::pair<std::size_t, std::size_t>{0, 20}));
+}

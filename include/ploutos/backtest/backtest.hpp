@@ -34,8 +34,11 @@ ModelWithMarket load_model_with_market(const std::string& model_path, const std:
 // Bars a year for annualising: 252 sessions, times 7 for hourly bars (bars under 20 hours apart).
 double periods_per_year(const env::MarketData& market);
 
-// The last `bars` tradable bars of the market (all of them when it has fewer): [first, last].
-std::pair<std::size_t, std::size_t> last_bars(const env::MarketData& market, std::size_t bars);
+// The window of the last `sessions` trading days (`--days`, backtest.days): [first, last], where
+// `last` is the last tradable bar and `first` the last bar of the session `sessions` sessions
+// before last's, the bar the first decision is made on. Daily bars: last - sessions. Hourly bars:
+// every bar of the last `sessions` sessions. All tradable bars when the market has fewer sessions.
+std::pair<std::size_t, std::size_t> last_sessions(const env::MarketData& market, std::size_t sessions);
 
 struct StrategyResult {
   std::string name;
