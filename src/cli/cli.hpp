@@ -58,7 +58,7 @@ extern const CLI::Validator kNonNegative;  // >= 0
 
 // The window of `--days N` (backtest, diagnose): the last N sessions (backtest::last_sessions), or
 // the config's backtest.days when the option is unset (0). Warns when the market holds fewer.
-std::pair<std::size_t, std::size_t> recent_bars(const env::MarketData& market, int days_option, int config_days);
+std::pair<std::size_t, std::size_t> recent_window(const env::MarketData& market, int days_option, int config_days);
 
 // Fetches the bars the data directory lacks for `tickers` over [start, end] through the source
 // chain; one JSON object per ticker ({"ticker", "new_bars", ...} or {"ticker", "error"}).

@@ -144,7 +144,7 @@ void add_backtest_command(CLI::App& app, Globals& globals) {
         while (first < last && m.new_york_day[first] < start) ++first;
         while (last > first && m.new_york_day[last] > end) --last;
       } else {
-        std::tie(first, last) = recent_bars(m, o->days, config.backtest.days);
+        std::tie(first, last) = recent_window(m, o->days, config.backtest.days);
       }
       if (last <= first) throw InputError("backtest: the window holds fewer than two tradable bars");
       if (config.environment.fill == "close")

@@ -42,7 +42,7 @@ void add_diagnose_command(CLI::App& app, Globals& globals) {
       const auto precision = decision_precision_from(o->decision_precision);
       const auto loaded = backtest::load_model_with_market(o->model, o->data, {}, precision);
       const auto& m = *loaded.market.market;
-      const auto [first, last] = recent_bars(m, o->days, loaded.config.backtest.days);
+      const auto [first, last] = recent_window(m, o->days, loaded.config.backtest.days);
       const auto run = backtest::run_strategy(
           loaded.market.market, env::env_config_from(loaded.config, env::Mode::kBacktest), first, last, "agent",
           [&](std::span<const float> obs, std::span<std::int32_t> a) { loaded.agent->act(obs, a); });

@@ -51,6 +51,7 @@ void add_features_command(CLI::App& app, Globals& globals) {
       if (!o->tickers.empty()) config.data.tickers = split_list(o->tickers);
       if (config.data.tickers.empty()) throw UsageError("--tickers: expected at least one ticker");
       if (!o->interval.empty()) config.data.interval = o->interval;
+      config::validate(config, "command line");
       const features::FeatureEngine engine(o->feature_set.empty() ? config.features.feature_set : o->feature_set);
       // The bars the environment would see (same sources, window and quality policy), per ticker.
       const auto loaded = env::load_series(config, o->data);

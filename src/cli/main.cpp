@@ -1,6 +1,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -38,7 +39,8 @@ CLI::Validator at_least(long long minimum) {
   return CLI::Validator(
       [minimum, expected](const std::string& text) -> std::string {
         long long value = 0;
-        if (!CLI::detail::lexical_cast(text, value) || value < minimum)
+        const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+        if (error != std::errc() || end != text.data() + text.size() || value < minimum)
           return "expected " + expected + ", got '" + text + "'";
         return {};
       },
@@ -66,7 +68,7 @@ rl::DecisionPrecision decision_precision_from(const std::string& value) {
   return precision;
 }
 
-std::pair<std::size_t, std::size_t> recent_bars(const env::MarketData& market, int days_option, int config_days) {
+std::pair<std::size_t, std::size_t> recent_window(const env::MarketData& market, int days_option, int config_days) {
   const int days = days_option > 0 ? days_option : config_days;
   const auto window = backtest::last_sessions(market, static_cast<std::size_t>(std::max(days, 1)));
   std::size_t sessions = 0;
