@@ -44,7 +44,7 @@ ModelWithMarket load_model_with_market(const std::string& model_path, const std:
 }
 
 double periods_per_year(const env::MarketData& m) {
-  return intraday(m) ? 252.0 * 7 : 252.0;
+  return 252.0 * m.bars_per_session;
 }
 
 std::pair<std::size_t, std::size_t> last_sessions(const env::MarketData& m, std::size_t sessions) {

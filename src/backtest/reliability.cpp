@@ -93,7 +93,8 @@ ReliabilityResult run_reliability(const std::shared_ptr<const env::MarketData>& 
 
   // Regimes: the most recent windows of each kind.
   std::size_t counts[3] = {0, 0, 0};
-  for (auto& w : detect_regimes(m, spec.regime_bars, spec.trend_threshold, spec.benchmark)) {
+  const std::size_t regime_bars = spec.regime_sessions * static_cast<std::size_t>(m.bars_per_session);
+  for (auto& w : detect_regimes(m, regime_bars, spec.trend_threshold, spec.benchmark)) {
     const int kind = w.regime == "bull" ? 0 : w.regime == "bear" ? 1 : 2;
     if (counts[kind] >= spec.windows_per_regime) continue;
     ++counts[kind];

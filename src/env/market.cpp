@@ -16,6 +16,7 @@ MarketData build_market(const data::Panel& panel, const features::FeatureEngine&
   m.time = panel.time;
   m.n_tickers = panel.ticker_count();
   m.n_bars = panel.size();
+  m.bars_per_session = data::bars_per_session(panel.timeframe);
   const auto matrices = engine.compute(panel);
   m.feature_names = matrices.empty() ? std::vector<std::string>{} : matrices.front().names;
   m.n_features = m.feature_names.size();

@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 
+#include "ploutos/data/bar.hpp"
 #include "ploutos/diagnose/suggestions.hpp"
 #include "ploutos/env/from_config.hpp"
 #include "ploutos/risk/sizing.hpp"
@@ -48,7 +49,7 @@ TraderConfig trader_config_from(const config::Config& c) {
   t.bracket_orders = c.trading.stops == "bracket";
   t.kill_max_drawdown = c.risk.max_drawdown;
   t.kill_daily_loss = c.risk.daily_loss_limit;
-  t.bars_per_year = c.trading.interval == "1d" ? 252 : c.trading.interval == "4h" ? 252 * 2 : 252 * 7;
+  t.bars_per_year = 252.0 * data::bars_per_session(data::parse_timeframe(c.trading.interval));
   return t;
 }
 

@@ -31,7 +31,8 @@ ModelWithMarket load_model_with_market(const std::string& model_path, const std:
                                        const std::function<void(config::Config&)>& adjust = {},
                                        rl::DecisionPrecision precision = rl::DecisionPrecision::kFloat32);
 
-// Bars a year for annualising: 252 sessions, times 7 for hourly bars (bars under 20 hours apart).
+// Bars a year for annualising: 252 sessions times the market's bars a session (1 daily, 7 hourly,
+// 2 four-hourly).
 double periods_per_year(const env::MarketData& market);
 
 // The window of the last `sessions` trading days (`--days`, backtest.days): [first, last], where

@@ -18,6 +18,11 @@ Timeframe parse_timeframe(std::string_view text);
 inline bool is_intraday(Timeframe tf) {
   return tf != Timeframe::k1d;
 }
+// Bars of a regular 9:30-16:00 session: 7 hourly (the last one half an hour), 2 four-hour
+// (9:30 and 13:30). Annualising uses 252 sessions times this.
+inline int bars_per_session(Timeframe tf) {
+  return tf == Timeframe::k1h ? 7 : tf == Timeframe::k4h ? 2 : 1;
+}
 
 struct Bar {
   Instant time;

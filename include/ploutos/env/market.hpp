@@ -30,6 +30,7 @@ struct MarketData {
   std::vector<std::uint8_t> tradable;  // the ticker has a real bar and warmed-up features
   // [bar][ticker][feature]: NaN -> 0, +-inf -> +-clip, then clipped to [-clip, clip]
   std::vector<float> features;
+  int bars_per_session = 1;   // data::bars_per_session of the bars' timeframe: 252 x this bars a year
   std::size_t first_bar = 0;  // first bar where every ticker is tradable
   std::size_t last_bar = 0;   // last bar where every ticker is tradable
 
