@@ -14,9 +14,9 @@
 namespace ploutos::backtest {
 
 struct ReliabilitySpec {
-  std::size_t first = 0, last = 0;  // the main window (market bars)
+  std::size_t first = 0, last = 0;   // the main window (market bars)
   std::size_t regime_sessions = 63;  // length of a regime window (about three months), in sessions
-  double trend_threshold = 0.05;    // benchmark return over a window: above +5% bull, below -5% bear
+  double trend_threshold = 0.05;     // benchmark return over a window: above +5% bull, below -5% bear
   std::size_t windows_per_regime = 2;
   std::string benchmark = "SPY";  // equal-weight of all tickers when absent
   int seeds = 5;
