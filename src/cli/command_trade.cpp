@@ -114,7 +114,7 @@ void add_trade_command(CLI::App& app, Globals& globals) {
       request.start_day = o->start;
       request.start_bars = o->start_bars;
       request.seed = config.training.seed;
-      request.interval = config.trading.interval;
+      request.interval = trading::decision_interval(config);
       request.stop = &g_stop;
       std::signal(SIGINT, on_stop_signal);
       std::signal(SIGTERM, on_stop_signal);

@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 
+#include "ploutos/core/error.hpp"
 #include "ploutos/data/bar.hpp"
 #include "ploutos/diagnose/suggestions.hpp"
 #include "ploutos/env/from_config.hpp"
@@ -49,8 +50,15 @@ TraderConfig trader_config_from(const config::Config& c) {
   t.bracket_orders = c.trading.stops == "bracket";
   t.kill_max_drawdown = c.risk.max_drawdown;
   t.kill_daily_loss = c.risk.daily_loss_limit;
-  t.bars_per_year = 252.0 * data::bars_per_session(data::parse_timeframe(c.trading.interval));
+  t.bars_per_year = 252.0 * data::bars_per_session(data::parse_timeframe(c.data.interval));
   return t;
+}
+
+std::string decision_interval(const config::Config& c) {
+  if (c.trading.interval == "auto" || c.trading.interval == c.data.interval) return c.data.interval;
+  throw UsageError("trading.interval " + c.trading.interval + ": the model decides on " + c.data.interval +
+                   " bars (the data.interval it was trained on), once a bar; set trading.interval to auto or " +
+                   c.data.interval);
 }
 
 std::string client_order_id(const std::string& run_id, Instant t, const std::string& symbol,

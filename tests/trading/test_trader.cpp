@@ -9,6 +9,7 @@
 
 #include "../env/market_fixture.hpp"
 #include "ploutos/broker/sim_broker.hpp"
+#include "ploutos/core/error.hpp"
 #include "ploutos/core/rng.hpp"
 #include "ploutos/trading/session.hpp"
 #include "ploutos/trading/trader.hpp"
@@ -117,6 +118,26 @@ TEST(ClientOrderId, DeterministicAndDistinctPerDecision) {
   EXPECT_NE(client_order_id("abc", t, "AAPL", "buy"), client_order_id("abc", t, "AAPL", "sell"));
   EXPECT_NE(client_order_id("abc", t, "AAPL", "buy"), client_order_id("abd", t, "AAPL", "buy"));
   EXPECT_LE(client_order_id("abcdefgh", t, "BRK.B", "take_profit").size(), 128u) << "Alpaca's limit";
+}
+
+TEST(Trader, TheDecisionIntervalIsTheModelsBarInterval) {
+  config::Config c;
+  c.data.interval = "1h";
+  EXPECT_EQ(trading::decision_interval(c), "1h") << "auto, the default";
+  EXPECT_DOUBLE_EQ(trading::trader_config_from(c).bars_per_year, 252.0 * 7);
+  c.trading.interval = "1h";
+  EXPECT_EQ(trading::decision_interval(c), "1h");
+  // An hourly policy deciding once a day (the old default, 1d) sees a step of seven bars it was
+  // never trained on.
+  c.trading.interval = "1d";
+  try {
+    trading::decision_interval(c);
+    ADD_FAILURE() << "1d accepted for an hourly model";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("the model decides on 1h bars"), std::string::npos) << e.what();
+  }
+  c.data.interval = "4h";
+  EXPECT_DOUBLE_EQ(trading::trader_config_from(c).bars_per_year, 252.0 * 2);
 }
 
 TEST(Trader, MultiDaySessionLeavesAConsistentJournal) {

@@ -325,7 +325,7 @@ struct BrokerConfig : Section {
 };
 
 struct TradingConfig : Section {
-  std::string interval = "1d";
+  std::string interval = "auto";
   std::string model = "data/models/brain_tech.pt";
   std::string journal = "data/journal.sqlite";
   std::string stops = "monitored";
@@ -333,8 +333,10 @@ struct TradingConfig : Section {
 
   template <class V>
   void describe(V& v) {
-    v("interval", interval, "decision interval (1d decides after the close for the next open)",
-      check::one_of({"1d", "1h", "4h"}));
+    v("interval", interval,
+      "decision interval: auto = the model's bar interval (the only one it can decide on); 1d decides after the "
+      "close for the next open",
+      check::one_of({"auto", "1d", "1h", "4h"}));
     v("model", model, "model file used by trade", check::not_empty());
     v("journal", journal, "crash-safe order journal (SQLite)", check::not_empty());
     v("stops", stops,

@@ -43,7 +43,13 @@ struct TraderConfig {
   bool dry_run = false;          // decide and journal, send nothing
   double bars_per_year = 252;
 };
+// bars_per_year follows the bars the trader sees (data.interval), not trading.interval.
 TraderConfig trader_config_from(const config::Config& config);
+
+// The trading loop's decision interval: trading.interval, where `auto` (the default) is the model's
+// bar interval (data.interval of the config it was trained with). The policy decides once a bar, so
+// any other interval is refused (UsageError naming both).
+std::string decision_interval(const config::Config& config);
 
 // Shares held per market ticker and the portfolio -> one action per ticker (env::Action).
 using DecideFn = std::function<void(const env::MarketData& market, std::size_t bar, std::span<const double> quantities,
