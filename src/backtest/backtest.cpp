@@ -19,11 +19,6 @@ nlohmann::ordered_json metrics_json(const StrategyResult& r) {
   return j;
 }
 
-// Bars closer than 20 hours apart are intraday (hourly data trades 7 bars a session).
-bool intraday(const env::MarketData& m) {
-  return m.n_bars > 1 && m.time[1] - m.time[0] < std::chrono::hours{20};
-}
-
 std::string time_text(const BacktestResult& r, std::size_t i) {
   return r.daily ? format_day(std::chrono::floor<std::chrono::days>(r.time[i])) : format_instant(r.time[i]);
 }
@@ -111,7 +106,7 @@ BacktestResult run_backtest(const std::shared_ptr<const env::MarketData>& market
   out.first_bar = first;
   out.time.assign(market->time.begin() + static_cast<std::ptrdiff_t>(first),
                   market->time.begin() + static_cast<std::ptrdiff_t>(last) + 1);
-  out.daily = !intraday(*market);
+  out.daily = market->bars_per_session == 1;
   out.optimistic = config.fill_at_close;
   out.close.assign(market->n_tickers, {});
   for (std::size_t k = 0; k < market->n_tickers; ++k) {
