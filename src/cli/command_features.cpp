@@ -49,7 +49,6 @@ void add_features_command(CLI::App& app, Globals& globals) {
     globals.action = [&globals, o]() -> int {
       auto config = load_effective_config(globals);
       if (!o->tickers.empty()) config.data.tickers = split_list(o->tickers);
-      if (config.data.tickers.empty()) throw UsageError("--tickers: expected at least one ticker");
       if (!o->interval.empty()) config.data.interval = o->interval;
       config::validate(config, "command line");
       const features::FeatureEngine engine(o->feature_set.empty() ? config.features.feature_set : o->feature_set);
