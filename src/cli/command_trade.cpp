@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <atomic>
 #include <csignal>
+#include <iomanip>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "cli.hpp"
 #include "ploutos/agent/agent.hpp"
@@ -28,16 +30,48 @@ nlohmann::ordered_json report_json(const trading::CycleReport& r, const std::vec
   nlohmann::ordered_json actions = nlohmann::ordered_json::object();
   for (std::size_t k = 0; k < r.actions.size() && k < tickers.size(); ++k)
     actions[tickers[k]] = r.actions[k] == env::kBuy ? "buy" : r.actions[k] == env::kSell ? "sell" : "hold";
+  nlohmann::ordered_json orders = nlohmann::ordered_json::array();
+  for (const auto& o : r.orders)
+    orders.push_back({{"client_order_id", o.client_order_id},
+                      {"symbol", o.symbol},
+                      {"side", broker::to_string(o.side)},
+                      {"quantity", o.quantity},
+                      {"intent", o.intent},
+                      {"outcome", o.outcome}});
   return {{"decision_time", r.decision_time},
           {"skipped", r.skipped},
           {"skip_reason", r.skip_reason},
           {"actions", actions},
           {"orders_sent", r.orders_sent},
           {"orders_rejected", r.orders_rejected},
+          {"orders", orders},
           {"kill_switch", r.kill_switch},
           {"cash", r.cash},
           {"equity", r.equity},
           {"notes", r.notes}};
+}
+
+// A cycle as a person reads it: one line, then each order and note indented below it. Daily
+// decisions are keyed by their bar's date, so the time of day (00:00Z) is left out.
+std::string report_text(const trading::CycleReport& r, const std::string& interval) {
+  const auto count = [&r](std::int32_t action) { return std::count(r.actions.begin(), r.actions.end(), action); };
+  const bool daily = interval == "1d" && r.decision_time.size() > 10 && r.decision_time.substr(10) == "T00:00:00Z";
+  std::ostringstream out;
+  out << std::fixed << std::setprecision(2) << (daily ? r.decision_time.substr(0, 10) : r.decision_time);
+  if (r.skipped) {
+    out << "  skipped: " << r.skip_reason << "\n";
+    return out.str();
+  }
+  out << "  buy " << count(env::kBuy) << " sell " << count(env::kSell) << " hold " << count(env::kHold) << "  orders "
+      << r.orders_sent << " (rejected " << r.orders_rejected << ")  cash " << r.cash << "  equity " << r.equity
+      << (r.kill_switch ? "  KILL SWITCH" : "") << "\n";
+  for (const auto& o : r.orders) {
+    out << "    " << broker::to_string(o.side) << " " << std::setprecision(4) << o.quantity << " " << o.symbol;
+    if (o.intent != broker::to_string(o.side)) out << " (" << o.intent << ")";
+    out << ": " << o.outcome << "  " << o.client_order_id << "\n";
+  }
+  for (const auto& note : r.notes) out << "    note: " << note << "\n";
+  return out.str();
 }
 
 void confirm_live(bool yes_really_live) {
@@ -125,12 +159,7 @@ void add_trade_command(CLI::App& app, Globals& globals) {
           line["decision_precision"] = rl::to_string(precision);
           std::cout << line.dump() << "\n" << std::flush;
         } else if (!globals.quiet) {
-          const auto buys = std::count(r.actions.begin(), r.actions.end(), env::kBuy);
-          const auto sells = std::count(r.actions.begin(), r.actions.end(), env::kSell);
-          std::cout << r.decision_time << (r.skipped ? "  skipped: " + r.skip_reason : "") << "  buy " << buys
-                    << " sell " << sells << "  orders " << r.orders_sent << " (rejected " << r.orders_rejected
-                    << ")  equity " << r.equity << (r.kill_switch ? "  KILL SWITCH" : "") << "\n"
-                    << std::flush;
+          std::cout << report_text(r, request.interval) << std::flush;
         }
       };
       auto decide = [&agent](const env::MarketData& m, std::size_t bar, std::span<const double> q,

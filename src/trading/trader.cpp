@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <map>
 #include <optional>
 
@@ -131,8 +132,14 @@ void Trader::reconcile() {
 }
 
 bool Trader::send(const JournalOrder& o, const broker::OrderRequest& r, CycleReport& report) {
+  auto handled = [&](std::string outcome) {
+    report.orders.push_back({o.client_order_id, o.symbol, o.side, o.quantity, o.intent, std::move(outcome)});
+  };
   const auto existing = journal_.order(o.client_order_id);
-  if (existing && existing->state != kNotSent && existing->state != kIntended) return true;  // handled before
+  if (existing && existing->state != kNotSent && existing->state != kIntended) {  // handled before
+    handled("sent_before");
+    return true;
+  }
   if (!existing) {
     journal_.record_intent(o);
   } else {
@@ -141,6 +148,7 @@ bool Trader::send(const JournalOrder& o, const broker::OrderRequest& r, CycleRep
   crash_point("intent_journaled");
   if (config_.dry_run) {
     journal_.set_state(o.client_order_id, kDryRun, "dry run: not sent");
+    handled(kDryRun);
     return true;
   }
   try {
@@ -149,6 +157,7 @@ bool Trader::send(const JournalOrder& o, const broker::OrderRequest& r, CycleRep
     journal_.apply_broker_order(o.client_order_id, accepted);
     journal_.record_response(o.client_order_id, std::string("accepted: ") + to_string(accepted.status));
     ++report.orders_sent;
+    handled(to_string(accepted.status));
     return true;
   } catch (const broker::BrokerError& e) {
     if (e.kind() == broker::BrokerError::Kind::kRejected) {
@@ -157,6 +166,7 @@ bool Trader::send(const JournalOrder& o, const broker::OrderRequest& r, CycleRep
       journal_.record_event("rejected", o.client_order_id + ": " + e.what());
       report.notes.push_back(o.symbol + " " + o.intent + " rejected: " + e.what());
       ++report.orders_rejected;
+      handled("rejected");
       return false;
     }
     // Unknown outcome: the broker may have accepted it. Look before anything else.
@@ -167,9 +177,11 @@ bool Trader::send(const JournalOrder& o, const broker::OrderRequest& r, CycleRep
       journal_.apply_broker_order(o.client_order_id, *found);
       ++report.orders_recovered;
       ++report.orders_sent;
+      handled(to_string(found->status));
       return true;
     }
     report.notes.push_back(o.symbol + " " + o.intent + ": no answer, left for the next reconciliation");
+    handled("no_answer");
     return true;
   }
 }
@@ -204,8 +216,9 @@ CycleReport Trader::run_cycle(const env::MarketData& m, std::size_t bar) {
   const risk::Breakers kill{config_.kill_max_drawdown, config_.kill_daily_loss};
   report.kill_switch = kill.drawdown_tripped(equity, peak) || kill.daily_loss_tripped(equity, day_start);
   if (report.kill_switch) {
-    const std::string why = "kill switch: equity " + std::to_string(equity) + ", peak " + std::to_string(peak) +
-                            ", previous day " + std::to_string(day_start) + "; no new entries";
+    char why[160];
+    std::snprintf(why, sizeof why, "kill switch: equity %.2f, peak %.2f, previous day %.2f; no new entries", equity,
+                  peak, day_start);
     journal_.record_event("kill_switch", why);
     report.notes.push_back(why);
   }

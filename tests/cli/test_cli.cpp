@@ -11,6 +11,7 @@
 #include <iterator>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <string>
@@ -510,6 +511,34 @@ TEST(Cli, TradeSimWorksOfflineContinuesAcrossRunsAndGuardsLiveTrading) {
     EXPECT_EQ(o["client_order_id"].get<std::string>().rfind("pl-", 0), 0u);
     EXPECT_TRUE(ids.insert(o["client_order_id"].get<std::string>()).second);
   }
+  // Each cycle's report lists exactly the orders the broker received in it.
+  std::set<std::string> reported;
+  for (const auto* lines : {&a, &b})
+    for (const auto& cycle : *lines)
+      for (const auto& o : cycle["orders"]) {
+        EXPECT_EQ(o["outcome"], "new") << o.dump();
+        reported.insert(o["client_order_id"].get<std::string>());
+      }
+  EXPECT_EQ(reported, ids);
+  EXPECT_FALSE(ids.empty()) << "this seeded model trades in these six sessions";
+  // Six cycles as text and as JSON from fresh journals: a dated line a cycle, an indented line an order.
+  const auto text = run("trade --broker sim --model " + model + " --journal " + kTmp + "/trade/text.sqlite --cycles 6");
+  ASSERT_EQ(text.code, 0) << text.err;
+  const auto as_json =
+      run("trade --broker sim --model " + model + " --journal " + kTmp + "/trade/json.sqlite --cycles 6 --json");
+  ASSERT_EQ(as_json.code, 0) << as_json.err;
+  std::size_t json_orders = 0;
+  for (const auto& cycle : json_lines(as_json.out)) json_orders += cycle["orders"].size();
+  EXPECT_GT(json_orders, 0u);
+  std::istringstream text_lines(text.out);
+  std::size_t cycle_lines = 0, order_lines = 0;
+  for (std::string line; std::getline(text_lines, line);) {
+    if (std::regex_search(line, std::regex(R"(^\d{4}-\d{2}-\d{2}  buy \d+ sell \d+ hold \d+  orders \d+)")))
+      ++cycle_lines;
+    if (std::regex_search(line, std::regex(R"(^    (buy|sell) [0-9.]+ SYN[A-D]: new  pl-)"))) ++order_lines;
+  }
+  EXPECT_EQ(cycle_lines, 6u) << text.out;
+  EXPECT_EQ(order_lines, json_orders) << text.out;
 
   const auto etoro = run_with_env(no_keys, "trade --model " + model + " --once");
   EXPECT_EQ(etoro.code, 2);
@@ -672,8 +701,13 @@ TEST(Cli, TradeAlpacaPaperEndToEndAgainstTheFakeServer) {
   EXPECT_TRUE(asked_account);
   EXPECT_EQ(alpaca.bodies.size(), lines[0]["orders_sent"].get<std::size_t>());
   EXPECT_GT(alpaca.bodies.size(), 0u) << "this model buys on that day (seeded training)";
-  for (const auto& body : alpaca.bodies)
+  std::set<std::string> sent, reported;
+  for (const auto& body : alpaca.bodies) {
     EXPECT_EQ(body["client_order_id"].get<std::string>().rfind("pl-", 0), 0u) << body.dump();
+    sent.insert(body["client_order_id"].get<std::string>());
+  }
+  for (const auto& o : lines[0]["orders"]) reported.insert(o["client_order_id"].get<std::string>());
+  EXPECT_EQ(reported, sent) << "the cycle's report lists the orders sent";
   records.unlock();  // the server's handlers take it while they serve the second run
   // A second run on the same day repeats nothing.
   const auto again = run_with_env(env, "trade --paper --broker alpaca --model " + model +

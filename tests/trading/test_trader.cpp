@@ -95,7 +95,7 @@ fs::path fresh_dir(const std::string& name) {
 // Runs cycles from the sim's bar to `last`, the market moving after each; crashes when the crash
 // hook has been called `crash_at` times (0: never). Returns the hook calls made.
 int run_until(const env::MarketData& m, broker::SimBroker& sim, CountingBroker& broker, const std::string& journal_path,
-              std::size_t last, int crash_at) {
+              std::size_t last, int crash_at, std::vector<CycleReport>* reports = nullptr) {
   Journal journal(journal_path, false);
   Trader trader(broker, journal, test_config(), scripted);
   int calls = 0;
@@ -104,7 +104,10 @@ int run_until(const env::MarketData& m, broker::SimBroker& sim, CountingBroker& 
   });
   trader.reconcile();
   while (sim.bar() < last) {
-    if (!journal.cycle_done(format_instant(m.time[sim.bar()]))) trader.run_cycle(m, sim.bar());
+    if (!journal.cycle_done(format_instant(m.time[sim.bar()]))) {
+      auto report = trader.run_cycle(m, sim.bar());
+      if (reports) reports->push_back(std::move(report));
+    }
     sim.advance();
     trader.reconcile();
   }
@@ -198,9 +201,23 @@ TEST(Trader, ALostResponseIsRecoveredNotResent) {
   broker::SimBroker sim(std::make_shared<broker::SimBars>(sim_bars_from(m)), {}, 5);
   CountingBroker broker(sim);
   broker.lose_every = 2;  // every second response never arrives
-  run_until(m, sim, broker, (dir / "j.sqlite").string(), 30, 0);
+  std::vector<CycleReport> reports;
+  run_until(m, sim, broker, (dir / "j.sqlite").string(), 30, 0, &reports);
   EXPECT_GT(broker.submissions, 6);
   for (const auto& [cid, n] : broker.accepted) EXPECT_EQ(n, 1) << cid << " sent twice";
+  // The cycles' reports name every order once, a recovered one with the status the broker had.
+  std::map<std::string, int> reported;
+  std::size_t recovered = 0;
+  for (const auto& r : reports) {
+    recovered += r.orders_recovered;
+    EXPECT_EQ(r.orders.size(), r.orders_sent);
+    for (const auto& o : r.orders) {
+      ++reported[o.client_order_id];
+      EXPECT_NE(o.outcome, "no_answer") << o.client_order_id << ": the sim broker has every order";
+    }
+  }
+  EXPECT_EQ(reported, broker.accepted);
+  EXPECT_EQ(recovered, static_cast<std::size_t>(broker.submissions / 2));
   Journal journal((dir / "j.sqlite").string(), false);
   for (const auto& o : sim.all_orders())
     EXPECT_NEAR(journal.order(o.client_order_id)->filled_quantity, o.filled_quantity, 1e-9);

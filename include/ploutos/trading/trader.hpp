@@ -60,6 +60,16 @@ using DecideFn = std::function<void(const env::MarketData& market, std::size_t b
 std::string client_order_id(const std::string& run_id, Instant decision_time, const std::string& symbol,
                             const std::string& intent);
 
+// An order a cycle handled and what became of it, for the user's report of the cycle.
+struct CycleOrder {
+  std::string client_order_id;
+  std::string symbol;
+  broker::Side side = broker::Side::kBuy;
+  double quantity = 0;
+  std::string intent;   // buy, sell, stop_loss, take_profit
+  std::string outcome;  // the broker's status (new, filled, ...), rejected, dry_run, no_answer, sent_before
+};
+
 struct CycleReport {
   std::string decision_time;
   bool skipped = false;
@@ -68,6 +78,7 @@ struct CycleReport {
   std::size_t orders_sent = 0, orders_rejected = 0, orders_recovered = 0;
   bool kill_switch = false;
   double cash = 0, equity = 0;
+  std::vector<CycleOrder> orders;  // in the order they were sent: exits, then entries
   std::vector<std::string> notes;
 };
 
