@@ -1,30 +1,14 @@
 #pragma once
-// The metrics as JSON, one spelling for every backtest output (module-private header).
+// Walk-forward summaries as JSON, beside the metrics (module-private header).
 #include <nlohmann/json.hpp>
 #include <vector>
 
 #include "ploutos/backtest/walk_forward.hpp"
-#include "ploutos/risk/metrics.hpp"
+#include "ploutos/risk/metrics_json.hpp"
 
 namespace ploutos::backtest {
 
-inline nlohmann::ordered_json metrics_to_json(const risk::Metrics& m) {
-  return {{"total_return", m.total_return},
-          {"annual_return", m.annual_return},
-          {"volatility", m.volatility},
-          {"sharpe", m.sharpe},
-          {"sortino", m.sortino},
-          {"calmar", m.calmar},
-          {"max_drawdown", m.max_drawdown},
-          {"max_drawdown_duration", m.max_drawdown_duration},
-          {"win_rate", m.win_rate},
-          {"profit_factor", m.profit_factor},
-          {"expectancy", m.expectancy},
-          {"turnover", m.turnover},
-          {"trades", m.trades},
-          {"avg_holding_period", m.avg_holding_bars},
-          {"exposure", m.exposure}};
-}
+using risk::metrics_to_json;
 
 inline nlohmann::ordered_json summary_to_json(const Summary& s) {
   return {{"mean", s.mean}, {"std", s.std}};

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "ploutos/backtest/backtest.hpp"
-#include "ploutos/backtest/svg.hpp"
+#include "ploutos/core/svg.hpp"
 
 namespace ploutos::backtest {
 namespace {

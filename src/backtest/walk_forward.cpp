@@ -10,11 +10,11 @@
 #include <sstream>
 
 #include "metrics_json.hpp"
-#include "ploutos/backtest/svg.hpp"
 #include "ploutos/core/atomic_file.hpp"
 #include "ploutos/core/error.hpp"
 #include "ploutos/core/progress.hpp"
 #include "ploutos/core/rng.hpp"
+#include "ploutos/core/svg.hpp"
 #include "ploutos/env/from_config.hpp"
 #include "ploutos/rl/ppo.hpp"
 

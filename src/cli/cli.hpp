@@ -72,6 +72,7 @@ void add_config_command(CLI::App& app, Globals& globals);
 void add_train_command(CLI::App& app, Globals& globals);
 void add_backtest_command(CLI::App& app, Globals& globals);
 void add_trade_command(CLI::App& app, Globals& globals);
+void add_journal_command(CLI::App& app, Globals& globals);
 void add_diagnose_command(CLI::App& app, Globals& globals);
 void add_data_command(CLI::App& app, Globals& globals);
 void add_features_command(CLI::App& app, Globals& globals);

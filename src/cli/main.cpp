@@ -138,6 +138,7 @@ int run(int argc, char** argv) {
   add_train_command(app, globals);
   add_backtest_command(app, globals);
   add_trade_command(app, globals);
+  add_journal_command(app, globals);
   add_diagnose_command(app, globals);
   add_data_command(app, globals);
   add_features_command(app, globals);

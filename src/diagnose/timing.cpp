@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
-#include "ploutos/backtest/svg.hpp"
+#include "ploutos/core/svg.hpp"
 
 namespace ploutos::diagnose {
 
@@ -306,7 +306,7 @@ std::string to_text(const TimingReport& r) {
 }
 
 std::string to_html(const TimingReport& r) {
-  using namespace backtest::svg;
+  using namespace svg;
   std::string html =
       "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Ploutos diagnose</title>"
       "<style>body{font-family:sans-serif;margin:24px;color:#222}table{border-collapse:collapse}"

@@ -143,6 +143,13 @@ std::int64_t Journal::cycles_done() const {
   return q.getColumn(0).getInt64();
 }
 
+std::vector<std::string> Journal::finished_cycle_times() const {
+  SQLite::Statement q(*db_, "SELECT decision_time FROM cycles WHERE finished_at IS NOT NULL ORDER BY seq");
+  std::vector<std::string> out;
+  while (q.executeStep()) out.push_back(q.getColumn(0).getString());
+  return out;
+}
+
 void Journal::record_decision(std::int64_t cycle, const std::string& symbol, int action) {
   SQLite::Statement q(*db_, "INSERT OR IGNORE INTO decisions (cycle, symbol, action) VALUES (?, ?, ?)");
   q.bind(1, static_cast<std::int64_t>(cycle));
@@ -311,6 +318,34 @@ void Journal::record_equity(const std::string& at, double cash, double equity) {
   q.bind(2, cash);
   q.bind(3, equity);
   q.exec();
+}
+
+std::vector<JournalEquity> Journal::equity_curve() const {
+  SQLite::Statement q(*db_, "SELECT at, cash, equity FROM equity ORDER BY rowid");
+  std::vector<JournalEquity> out;
+  while (q.executeStep())
+    out.push_back({q.getColumn(0).getString(), q.getColumn(1).getDouble(), q.getColumn(2).getDouble()});
+  return out;
+}
+
+std::vector<broker::Position> Journal::positions_at(const std::string& at) const {
+  SQLite::Statement q(
+      *db_, "SELECT symbol, quantity, avg_entry_price, market_price FROM positions WHERE at = ? ORDER BY rowid");
+  q.bind(1, at);
+  // Two snapshots share a time only where a sim session ended and the next began on that bar, with
+  // no fill between them: one row a symbol is the position.
+  std::map<std::string, broker::Position> latest;
+  while (q.executeStep()) {
+    broker::Position p;
+    p.symbol = q.getColumn(0).getString();
+    p.quantity = q.getColumn(1).getDouble();
+    p.avg_entry_price = q.getColumn(2).getDouble();
+    p.market_price = q.getColumn(3).getDouble();
+    latest[p.symbol] = p;
+  }
+  std::vector<broker::Position> out;
+  for (auto& [symbol, p] : latest) out.push_back(std::move(p));
+  return out;
 }
 
 namespace {

@@ -122,6 +122,7 @@ SessionResult run_sim_session(const env::MarketData& m, const DecideFn& decide, 
     sim.save();
   }
   journal.set_meta("broker", "sim");
+  journal.set_meta("interval", request.interval);
   Trader trader(sim, journal, config, decide);
   trader.reconcile();
   while (true) {
@@ -151,6 +152,7 @@ SessionResult run_broker_session(broker::Broker& broker,
   result.journal = request.journal_path;
   Journal journal(request.journal_path, request.durable);
   journal.set_meta("broker", broker.name());
+  journal.set_meta("interval", request.interval);
   Trader trader(broker, journal, config, decide);
   trader.reconcile();
   const auto& cal = calendar::nyse();

@@ -13,6 +13,7 @@
 #include "ploutos/diagnose/suggestions.hpp"
 #include "ploutos/env/from_config.hpp"
 #include "ploutos/risk/sizing.hpp"
+#include "ploutos/trading/journal_report.hpp"
 
 namespace ploutos::trading {
 namespace {
@@ -346,15 +347,7 @@ void Trader::snapshot(const std::string& at) {
 }
 
 std::vector<diagnose::RoundTrip> Trader::round_trips() const {
-  std::vector<diagnose::FillEvent> fills;
-  std::map<std::string, std::pair<std::int64_t, std::string>> order_info;
-  for (const auto& o : journal_.orders()) order_info[o.client_order_id] = {o.cycle, o.intent};
-  for (const auto& f : journal_.fills()) {
-    const auto& [cycle, intent] = order_info[f.client_order_id];
-    fills.push_back({f.symbol, f.side == broker::Side::kBuy, f.quantity, f.price, f.fees,
-                     static_cast<std::size_t>(cycle), intent == "sell" || intent == "buy" ? "decision" : intent});
-  }
-  return diagnose::round_trips(fills);
+  return journal_round_trips(journal_);
 }
 
 std::vector<std::string> Trader::end_of_day_analysis() {

@@ -66,8 +66,8 @@ nlohmann::json json_of(const Result& r) {
 TEST(Cli, HelpListsEverySubcommandAndEachHelpWorks) {
   const auto top = run("--help");
   EXPECT_EQ(top.code, 0);
-  for (const char* sub :
-       {"train", "backtest", "trade", "diagnose", "data", "features", "config", "status", "version", "model"}) {
+  for (const char* sub : {"train", "backtest", "trade", "journal", "diagnose", "data", "features", "config", "status",
+                          "version", "model"}) {
     EXPECT_NE(top.out.find(sub), std::string::npos) << sub;
     const auto help = run(std::string(sub) + " --help");
     EXPECT_EQ(help.code, 0) << sub << help.err;
@@ -555,6 +555,29 @@ TEST(Cli, TradeSimWorksOfflineContinuesAcrossRunsAndGuardsLiveTrading) {
                                         "trade --broker alpaca --live --model " + model + " < /dev/null");
   EXPECT_EQ(unconfirmed.code, 2);
   EXPECT_NE(unconfirmed.err.find("confirmation"), std::string::npos) << unconfirmed.err;
+
+  // `ploutos journal` reads the session back: 1 + 5 + 1 cycles ran on this journal.
+  const auto summary = run("journal " + journal + " --out " + kTmp + "/trade/report --json");
+  ASSERT_EQ(summary.code, 0) << summary.err;
+  const auto report = nlohmann::json::parse(summary.out);
+  EXPECT_EQ(report["cycles_done"], 7);
+  EXPECT_EQ(report["broker"], "sim");
+  EXPECT_EQ(report["interval"], "1d");
+  std::size_t orders = 0;
+  for (const auto& n : report["orders"]) orders += n.get<std::size_t>();
+  std::ifstream final_state_file(journal + ".sim.json");
+  EXPECT_EQ(orders, nlohmann::json::parse(final_state_file)["orders"].size())
+      << "every order the simulated broker received";
+  std::ifstream html(kTmp + "/trade/report/journal.html");
+  const std::string page((std::istreambuf_iterator<char>(html)), std::istreambuf_iterator<char>());
+  EXPECT_NE(page.find("<svg"), std::string::npos) << "the equity chart";
+  const auto readable = run("journal " + journal);
+  ASSERT_EQ(readable.code, 0) << readable.err;
+  EXPECT_NE(readable.out.find("cycles       7 ("), std::string::npos) << readable.out;
+  const auto missing = run("journal " + kTmp + "/trade/none.sqlite");
+  EXPECT_EQ(missing.code, 2);
+  EXPECT_NE(missing.err.find("no journal there"), std::string::npos) << missing.err;
+  EXPECT_FALSE(std::filesystem::exists(kTmp + "/trade/none.sqlite"));
 }
 
 // SIGKILL at random moments of a simulated session, then a restart: the sim broker refuses a

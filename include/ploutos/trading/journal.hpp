@@ -56,6 +56,11 @@ struct JournalEvent {
   std::string at, kind, message;
 };
 
+struct JournalEquity {
+  std::string at;  // the snapshot's time: the decision bar of its cycle
+  double cash = 0, equity = 0;
+};
+
 class Journal {
  public:
   // Creates the file (and its run id) when missing. `durable`: fsync every commit (synchronous=FULL),
@@ -76,6 +81,7 @@ class Journal {
   bool cycle_done(const std::string& decision_time) const;
   void finish_cycle(const std::string& decision_time);
   std::int64_t cycles_done() const;
+  std::vector<std::string> finished_cycle_times() const;  // decision times, in cycle order
 
   void record_decision(std::int64_t cycle, const std::string& symbol, int action);
   std::vector<std::pair<std::string, int>> decisions(std::int64_t cycle) const;
@@ -100,6 +106,9 @@ class Journal {
 
   void record_positions(const std::string& at, const std::vector<broker::Position>& positions);
   void record_equity(const std::string& at, double cash, double equity);
+  std::vector<JournalEquity> equity_curve() const;  // in the order recorded
+  // The positions recorded with the snapshot at `at` (the latest snapshot of that time).
+  std::vector<broker::Position> positions_at(const std::string& at) const;
   std::optional<double> first_equity() const;
   std::optional<double> peak_equity() const;
   std::optional<double> last_equity_before(const std::string& at_prefix) const;  // strictly before

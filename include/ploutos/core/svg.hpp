@@ -1,12 +1,13 @@
 #pragma once
-// Inline SVG pieces shared by the HTML reports (backtest, walk-forward, diagnose): no scripts, nothing fetched.
+// Inline SVG pieces shared by the HTML reports (backtest, walk-forward, diagnose, journal): no scripts, nothing
+// fetched.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <string>
 #include <vector>
 
-namespace ploutos::backtest::svg {
+namespace ploutos::svg {
 
 inline constexpr const char* kColours[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2"};
 
@@ -90,4 +91,4 @@ inline std::string line_chart(const std::string& title, const std::vector<Series
   return svg;
 }
 
-}  // namespace ploutos::backtest::svg
+}  // namespace ploutos::svg

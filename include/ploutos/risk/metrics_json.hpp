@@ -1,0 +1,27 @@
+#pragma once
+// The metrics as JSON, one spelling for every output that reports them (backtests, journals).
+#include <nlohmann/json.hpp>
+
+#include "ploutos/risk/metrics.hpp"
+
+namespace ploutos::risk {
+
+inline nlohmann::ordered_json metrics_to_json(const Metrics& m) {
+  return {{"total_return", m.total_return},
+          {"annual_return", m.annual_return},
+          {"volatility", m.volatility},
+          {"sharpe", m.sharpe},
+          {"sortino", m.sortino},
+          {"calmar", m.calmar},
+          {"max_drawdown", m.max_drawdown},
+          {"max_drawdown_duration", m.max_drawdown_duration},
+          {"win_rate", m.win_rate},
+          {"profit_factor", m.profit_factor},
+          {"expectancy", m.expectancy},
+          {"turnover", m.turnover},
+          {"trades", m.trades},
+          {"avg_holding_period", m.avg_holding_bars},
+          {"exposure", m.exposure}};
+}
+
+}  // namespace ploutos::risk
