@@ -70,6 +70,7 @@ void add_version_command(CLI::App& app, Globals& globals);
 void add_status_command(CLI::App& app, Globals& globals);
 void add_config_command(CLI::App& app, Globals& globals);
 void add_train_command(CLI::App& app, Globals& globals);
+void add_autonomous_command(CLI::App& app, Globals& globals);
 void add_backtest_command(CLI::App& app, Globals& globals);
 void add_trade_command(CLI::App& app, Globals& globals);
 void add_journal_command(CLI::App& app, Globals& globals);

@@ -66,6 +66,10 @@ void add_train_command(CLI::App& app, Globals& globals) {
       if (!o->tickers.empty()) config.data.tickers = split_list(o->tickers);
       if (!o->out.empty()) config.training.output = o->out;
       config::validate(config, "command line");
+      if (config.autonomous.search.enabled)
+        spdlog::warn(
+            "autonomous.search.enabled: `ploutos train` trains this config as it is, without the "
+            "selection, search and acceptance test of `ploutos autonomous`");
       const auto market = env::load_market(config, o->data);
       spdlog::info("market: {} tickers x {} bars ({}), {} features, data {}", market.market->n_tickers,
                    market.market->n_bars, market.data_range, market.market->n_features, market.source);

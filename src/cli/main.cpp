@@ -136,6 +136,7 @@ int run(int argc, char** argv) {
           ->group("Global options");
 
   add_train_command(app, globals);
+  add_autonomous_command(app, globals);
   add_backtest_command(app, globals);
   add_trade_command(app, globals);
   add_journal_command(app, globals);

@@ -91,7 +91,10 @@ LoadedSeries load_series(const config::Config& config, const std::string& data_d
 }
 
 LoadedMarket load_market(const config::Config& config, const std::string& data_dir) {
-  const auto loaded = load_series(config, data_dir);
+  return market_from_series(config, load_series(config, data_dir));
+}
+
+LoadedMarket market_from_series(const config::Config& config, const LoadedSeries& loaded) {
   LoadedMarket out;
   out.source = loaded.source;
   const data::Panel panel = data::build_panel(loaded.series);

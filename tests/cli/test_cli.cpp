@@ -354,6 +354,28 @@ TEST(Cli, TrainWritesAModelThatModelInfoReads) {
       << missing.err;
 }
 
+// The shipped autonomous config end to end on the synthetic market, with small budgets: the exit
+// code is the acceptance verdict, and the model lies where the report says.
+TEST(Cli, AutonomousRunsTheShippedConfigAndExitsWithItsVerdict) {
+  const std::string dir = kTmp + "/autonomous";
+  std::filesystem::remove_all(dir);
+  const auto r =
+      run("autonomous --config autonomous_config.yaml --data synthetic --tickers SYNA,SYNB,SYNC "
+          "--timesteps 8192 --trials 2 --trial-timesteps 8192 --threads 1 --out " +
+          dir + "/brain.pt --report " + dir + "/report --json");
+  ASSERT_TRUE(r.code == 0 || r.code == 1) << r.err;
+  const auto j = json_of(r);
+  EXPECT_EQ(r.code, j["accepted"].get<bool>() ? 0 : 1);
+  EXPECT_EQ(j["trials"].size(), 2u);
+  EXPECT_EQ(j["min_sharpe"], 1.5);
+  EXPECT_EQ(j["model"], j["accepted"].get<bool>() ? dir + "/brain.pt" : dir + "/brain.rejected.pt");
+  EXPECT_TRUE(std::filesystem::exists(j["model"].get<std::string>()));
+  EXPECT_TRUE(std::filesystem::exists(dir + "/report/autonomous.json"));
+  EXPECT_EQ(j["windows"]["test"]["bars"], 91) << "validation.test_days 90 and the first decision's bar";
+  const auto info = json_of(run("model info " + j["model"].get<std::string>() + " --json"));
+  EXPECT_EQ(info["tickers"], j["tickers"]);
+}
+
 TEST(Cli, TrainOnTheSharedDailyData) {
   if (!std::filesystem::is_directory(std::string(PLOUTOS_SOURCE_DIR) + "/../shared/data/daily")) {
     GTEST_SKIP() << "../shared/data is absent; skipped";

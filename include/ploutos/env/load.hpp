@@ -35,4 +35,9 @@ LoadedSeries load_series(const config::Config& config, const std::string& data_d
 // naming what is missing.
 LoadedMarket load_market(const config::Config& config, const std::string& data_dir = "");
 
+// The market of series already loaded (aligned, features of config.features): what load_market
+// does after loading. The synthetic market is generated for all its tickers together, so a subset
+// of them is built from the series of the whole, not generated again.
+LoadedMarket market_from_series(const config::Config& config, const LoadedSeries& series);
+
 }  // namespace ploutos::env
