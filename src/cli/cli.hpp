@@ -41,6 +41,11 @@ struct Globals {
 // "A,B,,C" -> {"A", "B", "C"}.
 std::vector<std::string> split_list(const std::string& text);
 
+// --data, --interval and --tickers over the config's data section. Without --interval, `--data
+// synthetic` means daily bars, the only ones the built-in market has.
+void apply_data_options(config::Config& config, const std::string& data, const std::string& interval,
+                        const std::string& tickers);
+
 // The effective config: --config resolved and loaded (or the built-in defaults), with --seed applied
 // and validated. `path_out` receives the file used, empty for defaults.
 config::Config load_effective_config(const Globals& globals, std::string* path_out = nullptr);

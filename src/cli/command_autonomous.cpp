@@ -42,9 +42,7 @@ void add_autonomous_command(CLI::App& app, Globals& globals) {
   cmd->callback([&globals, o] {
     globals.action = [&globals, o]() -> int {
       auto config = load_effective_config(globals);
-      if (!o->interval.empty()) config.data.interval = o->interval;
-      if (o->data == "synthetic") config.data.interval = "1d";  // the built-in market is daily
-      if (!o->tickers.empty()) config.data.tickers = split_list(o->tickers);
+      apply_data_options(config, o->data, o->interval, o->tickers);
       config::validate(config, "command line");
       backtest::AutonomousSpec spec;
       spec.data_dir = o->data;

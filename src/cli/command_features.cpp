@@ -48,8 +48,7 @@ void add_features_command(CLI::App& app, Globals& globals) {
     if (!cmd->get_subcommands().empty()) return;  // `features list` set its own action
     globals.action = [&globals, o]() -> int {
       auto config = load_effective_config(globals);
-      if (!o->tickers.empty()) config.data.tickers = split_list(o->tickers);
-      if (!o->interval.empty()) config.data.interval = o->interval;
+      apply_data_options(config, o->data, o->interval, o->tickers);
       config::validate(config, "command line");
       const features::FeatureEngine engine(o->feature_set.empty() ? config.features.feature_set : o->feature_set);
       // The bars the environment would see (same sources, window and quality policy), per ticker.

@@ -61,9 +61,7 @@ void add_train_command(CLI::App& app, Globals& globals) {
   cmd->callback([&globals, o] {
     globals.action = [&globals, o]() -> int {
       auto config = load_effective_config(globals);
-      if (!o->interval.empty()) config.data.interval = o->interval;
-      if (o->data == "synthetic") config.data.interval = "1d";  // the built-in market is daily
-      if (!o->tickers.empty()) config.data.tickers = split_list(o->tickers);
+      apply_data_options(config, o->data, o->interval, o->tickers);
       if (!o->out.empty()) config.training.output = o->out;
       config::validate(config, "command line");
       if (config.autonomous.search.enabled)

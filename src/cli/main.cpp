@@ -32,6 +32,16 @@ std::vector<std::string> split_list(const std::string& text) {
   return out;
 }
 
+void apply_data_options(config::Config& config, const std::string& data, const std::string& interval,
+                        const std::string& tickers) {
+  if (!interval.empty()) {
+    config.data.interval = interval;
+  } else if (data == "synthetic") {
+    config.data.interval = "1d";  // the built-in market is daily; an explicit other --interval is refused on load
+  }
+  if (!tickers.empty()) config.data.tickers = split_list(tickers);
+}
+
 namespace {
 
 CLI::Validator at_least(long long minimum) {
