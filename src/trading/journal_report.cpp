@@ -98,8 +98,8 @@ std::string journal_html(const JournalReport& r) {
       "<th>exposure</th><th>round trips</th><th>win rate</th><th>fees</th></tr><tr><td>" +
       percent(m.total_return) + "</td><td>" + percent(m.annual_return) + "</td><td>" + num(m.sharpe) + "</td><td>" +
       num(m.sortino) + "</td><td>" + percent(m.max_drawdown) + "</td><td>" + percent(m.exposure, 1) + "</td><td>" +
-      std::to_string(m.trades) + "</td><td>" + percent(m.win_rate, 1) + "</td><td>" + num(r.fees) +
-      "</td></tr></table>";
+      std::to_string(m.trades) + "</td><td>" + (m.trades > 0 ? percent(m.win_rate, 1) : "-") + "</td><td>" +
+      num(r.fees) + "</td></tr></table>";
   if (equity.size() >= 2) {
     html += "<h2>Equity</h2>" + line_chart("equity (USD)", {{"equity", &equity, kColours[0]}}, first, last);
     html +=

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -128,6 +129,13 @@ TEST(JournalReport, EveryNumberOfAHandWrittenJournal) {
 
   const auto written = write_journal_report(r, dir / "report");
   for (const auto& name : written) EXPECT_TRUE(fs::exists(dir / "report" / name)) << name;
+  // One self-contained page: charts inline, nothing it could load.
+  const std::string html = bytes_of(dir / "report" / "journal.html");
+  EXPECT_EQ(std::count(html.begin(), html.end(), '\0'), 0);
+  EXPECT_NE(html.find("<svg"), std::string::npos);
+  for (const char* needle : {"<script", "<link", "src=", "href=", "url(", "@import", "<iframe", "<img"})
+    EXPECT_EQ(html.find(needle), std::string::npos) << needle;
+  EXPECT_NE(html.find("<td>take_profit</td>"), std::string::npos) << "the round trip's exit";
   std::ifstream equity_csv(dir / "report" / "equity.csv");
   std::string header, first, second, third;
   std::getline(equity_csv, header);
