@@ -143,11 +143,22 @@ std::int64_t Journal::cycles_done() const {
   return q.getColumn(0).getInt64();
 }
 
-std::vector<std::string> Journal::finished_cycle_times() const {
-  SQLite::Statement q(*db_, "SELECT decision_time FROM cycles WHERE finished_at IS NOT NULL ORDER BY seq");
+namespace {
+std::vector<std::string> strings(SQLite::Statement& q) {
   std::vector<std::string> out;
   while (q.executeStep()) out.push_back(q.getColumn(0).getString());
   return out;
+}
+}  // namespace
+
+std::vector<std::string> Journal::finished_cycle_times() const {
+  SQLite::Statement q(*db_, "SELECT decision_time FROM cycles WHERE finished_at IS NOT NULL ORDER BY seq");
+  return strings(q);
+}
+
+std::vector<std::string> Journal::unfinished_cycle_times() const {
+  SQLite::Statement q(*db_, "SELECT decision_time FROM cycles WHERE finished_at IS NULL ORDER BY seq");
+  return strings(q);
 }
 
 void Journal::record_decision(std::int64_t cycle, const std::string& symbol, int action) {

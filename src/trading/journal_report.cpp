@@ -162,6 +162,7 @@ JournalReport read_journal_report(const std::string& path) {
   const auto cycle_times = journal.finished_cycle_times();
   r.interval = interval_of(journal, cycle_times);
   r.cycles_done = static_cast<std::int64_t>(cycle_times.size());
+  r.unfinished = journal.unfinished_cycle_times();
   if (!cycle_times.empty()) {
     r.first_decision = cycle_times.front();
     r.last_decision = cycle_times.back();
@@ -223,6 +224,7 @@ std::string journal_report_json(const JournalReport& r) {
   j["cycles_done"] = r.cycles_done;
   j["first_decision"] = r.first_decision;
   j["last_decision"] = r.last_decision;
+  j["unfinished_cycles"] = r.unfinished;
   if (!r.equity.empty()) {
     double peak = 0;
     for (const auto& p : r.equity) peak = std::max(peak, p.equity);
@@ -251,6 +253,9 @@ std::string journal_report_text(const JournalReport& r, std::size_t max_events) 
   out += "  cycles       " + std::to_string(r.cycles_done);
   if (r.cycles_done > 0)
     out += " (" + shown(r.first_decision, r.interval) + " .. " + shown(r.last_decision, r.interval) + ")";
+  for (std::size_t i = 0; i < r.unfinished.size(); ++i)
+    out += (i == 0 ? "; unfinished (a crash or a stop mid-cycle; the next run finishes it): " : ", ") +
+           shown(r.unfinished[i], r.interval);
   out += "\n";
   if (r.equity.empty()) {
     out += "  equity       no snapshot yet\n";

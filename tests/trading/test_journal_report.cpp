@@ -70,6 +70,7 @@ TEST(JournalReport, EveryNumberOfAHandWrittenJournal) {
       j.begin_cycle(at);
       j.finish_cycle(at);
     }
+    j.begin_cycle("2024-01-05T00:00:00Z");  // the process died in this cycle
     order(j, "a-buy", 1, "AAPL", broker::Side::kBuy, 10, 100, 1);
     order(j, "a-sell", 3, "AAPL", broker::Side::kSell, 10, 110, 1, "take_profit");
     order(j, "m-buy", 3, "MSFT", broker::Side::kBuy, 5, 200, 0.5);
@@ -98,6 +99,7 @@ TEST(JournalReport, EveryNumberOfAHandWrittenJournal) {
   EXPECT_EQ(r.cycles_done, 4);
   EXPECT_EQ(r.first_decision, "2024-01-01T00:00:00Z");
   EXPECT_EQ(r.last_decision, "2024-01-04T00:00:00Z");
+  EXPECT_EQ(r.unfinished, std::vector<std::string>{"2024-01-05T00:00:00Z"});
   ASSERT_EQ(r.equity.size(), 4u) << "the repeated snapshot time counts once";
   EXPECT_DOUBLE_EQ(r.metrics.total_return, 10148.0 / 10000.0 - 1);
   EXPECT_DOUBLE_EQ(r.metrics.max_drawdown, 1 - 9898.0 / 10099.0);
@@ -117,7 +119,7 @@ TEST(JournalReport, EveryNumberOfAHandWrittenJournal) {
 
   const auto text = journal_report_text(r);
   EXPECT_NE(text.find("10000.00 -> 10148.00 (1.48% after costs)"), std::string::npos) << text;
-  EXPECT_NE(text.find("(2024-01-01 .. 2024-01-04)"), std::string::npos) << text;
+  EXPECT_NE(text.find("(2024-01-01 .. 2024-01-04); unfinished (a crash"), std::string::npos) << text;
   EXPECT_NE(text.find("MSFT 5.0000 @ 200.10 (last 210.00, 4.95%)"), std::string::npos) << text;
   EXPECT_NE(text.find("filled 3, rejected 1"), std::string::npos) << text;
   EXPECT_NE(text.find("try x (2 times"), std::string::npos) << "repeated events are one line\n" << text;

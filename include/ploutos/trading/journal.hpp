@@ -81,7 +81,8 @@ class Journal {
   bool cycle_done(const std::string& decision_time) const;
   void finish_cycle(const std::string& decision_time);
   std::int64_t cycles_done() const;
-  std::vector<std::string> finished_cycle_times() const;  // decision times, in cycle order
+  std::vector<std::string> finished_cycle_times() const;    // decision times, in cycle order
+  std::vector<std::string> unfinished_cycle_times() const;  // begun, not finished (a crash or a kill)
 
   void record_decision(std::int64_t cycle, const std::string& symbol, int action);
   std::vector<std::pair<std::string, int>> decisions(std::int64_t cycle) const;
