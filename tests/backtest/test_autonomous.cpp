@@ -244,6 +244,18 @@ TEST(Autonomous, ARejectedModelNeverReplacesTheAcceptedOne) {
   std::ifstream before_file(spec.output, std::ios::binary);
   std::stringstream before;
   before << before_file.rdbuf();
+  // The same seed, the same bytes: another run into another directory.
+  const auto again_spec = tiny_spec("", dir / "again");
+  const auto again = run_autonomous(config, again_spec);
+  std::ifstream again_file(again_spec.output, std::ios::binary);
+  std::stringstream again_bytes;
+  again_bytes << again_file.rdbuf();
+  EXPECT_EQ(again_bytes.str(), before.str()) << "same seed, different model bytes";
+  auto without_paths = [](AutonomousResult r) {
+    r.model_path.clear();
+    return autonomous_json(r);
+  };
+  EXPECT_EQ(without_paths(again), without_paths(accepted));
   config.autonomous.validation.min_sharpe = 1e9;
   const auto rejected = run_autonomous(config, spec);
   EXPECT_FALSE(rejected.accepted);
