@@ -6,7 +6,9 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "ploutos/agent/agent.hpp"
 #include "ploutos/backtest/backtest.hpp"
@@ -92,7 +94,8 @@ Json trial_json(const SearchTrial& t) {
           {"clip_range", t.clip_range},
           {"ent_coef", t.ent_coef},
           {"validation_sharpe", t.validation_sharpe},
-          {"validation_return", t.validation_return}};
+          {"validation_return", t.validation_return},
+          {"resumed", t.resumed}};
 }
 
 Json window_json(const Window& w) {
@@ -105,6 +108,20 @@ std::string shown(const std::string& at) {
   return at.size() > midnight.size() && at.compare(at.size() - midnight.size(), midnight.size(), midnight) == 0
              ? at.substr(0, at.size() - midnight.size())
              : at;
+}
+
+// An earlier run's score of a trial, when its file holds exactly `key`.
+std::optional<std::pair<double, double>> read_trial(const fs::path& file, const Json& key) {
+  if (!fs::exists(file)) return std::nullopt;
+  try {
+    std::ifstream in(file);
+    const auto j = nlohmann::json::parse(in);
+    if (j.at("key") != nlohmann::json::parse(key.dump())) return std::nullopt;
+    return std::pair{j.at("validation_sharpe").get<double>(), j.at("validation_return").get<double>()};
+  } catch (const nlohmann::json::exception&) {
+    spdlog::warn("{}: unreadable, trained again", file.string());
+    return std::nullopt;
+  }
 }
 
 std::string fixed(double v, int precision = 2) {
@@ -292,6 +309,7 @@ AutonomousResult run_autonomous(const config::Config& input, const AutonomousSpe
     req.window_last = last_bar;
     req.metrics_dir = metrics_dir;
     req.progress = progress;
+    req.stop = spec.stop;
     if (on_steps) req.on_update = [&on_steps](const rl::UpdateMetrics& u) { on_steps(u.timesteps); };
     return rl::train(req);
   };
@@ -315,9 +333,28 @@ AutonomousResult run_autonomous(const config::Config& input, const AutonomousSpe
       const config::Config c = with_trial(config, t);
       const std::string name = "trial_" + std::to_string(n);
       const std::string model = (report_dir / "trials" / (name + ".pt")).string();
+      const fs::path record = report_dir / "trials" / (name + ".json");
+      // A finished trial is reused only when it was made for this very config, data, window and budget.
+      const Json key = {{"config", Json::parse(config::to_json(c))}, {"data_hash", loaded.data_hash},
+                        {"train_first", r.training.first},           {"validation_first", r.validation.first},
+                        {"validation_last", r.validation.last},      {"trial_timesteps", r.trial_timesteps}};
+      if (const auto earlier = read_trial(record, key)) {
+        t.validation_sharpe = earlier->first;
+        t.validation_return = earlier->second;
+        t.resumed = true;
+        r.trials.push_back(t);
+        progress.update(static_cast<std::uint64_t>(n) * per_trial);
+        continue;
+      }
       const std::uint64_t before = static_cast<std::uint64_t>(n - 1) * per_trial;
-      train(c, model, validation_first, r.trial_timesteps, (report_dir / "trials" / name).string(), false,
-            [&](std::int64_t done) { progress.update(before + std::min<std::uint64_t>(per_trial, done)); });
+      const auto trained =
+          train(c, model, validation_first, r.trial_timesteps, (report_dir / "trials" / name).string(), false,
+                [&](std::int64_t done) { progress.update(before + std::min<std::uint64_t>(per_trial, done)); });
+      if (trained.interrupted) {
+        fs::remove(model);
+        r.interrupted = true;
+        return r;
+      }
       const auto agent = agent::Agent::load(model);
       const auto run = run_strategy(
           loaded.market, backtest_config(c), validation_first, test_first, "agent",
@@ -325,6 +362,11 @@ AutonomousResult run_autonomous(const config::Config& input, const AutonomousSpe
       t.validation_sharpe = run.metrics.sharpe;
       t.validation_return = run.metrics.total_return;
       fs::remove(model);  // its metrics stay beside it; the final model is trained anew
+      write_file_atomic(
+          record,
+          Json{{"key", key}, {"validation_sharpe", t.validation_sharpe}, {"validation_return", t.validation_return}}
+                  .dump() +
+              "\n");
       spdlog::debug("trial {}: validation sharpe {:.3f}", n, t.validation_sharpe);
       r.trials.push_back(t);
       progress.update(static_cast<std::uint64_t>(n) * per_trial);
@@ -346,7 +388,12 @@ AutonomousResult run_autonomous(const config::Config& input, const AutonomousSpe
   const fs::path out_path(output);
   const std::string candidate =
       (out_path.parent_path() / (out_path.stem().string() + ".candidate" + out_path.extension().string())).string();
-  train(final_config, candidate, test_first, r.timesteps, (report_dir / "final").string(), spec.progress, {});
+  if (train(final_config, candidate, test_first, r.timesteps, (report_dir / "final").string(), spec.progress, {})
+          .interrupted) {
+    fs::remove(candidate);  // the final training starts again on the next run; the trials are kept
+    r.interrupted = true;
+    return r;
+  }
 
   // 6. The acceptance test on the held-out sessions.
   const auto agent = agent::Agent::load(candidate);
@@ -378,6 +425,7 @@ std::string autonomous_json(const AutonomousResult& r) {
   Json chosen = trial_json(r.chosen);
   chosen.erase("validation_sharpe");
   chosen.erase("validation_return");
+  chosen.erase("resumed");
   Json j;
   j["regime"] = {{"ticker", r.regime.ticker},         {"as_of", r.regime.as_of},
                  {"sessions", r.regime.sessions},     {"total_return", r.regime.total_return},
@@ -396,6 +444,7 @@ std::string autonomous_json(const AutonomousResult& r) {
                {"costs", r.test_costs}};
   j["min_sharpe"] = r.min_sharpe;
   j["accepted"] = r.accepted;
+  j["interrupted"] = r.interrupted;
   j["model"] = r.model_path;
   return j.dump(2);
 }
@@ -414,12 +463,21 @@ std::string autonomous_text(const AutonomousResult& r) {
          " bars); the final model trains to " + shown(r.training.last) + " (" + std::to_string(r.training.bars) +
          " bars); test " + shown(r.test.first) + " .. " + shown(r.test.last) + " (" + std::to_string(r.test.bars) +
          " bars)\n";
+  std::size_t resumed = 0;
+  for (const auto& t : r.trials) resumed += t.resumed;
+  if (r.interrupted) {
+    out += "INTERRUPTED after " + std::to_string(r.trials.size()) + " finished trials (" + std::to_string(resumed) +
+           " of them from an earlier run); the same command continues: finished trials are kept, the training "
+           "in flight starts again\n";
+    return out;
+  }
   if (r.trials.empty()) {
     out += "search     off: the config's hyper-parameters\n";
   } else {
     out += "search     " + std::to_string(r.trials.size()) + " trials of " + std::to_string(r.trial_timesteps) +
            " steps, best validation Sharpe " + fixed(r.chosen.validation_sharpe) + " (trial " +
-           std::to_string(r.chosen.number) + (r.chosen.number == 1 ? ", the config's own values" : "") + ")\n";
+           std::to_string(r.chosen.number) + (r.chosen.number == 1 ? ", the config's own values" : "") + ")" +
+           (resumed > 0 ? "; " + std::to_string(resumed) + " trials read from an earlier run" : "") + "\n";
   }
   char rates[64];
   std::snprintf(rates, sizeof rates, "learning_rate %.3g, ent_coef %.3g", r.chosen.learning_rate, r.chosen.ent_coef);

@@ -1,9 +1,19 @@
+#include <atomic>
+#include <csignal>
 #include <iostream>
 
 #include "cli.hpp"
 #include "ploutos/backtest/autonomous.hpp"
 
 namespace ploutos::cli {
+namespace {
+
+std::atomic<bool> g_stop{false};
+extern "C" void on_autonomous_stop(int) {
+  g_stop.store(true);
+}
+
+}  // namespace
 
 void add_autonomous_command(CLI::App& app, Globals& globals) {
   struct Options {
@@ -34,7 +44,8 @@ void add_autonomous_command(CLI::App& app, Globals& globals) {
       "The last autonomous.validation.test_days sessions are the acceptance test; nothing before it (selection,\n"
       "search, training) sees them. Each search trial trains before a validation window of as many sessions\n"
       "and is scored by its Sharpe there. The model is accepted when its test Sharpe after costs reaches\n"
-      "validation.min_sharpe; otherwise the command exits 1. docs/autonomous.md.\n"
+      "validation.min_sharpe; otherwise the command exits 1. Ctrl-C stops it (exit 130); the same command\n"
+      "continues the search, reusing every finished trial (report/trials/trial_N.json). docs/autonomous.md.\n"
       "Examples:\n"
       "  ploutos autonomous --config autonomous_config.yaml --data ../shared/data/daily --interval 1d\n"
       "  ploutos autonomous --config autonomous_config.yaml --data synthetic --tickers SYNA,SYNB,SYNC,SYND \\\n"
@@ -53,9 +64,15 @@ void add_autonomous_command(CLI::App& app, Globals& globals) {
       spec.output = o->out;
       spec.report_dir = o->report;
       spec.progress = !globals.quiet && !globals.json;
+      spec.stop = &g_stop;
+      std::signal(SIGINT, on_autonomous_stop);
+      std::signal(SIGTERM, on_autonomous_stop);
       const auto result = backtest::run_autonomous(config, spec);
+      std::signal(SIGINT, SIG_DFL);
+      std::signal(SIGTERM, SIG_DFL);
       std::cout << (globals.json ? backtest::autonomous_json(result) + "\n" : backtest::autonomous_text(result));
-      if (!globals.json) std::cout << "report " << o->report << "/autonomous.json\n";
+      if (!globals.json && !result.interrupted) std::cout << "report " << o->report << "/autonomous.json\n";
+      if (result.interrupted) return 130;
       return result.accepted ? 0 : 1;
     };
   });

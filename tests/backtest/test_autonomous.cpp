@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -227,6 +228,43 @@ TEST(Autonomous, NothingButTheAcceptanceTestSeesTheTestWindow) {
         .equity;
   };
   EXPECT_EQ(equity_of(a.model_path), equity_of(b.model_path));
+  fs::remove_all(dir);
+}
+
+// Ctrl-C stops the pipeline without a model; the same command then continues the search, reading
+// every finished trial back instead of training it again.
+TEST(Autonomous, AStoppedSearchContinuesWithItsFinishedTrials) {
+  const auto dir = fresh_dir("resume");
+  auto config = tiny_pipeline(dir);
+  config.data.source = "synthetic";
+  config.data.period = "3y";
+  auto spec = tiny_spec("", dir);
+  std::atomic<bool> stop{true};
+  spec.stop = &stop;
+  const auto stopped = run_autonomous(config, spec);
+  EXPECT_TRUE(stopped.interrupted);
+  EXPECT_TRUE(stopped.trials.empty());
+  EXPECT_FALSE(fs::exists(spec.output));
+  EXPECT_FALSE(fs::exists(dir / "model.candidate.pt"));
+  EXPECT_NE(autonomous_text(stopped).find("INTERRUPTED"), std::string::npos);
+
+  stop = false;
+  spec.trials = 2;
+  const auto two = run_autonomous(config, spec);
+  ASSERT_FALSE(two.interrupted);
+  ASSERT_EQ(two.trials.size(), 2u);
+  EXPECT_FALSE(two.trials[0].resumed);
+  spec.trials = 3;
+  const auto three = run_autonomous(config, spec);
+  ASSERT_EQ(three.trials.size(), 3u);
+  EXPECT_TRUE(three.trials[0].resumed);
+  EXPECT_TRUE(three.trials[1].resumed);
+  EXPECT_FALSE(three.trials[2].resumed);
+  for (std::size_t i = 0; i < 2; ++i) EXPECT_EQ(three.trials[i].validation_sharpe, two.trials[i].validation_sharpe);
+  // Another budget is another trial: nothing is reused.
+  spec.trial_timesteps = 128;
+  const auto other = run_autonomous(config, spec);
+  for (const auto& t : other.trials) EXPECT_FALSE(t.resumed) << "trial " << t.number;
   fs::remove_all(dir);
 }
 

@@ -53,6 +53,7 @@ struct SearchTrial {
   int number = 0;  // 1 is the config's own values
   double learning_rate = 0, gamma = 0, gae_lambda = 0, clip_range = 0, ent_coef = 0;
   double validation_sharpe = 0, validation_return = 0;
+  bool resumed = false;  // read from an earlier run's trial file instead of trained again
 };
 
 // Trial `number`'s hyper-parameters: number 1 is `ppo` as configured; the others are drawn from the
@@ -66,8 +67,11 @@ struct AutonomousSpec {
   int trials = 0;                    // 0: autonomous.search.n_trials
   int threads = 0;
   std::string output;      // the accepted model; empty: training.output
-  std::string report_dir;  // autonomous.json and the trials' training metrics
+  std::string report_dir;  // autonomous.json, each finished trial (trial_N.json) and the trainings' metrics
   bool progress = true;
+  // Set by SIGINT/SIGTERM: the training in flight stops at its next update and the pipeline returns
+  // `interrupted`. Finished trials are kept in report_dir, so the same command continues the search.
+  const std::atomic<bool>* stop = nullptr;
 };
 
 struct Window {
@@ -87,7 +91,8 @@ struct AutonomousResult {
   double test_costs = 0;
   double min_sharpe = 0;
   bool accepted = false;
-  std::string model_path;  // the accepted model, or NAME.rejected.pt beside where it would be
+  bool interrupted = false;  // stopped by `stop`: no final model, no verdict
+  std::string model_path;    // the accepted model, or NAME.rejected.pt beside where it would be
 };
 
 // Runs the whole pipeline on the effective `config` (data.tickers are the candidates).
