@@ -151,6 +151,14 @@ config::Config tiny_pipeline(const fs::path& dir) {
   return c;
 }
 
+// The same on the built-in synthetic market (3 years).
+config::Config tiny_synthetic_pipeline(const fs::path& dir) {
+  auto c = tiny_pipeline(dir);
+  c.data.source = "synthetic";
+  c.data.period = "3y";
+  return c;
+}
+
 AutonomousSpec tiny_spec(const fs::path& data, const fs::path& out) {
   AutonomousSpec spec;
   spec.data_dir = data.string();
@@ -235,9 +243,7 @@ TEST(Autonomous, NothingButTheAcceptanceTestSeesTheTestWindow) {
 // every finished trial back instead of training it again.
 TEST(Autonomous, AStoppedSearchContinuesWithItsFinishedTrials) {
   const auto dir = fresh_dir("resume");
-  auto config = tiny_pipeline(dir);
-  config.data.source = "synthetic";
-  config.data.period = "3y";
+  auto config = tiny_synthetic_pipeline(dir);
   auto spec = tiny_spec("", dir);
   std::atomic<bool> stop{true};
   spec.stop = &stop;
@@ -270,9 +276,7 @@ TEST(Autonomous, AStoppedSearchContinuesWithItsFinishedTrials) {
 
 TEST(Autonomous, ARejectedModelNeverReplacesTheAcceptedOne) {
   const auto dir = fresh_dir("gate");
-  auto config = tiny_pipeline(dir);
-  config.data.source = "synthetic";
-  config.data.period = "3y";
+  auto config = tiny_synthetic_pipeline(dir);
   config.autonomous.search.enabled = false;
   auto spec = tiny_spec("", dir);
   const auto accepted = run_autonomous(config, spec);
