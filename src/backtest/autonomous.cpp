@@ -283,7 +283,7 @@ AutonomousResult run_autonomous(const config::Config& input, const AutonomousSpe
   if (test_first >= test_last || validation_first <= m.first_bar + 1)
     throw InputError("autonomous: " + std::to_string(m.last_bar - m.first_bar + 1) + " tradable bars from " +
                      format_instant(m.time[m.first_bar]) +
-                     " are too few for training, a validation window and a test " + "window of validation.test_days " +
+                     " are too few for training, a validation window and a test window of validation.test_days " +
                      std::to_string(test_sessions) + " sessions each");
   r.training = window_of(m, m.first_bar, test_first);
   r.validation = window_of(m, validation_first, test_first);
