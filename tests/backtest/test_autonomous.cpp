@@ -310,6 +310,9 @@ TEST(Autonomous, ARejectedModelNeverReplacesTheAcceptedOne) {
   EXPECT_FALSE(fs::exists(dir / "model.candidate.pt"));
   EXPECT_TRUE(fs::exists(dir / "report" / "autonomous.json"));
 
+  config.autonomous.validation.test_days = 400;  // 3 years cannot hold training, 400 + 400 sessions
+  EXPECT_THROW(run_autonomous(config, spec), InputError);
+  config.autonomous.validation.test_days = 40;
   config.autonomous.selection.market_scan = true;
   EXPECT_THROW(run_autonomous(config, spec), NotImplementedError);
   config.autonomous.selection.market_scan = false;
