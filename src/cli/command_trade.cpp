@@ -150,6 +150,7 @@ void add_trade_command(CLI::App& app, Globals& globals) {
       request.seed = config.training.seed;
       request.interval = trading::decision_interval(config);
       request.stop = &g_stop;
+      request.meta = {{"model", model}, {"decision_precision", rl::to_string(precision)}};
       std::signal(SIGINT, on_stop_signal);
       std::signal(SIGTERM, on_stop_signal);
       std::vector<std::string> tickers;

@@ -159,6 +159,8 @@ JournalReport read_journal_report(const std::string& path) {
   r.run_id = journal.run_id();
   r.broker = journal.meta("broker").value_or("?");
   r.created_at = journal.meta("created_at").value_or("?");
+  r.model = journal.meta("model").value_or("");
+  r.decision_precision = journal.meta("decision_precision").value_or("");
   const auto cycle_times = journal.finished_cycle_times();
   r.interval = interval_of(journal, cycle_times);
   r.cycles_done = static_cast<std::int64_t>(cycle_times.size());
@@ -221,6 +223,8 @@ std::string journal_report_json(const JournalReport& r) {
   j["broker"] = r.broker;
   j["interval"] = r.interval;
   j["created_at"] = r.created_at;
+  j["model"] = r.model;
+  j["decision_precision"] = r.decision_precision;
   j["cycles_done"] = r.cycles_done;
   j["first_decision"] = r.first_decision;
   j["last_decision"] = r.last_decision;
@@ -250,6 +254,8 @@ std::string journal_report_text(const JournalReport& r, std::size_t max_events) 
   std::string out = "journal " + r.path + "\n";
   out += "  run          " + r.run_id + ", broker " + r.broker + ", " + r.interval + " decisions, created " +
          r.created_at + "\n";
+  if (!r.model.empty())
+    out += "  model        " + r.model + (r.decision_precision.empty() ? "" : " (" + r.decision_precision + ")") + "\n";
   out += "  cycles       " + std::to_string(r.cycles_done);
   if (r.cycles_done > 0)
     out += " (" + shown(r.first_decision, r.interval) + " .. " + shown(r.last_decision, r.interval) + ")";

@@ -62,6 +62,13 @@ class PersistentSim : public broker::SimBroker {
   std::string path_;
 };
 
+// What the journal says of the session that writes to it (`ploutos journal` prints it).
+void record_session(Journal& journal, const std::string& broker, const SessionRequest& request) {
+  journal.set_meta("broker", broker);
+  journal.set_meta("interval", request.interval);
+  for (const auto& [key, value] : request.meta) journal.set_meta(key, value);
+}
+
 }  // namespace
 
 broker::SimBars sim_bars_from(const env::MarketData& m) {
@@ -121,8 +128,7 @@ SessionResult run_sim_session(const env::MarketData& m, const DecideFn& decide, 
                        " (the simulated broker) is missing; start a new journal");
     sim.save();
   }
-  journal.set_meta("broker", "sim");
-  journal.set_meta("interval", request.interval);
+  record_session(journal, "sim", request);
   Trader trader(sim, journal, config, decide);
   trader.reconcile();
   while (true) {
@@ -151,8 +157,7 @@ SessionResult run_broker_session(broker::Broker& broker,
   SessionResult result;
   result.journal = request.journal_path;
   Journal journal(request.journal_path, request.durable);
-  journal.set_meta("broker", broker.name());
-  journal.set_meta("interval", request.interval);
+  record_session(journal, broker.name(), request);
   Trader trader(broker, journal, config, decide);
   trader.reconcile();
   const auto& cal = calendar::nyse();

@@ -585,6 +585,8 @@ TEST(Cli, TradeSimWorksOfflineContinuesAcrossRunsAndGuardsLiveTrading) {
   EXPECT_EQ(report["cycles_done"], 7);
   EXPECT_EQ(report["broker"], "sim");
   EXPECT_EQ(report["interval"], "1d");
+  EXPECT_EQ(report["model"], model) << "the journal says what traded in it";
+  EXPECT_EQ(report["decision_precision"], "float32") << "the latest session's";
   std::size_t orders = 0;
   for (const auto& n : report["orders"]) orders += n.get<std::size_t>();
   std::ifstream final_state_file(journal + ".sim.json");

@@ -4,6 +4,7 @@
 // broker session (Alpaca, eToro: NYSE-calendar aligned, deciding after the close on final bars).
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -30,6 +31,9 @@ struct SessionRequest {
   std::string interval = "1d";              // brokers: 1d decides after the close; 1h/4h after each bar of the session
   const std::atomic<bool>* stop = nullptr;  // set by SIGINT/SIGTERM: finish the cycle, then return
   std::function<void(const CycleReport&)> on_cycle;
+  // Written to the journal's meta at the start (the model's path and precision, ...), so that a
+  // journal says what traded in it; `ploutos journal` prints them.
+  std::map<std::string, std::string> meta;
 };
 
 struct SessionResult {
