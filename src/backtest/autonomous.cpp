@@ -9,9 +9,11 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <tuple>
 
 #include "ploutos/agent/agent.hpp"
 #include "ploutos/backtest/backtest.hpp"
+#include "ploutos/backtest/reliability.hpp"
 #include "ploutos/calendar/nyse.hpp"
 #include "ploutos/core/atomic_file.hpp"
 #include "ploutos/core/error.hpp"
@@ -403,6 +405,8 @@ AutonomousResult run_autonomous(const config::Config& input, const AutonomousSpe
   r.test_agent = bt.agent.metrics;
   r.test_costs = bt.agent.costs;
   r.test_buy_and_hold = bt.baselines.front().metrics;
+  std::tie(r.test_sharpe_ci_low, r.test_sharpe_ci_high) =
+      bootstrap_sharpe_ci(bt.agent.equity, 2000, 5, periods_per_year(m), derive_seed(seed, "autonomous_bootstrap"));
   r.accepted = r.test_agent.sharpe >= r.min_sharpe;
   // A rejected model never replaces the model at `output`.
   r.model_path = r.accepted ? output : rejected_path(output);
@@ -441,7 +445,8 @@ std::string autonomous_json(const AutonomousResult& r) {
   j["chosen"] = chosen;
   j["test"] = {{"agent", risk::metrics_to_json(r.test_agent)},
                {"buy_and_hold", risk::metrics_to_json(r.test_buy_and_hold)},
-               {"costs", r.test_costs}};
+               {"costs", r.test_costs},
+               {"sharpe_ci_95", {r.test_sharpe_ci_low, r.test_sharpe_ci_high}}};
   j["min_sharpe"] = r.min_sharpe;
   j["accepted"] = r.accepted;
   j["interrupted"] = r.interrupted;
@@ -484,7 +489,8 @@ std::string autonomous_text(const AutonomousResult& r) {
   out += std::string("chosen     ") + rates + ", gamma " + fixed(r.chosen.gamma, 4) + ", gae_lambda " +
          fixed(r.chosen.gae_lambda, 4) + ", clip_range " + fixed(r.chosen.clip_range, 3) + "; trained " +
          std::to_string(r.timesteps) + " steps\n";
-  out += "test       sharpe " + fixed(r.test_agent.sharpe) + ", return " + fixed(100 * r.test_agent.total_return) +
+  out += "test       sharpe " + fixed(r.test_agent.sharpe) + " (95% bootstrap interval " + fixed(r.test_sharpe_ci_low) +
+         " .. " + fixed(r.test_sharpe_ci_high) + "), return " + fixed(100 * r.test_agent.total_return) +
          "% after costs (" + fixed(r.test_costs) + " USD), max drawdown " + fixed(100 * r.test_agent.max_drawdown) +
          "%; buy-and-hold sharpe " + fixed(r.test_buy_and_hold.sharpe) + ", return " +
          fixed(100 * r.test_buy_and_hold.total_return) + "%\n";

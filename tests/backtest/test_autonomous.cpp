@@ -187,6 +187,9 @@ TEST(Autonomous, NothingButTheAcceptanceTestSeesTheTestWindow) {
   EXPECT_EQ(a.test.bars, 41u) << "40 sessions and the bar of the first decision";
   EXPECT_TRUE(a.accepted);
   EXPECT_TRUE(fs::exists(a.model_path));
+  EXPECT_LT(a.test_sharpe_ci_low, a.test_sharpe_ci_high);
+  EXPECT_LE(a.test_sharpe_ci_low, a.test_agent.sharpe);
+  EXPECT_GE(a.test_sharpe_ci_high, a.test_agent.sharpe);
 
   // Another future: every bar after the test's first decision bar moves, and the volume of the
   // least liquid candidate explodes (a selection that peeked would pick it).

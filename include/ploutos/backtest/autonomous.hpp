@@ -89,6 +89,8 @@ struct AutonomousResult {
   std::int64_t timesteps = 0, trial_timesteps = 0;
   risk::Metrics test_agent, test_buy_and_hold;
   double test_costs = 0;
+  // 95% moving-block bootstrap interval of the test Sharpe: how little a short test window tells.
+  double test_sharpe_ci_low = 0, test_sharpe_ci_high = 0;
   double min_sharpe = 0;
   bool accepted = false;
   bool interrupted = false;  // stopped by `stop`: no final model, no verdict
