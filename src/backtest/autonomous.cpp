@@ -70,6 +70,29 @@ config::Config with_trial(config::Config c, const SearchTrial& t) {
   return c;
 }
 
+// The candidates that have bars; one without is reported, not fatal (bad bars still are).
+env::LoadedSeries load_candidates(const config::Config& input, const std::string& data_dir,
+                                  std::vector<CandidateAsset>& missing) {
+  const bool synthetic = (input.data.source == "synthetic" && data_dir.empty()) || data_dir == "synthetic";
+  if (synthetic) return env::load_series(input, data_dir);  // generated together, never missing
+  env::LoadedSeries out;
+  for (const auto& ticker : input.data.tickers) {
+    config::Config one = input;
+    one.data.tickers = {ticker};
+    try {
+      auto loaded = env::load_series(one, data_dir);
+      out.timeframe = loaded.timeframe;
+      out.source = loaded.source;
+      out.series.push_back(std::move(loaded.series.front()));
+    } catch (const env::MissingDataError& e) {
+      missing.push_back({ticker, 0, 0, false, std::string("no data: ") + e.what()});
+    }
+  }
+  if (out.series.empty())
+    throw InputError("autonomous: no candidate of data.tickers has data (" + missing.front().reason + ")");
+  return out;
+}
+
 Window window_of(const env::MarketData& m, std::size_t first, std::size_t last) {
   return {format_instant(m.time[first]), format_instant(m.time[last]), last - first + 1};
 }
@@ -240,10 +263,14 @@ AutonomousResult run_autonomous(const config::Config& input, const AutonomousSpe
   const fs::path report_dir(spec.report_dir.empty() ? "reports/autonomous" : spec.report_dir);
 
   // 1. The acceptance test's window, on the candidates' common timeline.
-  const env::LoadedSeries candidates = env::load_series(input, spec.data_dir);
+  std::vector<CandidateAsset> missing;
+  const env::LoadedSeries candidates = load_candidates(input, spec.data_dir, missing);
+  config::Config available = input;  // the candidates with bars, in the candidates' order
+  available.data.tickers.clear();
+  for (const auto& s : candidates.series) available.data.tickers.push_back(s.ticker);
   Instant cutoff;
   {
-    const auto all = env::market_from_series(input, candidates);
+    const auto all = env::market_from_series(available, candidates);
     const auto& m = *all.market;
     auto [first, last] = last_sessions(m, test_sessions);
     if (last - first > static_cast<std::size_t>(a.validation.max_steps))
@@ -273,6 +300,12 @@ AutonomousResult run_autonomous(const config::Config& input, const AutonomousSpe
     selected.series.push_back(candidates.series[k]);
   }
   r.tickers = config.data.tickers;
+  // The report names every candidate, those without bars too, in the order of data.tickers.
+  r.candidates.insert(r.candidates.end(), missing.begin(), missing.end());
+  const auto& order = input.data.tickers;
+  std::stable_sort(r.candidates.begin(), r.candidates.end(), [&](const CandidateAsset& x, const CandidateAsset& y) {
+    return std::find(order.begin(), order.end(), x.ticker) < std::find(order.begin(), order.end(), y.ticker);
+  });
 
   // 3. The windows on the selected tickers' market: training | validation | test.
   const auto loaded = env::market_from_series(config, selected);
@@ -463,6 +496,10 @@ std::string autonomous_text(const AutonomousResult& r) {
   for (std::size_t i = 0; i < r.tickers.size(); ++i) out += (i ? " " : "") + r.tickers[i];
   out += " (" + std::to_string(r.tickers.size()) + " of " + std::to_string(r.candidates.size()) +
          " candidates, by dollar volume)\n";
+  std::string without;
+  for (const auto& c : r.candidates)
+    if (c.reason.rfind("no data", 0) == 0) without += (without.empty() ? "" : " ") + c.ticker;
+  if (!without.empty()) out += "no data    " + without + " (left out of the selection)\n";
   out += "windows    search trains " + shown(r.training.first) + " .. " + shown(r.validation.first) +
          " and validates to " + shown(r.validation.last) + " (" + std::to_string(r.validation.bars) +
          " bars); the final model trains to " + shown(r.training.last) + " (" + std::to_string(r.training.bars) +

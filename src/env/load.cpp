@@ -73,9 +73,9 @@ LoadedSeries load_series(const config::Config& config, const std::string& data_d
       s = data::load_checked(flat, policy);
       s.ticker = ticker;
     } else {
-      throw InputError("no " + d.interval + " data for " + ticker + " in " + dir +
-                       " (run `ploutos data fetch`, import CSV, point --data at a folder with " + ticker +
-                       ".csv, or use --data synthetic for the built-in synthetic market)");
+      throw MissingDataError("no " + d.interval + " data for " + ticker + " in " + dir +
+                             " (run `ploutos data fetch`, import CSV, point --data at a folder with " + ticker +
+                             ".csv, or use --data synthetic for the built-in synthetic market)");
     }
     if (!d.start.empty() || !d.end.empty()) {
       const Instant first = d.start.empty() ? Instant::min() : Instant{parse_day(d.start)};

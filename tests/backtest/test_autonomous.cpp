@@ -242,6 +242,30 @@ TEST(Autonomous, NothingButTheAcceptanceTestSeesTheTestWindow) {
   fs::remove_all(dir);
 }
 
+// A candidate without bars is reported and left out; a candidate whose bars are bad stops the run.
+TEST(Autonomous, ACandidateWithoutDataIsLeftOutButBadDataStopsTheRun) {
+  const auto dir = fresh_dir("missing");
+  data::SyntheticOptions o;
+  o.tickers = {"SYNA", "SYNB", "SYNC", "SYND", "SYNE"};
+  o.sessions = 400;
+  for (const auto& s : data::generate_synthetic(o))
+    if (s.ticker != "SYNC") data::write_csv(dir / (s.ticker + ".csv"), s);
+  auto config = tiny_pipeline(dir);
+  config.autonomous.search.enabled = false;
+  const auto r = run_autonomous(config, tiny_spec(dir, dir / "out"));
+  ASSERT_EQ(r.candidates.size(), 5u);
+  EXPECT_EQ(r.candidates[2].ticker, "SYNC") << "reported in the order of data.tickers";
+  EXPECT_FALSE(r.candidates[2].selected);
+  EXPECT_EQ(r.candidates[2].reason.rfind("no data: no 1d data for SYNC", 0), 0u) << r.candidates[2].reason;
+  EXPECT_EQ(std::count(r.tickers.begin(), r.tickers.end(), "SYNC"), 0);
+  EXPECT_EQ(r.tickers.size(), 3u);
+  EXPECT_NE(autonomous_text(r).find("no data    SYNC"), std::string::npos) << autonomous_text(r);
+
+  std::ofstream(dir / "SYNC.csv") << "date,open,high,low,close,volume\n2020-01-02,1,2,0.5,abc,100\n";
+  EXPECT_THROW(run_autonomous(config, tiny_spec(dir, dir / "out")), InputError);
+  fs::remove_all(dir);
+}
+
 // Ctrl-C stops the pipeline without a model; the same command then continues the search, reading
 // every finished trial back instead of training it again.
 TEST(Autonomous, AStoppedSearchContinuesWithItsFinishedTrials) {

@@ -6,11 +6,19 @@
 #include <vector>
 
 #include "ploutos/config/config.hpp"
+#include "ploutos/core/error.hpp"
 #include "ploutos/data/bar.hpp"
 #include "ploutos/data/panel.hpp"
 #include "ploutos/env/market.hpp"
 
 namespace ploutos::env {
+
+// No bars for a ticker where the config says to look, as opposed to bars that are there but bad
+// (those stay InputError): a candidate list may name tickers one has no data for.
+class MissingDataError : public InputError {
+ public:
+  using InputError::InputError;
+};
 
 struct LoadedMarket {
   std::shared_ptr<const MarketData> market;
