@@ -127,14 +127,6 @@ Json window_json(const Window& w) {
   return {{"first", w.first}, {"last", w.last}, {"bars", w.bars}};
 }
 
-// Daily bars are stamped at midnight UTC: their date is what they mean.
-std::string shown(const std::string& at) {
-  const std::string midnight = "T00:00:00Z";
-  return at.size() > midnight.size() && at.compare(at.size() - midnight.size(), midnight.size(), midnight) == 0
-             ? at.substr(0, at.size() - midnight.size())
-             : at;
-}
-
 // An earlier run's score of a trial, when its file holds exactly `key`.
 std::optional<std::pair<double, double>> read_trial(const fs::path& file, const Json& key) {
   if (!fs::exists(file)) return std::nullopt;
@@ -500,11 +492,11 @@ std::string autonomous_text(const AutonomousResult& r) {
   for (const auto& c : r.candidates)
     if (c.reason.rfind("no data", 0) == 0) without += (without.empty() ? "" : " ") + c.ticker;
   if (!without.empty()) out += "no data    " + without + " (left out of the selection)\n";
-  out += "windows    search trains " + shown(r.training.first) + " .. " + shown(r.validation.first) +
-         " and validates to " + shown(r.validation.last) + " (" + std::to_string(r.validation.bars) +
-         " bars); the final model trains to " + shown(r.training.last) + " (" + std::to_string(r.training.bars) +
-         " bars); test " + shown(r.test.first) + " .. " + shown(r.test.last) + " (" + std::to_string(r.test.bars) +
-         " bars)\n";
+  out += "windows    search trains " + bar_time_text(r.training.first) + " .. " + bar_time_text(r.validation.first) +
+         " and validates to " + bar_time_text(r.validation.last) + " (" + std::to_string(r.validation.bars) +
+         " bars); the final model trains to " + bar_time_text(r.training.last) + " (" +
+         std::to_string(r.training.bars) + " bars); test " + bar_time_text(r.test.first) + " .. " +
+         bar_time_text(r.test.last) + " (" + std::to_string(r.test.bars) + " bars)\n";
   std::size_t resumed = 0;
   for (const auto& t : r.trials) resumed += t.resumed;
   if (r.interrupted) {

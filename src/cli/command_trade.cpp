@@ -51,13 +51,11 @@ nlohmann::ordered_json report_json(const trading::CycleReport& r, const std::vec
           {"notes", r.notes}};
 }
 
-// A cycle as a person reads it: one line, then each order and note indented below it. Daily
-// decisions are keyed by their bar's date, so the time of day (00:00Z) is left out.
-std::string report_text(const trading::CycleReport& r, const std::string& interval) {
+// A cycle as a person reads it: one line, then each order and note indented below it.
+std::string report_text(const trading::CycleReport& r) {
   const auto count = [&r](std::int32_t action) { return std::count(r.actions.begin(), r.actions.end(), action); };
-  const bool daily = interval == "1d" && r.decision_time.size() > 10 && r.decision_time.substr(10) == "T00:00:00Z";
   std::ostringstream out;
-  out << std::fixed << std::setprecision(2) << (daily ? r.decision_time.substr(0, 10) : r.decision_time);
+  out << std::fixed << std::setprecision(2) << bar_time_text(r.decision_time);
   if (r.skipped) {
     out << "  skipped: " << r.skip_reason << "\n";
     return out.str();
@@ -160,7 +158,7 @@ void add_trade_command(CLI::App& app, Globals& globals) {
           line["decision_precision"] = rl::to_string(precision);
           std::cout << line.dump() << "\n" << std::flush;
         } else if (!globals.quiet) {
-          std::cout << report_text(r, request.interval) << std::flush;
+          std::cout << report_text(r) << std::flush;
         }
       };
       auto decide = [&agent](const env::MarketData& m, std::size_t bar, std::span<const double> q,

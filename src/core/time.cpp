@@ -86,6 +86,12 @@ Instant parse_instant(std::string_view text) {
   return Instant{day} + hours{hh} + minutes{mm} + seconds{ss} - minutes{offset_minutes};
 }
 
+std::string bar_time_text(std::string_view iso) {
+  constexpr std::string_view midnight = "T00:00:00Z";
+  if (iso.size() == 10 + midnight.size() && iso.substr(10) == midnight) return std::string(iso.substr(0, 10));
+  return std::string(iso);
+}
+
 std::string format_day(Day d) {
   const std::chrono::year_month_day ymd{d};
   char buf[16];

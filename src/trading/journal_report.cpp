@@ -16,10 +16,6 @@
 namespace ploutos::trading {
 namespace {
 
-bool at_midnight(const std::string& at) {
-  return at.size() == 20 && at.compare(10, 10, "T00:00:00Z") == 0;
-}
-
 // Opening a Journal creates what is missing; a report must neither create a file nor turn some
 // other database into a journal.
 void require_journal(const std::string& path) {
@@ -37,12 +33,10 @@ void require_journal(const std::string& path) {
 // Journals written before sessions recorded their interval: daily cycles are stamped at midnight.
 std::string interval_of(const Journal& journal, const std::vector<std::string>& cycle_times) {
   if (auto recorded = journal.meta("interval")) return *recorded;
-  return std::all_of(cycle_times.begin(), cycle_times.end(), at_midnight) ? "1d" : "1h";
-}
-
-// Daily decisions are keyed by their bar's date; the time of day says nothing there.
-std::string shown(const std::string& at, const std::string& interval) {
-  return interval == "1d" && at_midnight(at) ? at.substr(0, 10) : at;
+  return std::all_of(cycle_times.begin(), cycle_times.end(),
+                     [](const std::string& at) { return bar_time_text(at).size() == 10; })
+             ? "1d"
+             : "1h";
 }
 
 std::string fixed(double v, int precision = 2) {
@@ -81,8 +75,8 @@ std::string journal_html(const JournalReport& r) {
   using namespace svg;
   const std::vector<double> equity = equity_values(r);
   const std::vector<double> drawdown = drawdown_percent(equity);
-  const std::string first = r.equity.empty() ? "" : shown(r.equity.front().at, r.interval);
-  const std::string last = r.equity.empty() ? "" : shown(r.equity.back().at, r.interval);
+  const std::string first = r.equity.empty() ? "" : bar_time_text(r.equity.front().at);
+  const std::string last = r.equity.empty() ? "" : bar_time_text(r.equity.back().at);
   std::string html =
       "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Ploutos journal</title>"
       "<style>body{font-family:sans-serif;margin:24px;color:#222}table{border-collapse:collapse}"
@@ -90,8 +84,8 @@ std::string journal_html(const JournalReport& r) {
       "td:first-child,th:first-child{text-align:left}</style></head><body>";
   html += "<h1>Journal " + escape(r.path) + "</h1>";
   html += "<p>Run " + escape(r.run_id) + ", broker " + escape(r.broker) + ", " + escape(r.interval) + " decisions, " +
-          std::to_string(r.cycles_done) + " cycles " + escape(shown(r.first_decision, r.interval)) + " .. " +
-          escape(shown(r.last_decision, r.interval)) + ". Equity is the broker's: every cost is paid.</p>";
+          std::to_string(r.cycles_done) + " cycles " + escape(bar_time_text(r.first_decision)) + " .. " +
+          escape(bar_time_text(r.last_decision)) + ". Equity is the broker's: every cost is paid.</p>";
   const auto& m = r.metrics;
   html +=
       "<table><tr><th>return</th><th>annual</th><th>sharpe</th><th>sortino</th><th>max drawdown</th>"
@@ -257,11 +251,10 @@ std::string journal_report_text(const JournalReport& r, std::size_t max_events) 
   if (!r.model.empty())
     out += "  model        " + r.model + (r.decision_precision.empty() ? "" : " (" + r.decision_precision + ")") + "\n";
   out += "  cycles       " + std::to_string(r.cycles_done);
-  if (r.cycles_done > 0)
-    out += " (" + shown(r.first_decision, r.interval) + " .. " + shown(r.last_decision, r.interval) + ")";
+  if (r.cycles_done > 0) out += " (" + bar_time_text(r.first_decision) + " .. " + bar_time_text(r.last_decision) + ")";
   for (std::size_t i = 0; i < r.unfinished.size(); ++i)
     out += (i == 0 ? "; unfinished (a crash or a stop mid-cycle; the next run finishes it): " : ", ") +
-           shown(r.unfinished[i], r.interval);
+           bar_time_text(r.unfinished[i]);
   out += "\n";
   if (r.equity.empty()) {
     out += "  equity       no snapshot yet\n";

@@ -13,6 +13,14 @@ TEST(Time, ParsesAndFormatsUtcInstants) {
   EXPECT_EQ(format_instant(parse_instant("2024-11-29")), "2024-11-29T00:00:00Z");
 }
 
+TEST(Time, BarTimesOfDailyBarsReadAsTheirDate) {
+  EXPECT_EQ(bar_time_text("2024-11-29T00:00:00Z"), "2024-11-29");
+  EXPECT_EQ(bar_time_text("2024-11-29T14:30:00Z"), "2024-11-29T14:30:00Z");
+  EXPECT_EQ(bar_time_text("2024-11-29T00:00:01Z"), "2024-11-29T00:00:01Z");
+  EXPECT_EQ(bar_time_text("T00:00:00Z"), "T00:00:00Z") << "not an instant: left as it is";
+  EXPECT_EQ(bar_time_text(""), "");
+}
+
 TEST(Time, AppliesZoneOffsets) {
   EXPECT_EQ(parse_instant("2024-11-29T09:30:00-05:00"), parse_instant("2024-11-29T14:30:00Z"));
   EXPECT_EQ(parse_instant("2024-11-30T01:00:00+02:00"), parse_instant("2024-11-29T23:00:00Z"));

@@ -18,6 +18,9 @@ Day parse_day(std::string_view text);
 
 std::string format_instant(Instant t);  // 2024-11-29T14:30:00Z
 std::string format_day(Day d);          // 2024-11-29
+// A bar time as a person reads it: daily bars are stamped at midnight UTC, and their date is what
+// they mean (`2024-11-29T00:00:00Z` -> `2024-11-29`); intraday bars never start at midnight UTC.
+std::string bar_time_text(std::string_view iso_instant);
 
 Instant now_utc();
 
