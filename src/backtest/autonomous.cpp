@@ -73,8 +73,8 @@ config::Config with_trial(config::Config c, const SearchTrial& t) {
 // The candidates that have bars; one without is reported, not fatal (bad bars still are).
 env::LoadedSeries load_candidates(const config::Config& input, const std::string& data_dir,
                                   std::vector<CandidateAsset>& missing) {
-  const bool synthetic = (input.data.source == "synthetic" && data_dir.empty()) || data_dir == "synthetic";
-  if (synthetic) return env::load_series(input, data_dir);  // generated together, never missing
+  if (env::uses_synthetic_market(input, data_dir))
+    return env::load_series(input, data_dir);  // generated together, never missing
   env::LoadedSeries out;
   for (const auto& ticker : input.data.tickers) {
     config::Config one = input;
@@ -279,11 +279,16 @@ AutonomousResult run_autonomous(const config::Config& input, const AutonomousSpe
   } else {
     config::Config c = input;
     c.data.tickers = {a.regime.reference_ticker};
+    c.data.synthetic_universe.clear();
     r.regime = measure_regime(env::load_series(c, spec.data_dir).series.front(), lookback, cutoff);
   }
   r.candidates = select_assets(candidates.series, a.selection, lookback, cutoff);
   config::Config config = input;
   config.data.tickers.clear();
+  // The synthetic market is generated for all candidates together: the model remembers them, so
+  // `backtest --data synthetic` of it regenerates the bars it was selected and trained on.
+  if (env::uses_synthetic_market(input, spec.data_dir) && config.data.synthetic_universe.empty())
+    config.data.synthetic_universe = input.data.tickers;
   env::LoadedSeries selected = candidates;
   selected.series.clear();
   for (std::size_t k = 0; k < r.candidates.size(); ++k) {

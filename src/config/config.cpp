@@ -421,6 +421,13 @@ std::vector<std::string> cross_field_errors(const Config& c) {
   if (!c.data.start.empty() && !c.data.end.empty() && parse_day(c.data.start) > parse_day(c.data.end)) {
     errors.push_back("data.end: expected a day on or after data.start (" + c.data.start + ")");
   }
+  for (const auto& t : c.data.tickers) {
+    const auto& universe = c.data.synthetic_universe;
+    if (!universe.empty() && std::find(universe.begin(), universe.end(), t) == universe.end()) {
+      errors.push_back("data.synthetic_universe: expected every ticker of data.tickers, " + t + " is missing");
+      break;
+    }
+  }
   if (c.risk.stop_loss_pct > 0 && c.risk.take_profit_pct > 0 && c.risk.take_profit_pct < c.risk.stop_loss_pct / 10) {
     errors.push_back("risk.take_profit_pct: expected at least a tenth of risk.stop_loss_pct");
   }

@@ -1,5 +1,6 @@
 #include "ploutos/env/load.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 
@@ -42,22 +43,32 @@ std::string hash_panel(const data::Panel& p) {
 
 }  // namespace
 
+bool uses_synthetic_market(const config::Config& config, const std::string& data_dir) {
+  return (config.data.source == "synthetic" && data_dir.empty()) || data_dir == "synthetic";
+}
+
 LoadedSeries load_series(const config::Config& config, const std::string& data_dir) {
   const auto& d = config.data;
   const data::Timeframe timeframe = data::parse_timeframe(d.interval);
   LoadedSeries out;
   out.timeframe = timeframe;
-  const bool synthetic = (d.source == "synthetic" && data_dir.empty()) || data_dir == "synthetic";
-  if (synthetic) {
+  if (uses_synthetic_market(config, data_dir)) {
     if (timeframe != data::Timeframe::k1d)
       throw InputError("data.source synthetic: only daily bars (data.interval: 1d)");
     const auto [start, end] = data::resolve_window(d.start, d.end, d.period, Day{std::chrono::year{2024} / 12 / 31});
     data::SyntheticOptions o;
-    o.tickers = d.tickers;
+    o.tickers = d.synthetic_universe.empty() ? d.tickers : d.synthetic_universe;
     o.seed = d.synthetic_seed;
     o.start = start;
     o.sessions = std::max<int>(2, static_cast<int>(calendar::nyse().sessions_between(start, end).size()));
-    out.series = data::generate_synthetic(o);
+    auto generated = data::generate_synthetic(o);
+    for (const auto& ticker : d.tickers) {
+      const auto it = std::find_if(generated.begin(), generated.end(),
+                                   [&](const data::BarSeries& s) { return s.ticker == ticker; });
+      if (it == generated.end())
+        throw InputError("data.synthetic_universe: expected every ticker of data.tickers, " + ticker + " is missing");
+      out.series.push_back(std::move(*it));
+    }
     out.source = "synthetic:seed=" + std::to_string(d.synthetic_seed);
     return out;
   }

@@ -309,6 +309,21 @@ TEST(Autonomous, ARejectedModelNeverReplacesTheAcceptedOne) {
   const auto accepted = run_autonomous(config, spec);
   ASSERT_TRUE(accepted.accepted);
   EXPECT_TRUE(accepted.trials.empty());
+  // The model remembers the synthetic universe: its own config regenerates the bars it was selected
+  // and trained on, not a market of its tickers alone.
+  const auto model_config = agent::Agent::load(spec.output)->config();
+  EXPECT_EQ(model_config.data.synthetic_universe, config.data.tickers);
+  const auto candidates = env::load_series(config);
+  for (const auto& s : env::load_series(model_config).series) {
+    const auto same = std::find_if(candidates.series.begin(), candidates.series.end(),
+                                   [&](const data::BarSeries& c) { return c.ticker == s.ticker; });
+    ASSERT_NE(same, candidates.series.end()) << s.ticker;
+    EXPECT_EQ(s.close, same->close) << s.ticker;
+  }
+  auto alone = model_config;
+  alone.data.synthetic_universe.clear();
+  EXPECT_NE(env::load_series(alone).series.front().close, env::load_series(model_config).series.front().close)
+      << "generated alone, the tickers would be another market";
   EXPECT_EQ(accepted.chosen.number, 1) << "no search: the config's values";
   std::ifstream before_file(spec.output, std::ios::binary);
   std::stringstream before;

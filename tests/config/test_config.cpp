@@ -111,6 +111,8 @@ TEST(Config, OutOfRangeValuesAreRejected) {
 TEST(Config, CrossFieldChecksPointAtTheKey) {
   EXPECT_EQ(error_of("name: x\nppo:\n  n_steps: 16\n  batch_size: 64\ntraining:\n  n_envs: 2\n"),
             "bad.yaml:4: ppo.batch_size: expected at most ppo.n_steps x training.n_envs = 32, got 64");
+  EXPECT_EQ(error_of("data:\n  tickers: [SYNA, SYNB]\n  synthetic_universe: [SYNA, SYNC]\n"),
+            "bad.yaml:3: data.synthetic_universe: expected every ticker of data.tickers, SYNB is missing");
 }
 
 TEST(Config, SyntaxErrorsNameTheLine) {

@@ -24,6 +24,7 @@ struct DataConfig : Section {
   std::string end;
   std::string period = "5y";
   std::uint64_t synthetic_seed = 2024;
+  std::vector<std::string> synthetic_universe;
   std::string quality_policy = "error";
   double http_timeout_seconds = 20.0;
   int http_max_retries = 4;
@@ -44,6 +45,10 @@ struct DataConfig : Section {
     v("period", period, "look-back when start is empty (e.g. 90d, 6m, 5y)", check::period);
     v("synthetic_seed", synthetic_seed,
       "seed of the built-in synthetic market (separate from training.seed so every run sees the same market)");
+    v("synthetic_universe", synthetic_universe,
+      "tickers the synthetic market is generated for, together (empty: data.tickers); data.tickers are taken from "
+      "it, so a model of some of them sees the same bars again (ploutos autonomous sets it)",
+      [](const std::vector<std::string>& t) { return t.empty() ? std::string() : check::tickers_valid(t); });
     v("quality_policy", quality_policy, "error-level data problems on load: error (refuse) or warn (log and go on)",
       check::one_of({"error", "warn"}));
     v("http_timeout_seconds", http_timeout_seconds, "timeout of one market-data request", check::positive());

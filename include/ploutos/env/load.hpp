@@ -33,6 +33,9 @@ struct LoadedSeries {
   std::string source;  // as LoadedMarket::source
 };
 
+// Whether these settings mean the built-in synthetic market (data.source synthetic, or --data synthetic).
+bool uses_synthetic_market(const config::Config& config, const std::string& data_dir);
+
 // The bars of data.tickers as load_market finds them, before they are aligned: for commands that
 // work per ticker (`ploutos features`).
 LoadedSeries load_series(const config::Config& config, const std::string& data_dir = "");
