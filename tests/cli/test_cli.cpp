@@ -374,6 +374,14 @@ TEST(Cli, AutonomousRunsTheShippedConfigAndExitsWithItsVerdict) {
   EXPECT_EQ(j["windows"]["test"]["bars"], 91) << "validation.test_days 90 and the first decision's bar";
   const auto info = json_of(run("model info " + j["model"].get<std::string>() + " --json"));
   EXPECT_EQ(info["tickers"], j["tickers"]);
+  // The acceptance test is `ploutos backtest` of the model over the same sessions: same bars (the
+  // model remembers the synthetic universe), same engine, same costs, same numbers.
+  const auto bt = run("backtest --model " + j["model"].get<std::string>() + " --data synthetic --days 90 --out " + dir +
+                      "/bt --json");
+  ASSERT_EQ(bt.code, 0) << bt.err;
+  const auto summary = json_of(bt);
+  EXPECT_DOUBLE_EQ(summary["total_return"].get<double>(), j["test"]["agent"]["total_return"].get<double>());
+  EXPECT_DOUBLE_EQ(summary["sharpe"].get<double>(), j["test"]["agent"]["sharpe"].get<double>());
 }
 
 TEST(Cli, TrainOnTheSharedDailyData) {
