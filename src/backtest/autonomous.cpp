@@ -14,7 +14,6 @@
 #include "ploutos/agent/agent.hpp"
 #include "ploutos/backtest/backtest.hpp"
 #include "ploutos/backtest/reliability.hpp"
-#include "ploutos/calendar/nyse.hpp"
 #include "ploutos/core/atomic_file.hpp"
 #include "ploutos/core/error.hpp"
 #include "ploutos/core/progress.hpp"
@@ -33,11 +32,6 @@ using Json = nlohmann::ordered_json;
 constexpr double kTrendReturn = 0.05;     // a regime's return beyond +-5% over its window is a trend
 constexpr double kHighVolatility = 0.25;  // annualised
 
-Day session_of(const data::BarSeries& s, std::size_t i) {
-  return s.timeframe == data::Timeframe::k1d ? std::chrono::floor<std::chrono::days>(s.time[i])
-                                             : calendar::nyse().new_york_day(s.time[i]);
-}
-
 struct Session {
   Day day;
   double close = 0;   // the session's last close
@@ -46,11 +40,10 @@ struct Session {
 
 // The last `count` sessions of `s` up to and including the session of `as_of`, oldest first.
 std::vector<Session> sessions_up_to(const data::BarSeries& s, Instant as_of, int count) {
-  const Day last_day = s.timeframe == data::Timeframe::k1d ? std::chrono::floor<std::chrono::days>(as_of)
-                                                           : calendar::nyse().new_york_day(as_of);
+  const Day last_day = data::session_day(s.timeframe, as_of);
   std::vector<Session> out;
   for (std::size_t i = 0; i < s.size() && s.time[i] <= as_of; ++i) {
-    const Day d = session_of(s, i);
+    const Day d = data::session_day(s.timeframe, s.time[i]);
     if (d > last_day) break;
     if (out.empty() || out.back().day != d) out.push_back({d, 0, 0});
     out.back().close = s.close[i];
@@ -95,15 +88,6 @@ env::LoadedSeries load_candidates(const config::Config& input, const std::string
 
 Window window_of(const env::MarketData& m, std::size_t first, std::size_t last) {
   return {format_instant(m.time[first]), format_instant(m.time[last]), last - first + 1};
-}
-
-// The bar of the session `sessions` sessions before `last`'s last bar (last_sessions, ending at `last`).
-std::size_t sessions_before(const env::MarketData& m, std::size_t last, std::size_t sessions) {
-  std::size_t crossed = 0;
-  for (std::size_t i = last; i > m.first_bar; --i) {
-    if (m.new_york_day[i - 1] != m.new_york_day[i] && ++crossed == sessions) return i - 1;
-  }
-  return m.first_bar;
 }
 
 std::string rejected_path(const std::string& output) {

@@ -43,13 +43,16 @@ double periods_per_year(const env::MarketData& m) {
 }
 
 std::pair<std::size_t, std::size_t> last_sessions(const env::MarketData& m, std::size_t sessions) {
-  const std::size_t last = m.last_bar;
+  return {sessions_before(m, m.last_bar, sessions), m.last_bar};
+}
+
+std::size_t sessions_before(const env::MarketData& m, std::size_t last, std::size_t sessions) {
   std::size_t crossed = 0;
   for (std::size_t i = last; i > m.first_bar; --i) {
     // Bar i - 1 closes the session before bar i's.
-    if (m.new_york_day[i - 1] != m.new_york_day[i] && ++crossed == sessions) return {i - 1, last};
+    if (m.new_york_day[i - 1] != m.new_york_day[i] && ++crossed == sessions) return i - 1;
   }
-  return {m.first_bar, last};
+  return m.first_bar;
 }
 
 StrategyResult run_strategy(const std::shared_ptr<const env::MarketData>& market, env::EnvConfig config,

@@ -2,9 +2,14 @@
 
 #include <algorithm>
 
+#include "ploutos/calendar/nyse.hpp"
 #include "ploutos/core/error.hpp"
 
 namespace ploutos::data {
+
+Day session_day(Timeframe tf, Instant t) {
+  return tf == Timeframe::k1d ? std::chrono::floor<std::chrono::days>(t) : calendar::nyse().new_york_day(t);
+}
 
 std::string_view to_string(Timeframe tf) {
   switch (tf) {

@@ -9,11 +9,6 @@
 namespace ploutos::data {
 namespace {
 
-Day day_of(const BarSeries& s, std::size_t i) {
-  return s.timeframe == Timeframe::k1d ? std::chrono::floor<std::chrono::days>(s.time[i])
-                                       : calendar::nyse().new_york_day(s.time[i]);
-}
-
 bool has_session(Day first, Day last) {
   return first <= last && !calendar::nyse().sessions_between(first, last).empty();
 }
@@ -26,7 +21,8 @@ std::vector<std::pair<Day, Day>> missing_ranges(Day start, Day end, const BarSer
     if (has_session(start, end)) out.emplace_back(start, end);
     return out;
   }
-  const Day first = day_of(*stored, 0), last = day_of(*stored, stored->size() - 1);
+  const Day first = session_day(stored->timeframe, stored->time.front()),
+            last = session_day(stored->timeframe, stored->time.back());
   const Day before_end = std::min(end, first - std::chrono::days{1});
   if (start < first && has_session(start, before_end)) out.emplace_back(start, before_end);
   const Day after_start = std::max(start, last + std::chrono::days{1});

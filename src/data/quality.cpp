@@ -83,9 +83,7 @@ QualityReport check_quality(const BarSeries& s, const QualityOptions& options) {
     } else if (s.volume[i] == 0) {
       out.add(Severity::kWarning, "zero_volume", i, at + ": zero volume (treated as missing volume)");
     }
-    // The NYSE day of the bar: a daily bar's stamp is its date; an intraday bar's is its start instant.
-    const Day day =
-        s.timeframe == Timeframe::k1d ? std::chrono::floor<std::chrono::days>(s.time[i]) : cal.new_york_day(s.time[i]);
+    const Day day = session_day(s.timeframe, s.time[i]);
     if (day >= Day{std::chrono::year{calendar::NyseCalendar::kFirstYear} / 1 / 1} &&
         day <= Day{std::chrono::year{calendar::NyseCalendar::kLastYear} / 12 / 31}) {
       if (!cal.is_session(day)) {

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 
-#include "ploutos/calendar/nyse.hpp"
 #include "ploutos/core/error.hpp"
 #include "ploutos/data/panel.hpp"
 #include "ploutos/features/engine.hpp"
@@ -24,11 +23,7 @@ MarketData build_market(const data::Panel& panel, const features::FeatureEngine&
   for (auto* v : {&m.open, &m.high, &m.low, &m.close, &m.volume, &m.volatility, &m.adv}) v->assign(cells, 0.0);
   m.tradable.assign(cells, 0);
   m.features.assign(cells * m.n_features, 0.0f);
-  const auto& cal = calendar::nyse();
-  for (const Instant t : m.time) {
-    m.new_york_day.push_back(panel.timeframe == data::Timeframe::k1d ? std::chrono::floor<std::chrono::days>(t)
-                                                                     : cal.new_york_day(t));
-  }
+  for (const Instant t : m.time) m.new_york_day.push_back(data::session_day(panel.timeframe, t));
   const auto fclip = static_cast<float>(clip);
   for (std::size_t k = 0; k < m.n_tickers; ++k) {
     double last_close = 0;

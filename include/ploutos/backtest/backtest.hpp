@@ -40,6 +40,8 @@ double periods_per_year(const env::MarketData& market);
 // before last's, the bar the first decision is made on. Daily bars: last - sessions. Hourly bars:
 // every bar of the last `sessions` sessions. All tradable bars when the market has fewer sessions.
 std::pair<std::size_t, std::size_t> last_sessions(const env::MarketData& market, std::size_t sessions);
+// The same window ending at bar `last` instead of the last tradable bar: its first bar.
+std::size_t sessions_before(const env::MarketData& market, std::size_t last, std::size_t sessions);
 
 struct StrategyResult {
   std::string name;

@@ -24,6 +24,10 @@ inline int bars_per_session(Timeframe tf) {
   return tf == Timeframe::k1h ? 7 : tf == Timeframe::k4h ? 2 : 1;
 }
 
+// The NYSE session of a bar stamped `t`: a daily bar's stamp is its date, an intraday bar's its
+// start instant (the New York trading day of that instant).
+Day session_day(Timeframe tf, Instant t);
+
 struct Bar {
   Instant time;
   double open = 0;
