@@ -18,6 +18,7 @@
 #include "ploutos/core/error.hpp"
 #include "ploutos/core/progress.hpp"
 #include "ploutos/core/rng.hpp"
+#include "ploutos/core/svg.hpp"
 #include "ploutos/env/from_config.hpp"
 #include "ploutos/env/load.hpp"
 #include "ploutos/risk/metrics_json.hpp"
@@ -90,9 +91,10 @@ Window window_of(const env::MarketData& m, std::size_t first, std::size_t last) 
   return {format_instant(m.time[first]), format_instant(m.time[last]), last - first + 1};
 }
 
-std::string rejected_path(const std::string& output) {
-  fs::path p(output);
-  return (p.parent_path() / (p.stem().string() + ".rejected" + p.extension().string())).string();
+// NAME.pt -> NAME<tag>.pt beside it.
+std::string tagged_path(const std::string& output, const std::string& tag) {
+  const fs::path p(output);
+  return (p.parent_path() / (p.stem().string() + tag + p.extension().string())).string();
 }
 
 Json trial_json(const SearchTrial& t) {
@@ -123,12 +125,6 @@ std::optional<std::pair<double, double>> read_trial(const fs::path& file, const 
     spdlog::warn("{}: unreadable, trained again", file.string());
     return std::nullopt;
   }
-}
-
-std::string fixed(double v, int precision = 2) {
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "%.*f", precision, v);
-  return buf;
 }
 
 }  // namespace
@@ -184,14 +180,14 @@ std::vector<CandidateAsset> select_assets(const std::vector<data::BarSeries>& ca
     if (!out[k].reason.empty()) continue;
     if (out[k].mean_volume < selection.min_volume) {
       out[k].reason =
-          "mean volume " + fixed(out[k].mean_volume, 0) + " below min_volume " + fixed(selection.min_volume, 0);
+          "mean volume " + svg::num(out[k].mean_volume, 0) + " below min_volume " + svg::num(selection.min_volume, 0);
       continue;
     }
     eligible.push_back(k);
   }
   if (eligible.empty())
     throw InputError("autonomous.selection: no candidate of data.tickers trades min_volume " +
-                     fixed(selection.min_volume, 0) + " shares a session before the test window");
+                     svg::num(selection.min_volume, 0) + " shares a session before the test window");
   // Largest dollar volume first; equal ones in the candidates' order, so the choice is stable.
   std::stable_sort(eligible.begin(), eligible.end(),
                    [&](std::size_t a, std::size_t b) { return out[a].mean_dollar_volume > out[b].mean_dollar_volume; });
@@ -401,9 +397,7 @@ AutonomousResult run_autonomous(const config::Config& input, const AutonomousSpe
   // 5. The final model: the chosen values, trained on everything before the test window.
   const config::Config final_config = with_trial(config, r.chosen);
   const std::string output = spec.output.empty() ? config.training.output : spec.output;
-  const fs::path out_path(output);
-  const std::string candidate =
-      (out_path.parent_path() / (out_path.stem().string() + ".candidate" + out_path.extension().string())).string();
+  const std::string candidate = tagged_path(output, ".candidate");
   if (train(final_config, candidate, test_first, r.timesteps, (report_dir / "final").string(), spec.progress, {})
           .interrupted) {
     fs::remove(candidate);  // the final training starts again on the next run; the trials are kept
@@ -423,7 +417,7 @@ AutonomousResult run_autonomous(const config::Config& input, const AutonomousSpe
       bootstrap_sharpe_ci(bt.agent.equity, 2000, 5, periods_per_year(m), derive_seed(seed, "autonomous_bootstrap"));
   r.accepted = r.test_agent.sharpe >= r.min_sharpe;
   // A rejected model never replaces the model at `output`.
-  r.model_path = r.accepted ? output : rejected_path(output);
+  r.model_path = r.accepted ? output : tagged_path(output, ".rejected");
   fs::rename(candidate, r.model_path);
   fs::create_directories(report_dir);
   write_file_atomic(report_dir / "autonomous.json", autonomous_json(r) + "\n");
@@ -472,7 +466,7 @@ std::string autonomous_text(const AutonomousResult& r) {
   std::string out;
   out += "regime     " + r.regime.ticker + " over " + std::to_string(r.regime.sessions) + " sessions to " +
          r.regime.as_of + ": " + r.regime.trend + (r.regime.high_volatility ? ", high volatility" : "") + " (return " +
-         fixed(100 * r.regime.total_return) + "%, volatility " + fixed(100 * r.regime.volatility, 1) + "%)\n";
+         svg::num(100 * r.regime.total_return) + "%, volatility " + svg::num(100 * r.regime.volatility, 1) + "%)\n";
   out += "selected   ";
   for (std::size_t i = 0; i < r.tickers.size(); ++i) out += (i ? " " : "") + r.tickers[i];
   out += " (" + std::to_string(r.tickers.size()) + " of " + std::to_string(r.candidates.size()) +
@@ -498,22 +492,22 @@ std::string autonomous_text(const AutonomousResult& r) {
     out += "search     off: the config's hyper-parameters\n";
   } else {
     out += "search     " + std::to_string(r.trials.size()) + " trials of " + std::to_string(r.trial_timesteps) +
-           " steps, best validation Sharpe " + fixed(r.chosen.validation_sharpe) + " (trial " +
+           " steps, best validation Sharpe " + svg::num(r.chosen.validation_sharpe) + " (trial " +
            std::to_string(r.chosen.number) + (r.chosen.number == 1 ? ", the config's own values" : "") + ")" +
            (resumed > 0 ? "; " + std::to_string(resumed) + " trials read from an earlier run" : "") + "\n";
   }
   char rates[64];
   std::snprintf(rates, sizeof rates, "learning_rate %.3g, ent_coef %.3g", r.chosen.learning_rate, r.chosen.ent_coef);
-  out += std::string("chosen     ") + rates + ", gamma " + fixed(r.chosen.gamma, 4) + ", gae_lambda " +
-         fixed(r.chosen.gae_lambda, 4) + ", clip_range " + fixed(r.chosen.clip_range, 3) + "; trained " +
+  out += std::string("chosen     ") + rates + ", gamma " + svg::num(r.chosen.gamma, 4) + ", gae_lambda " +
+         svg::num(r.chosen.gae_lambda, 4) + ", clip_range " + svg::num(r.chosen.clip_range, 3) + "; trained " +
          std::to_string(r.timesteps) + " steps\n";
-  out += "test       sharpe " + fixed(r.test_agent.sharpe) + " (95% bootstrap interval " + fixed(r.test_sharpe_ci_low) +
-         " .. " + fixed(r.test_sharpe_ci_high) + "), return " + fixed(100 * r.test_agent.total_return) +
-         "% after costs (" + fixed(r.test_costs) + " USD), max drawdown " + fixed(100 * r.test_agent.max_drawdown) +
-         "%; buy-and-hold sharpe " + fixed(r.test_buy_and_hold.sharpe) + ", return " +
-         fixed(100 * r.test_buy_and_hold.total_return) + "%\n";
-  out += std::string(r.accepted ? "ACCEPTED" : "REJECTED") + "   sharpe " + fixed(r.test_agent.sharpe) +
-         (r.accepted ? " >= " : " < ") + "min_sharpe " + fixed(r.min_sharpe) + ": model " + r.model_path + "\n";
+  out += "test       sharpe " + svg::num(r.test_agent.sharpe) + " (95% bootstrap interval " +
+         svg::num(r.test_sharpe_ci_low) + " .. " + svg::num(r.test_sharpe_ci_high) + "), return " +
+         svg::num(100 * r.test_agent.total_return) + "% after costs (" + svg::num(r.test_costs) +
+         " USD), max drawdown " + svg::num(100 * r.test_agent.max_drawdown) + "%; buy-and-hold sharpe " +
+         svg::num(r.test_buy_and_hold.sharpe) + ", return " + svg::num(100 * r.test_buy_and_hold.total_return) + "%\n";
+  out += std::string(r.accepted ? "ACCEPTED" : "REJECTED") + "   sharpe " + svg::num(r.test_agent.sharpe) +
+         (r.accepted ? " >= " : " < ") + "min_sharpe " + svg::num(r.min_sharpe) + ": model " + r.model_path + "\n";
   return out;
 }
 

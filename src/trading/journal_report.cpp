@@ -39,14 +39,8 @@ std::string interval_of(const Journal& journal, const std::vector<std::string>& 
              : "1h";
 }
 
-std::string fixed(double v, int precision = 2) {
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "%.*f", precision, v);
-  return buf;
-}
-
 std::string percent(double fraction, int precision = 2) {
-  return fixed(100 * fraction, precision) + "%";
+  return svg::num(100 * fraction, precision) + "%";
 }
 
 std::vector<double> drawdown_percent(const std::vector<double>& equity) {
@@ -170,6 +164,7 @@ JournalReport read_journal_report(const std::string& path) {
       r.equity.push_back(p);
     }
   }
+  for (const auto& p : r.equity) r.peak_equity = std::max(r.peak_equity, p.equity);
   r.orders = journal.orders();
   for (const auto& o : r.orders) ++r.orders_by_state[o.state];
   r.fills = journal.fills();
@@ -224,11 +219,9 @@ std::string journal_report_json(const JournalReport& r) {
   j["last_decision"] = r.last_decision;
   j["unfinished_cycles"] = r.unfinished;
   if (!r.equity.empty()) {
-    double peak = 0;
-    for (const auto& p : r.equity) peak = std::max(peak, p.equity);
     j["equity"] = {{"start", r.equity.front().equity},
                    {"end", r.equity.back().equity},
-                   {"peak", peak},
+                   {"peak", r.peak_equity},
                    {"cash", r.equity.back().cash},
                    {"points", r.equity.size()}};
   } else {
@@ -260,17 +253,15 @@ std::string journal_report_text(const JournalReport& r, std::size_t max_events) 
     out += "  equity       no snapshot yet\n";
   } else {
     const auto& m = r.metrics;
-    double peak = 0;
-    for (const auto& p : r.equity) peak = std::max(peak, p.equity);
-    out += "  equity       " + fixed(r.equity.front().equity) + " -> " + fixed(r.equity.back().equity) + " (" +
-           percent(m.total_return) + " after costs), peak " + fixed(peak) + ", max drawdown " +
-           percent(m.max_drawdown) + ", cash " + fixed(r.equity.back().cash) + "\n";
-    out += "  risk         sharpe " + fixed(m.sharpe) + ", sortino " + fixed(m.sortino) + ", volatility " +
+    out += "  equity       " + svg::num(r.equity.front().equity) + " -> " + svg::num(r.equity.back().equity) + " (" +
+           percent(m.total_return) + " after costs), peak " + svg::num(r.peak_equity) + ", max drawdown " +
+           percent(m.max_drawdown) + ", cash " + svg::num(r.equity.back().cash) + "\n";
+    out += "  risk         sharpe " + svg::num(m.sharpe) + ", sortino " + svg::num(m.sortino) + ", volatility " +
            percent(m.volatility, 1) + ", exposure " + percent(m.exposure, 1) + " (" + std::to_string(r.equity.size()) +
-           " snapshots, annualised at " + fixed(252.0 * data::bars_per_session(data::parse_timeframe(r.interval)), 0) +
-           " a year)\n";
+           " snapshots, annualised at " +
+           svg::num(252.0 * data::bars_per_session(data::parse_timeframe(r.interval)), 0) + " a year)\n";
   }
-  out += "  fees         " + fixed(r.fees) + " over " + std::to_string(r.fills.size()) +
+  out += "  fees         " + svg::num(r.fees) + " over " + std::to_string(r.fills.size()) +
          " fills (spread, slippage, impact and latency are in the fill prices)\n";
   out += "  orders       " + std::to_string(r.orders.size());
   std::string separator = ": ";
@@ -283,8 +274,8 @@ std::string journal_report_text(const JournalReport& r, std::size_t max_events) 
   for (std::size_t i = 0; i < r.positions.size(); ++i) {
     const auto& p = r.positions[i];
     const double change = p.avg_entry_price > 0 ? p.market_price / p.avg_entry_price - 1 : 0.0;
-    out += std::string(i == 0 ? "  positions    " : "               ") + p.symbol + " " + fixed(p.quantity, 4) + " @ " +
-           fixed(p.avg_entry_price) + " (last " + fixed(p.market_price) + ", " + percent(change) + ")\n";
+    out += std::string(i == 0 ? "  positions    " : "               ") + p.symbol + " " + svg::num(p.quantity, 4) +
+           " @ " + svg::num(p.avg_entry_price) + " (last " + svg::num(p.market_price) + ", " + percent(change) + ")\n";
   }
   std::size_t won = 0;
   double pnl = 0;
@@ -295,7 +286,7 @@ std::string journal_report_text(const JournalReport& r, std::size_t max_events) 
   out += "  round trips  " + std::to_string(r.round_trips.size());
   if (!r.round_trips.empty())
     out += ": " + std::to_string(won) + " won, " + std::to_string(r.round_trips.size() - won) + " lost, P&L " +
-           fixed(pnl) + " after costs";
+           svg::num(pnl) + " after costs";
   out += "\n";
   out += "  events       " + std::to_string(r.events.size());
   separator = ": ";
@@ -331,25 +322,25 @@ std::vector<std::string> write_journal_report(const JournalReport& r, const std:
   std::string equity = "at,cash,equity,drawdown_pct\n";
   const auto drawdown = drawdown_percent(equity_values(r));
   for (std::size_t i = 0; i < r.equity.size(); ++i)
-    equity += r.equity[i].at + "," + fixed(r.equity[i].cash, 6) + "," + fixed(r.equity[i].equity, 6) + "," +
-              fixed(drawdown[i], 6) + "\n";
+    equity += r.equity[i].at + "," + svg::num(r.equity[i].cash, 6) + "," + svg::num(r.equity[i].equity, 6) + "," +
+              svg::num(drawdown[i], 6) + "\n";
   std::string orders =
       "client_order_id,cycle,decision_time,symbol,side,quantity,intent,state,broker_order_id,filled_quantity,"
       "filled_avg_price,fees,created_at\n";
   for (const auto& o : r.orders)
     orders += o.client_order_id + "," + std::to_string(o.cycle) + "," + o.decision_time + "," + o.symbol + "," +
-              broker::to_string(o.side) + "," + fixed(o.quantity, 6) + "," + o.intent + "," + o.state + "," +
-              o.broker_order_id + "," + fixed(o.filled_quantity, 6) + "," + fixed(o.filled_avg_price, 6) + "," +
-              fixed(o.fees, 6) + "," + o.created_at + "\n";
+              broker::to_string(o.side) + "," + svg::num(o.quantity, 6) + "," + o.intent + "," + o.state + "," +
+              o.broker_order_id + "," + svg::num(o.filled_quantity, 6) + "," + svg::num(o.filled_avg_price, 6) + "," +
+              svg::num(o.fees, 6) + "," + o.created_at + "\n";
   std::string fills = "at,client_order_id,symbol,side,quantity,price,fees\n";
   for (const auto& f : r.fills)
     fills += f.at + "," + f.client_order_id + "," + f.symbol + "," + broker::to_string(f.side) + "," +
-             fixed(f.quantity, 6) + "," + fixed(f.price, 6) + "," + fixed(f.fees, 6) + "\n";
+             svg::num(f.quantity, 6) + "," + svg::num(f.price, 6) + "," + svg::num(f.fees, 6) + "\n";
   std::string trips = "symbol,quantity,entry_price,exit_price,pnl,return_pct,fees,cycles_held,exit_reason\n";
   for (const auto& t : r.round_trips)
-    trips += t.symbol + "," + fixed(t.quantity, 6) + "," + fixed(t.entry_price, 6) + "," + fixed(t.exit_price, 6) +
-             "," + fixed(t.pnl, 6) + "," + fixed(t.return_pct, 6) + "," + fixed(t.fees, 6) + "," +
-             std::to_string(t.bars_held) + "," + t.exit_reason + "\n";
+    trips += t.symbol + "," + svg::num(t.quantity, 6) + "," + svg::num(t.entry_price, 6) + "," +
+             svg::num(t.exit_price, 6) + "," + svg::num(t.pnl, 6) + "," + svg::num(t.return_pct, 6) + "," +
+             svg::num(t.fees, 6) + "," + std::to_string(t.bars_held) + "," + t.exit_reason + "\n";
   write_file_atomic(dir / "equity.csv", equity);
   write_file_atomic(dir / "orders.csv", orders);
   write_file_atomic(dir / "fills.csv", fills);

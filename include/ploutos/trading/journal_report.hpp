@@ -23,8 +23,9 @@ struct JournalReport {
   std::string first_decision, last_decision;
   std::vector<std::string> unfinished;  // cycles begun and not finished: the next run finishes them
   std::vector<JournalEquity> equity;    // one point a snapshot time, the latest where a time repeats
-  risk::Metrics metrics;                // of `equity`: the broker's equity, so every cost is already paid
-  double fees = 0;                      // over all fills
+  double peak_equity = 0;
+  risk::Metrics metrics;  // of `equity`: the broker's equity, so every cost is already paid
+  double fees = 0;        // over all fills
   std::vector<JournalFill> fills;
   std::map<std::string, std::size_t> orders_by_state;
   std::vector<JournalOrder> orders;
