@@ -2,6 +2,7 @@
 // Shared by the subcommand files: the global options and how a subcommand registers itself.
 // Each command_*.cpp parses its options and calls the library; nothing else lives here.
 #include <CLI/CLI.hpp>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -40,6 +41,18 @@ struct Globals {
 
 // "A,B,,C" -> {"A", "B", "C"}.
 std::vector<std::string> split_list(const std::string& text);
+
+// While it lives, SIGINT and SIGTERM set `flag()` instead of killing the process: a long command
+// finishes its step (a training update, a trading cycle), saves what it has and returns. The
+// default handlers come back when it goes.
+class StopOnSignals {
+ public:
+  StopOnSignals();
+  ~StopOnSignals();
+  StopOnSignals(const StopOnSignals&) = delete;
+  StopOnSignals& operator=(const StopOnSignals&) = delete;
+  const std::atomic<bool>* flag() const;
+};
 
 // --data, --interval and --tickers over the config's data section. Without --interval, `--data
 // synthetic` means daily bars, the only ones the built-in market has.

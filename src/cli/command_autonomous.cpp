@@ -1,19 +1,9 @@
-#include <atomic>
-#include <csignal>
 #include <iostream>
 
 #include "cli.hpp"
 #include "ploutos/backtest/autonomous.hpp"
 
 namespace ploutos::cli {
-namespace {
-
-std::atomic<bool> g_stop{false};
-extern "C" void on_autonomous_stop(int) {
-  g_stop.store(true);
-}
-
-}  // namespace
 
 void add_autonomous_command(CLI::App& app, Globals& globals) {
   struct Options {
@@ -64,12 +54,11 @@ void add_autonomous_command(CLI::App& app, Globals& globals) {
       spec.output = o->out;
       spec.report_dir = o->report;
       spec.progress = !globals.quiet && !globals.json;
-      spec.stop = &g_stop;
-      std::signal(SIGINT, on_autonomous_stop);
-      std::signal(SIGTERM, on_autonomous_stop);
-      const auto result = backtest::run_autonomous(config, spec);
-      std::signal(SIGINT, SIG_DFL);
-      std::signal(SIGTERM, SIG_DFL);
+      const auto result = [&] {
+        const StopOnSignals signals;
+        spec.stop = signals.flag();
+        return backtest::run_autonomous(config, spec);
+      }();
       std::cout << (globals.json ? backtest::autonomous_json(result) + "\n" : backtest::autonomous_text(result));
       if (!globals.json && !result.interrupted) std::cout << "report " << o->report << "/autonomous.json\n";
       if (result.interrupted) return 130;

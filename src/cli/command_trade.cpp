@@ -1,8 +1,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
-#include <csignal>
 #include <iomanip>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -20,11 +18,6 @@
 
 namespace ploutos::cli {
 namespace {
-
-std::atomic<bool> g_stop{false};
-extern "C" void on_stop_signal(int) {
-  g_stop.store(true);
-}
 
 nlohmann::ordered_json report_json(const trading::CycleReport& r, const std::vector<std::string>& tickers) {
   nlohmann::ordered_json actions = nlohmann::ordered_json::object();
@@ -147,10 +140,9 @@ void add_trade_command(CLI::App& app, Globals& globals) {
       request.start_bars = o->start_bars;
       request.seed = config.training.seed;
       request.interval = trading::decision_interval(config);
-      request.stop = &g_stop;
+      const StopOnSignals signals;  // the cycle in flight finishes, then the loop ends
+      request.stop = signals.flag();
       request.meta = {{"model", model}, {"decision_precision", rl::to_string(precision)}};
-      std::signal(SIGINT, on_stop_signal);
-      std::signal(SIGTERM, on_stop_signal);
       std::vector<std::string> tickers;
       request.on_cycle = [&](const trading::CycleReport& r) {
         if (globals.json) {

@@ -1,7 +1,5 @@
 #include <spdlog/spdlog.h>
 
-#include <atomic>
-#include <csignal>
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -12,14 +10,6 @@
 #include "ploutos/rl/ppo.hpp"
 
 namespace ploutos::cli {
-namespace {
-
-std::atomic<bool> g_stop{false};
-extern "C" void request_stop(int) {
-  g_stop.store(true);
-}
-
-}  // namespace
 
 void add_train_command(CLI::App& app, Globals& globals) {
   struct Options {
@@ -85,12 +75,11 @@ void add_train_command(CLI::App& app, Globals& globals) {
                     .string()
               : o->metrics_dir;
       request.progress = !globals.quiet && !globals.json;
-      request.stop = &g_stop;
-      std::signal(SIGINT, request_stop);
-      std::signal(SIGTERM, request_stop);
-      const auto result = rl::train(request);
-      std::signal(SIGINT, SIG_DFL);
-      std::signal(SIGTERM, SIG_DFL);
+      const auto result = [&] {
+        const StopOnSignals signals;
+        request.stop = signals.flag();
+        return rl::train(request);
+      }();
       if (globals.json) {
         nlohmann::ordered_json j{{"model", result.model_path},
                                  {"timesteps", result.timesteps},

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -30,6 +31,28 @@ std::vector<std::string> split_list(const std::string& text) {
     start = comma + 1;
   }
   return out;
+}
+
+namespace {
+std::atomic<bool> g_stop_requested{false};
+extern "C" void request_stop(int) {
+  g_stop_requested.store(true);
+}
+}  // namespace
+
+StopOnSignals::StopOnSignals() {
+  g_stop_requested.store(false);
+  std::signal(SIGINT, request_stop);
+  std::signal(SIGTERM, request_stop);
+}
+
+StopOnSignals::~StopOnSignals() {
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+}
+
+const std::atomic<bool>* StopOnSignals::flag() const {
+  return &g_stop_requested;
 }
 
 void apply_data_options(config::Config& config, const std::string& data, const std::string& interval,
