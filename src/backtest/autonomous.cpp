@@ -309,7 +309,8 @@ AutonomousResult run_autonomous(const config::Config& input, const AutonomousSpe
   const std::uint64_t seed = config.training.seed;
   const auto backtest_config = [](const config::Config& c) { return env::env_config_from(c, env::Mode::kBacktest); };
   auto train = [&](const config::Config& c, const std::string& output, std::size_t last_bar, std::int64_t steps,
-                   const std::string& metrics_dir, bool progress, const std::function<void(std::int64_t)>& on_steps) {
+                   const std::string& metrics_dir, bool progress,
+                   const std::function<void(std::int64_t, const ProgressEstimate&)>& on_progress) {
     rl::TrainRequest req;
     req.config = c;
     req.market = loaded;
@@ -322,7 +323,7 @@ AutonomousResult run_autonomous(const config::Config& input, const AutonomousSpe
     req.metrics_dir = metrics_dir;
     req.progress = progress;
     req.stop = spec.stop;
-    if (on_steps) req.on_update = [&on_steps](const rl::UpdateMetrics& u) { on_steps(u.timesteps); };
+    req.on_progress = on_progress;
     return rl::train(req);
   };
 
@@ -333,6 +334,7 @@ AutonomousResult run_autonomous(const config::Config& input, const AutonomousSpe
     const auto per_trial = static_cast<std::uint64_t>(r.trial_timesteps);
     Progress progress("search", static_cast<std::uint64_t>(trials) * per_trial,
                       ProgressOptions{"steps", !spec.progress});
+    RoundEstimator rounds(0, trials, 1);  // a round: one trial's training and its validation
     const auto started = std::chrono::steady_clock::now();
     for (int n = 1; n <= trials; ++n) {
       const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -355,13 +357,19 @@ AutonomousResult run_autonomous(const config::Config& input, const AutonomousSpe
         t.validation_return = earlier->second;
         t.resumed = true;
         r.trials.push_back(t);
-        progress.update(static_cast<std::uint64_t>(n) * per_trial);
+        rounds.skip_round();
+        progress.update(static_cast<std::uint64_t>(n) * per_trial, rounds.estimate(progress.elapsed_seconds(), 0.0));
         continue;
       }
       const std::uint64_t before = static_cast<std::uint64_t>(n - 1) * per_trial;
-      const auto trained =
-          train(c, model, validation_first, r.trial_timesteps, (report_dir / "trials" / name).string(), false,
-                [&](std::int64_t done) { progress.update(before + std::min<std::uint64_t>(per_trial, done)); });
+      rounds.begin_phase(0, progress.elapsed_seconds());
+      const auto trained = train(c, model, validation_first, r.trial_timesteps, (report_dir / "trials" / name).string(),
+                                 false, [&](std::int64_t done, const ProgressEstimate& training) {
+                                   ProgressEstimate e =
+                                       rounds.estimate(progress.elapsed_seconds(), std::max(0.0, training.fraction));
+                                   e.phase = name + ": " + training.phase;
+                                   progress.update(before + std::min<std::uint64_t>(per_trial, done), e);
+                                 });
       if (trained.interrupted) {
         fs::remove(model);
         r.interrupted = true;
@@ -381,7 +389,8 @@ AutonomousResult run_autonomous(const config::Config& input, const AutonomousSpe
               "\n");
       spdlog::debug("trial {}: validation sharpe {:.3f}", n, t.validation_sharpe);
       r.trials.push_back(t);
-      progress.update(static_cast<std::uint64_t>(n) * per_trial);
+      rounds.end_round(progress.elapsed_seconds());
+      progress.update(static_cast<std::uint64_t>(n) * per_trial, rounds.estimate(progress.elapsed_seconds(), 0.0));
     }
     progress.finish();
     // Best validation Sharpe; ties go to the higher return, then to the earlier trial.

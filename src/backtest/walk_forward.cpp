@@ -124,6 +124,7 @@ WalkForwardResult run_walk_forward(const config::Config& config, const env::Load
   fs::create_directories(out / "models");
   Progress progress("walk-forward", static_cast<std::uint64_t>(spec.folds * spec.seeds),
                     ProgressOptions{"runs", !spec.progress});
+  RoundEstimator trainings(0, static_cast<double>(spec.folds * spec.seeds), 1);  // a round: one training and its test
   for (const auto& w : result.windows) {
     for (int s = 1; s <= spec.seeds; ++s) {
       FoldRun run;
@@ -172,6 +173,13 @@ WalkForwardResult run_walk_forward(const config::Config& config, const env::Load
         req.progress = false;
         req.window_first = w.train_first;
         req.window_last = w.train_last;
+        const std::string name = "fold " + std::to_string(w.fold) + " seed " + std::to_string(s) + ": ";
+        req.on_progress = [&](std::int64_t, const ProgressEstimate& training) {
+          ProgressEstimate e = trainings.estimate(progress.elapsed_seconds(), std::max(0.0, training.fraction));
+          e.phase = name + training.phase;
+          progress.update(progress.done(), e);
+        };
+        trainings.begin_phase(0, progress.elapsed_seconds());
         rl::train(req);
         auto agent = agent::Agent::load(req.output);
         const auto bt = run_backtest(
@@ -191,9 +199,12 @@ WalkForwardResult run_walk_forward(const config::Config& config, const env::Load
                   {"equity", run.equity},
                   {"buy_and_hold_equity", run.buy_and_hold_equity}};
         write_file_atomic(file, j.dump() + "\n");
+        trainings.end_round(progress.elapsed_seconds());
+      } else {
+        trainings.skip_round();
       }
       result.runs.push_back(std::move(run));
-      progress.advance();
+      progress.update(progress.done() + 1, trainings.estimate(progress.elapsed_seconds(), 0.0));
     }
   }
   progress.finish();

@@ -1,9 +1,11 @@
 #include "ploutos/core/progress.hpp"
 
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 
 namespace ploutos {
 
@@ -22,23 +24,45 @@ std::string format_duration(double seconds) {
 
 namespace {
 std::string format_rate(double per_second) {
+  if (!(per_second > 0) || !std::isfinite(per_second)) return "--";
   char buf[32];
   if (per_second >= 1e6) {
     std::snprintf(buf, sizeof buf, "%.2fM", per_second / 1e6);
   } else if (per_second >= 1e4) {
     std::snprintf(buf, sizeof buf, "%.1fk", per_second / 1e3);
-  } else {
+  } else if (per_second >= 1) {
     std::snprintf(buf, sizeof buf, "%.1f", per_second);
+  } else {  // a walk-forward's runs: "0.0042"
+    std::snprintf(buf, sizeof buf, "%.2g", per_second);
   }
   return buf;
+}
+
+// The terminal's width, or 0 when the stream is not one.
+std::size_t terminal_columns(std::FILE* stream) {
+  winsize size{};
+  if (::ioctl(::fileno(stream), TIOCGWINSZ, &size) != 0) return 0;
+  return size.ws_col;
 }
 }  // namespace
 
 std::string render_progress_line(const std::string& label, std::uint64_t done, std::uint64_t total,
                                  double elapsed_seconds, const std::string& unit, int bar_width) {
-  const double fraction = total > 0 ? std::min(1.0, static_cast<double>(done) / static_cast<double>(total)) : 0.0;
-  const double rate = elapsed_seconds > 0 ? static_cast<double>(done) / elapsed_seconds : 0.0;
-  const double eta = rate > 0 && total >= done ? static_cast<double>(total - done) / rate : -1.0;
+  const double rate = elapsed_seconds > 0 ? static_cast<double>(done) / elapsed_seconds : -1.0;
+  ProgressEstimate estimate;
+  if (done >= total) {
+    estimate.eta_seconds = 0;
+  } else if (rate > 0) {
+    estimate.eta_seconds = static_cast<double>(total - done) / rate;
+  }
+  return render_progress_line(label, done, total, elapsed_seconds, rate, estimate, unit, bar_width);
+}
+
+std::string render_progress_line(const std::string& label, std::uint64_t done, std::uint64_t total,
+                                 double elapsed_seconds, double rate, const ProgressEstimate& estimate,
+                                 const std::string& unit, int bar_width) {
+  const double counted = total > 0 ? static_cast<double>(done) / static_cast<double>(total) : 0.0;
+  const double fraction = std::clamp(estimate.fraction >= 0 ? estimate.fraction : counted, 0.0, 1.0);
   std::string line = label + " [";
   const int filled = static_cast<int>(fraction * bar_width);
   line.append(static_cast<std::size_t>(filled), '#');
@@ -47,47 +71,132 @@ std::string render_progress_line(const std::string& label, std::uint64_t done, s
   std::snprintf(buf, sizeof buf, "] %5.1f%%  %llu/%llu  %s %s/s  elapsed %s  ETA %s", fraction * 100.0,
                 static_cast<unsigned long long>(done), static_cast<unsigned long long>(total),
                 format_rate(rate).c_str(), unit.c_str(), format_duration(elapsed_seconds).c_str(),
-                done >= total ? "0:00" : format_duration(eta).c_str());
-  return line + buf;
+                format_duration(estimate.eta_seconds).c_str());
+  line += buf;
+  if (!estimate.phase.empty()) line += "  " + estimate.phase;
+  return line;
 }
 
-Progress::Progress(std::string label, std::uint64_t total, ProgressOptions options)
+Progress::Progress(std::string label, std::uint64_t total, ProgressOptions options, std::uint64_t already_done)
     : label_(std::move(label)),
       total_(total),
       options_(std::move(options)),
       tty_(options_.force_tty >= 0 ? options_.force_tty == 1 : ::isatty(::fileno(options_.stream)) == 1),
+      base_(already_done),
+      done_(already_done),
       start_(Clock::now()),
       last_print_(start_) {}
 
 Progress::~Progress() {
-  if (!finished_ && done_ > 0) finish();
+  if (!finished_ && done_ > base_) finish();
+}
+
+double Progress::elapsed_seconds() const {
+  return std::chrono::duration<double>(Clock::now() - start_).count();
+}
+
+bool Progress::due() const {
+  if (options_.quiet) return false;
+  const double since = std::chrono::duration<double>(Clock::now() - last_print_).count();
+  return since >= (tty_ ? 0.1 : options_.log_interval_seconds);
 }
 
 void Progress::update(std::uint64_t done) {
+  update(done, ProgressEstimate{});
+}
+
+void Progress::update(std::uint64_t done, const ProgressEstimate& estimate) {
   done_ = done;
-  if (options_.quiet) return;
-  const auto now = Clock::now();
-  const double since = std::chrono::duration<double>(now - last_print_).count();
-  const double interval = tty_ ? 0.1 : options_.log_interval_seconds;
-  if (since >= interval) print(false);
+  estimate_ = estimate;
+  if (due()) print(false);
 }
 
 void Progress::finish() {
   if (finished_) return;
   finished_ = true;
+  estimate_.phase.clear();
+  if (done_ >= total_) estimate_ = ProgressEstimate{1.0, 0.0, ""};
   if (!options_.quiet) print(true);
 }
 
 void Progress::print(bool final_line) {
   last_print_ = Clock::now();
   const double elapsed = std::chrono::duration<double>(last_print_ - start_).count();
-  const std::string line = render_progress_line(label_, done_, total_, elapsed, options_.unit);
+  // The rate of this process's work; with an estimate, of the work it says is done.
+  const double work =
+      estimate_.fraction >= 0 ? estimate_.fraction * static_cast<double>(total_) : static_cast<double>(done_);
+  const double rate = elapsed > 0 ? (work - static_cast<double>(base_)) / elapsed : -1.0;
+  ProgressEstimate shown = estimate_;
+  if (shown.eta_seconds < 0 && estimate_.fraction < 0) {  // no estimate given: from the count's rate
+    if (done_ >= total_) {
+      shown.eta_seconds = 0;
+    } else if (rate > 0) {
+      shown.eta_seconds = static_cast<double>(total_ - done_) / rate;
+    }
+  }
+  std::string line = render_progress_line(label_, done_, total_, elapsed, rate, shown, options_.unit);
   if (tty_) {
+    // A line longer than the terminal wraps, and "\r" would then redraw only its last part.
+    if (const std::size_t columns = terminal_columns(options_.stream); columns > 1 && line.size() >= columns) {
+      line.resize(columns - 1);
+    }
     std::fprintf(options_.stream, "\r\033[2K%s%s", line.c_str(), final_line ? "\n" : "");
   } else {
+    // What the line says, but for the clock.
+    const std::string state = std::to_string(done_) + " " + line.substr(0, line.find('%')) + " " + shown.phase;
+    if (final_line && state == last_line_state_) return;
+    last_line_state_ = state;
     std::fprintf(options_.stream, "%s\n", line.c_str());
   }
   std::fflush(options_.stream);
+}
+
+RoundEstimator::RoundEstimator(double rounds_before, double rounds_total, std::size_t phases)
+    : rounds_before_(rounds_before), rounds_total_(rounds_total), sums_(phases, 0.0), current_(phases, 0.0) {}
+
+void RoundEstimator::begin_phase(std::size_t phase, double now) {
+  if (phase == 0) {
+    std::fill(current_.begin(), current_.end(), 0.0);
+  } else {
+    current_[phase_] = now - phase_start_;
+  }
+  phase_ = phase;
+  phase_start_ = now;
+}
+
+void RoundEstimator::end_round(double now) {
+  current_[phase_] = now - phase_start_;
+  for (std::size_t p = 0; p < sums_.size(); ++p) sums_[p] += current_[p];
+  ++finished_;
+  begin_phase(0, now);  // until the caller begins the next round itself
+}
+
+ProgressEstimate RoundEstimator::estimate(double now, double phase_fraction) const {
+  const double f = std::clamp(phase_fraction, 0.0, 1.0);
+  const double in_phase = std::max(0.0, now - phase_start_);
+  ProgressEstimate e;
+  e.fraction = rounds_total_ > 0 ? std::min(1.0, (rounds_before_ + finished_) / rounds_total_) : 0.0;
+  if (rounds_before_ + finished_ >= rounds_total_) return ProgressEstimate{1.0, 0.0, ""};  // all done
+  // This phase's whole length, and what the phases after it will take.
+  double phase_length = -1, later = 0;
+  if (finished_ > 0) {
+    phase_length = std::max(mean(phase_), in_phase);
+    for (std::size_t q = phase_ + 1; q < sums_.size(); ++q) later += mean(q);
+  } else if (phase_ + 1 == sums_.size() && f > 0) {
+    phase_length = in_phase / f;
+  }
+  if (phase_length < 0) return e;  // the first round's later phases have not run yet
+  const double before = std::accumulate(current_.begin(), current_.begin() + static_cast<std::ptrdiff_t>(phase_), 0.0);
+  const double round_length = before + phase_length + later;
+  const double left_in_round = phase_length - in_phase + later;
+  const double rounds_after = std::max(0.0, rounds_total_ - rounds_before_ - finished_ - 1);
+  const double mean_round = finished_ > 0 ? std::accumulate(sums_.begin(), sums_.end(), 0.0) / finished_ : round_length;
+  if (round_length > 0 && rounds_total_ > 0) {
+    e.fraction =
+        std::min(1.0, (rounds_before_ + finished_ + (round_length - left_in_round) / round_length) / rounds_total_);
+  }
+  e.eta_seconds = left_in_round + rounds_after * mean_round;
+  return e;
 }
 
 }  // namespace ploutos

@@ -534,8 +534,24 @@ TrainResult train(const TrainRequest& req) {
   const std::int64_t planned = state.timesteps >= total
                                    ? state.timesteps
                                    : state.timesteps + (total - state.timesteps + batch - 1) / batch * batch;
-  Progress progress("train", static_cast<std::uint64_t>(planned), ProgressOptions{"steps", !req.progress});
-  progress.update(static_cast<std::uint64_t>(state.timesteps));
+  Progress progress("train", static_cast<std::uint64_t>(planned), ProgressOptions{"steps", !req.progress},
+                    static_cast<std::uint64_t>(state.timesteps));
+  // An iteration is two phases for the ETA: the rollout, then the update (with evaluation and
+  // checkpoint); the update is ~95% of a V6 iteration while the step count stands still.
+  RoundEstimator iterations(static_cast<double>(state.timesteps) / static_cast<double>(batch),
+                            static_cast<double>(planned) / static_cast<double>(batch), 2);
+  const std::string last_iteration = std::to_string(state.update + (planned - state.timesteps) / batch);
+  std::int64_t iteration = 0;  // the one under way
+  auto next_report = Clock::now();
+  auto report = [&](double phase_fraction, auto&& describe_phase) {
+    const auto now = Clock::now();
+    if (now < next_report || (!progress.due() && !req.on_progress)) return;
+    next_report = now + std::chrono::milliseconds(100);
+    ProgressEstimate e = iterations.estimate(progress.elapsed_seconds(), phase_fraction);
+    e.phase = "iteration " + std::to_string(iteration) + "/" + last_iteration + ": " + describe_phase();
+    progress.update(static_cast<std::uint64_t>(state.timesteps), e);
+    if (req.on_progress) req.on_progress(state.timesteps, e);
+  };
   const int eval_every = std::max<int>(1, static_cast<int>(tr.eval_freq / std::max<std::int64_t>(1, batch)));
   const int checkpoint_every =
       std::max<int>(1, static_cast<int>(tr.checkpoint_freq / std::max<std::int64_t>(1, batch)));
@@ -547,6 +563,8 @@ TrainResult train(const TrainRequest& req) {
 
   while (state.timesteps < total && !stop_requested()) {
     const auto t0 = Clock::now();
+    iteration = state.update + 1;
+    iterations.begin_phase(0, progress.elapsed_seconds());
     const double remaining = 1.0 - static_cast<double>(state.timesteps) / static_cast<double>(total);
     const double lr = ppo.lr_schedule == "linear" ? ppo.learning_rate * remaining : ppo.learning_rate;
     const double clip = ppo.clip_range_schedule == "linear" ? ppo.clip_range * remaining : ppo.clip_range;
@@ -608,6 +626,8 @@ TrainResult train(const TrainRequest& req) {
         start_buf[s] = last_starts;
         last_starts = dones;
         state.timesteps += n_envs;
+        report(static_cast<double>(s + 1) / static_cast<double>(n_steps),
+               [&] { return "rollout " + std::to_string((s + 1) * 100 / n_steps) + "%"; });
       }
     }
     if (interrupted) break;
@@ -642,6 +662,7 @@ TrainResult train(const TrainRequest& req) {
       }
     }
     const auto t1 = Clock::now();
+    iterations.begin_phase(1, progress.elapsed_seconds());
 
     // GAE(lambda), SB3's recursion, in float as SB3 (a loop over plain buffers: 4,096 steps of
     // tensor ops on 16 values cost more than the arithmetic).
@@ -685,6 +706,8 @@ TrainResult train(const TrainRequest& req) {
     int minibatches = 0;
     bool keep_going = true;
     loss_settings.clip_range = clip;
+    const std::int64_t minibatches_per_epoch = (batch + ppo.batch_size - 1) / ppo.batch_size;
+    const double minibatches_planned = static_cast<double>(minibatches_per_epoch * ppo.n_epochs);
     for (int epoch = 0; epoch < ppo.n_epochs && keep_going; ++epoch) {
       const auto perm = torch::randperm(batch, torch::kInt64);
       for (std::int64_t start = 0; start < batch; start += ppo.batch_size) {
@@ -711,6 +734,8 @@ TrainResult train(const TrainRequest& req) {
         const auto step_start = Clock::now();
         optimizer.step(ppo.max_grad_norm);
         optimizer_seconds += std::chrono::duration<double>(Clock::now() - step_start).count();
+        report(minibatches / minibatches_planned,
+               [&] { return "update epoch " + std::to_string(epoch + 1) + "/" + std::to_string(ppo.n_epochs); });
       }
       um.epochs_run = epoch + 1;
       if (req.between_epochs) {
@@ -749,6 +774,8 @@ TrainResult train(const TrainRequest& req) {
     um.eval_return = std::numeric_limits<double>::quiet_NaN();
     if (have_validation && state.update % eval_every == 0) {
       policy->eval();
+      next_report = Clock::now();
+      report(1.0, [] { return std::string("evaluation on the validation window"); });
       um.eval_return = evaluate(policy, obs_rms, ppo.clip_obs, ppo.normalize_observations, market, eval_config);
       if (um.eval_return > state.best_eval) {
         state.best_eval = um.eval_return;
@@ -790,11 +817,12 @@ TrainResult train(const TrainRequest& req) {
       csv << line << std::flush;
     }
     if (req.on_update) req.on_update(um);
-    progress.update(static_cast<std::uint64_t>(state.timesteps));
     if (state.update % checkpoint_every == 0 && state.timesteps < total) {
       save_model(req.output, policy, optimizer, obs_rms,
                  build_manifest(req, *market, static_cast<std::size_t>(D), state, &um), state);
     }
+    iterations.end_round(progress.elapsed_seconds());
+    progress.update(static_cast<std::uint64_t>(state.timesteps), iterations.estimate(progress.elapsed_seconds(), 0.0));
   }
   at::set_num_threads(update_threads);
   progress.finish();

@@ -1,10 +1,12 @@
 // PPO: reproducibility, learning on solvable problems, model files.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "../env/market_fixture.hpp"
 #include "ploutos/core/error.hpp"
@@ -156,6 +158,53 @@ TEST(Ppo, TheBetweenEpochsHookRunsOncePerEpochAndChangesNothing) {
   ASSERT_GT(epochs, 0);
   EXPECT_EQ(calls, epochs);
   EXPECT_TRUE(with_hook == train_bytes(market, "no_hook.pt", 2));
+}
+
+// The progress a caller sees moves through the update, not only the rollout: an epoch that takes
+// longer than the reports' 0.1 s spacing (the hook sleeps) is reported with an ETA.
+TEST(Ppo, ProgressReportsTheRolloutAndEachIterationsUpdateWithAnEta) {
+  const auto market = wrap(planted_market(400, 1));
+  rl::TrainRequest req;
+  req.config = small_config(5);
+  req.market = market;
+  req.output = temp_path("progress.pt");
+  req.total_timesteps = 1024;  // two iterations of 4 x 128 steps
+  req.threads = 1;
+  req.progress = false;
+  req.between_epochs = [] { std::this_thread::sleep_for(std::chrono::milliseconds(110)); };
+  struct Report {
+    std::int64_t timesteps;
+    ProgressEstimate estimate;
+  };
+  std::vector<Report> reports;
+  req.on_progress = [&](std::int64_t t, const ProgressEstimate& e) { reports.push_back({t, e}); };
+  rl::train(req);
+  ASSERT_FALSE(reports.empty());
+  EXPECT_EQ(reports.front().estimate.phase.rfind("iteration 1/2: rollout", 0), 0u) << reports.front().estimate.phase;
+  EXPECT_LT(reports.front().estimate.eta_seconds, 0) << "no update has run: its length is unknown";
+  bool first_update = false, second_iteration = false;
+  for (std::size_t i = 0; i < reports.size(); ++i) {
+    const auto& [t, e] = reports[i];
+    SCOPED_TRACE(e.phase);
+    EXPECT_GE(e.fraction, 0.0);
+    EXPECT_LE(e.fraction, 1.0);
+    if (i > 0) {
+      EXPECT_GE(t, reports[i - 1].timesteps);
+    }
+    if (e.phase.rfind("iteration 1/2: update epoch", 0) == 0) {
+      first_update = true;
+      EXPECT_EQ(t, 512);
+      EXPECT_GE(e.eta_seconds, 0);
+      EXPECT_LT(e.fraction, 0.5 + 1e-9);
+    }
+    if (e.phase.rfind("iteration 2/2", 0) == 0) {
+      second_iteration = true;
+      EXPECT_GE(e.eta_seconds, 0);
+      EXPECT_GE(e.fraction, 0.5 - 1e-9);
+    }
+  }
+  EXPECT_TRUE(first_update);
+  EXPECT_TRUE(second_iteration);
 }
 
 TEST(Ppo, SameSeedOneThreadGivesByteIdenticalModelFiles) {

@@ -1,6 +1,6 @@
 #pragma once
 // PPO (SB3-equivalent) over the VecEnv, and the model file. This header stays free of LibTorch; the
-// implementation is src/rl/ppo.cpp. Model file layout: docs/model-file.md.
+// implementation is src/rl/ppo.cpp. Model file layout: docs/training.md.
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "ploutos/config/config.hpp"
+#include "ploutos/core/progress.hpp"
 #include "ploutos/env/load.hpp"
 #include "ploutos/rl/decision_precision.hpp"
 
@@ -46,6 +47,9 @@ struct TrainRequest {
   bool progress = true;
   const std::atomic<bool>* stop = nullptr;  // set by a signal handler: checkpoint and return
   std::function<void(const UpdateMetrics&)> on_update;
+  // At most every 0.1 s: how far this training is (its fraction of the steps planned, the update's
+  // share of an iteration included), its ETA and phase, for a caller that shows its own progress.
+  std::function<void(std::int64_t timesteps, const ProgressEstimate&)> on_progress;
   // Called after each epoch of an update; its time is left out of update_seconds. The benchmarks
   // measure the machine's GEMM rate here, so the update is compared with the rate of the same
   // minutes (a VM's neighbours move it by several per cent from one minute to the next).
