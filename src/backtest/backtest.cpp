@@ -216,9 +216,12 @@ std::string summary_table(const BacktestResult& r) {
   out += line;
   auto row = [&](const StrategyResult& s) {
     const auto& m = s.metrics;
-    std::snprintf(line, sizeof line, "%-28s %8.2f%% %8.2f%% %8.2f %8.2f %8.2f%% %7.1f%% %7zu %10.2f\n", s.name.c_str(),
-                  100 * m.total_return, 100 * m.annual_return, m.sharpe, m.sortino, 100 * m.max_drawdown,
-                  100 * m.win_rate, m.trades, s.costs);
+    // No closed trade has no win rate (buy-and-hold holds to the end).
+    char win[16] = "-";
+    if (m.trades > 0) std::snprintf(win, sizeof win, "%.1f%%", 100 * m.win_rate);
+    std::snprintf(line, sizeof line, "%-28s %8.2f%% %8.2f%% %8.2f %8.2f %8.2f%% %8s %7zu %10.2f\n", s.name.c_str(),
+                  100 * m.total_return, 100 * m.annual_return, m.sharpe, m.sortino, 100 * m.max_drawdown, win, m.trades,
+                  s.costs);
     out += line;
   };
   row(r.agent);

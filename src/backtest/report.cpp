@@ -39,8 +39,8 @@ std::string report_html(const BacktestResult& r) {
     const auto& m = s.metrics;
     html += "<tr><td>" + escape(s.name) + "</td><td>" + num(100 * m.total_return) + "%</td><td>" +
             num(100 * m.annual_return) + "%</td><td>" + num(m.sharpe) + "</td><td>" + num(m.sortino) + "</td><td>" +
-            num(100 * m.max_drawdown) + "%</td><td>" + num(100 * m.win_rate, 1) + "%</td><td>" +
-            std::to_string(m.trades) + "</td><td>" + num(s.costs) + "</td></tr>";
+            num(100 * m.max_drawdown) + "%</td><td>" + (m.trades > 0 ? num(100 * m.win_rate, 1) + "%" : "-") +
+            "</td><td>" + std::to_string(m.trades) + "</td><td>" + num(s.costs) + "</td></tr>";
   };
   row(r.agent);
   for (const auto& b : r.baselines) row(b);

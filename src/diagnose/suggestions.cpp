@@ -108,7 +108,7 @@ std::vector<Suggestion> losing_trade_suggestions(const std::vector<RoundTrip>& t
                    std::to_string(stop_exits) + " stop-loss exits against " + std::to_string(target_exits) +
                        " take-profit exits: the stop may sit inside normal noise"});
   }
-  if (losses > 0 && quick_losers * 2 > losses) {
+  if (quick_losers >= 3 && quick_losers * 2 > losses) {  // "1 of 1" is no evidence
     out.push_back({"environment.min_holding_period", std::to_string(std::max(now.min_holding_period * 2, 4)),
                    std::to_string(quick_losers) + " of " + std::to_string(losses) +
                        " losing trades were closed within two bars of entry"});

@@ -23,7 +23,7 @@ bool stopping(const SessionRequest& r) {
 bool record_cycle(Trader& trader, CycleReport report, bool day_over, const SessionRequest& request,
                   SessionResult& result) {
   if (day_over) {
-    for (auto& s : trader.end_of_day_analysis()) result.suggestions.push_back(std::move(s));
+    result.suggestions = trader.end_of_day_analysis();
   }
   if (request.on_cycle) request.on_cycle(report);
   result.cycles.push_back(std::move(report));

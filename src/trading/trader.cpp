@@ -354,13 +354,17 @@ std::vector<std::string> Trader::end_of_day_analysis() {
   const auto trips = round_trips();
   const auto suggestions = diagnose::losing_trade_suggestions(
       trips, {config_.stop_loss_pct, config_.take_profit_pct, config_.min_holding_period, config_.max_trades_per_day});
-  std::vector<std::string> out;
+  std::vector<std::string> out, keys;
   for (const auto& s : suggestions) {
     const std::string line = "try " + s.key + " = " + s.value + ": " + s.why;
-    journal_.record_event("suggestion", line);
-    spdlog::info("self-improvement: {}", line);
+    if (std::find(last_keys_.begin(), last_keys_.end(), s.key) == last_keys_.end()) {
+      journal_.record_event("suggestion", line);
+      spdlog::info("self-improvement: {}", line);
+    }
+    keys.push_back(s.key);
     out.push_back(line);
   }
+  last_keys_ = std::move(keys);
   return out;
 }
 

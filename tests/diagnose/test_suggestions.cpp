@@ -45,5 +45,20 @@ TEST(Suggestions, LossesWithoutAStopAndQuickLosersGetConcreteChanges) {
   EXPECT_TRUE(losing_trade_suggestions({trips.begin(), trips.begin() + 4}, {}).empty()) << "too few trades to judge";
 }
 
+TEST(Suggestions, ALongerHoldingPeriodNeedsAtLeastThreeQuickLosers) {
+  auto suggests_holding = [](int quick_losers) {
+    std::vector<RoundTrip> trips;
+    for (int i = 0; i < 5; ++i) trips.push_back({"W", 100, 110, 10, 100, 0.1, 0.1, 5, "decision"});
+    for (int i = 0; i < quick_losers; ++i) trips.push_back({"L", 100, 99, 10, -10, -0.01, 0.1, 1, "decision"});
+    for (const auto& x : losing_trade_suggestions(trips, {0.05, 0, 2, 10})) {
+      if (x.key == "environment.min_holding_period") return true;
+    }
+    return false;
+  };
+  EXPECT_FALSE(suggests_holding(1)) << "1 of 1 losers closed quickly is no evidence";
+  EXPECT_FALSE(suggests_holding(2));
+  EXPECT_TRUE(suggests_holding(3));
+}
+
 }  // namespace
 }  // namespace ploutos::diagnose

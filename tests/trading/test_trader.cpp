@@ -276,6 +276,41 @@ TEST(Trader, KellySizingStopsEntriesOnceTwentyLosingTradesShowNoEdge) {
   fs::remove_all(dir);
 }
 
+// Losing round trips every other day: the analysis keeps proposing a change of the same keys with
+// growing evidence; the journal and the log get each once, the caller gets today's evidence.
+TEST(Trader, AProposalThatHoldsEveryDayIsJournaledOnce) {
+  auto m = test::flat_market(1, 40, 100.0);  // flat prices: every round trip loses its costs
+  const auto dir = fresh_dir("suggest");
+  broker::SimBroker sim(std::make_shared<broker::SimBars>(sim_bars_from(m)), {}, 0);
+  Journal journal((dir / "j.sqlite").string(), false);
+  TraderConfig c = test_config();
+  c.min_holding_period = 0;
+  auto alternate = [](const env::MarketData&, std::size_t bar, std::span<const double>, const env::PortfolioState&,
+                      std::span<std::int32_t> a) { a[0] = bar % 2 == 0 ? env::kBuy : env::kSell; };
+  Trader trader(sim, journal, c, alternate);
+  std::vector<std::string> last;
+  int analyses_with_suggestions = 0;
+  while (sim.bar() < 38) {
+    trader.run_cycle(m, sim.bar());
+    sim.advance();
+    trader.reconcile();
+    last = trader.end_of_day_analysis();
+    analyses_with_suggestions += !last.empty();
+  }
+  ASSERT_GT(analyses_with_suggestions, 5) << "the losers should keep the analysis proposing";
+  std::map<std::string, int> journaled;
+  for (const auto& e : journal.events()) {
+    if (e.kind == "suggestion") ++journaled[e.message.substr(0, e.message.find(" = "))];  // "try KEY"
+  }
+  ASSERT_FALSE(journaled.empty());
+  for (const auto& [key, n] : journaled) EXPECT_EQ(n, 1) << key;
+  ASSERT_FALSE(last.empty());
+  for (const auto& line : last) {
+    EXPECT_TRUE(journaled.count(line.substr(0, line.find(" = ")))) << line;
+  }
+  fs::remove_all(dir);
+}
+
 TEST(Trader, MonitoredStopLossSellsWhenTheBarBreaksTheLevel) {
   auto m = test::flat_market(1, 8, 100.0);
   test::set_bar(m, 3, 0, 100, 100, 93, 95);  // low 93 breaks a 5% stop

@@ -38,8 +38,8 @@ struct SessionRequest {
 
 struct SessionResult {
   std::vector<CycleReport> cycles;
-  std::vector<std::string> suggestions;
-  std::string ended;  // why the loop ended
+  std::vector<std::string> suggestions;  // the last trading day's analysis, over every round trip journaled
+  std::string ended;                     // why the loop ended
   std::string journal;
 };
 

@@ -96,7 +96,9 @@ class Trader {
   CycleReport run_cycle(const env::MarketData& market, std::size_t bar);
   // Positions and equity from the broker into the journal.
   void snapshot(const std::string& at);
-  // The losing-trade analysis over the journal's fills; suggestions are journaled and returned.
+  // The losing-trade analysis over the journal's fills: returns its suggestions. One for a config
+  // key the previous analysis of this trader did not name is journaled and logged with its
+  // evidence; one that holds for weeks (its value moving with the median loss) is said once.
   std::vector<std::string> end_of_day_analysis();
 
  private:
@@ -114,6 +116,7 @@ class Trader {
   TraderConfig config_;
   DecideFn decide_;
   std::function<void(const char*)> crash_hook_;
+  std::vector<std::string> last_keys_;  // the config keys the last analysis suggested changing
 };
 
 }  // namespace ploutos::trading
