@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli.hpp"
+#include "ploutos/core/error.hpp"
 
 namespace ploutos::cli {
 
@@ -33,18 +34,28 @@ void add_config_command(CLI::App& app, Globals& globals) {
   });
 
   auto* check = cmd->add_subcommand(
-      "validate", "Load and validate config files; exit 2 with file:line: key: problem on the first bad one");
+      "validate",
+      "Load and validate config files: every problem of every file as file:line: key: problem; exit 2 if any");
   auto files = std::make_shared<std::vector<std::string>>();
   check->add_option("files", *files, "Config files (paths or bare names as for --config)")->required();
   check->footer("Examples:\n  ploutos config validate config/*.yaml\n  ploutos config validate quickstart");
   check->callback([&globals, files] {
     globals.action = [files]() -> int {
+      int code = kExitOk;
       for (const auto& name : *files) {
-        const auto path = config::resolve_config_path(name);
-        config::load_config_file(path);
-        std::cout << path.string() << ": ok\n";
+        try {
+          const auto path = config::resolve_config_path(name);
+          config::load_config_file(path);
+          std::cout << path.string() << ": ok\n";
+        } catch (const ConfigError& e) {
+          for (const auto& problem : e.problems()) std::cerr << problem << "\n";
+          code = kExitUsage;
+        } catch (const Error& e) {  // a file that cannot be found or read
+          std::cerr << e.what() << "\n";
+          code = kExitUsage;
+        }
       }
-      return 0;
+      return code;
     };
   });
 

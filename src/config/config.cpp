@@ -104,11 +104,12 @@ std::string describe_node(const YAML::Node& node) {
   }
 }
 
-// Reads one mapping node into a section, field by field, and rejects keys no field claims.
+// Reads one mapping node into a section, field by field, and rejects keys no field claims. A bad
+// field keeps its default and its problem is collected, so one run names every problem of a file.
 class YamlReader {
  public:
-  YamlReader(const std::string& file, const YAML::Node& map, std::string prefix)
-      : file_(file), prefix_(std::move(prefix)) {
+  YamlReader(const std::string& file, const YAML::Node& map, std::string prefix, std::vector<std::string>& problems)
+      : file_(file), prefix_(std::move(prefix)), problems_(problems) {
     if (!map.IsDefined() || map.IsNull()) return;
     if (!map.IsMap())
       fail(file_, line_of(map), prefix_.empty() ? "(top level)" : prefix_.substr(0, prefix_.size() - 1),
@@ -127,17 +128,23 @@ class YamlReader {
     if (it == entries_.end()) return;  // missing keys keep their defaults
     const std::string path = prefix_ + name;
     const YAML::Node& value = it->second.value;
-    if constexpr (is_section_v<T>) {
-      YamlReader child(file_, value, path + ".");
-      member.describe(child);
-      child.finish();
-    } else {
-      read(value, path, member);
-      if constexpr (is_optional<T>::value) {
-        if (member) (apply(*member, value, path, checks), ...);
+    try {
+      if constexpr (is_section_v<T>) {
+        YamlReader child(file_, value, path + ".", problems_);
+        member.describe(child);
+        child.finish();
       } else {
-        (apply(member, value, path, checks), ...);
+        T read_value = member;
+        read(value, path, read_value);
+        if constexpr (is_optional<T>::value) {
+          if (read_value) (apply(*read_value, value, path, checks), ...);
+        } else {
+          (apply(read_value, value, path, checks), ...);
+        }
+        member = std::move(read_value);
       }
+    } catch (const ConfigError& e) {
+      problems_.push_back(e.what());
     }
   }
 
@@ -157,7 +164,7 @@ class YamlReader {
       if (!best.empty()) expected += " (did you mean '" + best + "'?)";
       expected += "; expected one of: ";
       for (std::size_t i = 0; i < known_.size(); ++i) expected += (i ? ", " : "") + known_[i];
-      fail(file_, line_of(entry.key), prefix_ + key, expected);
+      problems_.push_back(file_ + ":" + std::to_string(line_of(entry.key)) + ": " + prefix_ + key + ": " + expected);
     }
   }
 
@@ -273,6 +280,7 @@ class YamlReader {
 
   const std::string& file_;
   std::string prefix_;
+  std::vector<std::string>& problems_;
   std::map<std::string, Entry> entries_;
   std::vector<std::string> known_;
 };
@@ -442,18 +450,27 @@ Config load_config_text(std::string_view yaml, const std::string& file_name) {
     throw ConfigError(file_name + ":" + std::to_string(e.mark.line + 1) + ": (yaml): " + e.msg);
   }
   Config config;
-  YamlReader reader(file_name, root, "");
+  std::vector<std::string> problems;
+  YamlReader reader(file_name, root, "", problems);
   config.describe(reader);
   reader.finish();
-
+  if (!problems.empty()) {
+    // In the file's order: "file:LINE: ...".
+    const auto line = [&](const std::string& p) { return std::atoi(p.c_str() + file_name.size() + 1); };
+    std::stable_sort(problems.begin(), problems.end(),
+                     [&](const std::string& a, const std::string& b) { return line(a) < line(b); });
+    throw ConfigError(problems);
+  }
+  // Relations between fields are judged once every field has read well.
   const auto errors = cross_field_errors(config);
   if (!errors.empty()) {
     std::map<std::string, int> lines;
     collect_lines(root, "", lines);
-    const std::string& first = errors.front();
-    const std::string key = first.substr(0, first.find(':'));
-    const auto it = lines.find(key);
-    throw ConfigError(file_name + ":" + std::to_string(it != lines.end() ? it->second : 1) + ": " + first);
+    for (const auto& e : errors) {
+      const auto it = lines.find(e.substr(0, e.find(':')));
+      problems.push_back(file_name + ":" + std::to_string(it != lines.end() ? it->second : 1) + ": " + e);
+    }
+    throw ConfigError(problems);
   }
   return config;
 }
@@ -473,7 +490,8 @@ void validate(const Config& config, const std::string& origin) {
   const_cast<Config&>(config).describe(runner);
   const auto cross = cross_field_errors(config);
   errors.insert(errors.end(), cross.begin(), cross.end());
-  if (!errors.empty()) throw ConfigError(origin + ": " + errors.front());
+  for (auto& e : errors) e = origin + ": " + e;
+  if (!errors.empty()) throw ConfigError(errors);
 }
 
 std::string to_yaml(const Config& config, bool comments) {

@@ -160,6 +160,20 @@ TEST(Cli, BadConfigsExitWithFileLineAndKey) {
   const auto missing = run("config show --config no_such_config.yaml");
   EXPECT_EQ(missing.code, 2);
   EXPECT_NE(missing.err.find("not found"), std::string::npos);
+  // validate checks every file and lists every problem of each, one a line; exit 2 if any.
+  const std::string worse = kTmp + "/worse.yaml";
+  {
+    std::ofstream out(worse);
+    out << "ppo:\n  gamma: 1.5\n  n_stepz: 4\ntraining:\n  n_envs: many\n";
+  }
+  const auto all = run("config validate " + path + " config/quickstart.yaml " + worse);
+  EXPECT_EQ(all.code, 2);
+  EXPECT_NE(all.out.find("config/quickstart.yaml: ok"), std::string::npos) << all.out;
+  for (const std::string& problem : {path + ":3: ppo.clip_range:", worse + ":2: ppo.gamma:", worse + ":3: ppo.n_stepz:",
+                                     worse + ":5: training.n_envs:"}) {
+    EXPECT_NE(all.err.find(problem + " "), std::string::npos) << problem << " in\n" << all.err;
+  }
+  EXPECT_EQ(std::count(all.err.begin(), all.err.end(), '\n'), 4) << all.err;
 }
 
 TEST(Cli, SecretsFromDotEnvAreRedactedInErrorsAndLogFiles) {

@@ -120,6 +120,31 @@ TEST(Config, SyntaxErrorsNameTheLine) {
   EXPECT_EQ(error_of("a: 1\na: 2\n").substr(0, 24), "bad.yaml:2: a: duplicate");
 }
 
+TEST(Config, EveryProblemOfAFileIsCollectedInFileOrder) {
+  try {
+    load_config_text("training:\n  n_envs: many\nppo:\n  n_stepz: 4\n  gamma: 1.5\n  net_arch: [64, x]\n", "bad.yaml");
+    FAIL();
+  } catch (const ConfigError& e) {
+    ASSERT_EQ(e.problems().size(), 4u) << e.what();
+    EXPECT_EQ(e.problems()[0].substr(0, 29), "bad.yaml:2: training.n_envs: ");
+    EXPECT_EQ(e.problems()[1].substr(0, 24), "bad.yaml:4: ppo.n_stepz:");
+    EXPECT_EQ(e.problems()[2].substr(0, 22), "bad.yaml:5: ppo.gamma:");
+    EXPECT_EQ(e.problems()[3].substr(0, 28), "bad.yaml:6: ppo.net_arch[1]:");
+    const std::string message = e.what();
+    EXPECT_EQ(message.substr(0, e.problems()[0].size()), e.problems()[0]);
+    EXPECT_NE(message.find("(and 3 more"), std::string::npos) << message;
+    EXPECT_EQ(message.find('\n'), std::string::npos) << "one line";
+  }
+  // Relations between fields are judged only when every field read well, each with its line.
+  try {
+    load_config_text("risk:\n  stop_loss_pct: 0.5\n  take_profit_pct: 0.01\n", "rel.yaml");
+    FAIL();
+  } catch (const ConfigError& e) {
+    ASSERT_EQ(e.problems().size(), 1u) << e.what();
+    EXPECT_EQ(e.problems()[0].substr(0, 32), "rel.yaml:3: risk.take_profit_pct") << e.what();
+  }
+}
+
 TEST(Config, ValidateCatchesValuesSetInCode) {
   Config c;
   c.ppo.gamma = 1.5;

@@ -3,6 +3,8 @@
 // and turns it into a one-line message and the exit code the error carries.
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace ploutos {
 
@@ -29,9 +31,23 @@ class UsageError : public Error {
 };
 
 // A config file that does not validate. The message reads `file:line: key.path: what was expected`.
+// A file with several problems carries them all (`config validate` lists them); its message is the
+// first, with how many more there are.
 class ConfigError : public Error {
  public:
-  explicit ConfigError(const std::string& message) : Error(message, kExitUsage) {}
+  explicit ConfigError(const std::string& message) : Error(message, kExitUsage), problems_{message} {}
+  explicit ConfigError(std::vector<std::string> problems)
+      : Error(summary(problems), kExitUsage), problems_(std::move(problems)) {}
+  const std::vector<std::string>& problems() const noexcept { return problems_; }
+
+ private:
+  static std::string summary(const std::vector<std::string>& problems) {
+    if (problems.empty()) return "invalid config";
+    if (problems.size() == 1) return problems.front();
+    return problems.front() + " (and " + std::to_string(problems.size() - 1) +
+           " more; `ploutos config validate` lists all)";
+  }
+  std::vector<std::string> problems_;
 };
 
 // Malformed user input other than config: data files, .env, timestamps given on the command line.
