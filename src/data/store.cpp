@@ -162,6 +162,20 @@ std::vector<StoredSeries> DataStore::list() const {
       }
     }
   }
+  // A plain folder of TICKER.csv (as `--data ../shared/data/daily` for training): the file says its
+  // interval (dates only: daily).
+  std::error_code ec;
+  if (out.empty() && fs::is_directory(dir_, ec)) {
+    for (const auto& entry : fs::directory_iterator(dir_)) {
+      if (entry.path().extension() != ".csv") continue;
+      Timeframe tf = Timeframe::k1d;
+      try {
+        tf = read_csv(entry.path()).series.timeframe;
+      } catch (const InputError&) {  // unreadable: listed, and `data check` says why
+      }
+      out.push_back(describe_file(entry.path(), tf));
+    }
+  }
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
     return std::tie(a.timeframe, a.ticker) < std::tie(b.timeframe, b.ticker);
   });

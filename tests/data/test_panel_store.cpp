@@ -88,6 +88,32 @@ TEST(Store, SavesAtomicallyWithSourceAndHashAndLoadsBack) {
   std::filesystem::remove_all(dir);
 }
 
+// A plain folder of TICKER.csv is what training accepts as --data; data check and info list it too,
+// each file with the interval its times say.
+TEST(Store, AFolderOfTickerCsvFilesIsListedWithEachFilesInterval) {
+  const auto dir = std::filesystem::temp_directory_path() / ("ploutos_store_flat_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  {
+    std::ofstream d(dir / "DAY.csv");
+    d << "date,open,high,low,close,adj_close,volume\n2024-01-02,10,11,9,10,10,1\n2024-01-03,10,11,9,10,10,1\n";
+    std::ofstream h(dir / "HOUR.csv");
+    h << "time,open,high,low,close,volume\n2024-01-02T14:30:00Z,10,11,9,10,1\n2024-01-02T15:30:00Z,10,11,9,10,1\n";
+    std::ofstream n(dir / "notes.txt");
+    n << "not data\n";
+  }
+  const auto listed = DataStore(dir).list();
+  ASSERT_EQ(listed.size(), 2u);
+  EXPECT_EQ(listed[0].ticker, "DAY");
+  EXPECT_EQ(listed[0].timeframe, Timeframe::k1d);
+  EXPECT_EQ(listed[1].ticker, "HOUR");
+  EXPECT_EQ(listed[1].timeframe, Timeframe::k1h);
+  // Once the store's own folders hold series, loose files beside them are not the store's.
+  DataStore(dir).save(daily("AAA", {"2024-01-02"}), "csv:test");
+  ASSERT_EQ(DataStore(dir).list().size(), 1u);
+  std::filesystem::remove_all(dir);
+}
+
 TEST(Store, QualityPolicyErrorRejectsWithFileAndLine) {
   const auto dir = std::filesystem::temp_directory_path() / ("ploutos_store_bad_" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir / "1d");

@@ -47,7 +47,8 @@ class DataStore {
   StoredSeries save(const BarSeries& series, const std::string& source) const;
   // What is stored for (ticker, timeframe): file, source, hash; nullopt when nothing is.
   std::optional<StoredSeries> stored(const std::string& ticker, Timeframe timeframe) const;
-  // Everything stored, sorted by interval then ticker.
+  // Everything stored, sorted by interval then ticker; when the store's folders hold nothing, the
+  // TICKER.csv files directly in the directory.
   std::vector<StoredSeries> list() const;
 
  private:
