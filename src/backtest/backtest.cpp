@@ -38,6 +38,52 @@ ModelWithMarket load_model_with_market(const std::string& model_path, const std:
   return out;
 }
 
+SeenByModel seen_by_model(const std::string& manifest, const env::MarketData& m, const std::string& data_source,
+                          std::size_t first, std::size_t last) {
+  SeenByModel seen;
+  seen.window_bars = last - first + 1;
+  seen.data_source = data_source;
+  const auto j = nlohmann::json::parse(manifest, nullptr, false);
+  if (j.is_discarded() || !j.contains("training_window")) return seen;
+  seen.known = true;
+  seen.model_data_source = j.value("data_source", "");
+  const auto count_inside = [&](const nlohmann::json& w) -> std::size_t {
+    if (!w.is_object()) return 0;
+    const Instant from = parse_instant(w.at("first").get<std::string>());
+    const Instant to = parse_instant(w.at("last").get<std::string>());
+    std::size_t n = 0;
+    for (std::size_t t = first; t <= last; ++t) n += m.time[t] >= from && m.time[t] <= to;
+    return n;
+  };
+  const auto& training = j.at("training_window");
+  seen.training_first = training.at("first").get<std::string>();
+  seen.training_last = training.at("last").get<std::string>();
+  seen.trained_bars = count_inside(training);
+  seen.selection_bars = count_inside(j.value("selection_window", nlohmann::json()));
+  return seen;
+}
+
+std::string seen_by_model_warning(const SeenByModel& s) {
+  if (!s.known || (s.trained_bars == 0 && s.selection_bars == 0)) return "";
+  std::string line = "IN-SAMPLE: ";
+  if (s.trained_bars > 0) {
+    line += std::to_string(s.trained_bars) + " of the " + std::to_string(s.window_bars) +
+            " bars are in the model's training window (" + bar_time_text(s.training_first) + " .. " +
+            bar_time_text(s.training_last) + ")";
+  }
+  if (s.selection_bars > 0) {
+    line += std::string(s.trained_bars > 0 ? "; " : "") + std::to_string(s.selection_bars) + " of the " +
+            std::to_string(s.window_bars) + " bars chose this model as the best on validation";
+  }
+  line +=
+      "; these results are not out-of-sample (backtest a window after the training data, or train with data.end "
+      "before it)";
+  if (s.model_data_source != s.data_source) {
+    line += " [same dates; the model trained on " + s.model_data_source + ", this reads " + s.data_source + "]";
+  }
+  return line;
+}
+
 double periods_per_year(const env::MarketData& m) {
   return 252.0 * m.bars_per_session;
 }
@@ -169,6 +215,17 @@ std::string summary_json(const BacktestResult& r) {
     j["agreement_with_float32"] = {{"decisions", a.decisions},
                                    {"same", a.same},
                                    {"share", static_cast<double>(a.same) / static_cast<double>(a.decisions)}};
+  }
+  if (r.seen.known) {
+    j["seen_by_model"] = {{"window_bars", r.seen.window_bars},
+                          {"trained_bars", r.seen.trained_bars},
+                          {"selection_bars", r.seen.selection_bars},
+                          {"in_sample", r.seen.trained_bars + r.seen.selection_bars > 0},
+                          {"training_window", {{"first", r.seen.training_first}, {"last", r.seen.training_last}}},
+                          {"model_data_source", r.seen.model_data_source},
+                          {"data_source", r.seen.data_source}};
+  } else {
+    j["seen_by_model"] = nullptr;  // the model's manifest does not say what it trained on
   }
   nlohmann::ordered_json baselines = nlohmann::ordered_json::object();
   for (const auto& b : r.baselines) baselines[b.name] = metrics_json(b);

@@ -31,6 +31,9 @@ std::string report_html(const BacktestResult& r) {
           " bars, after costs. Fills: " +
           (r.optimistic ? "<span class=\"warn\">at the decision bar's close (OPTIMISTIC)</span>" : "next open") +
           ".</p>";
+  if (const std::string in_sample = seen_by_model_warning(r.seen); !in_sample.empty()) {
+    html += "<p class=\"warn\">" + escape(in_sample) + "</p>";
+  }
   // Metrics table.
   html +=
       "<table><tr><th>strategy</th><th>return</th><th>annual</th><th>sharpe</th><th>sortino</th><th>max drawdown</th>"

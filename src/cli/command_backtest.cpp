@@ -163,6 +163,10 @@ void add_backtest_command(CLI::App& app, Globals& globals) {
           loaded.market.market, env_config, first, last,
           [&](std::span<const float> obs, std::span<std::int32_t> actions) { loaded.agent->act(obs, actions); },
           config.training.seed, through_broker ? &*through_broker : nullptr);
+      result.seen = backtest::seen_by_model(loaded.agent->manifest(), m, loaded.market.source, first, last);
+      if (const auto in_sample = backtest::seen_by_model_warning(result.seen); !in_sample.empty()) {
+        spdlog::warn("{}", in_sample);
+      }
       result.decision_precision = rl::to_string(precision);
       result.agreement_with_float32 = loaded.agent->agreement();
       const std::string out_dir = o->out.empty() ? config.backtest.out_dir : o->out;

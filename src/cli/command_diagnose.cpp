@@ -1,3 +1,5 @@
+#include <spdlog/spdlog.h>
+
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -43,6 +45,10 @@ void add_diagnose_command(CLI::App& app, Globals& globals) {
       const auto loaded = backtest::load_model_with_market(o->model, o->data, {}, precision);
       const auto& m = *loaded.market.market;
       const auto [first, last] = recent_window(m, o->days, loaded.config.backtest.days);
+      const auto seen = backtest::seen_by_model(loaded.agent->manifest(), m, loaded.market.source, first, last);
+      if (const auto in_sample = backtest::seen_by_model_warning(seen); !in_sample.empty()) {
+        spdlog::warn("{}", in_sample);
+      }
       const auto run = backtest::run_strategy(
           loaded.market.market, env::env_config_from(loaded.config, env::Mode::kBacktest), first, last, "agent",
           [&](std::span<const float> obs, std::span<std::int32_t> a) { loaded.agent->act(obs, a); });

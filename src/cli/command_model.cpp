@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "cli.hpp"
+#include "ploutos/core/time.hpp"
 #include "ploutos/rl/ppo.hpp"
 
 namespace ploutos::cli {
@@ -35,8 +36,17 @@ void add_model_command(CLI::App& app, Globals& globals) {
       for (const auto& t : manifest["tickers"]) std::cout << std::exchange(separator, " ") << t.get<std::string>();
       std::cout << "\n  obs_dim       " << manifest.value("obs_dim", 0) << "\n"
                 << "  data          " << manifest.value("data_range", "?") << " (hash "
-                << manifest.value("data_hash", "?") << ", " << manifest.value("data_source", "?") << ")\n"
-                << "  seed          " << manifest["seed"] << ", " << manifest.value("timesteps", 0) << " timesteps\n"
+                << manifest.value("data_hash", "?") << ", " << manifest.value("data_source", "?") << ")\n";
+      // The bars the model saw: backtests over them are in-sample.
+      for (const auto& [key, label] :
+           {std::pair{"training_window", "  trained on    "}, std::pair{"selection_window", "  chosen on     "}}) {
+        const auto& w = manifest.value(key, nlohmann::json());
+        if (!w.is_object()) continue;
+        std::cout << label << bar_time_text(w.value("first", "?")) << " .. " << bar_time_text(w.value("last", "?"))
+                  << " (" << w.value("bars", 0) << " bars"
+                  << (std::string(key) == "selection_window" ? ", validation" : "") << ")\n";
+      }
+      std::cout << "  seed          " << manifest["seed"] << ", " << manifest.value("timesteps", 0) << " timesteps\n"
                 << "  metrics\n";
       for (const auto& [key, value] : manifest["metrics"].items()) {
         if (value.is_number_float()) {

@@ -120,8 +120,20 @@ struct Checkpoint {
   double best_eval = -std::numeric_limits<double>::infinity();
 };
 
+// The bars of the market a model has seen: its episodes' window, and the validation window whose
+// evaluations chose NAME.best.pt (the last model never looked at its results).
+struct SeenBars {
+  std::size_t first = 0, split = 0, last = 0;
+  bool validation = false;
+};
+
+nlohmann::ordered_json window_json(const env::MarketData& m, std::size_t first, std::size_t last) {
+  return {{"first", format_instant(m.time[first])}, {"last", format_instant(m.time[last])}, {"bars", last - first + 1}};
+}
+
 std::string build_manifest(const TrainRequest& req, const env::MarketData& m, std::size_t obs_dim,
-                           const Checkpoint& state, const UpdateMetrics* last) {
+                           const Checkpoint& state, const UpdateMetrics* last, const SeenBars& seen,
+                           bool chosen_on_validation = false) {
   nlohmann::ordered_json j;
   j["format_version"] = kFormatVersion;
   j["created_by"] = "ploutos train";
@@ -142,6 +154,9 @@ std::string build_manifest(const TrainRequest& req, const env::MarketData& m, st
   j["data_range"] = req.market.data_range;
   j["data_hash"] = req.market.data_hash;
   j["data_source"] = req.market.source;
+  j["training_window"] = window_json(m, seen.first, seen.split);
+  j["selection_window"] =
+      chosen_on_validation && seen.validation ? window_json(m, seen.split, seen.last) : nlohmann::ordered_json(nullptr);
   j["seed"] = req.config.training.seed;
   j["timesteps"] = state.timesteps;
   j["updates"] = state.update;
@@ -438,6 +453,7 @@ TrainResult train(const TrainRequest& req) {
   eval_config.window_first = split;
   eval_config.window_last = last;
   eval_config.max_steps = std::numeric_limits<int>::max();
+  const SeenBars seen{first, split, last, have_validation};
 
   const auto n_envs = static_cast<std::int64_t>(tr.n_envs);
   const auto n_steps = static_cast<std::int64_t>(ppo.n_steps);
@@ -780,7 +796,7 @@ TrainResult train(const TrainRequest& req) {
       if (um.eval_return > state.best_eval) {
         state.best_eval = um.eval_return;
         save_model(best_path, policy, optimizer, obs_rms,
-                   build_manifest(req, *market, static_cast<std::size_t>(D), state, &um), state);
+                   build_manifest(req, *market, static_cast<std::size_t>(D), state, &um, seen, true), state);
       }
     }
     result.history.push_back(um);
@@ -819,7 +835,7 @@ TrainResult train(const TrainRequest& req) {
     if (req.on_update) req.on_update(um);
     if (state.update % checkpoint_every == 0 && state.timesteps < total) {
       save_model(req.output, policy, optimizer, obs_rms,
-                 build_manifest(req, *market, static_cast<std::size_t>(D), state, &um), state);
+                 build_manifest(req, *market, static_cast<std::size_t>(D), state, &um, seen), state);
     }
     iterations.end_round(progress.elapsed_seconds());
     progress.update(static_cast<std::uint64_t>(state.timesteps), iterations.estimate(progress.elapsed_seconds(), 0.0));
@@ -834,7 +850,7 @@ TrainResult train(const TrainRequest& req) {
   result.timesteps = state.timesteps;
   save_model(req.output, policy, optimizer, obs_rms,
              build_manifest(req, *market, static_cast<std::size_t>(D), state,
-                            result.history.empty() ? nullptr : &result.history.back()),
+                            result.history.empty() ? nullptr : &result.history.back(), seen),
              state);
   result.model_path = req.output;
   return result;

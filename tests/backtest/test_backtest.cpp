@@ -196,6 +196,60 @@ TEST(Backtest, ChangingBarsAfterADecisionNeverChangesIt) {
   EXPECT_NE(a.decisions, b.decisions);
 }
 
+// A model's manifest says which bars it saw; a backtest over them is flagged in-sample, one after
+// them is not. Bars of the 200-bar market: training 0..149 (validation_fraction 0.25), validation
+// 149..199, whose evaluations chose NAME.best.pt.
+TEST(Backtest, AWindowTheModelTrainedOrWasChosenOnIsFlaggedInSample) {
+  env::LoadedMarket market;
+  market.market = rising(200);
+  market.data_hash = "test";
+  market.source = "hand-built";
+  auto req = test::tiny_training(market, {"SPY", "QQQ"}, "seen", 256);
+  req.validation_fraction = 0.25;
+  req.config.training.eval_freq = 128;  // every iteration: a best model is written
+  rl::train(req);
+  const std::string best = std::filesystem::path(req.output).replace_extension("").string() + ".best.pt";
+  const auto last_manifest = rl::read_manifest(req.output), best_manifest = rl::read_manifest(best);
+  const auto& m = *market.market;
+  const auto manifest = nlohmann::json::parse(last_manifest);
+  EXPECT_EQ(manifest["training_window"]["first"], format_instant(m.time[0]));
+  EXPECT_EQ(manifest["training_window"]["last"], format_instant(m.time[149]));
+  EXPECT_EQ(manifest["training_window"]["bars"], 150);
+  EXPECT_TRUE(manifest["selection_window"].is_null()) << "the last model never looked at validation results";
+  EXPECT_EQ(nlohmann::json::parse(best_manifest)["selection_window"]["last"], format_instant(m.time[199]));
+
+  const auto after = backtest::seen_by_model(last_manifest, m, "hand-built", 150, 199);
+  EXPECT_TRUE(after.known);
+  EXPECT_EQ(after.window_bars, 50u);
+  EXPECT_EQ(after.trained_bars, 0u);
+  EXPECT_EQ(after.selection_bars, 0u);
+  EXPECT_EQ(backtest::seen_by_model_warning(after), "");
+
+  const auto overlapping = backtest::seen_by_model(last_manifest, m, "hand-built", 100, 199);
+  EXPECT_EQ(overlapping.trained_bars, 50u);
+  const auto warning = backtest::seen_by_model_warning(overlapping);
+  EXPECT_EQ(warning.rfind("IN-SAMPLE: 50 of the 100 bars are in the model's training window (2020-01-02 .. ", 0), 0u)
+      << warning;
+  EXPECT_EQ(warning.find("same dates"), std::string::npos) << "the same source";
+  EXPECT_NE(backtest::seen_by_model_warning(backtest::seen_by_model(last_manifest, m, "other", 100, 199))
+                .find("the model trained on hand-built, this reads other"),
+            std::string::npos);
+
+  const auto chosen = backtest::seen_by_model(best_manifest, m, "hand-built", 150, 199);
+  EXPECT_EQ(chosen.trained_bars, 0u);
+  EXPECT_EQ(chosen.selection_bars, 50u);
+  EXPECT_NE(backtest::seen_by_model_warning(chosen).find("50 of the 50 bars chose this model"), std::string::npos);
+
+  auto old = nlohmann::json::parse(last_manifest);  // models from before the windows were recorded
+  old.erase("training_window");
+  old.erase("selection_window");
+  const auto unknown = backtest::seen_by_model(old.dump(), m, "hand-built", 100, 199);
+  EXPECT_FALSE(unknown.known);
+  EXPECT_EQ(backtest::seen_by_model_warning(unknown), "");
+  std::filesystem::remove(req.output);
+  std::filesystem::remove(best);
+}
+
 TEST(Backtest, TheDaysWindowCountsSessionsNotBars) {
   auto daily = test::flat_market(1, 30);
   daily.first_bar = 5;

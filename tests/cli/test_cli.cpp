@@ -459,6 +459,9 @@ TEST(Cli, BacktestATrainedModelAgainstBaselines) {
   EXPECT_TRUE(j["baselines"].contains("random_same_frequency"));
   EXPECT_TRUE(std::filesystem::exists(kTmp + "/bt_report/summary.json"));
   EXPECT_EQ(j["decision_precision"], "float32");
+  // The last 120 sessions follow the training window (its last fifth validated, unused by this model).
+  EXPECT_EQ(j["seen_by_model"]["in_sample"], false) << j["seen_by_model"];
+  EXPECT_EQ(r.err.find("IN-SAMPLE"), std::string::npos) << r.err;
   const auto int8 = run("backtest --model " + model + " --data synthetic --days 120 --decision-precision int8 --out " +
                         kTmp + "/bt_int8 --json");
   ASSERT_EQ(int8.code, 0) << int8.err;
@@ -480,6 +483,8 @@ TEST(Cli, BacktestATrainedModelAgainstBaselines) {
   ASSERT_EQ(everything.code, 0) << everything.err;
   EXPECT_NE(everything.err.find("--days 100000: only "), std::string::npos) << everything.err;
   EXPECT_GT(json_of(everything)["window"]["bars"].get<int>(), 1000);
+  EXPECT_EQ(json_of(everything)["seen_by_model"]["in_sample"], true);
+  EXPECT_NE(everything.err.find("IN-SAMPLE: "), std::string::npos) << everything.err;
   EXPECT_EQ(run("backtest --walk-forward --config quickstart --model " + model).code, 2)
       << "walk-forward trains its own";
   const auto rel = json_of(

@@ -55,6 +55,22 @@ struct StrategyResult {
   std::vector<std::int8_t> decisions;          // [step][ticker] actions as decided
 };
 
+// What of a backtest window the model saw before, by bar time, from its manifest: the bars its
+// training episodes used (`training_window`) and the validation bars whose evaluations chose it
+// (`selection_window`, NAME.best.pt only). A window it saw is in-sample, and the report says so.
+struct SeenByModel {
+  bool known = false;              // the manifest records its windows (models from before 2026-12 did not)
+  std::size_t window_bars = 0;     // bars of the backtest window
+  std::size_t trained_bars = 0;    // of them, inside the training window
+  std::size_t selection_bars = 0;  // of them, inside the selection window
+  std::string training_first, training_last;
+  std::string model_data_source, data_source;  // the same dates of other data are other bars
+};
+SeenByModel seen_by_model(const std::string& manifest, const env::MarketData& market, const std::string& data_source,
+                          std::size_t first, std::size_t last);
+// One line for the user when the window is not wholly out of sample; "" when it is.
+std::string seen_by_model_warning(const SeenByModel& seen);
+
 struct BacktestResult {
   std::vector<std::string> tickers;
   std::vector<Instant> time;  // the window's bars
@@ -69,6 +85,7 @@ struct BacktestResult {
   StrategyResult agent;
   std::vector<StrategyResult> baselines;
   std::vector<std::vector<double>> close;  // [ticker][window bar], for the price charts
+  SeenByModel seen;                        // set by the caller that knows the model
 };
 
 // Bars [first, last] of the market; features warm up on the bars before `first`.
