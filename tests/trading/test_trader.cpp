@@ -45,6 +45,12 @@ void scripted(const env::MarketData&, std::size_t bar, std::span<const double>, 
   }
 }
 
+// One ticker bought on even bars and sold on odd ones: on flat prices, a losing round trip a day.
+void buy_even_bars_sell_odd(const env::MarketData&, std::size_t bar, std::span<const double>,
+                            const env::PortfolioState&, std::span<std::int32_t> actions) {
+  actions[0] = bar % 2 == 0 ? env::kBuy : env::kSell;
+}
+
 TraderConfig test_config() {
   TraderConfig c;
   c.min_holding_period = 1;
@@ -262,9 +268,7 @@ TEST(Trader, KellySizingStopsEntriesOnceTwentyLosingTradesShowNoEdge) {
   TraderConfig c = test_config();
   c.min_holding_period = 0;
   c.sizing = env::EnvConfig::Sizing::kKelly;
-  auto alternate = [](const env::MarketData&, std::size_t bar, std::span<const double>, const env::PortfolioState&,
-                      std::span<std::int32_t> a) { a[0] = bar % 2 == 0 ? env::kBuy : env::kSell; };
-  Trader trader(sim, journal, c, alternate);
+  Trader trader(sim, journal, c, buy_even_bars_sell_odd);
   while (sim.bar() < 78) {
     trader.run_cycle(m, sim.bar());
     sim.advance();
@@ -285,9 +289,7 @@ TEST(Trader, AProposalThatHoldsEveryDayIsJournaledOnce) {
   Journal journal((dir / "j.sqlite").string(), false);
   TraderConfig c = test_config();
   c.min_holding_period = 0;
-  auto alternate = [](const env::MarketData&, std::size_t bar, std::span<const double>, const env::PortfolioState&,
-                      std::span<std::int32_t> a) { a[0] = bar % 2 == 0 ? env::kBuy : env::kSell; };
-  Trader trader(sim, journal, c, alternate);
+  Trader trader(sim, journal, c, buy_even_bars_sell_odd);
   std::vector<std::string> last;
   int analyses_with_suggestions = 0;
   while (sim.bar() < 38) {
