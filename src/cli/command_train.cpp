@@ -1,11 +1,13 @@
 #include <spdlog/spdlog.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "cli.hpp"
 #include "ploutos/core/error.hpp"
+#include "ploutos/core/time.hpp"
 #include "ploutos/env/load.hpp"
 #include "ploutos/rl/ppo.hpp"
 
@@ -86,14 +88,34 @@ void add_train_command(CLI::App& app, Globals& globals) {
                                  {"interrupted", result.interrupted},
                                  {"metrics_dir", request.metrics_dir}};
         if (!result.history.empty()) {
-          j["episode_reward_mean"] = result.history.back().episode_reward_mean;
-          j["episode_return_mean"] = result.history.back().episode_return_mean;
-          j["fps"] = result.history.back().fps;
+          const auto& u = result.history.back();
+          j["episode_reward_mean"] = u.episode_reward_mean;
+          j["episode_return_mean"] = u.episode_return_mean;
+          j["explained_variance"] = u.explained_variance;
+          j["approx_kl"] = u.approx_kl;
+          j["fps"] = u.fps;
+        }
+        if (!result.best_model_path.empty()) {
+          j["best_model"] = result.best_model_path;
+          j["best_validation_return"] = result.best_validation_return;
+          j["validation_window"] = {{"first", result.validation_first}, {"last", result.validation_last}};
         }
         std::cout << j.dump(2) << "\n";
       } else {
         std::cout << (result.interrupted ? "interrupted; checkpoint " : "model ") << result.model_path << " ("
                   << result.timesteps << " timesteps; metrics in " << request.metrics_dir << ")\n";
+        if (!result.history.empty()) {
+          const auto& u = result.history.back();
+          std::printf(
+              "  last update   episode return %+.2f%% (%d episodes), explained variance %.3f, approx KL %.4f, "
+              "%.0f steps/s\n",
+              100 * u.episode_return_mean, u.episodes, u.explained_variance, u.approx_kl, u.fps);
+        }
+        if (!result.best_model_path.empty()) {
+          std::printf("  best model    %s: validation return %+.2f%% on %s .. %s, after costs\n",
+                      result.best_model_path.c_str(), 100 * result.best_validation_return,
+                      bar_time_text(result.validation_first).c_str(), bar_time_text(result.validation_last).c_str());
+        }
         if (result.interrupted)
           std::cout << "resume with: ploutos train --resume " << result.model_path << " [same options]\n";
       }

@@ -853,6 +853,12 @@ TrainResult train(const TrainRequest& req) {
                             result.history.empty() ? nullptr : &result.history.back(), seen),
              state);
   result.model_path = req.output;
+  if (have_validation && std::isfinite(state.best_eval) && std::filesystem::exists(best_path)) {
+    result.best_model_path = best_path;
+    result.best_validation_return = state.best_eval;
+    result.validation_first = format_instant(market->time[split]);
+    result.validation_last = format_instant(market->time[last]);
+  }
   return result;
 }
 

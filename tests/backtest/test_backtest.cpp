@@ -207,8 +207,14 @@ TEST(Backtest, AWindowTheModelTrainedOrWasChosenOnIsFlaggedInSample) {
   auto req = test::tiny_training(market, {"SPY", "QQQ"}, "seen", 256);
   req.validation_fraction = 0.25;
   req.config.training.eval_freq = 128;  // every iteration: a best model is written
-  rl::train(req);
+  const auto trained = rl::train(req);
   const std::string best = std::filesystem::path(req.output).replace_extension("").string() + ".best.pt";
+  EXPECT_EQ(trained.best_model_path, best);
+  EXPECT_EQ(trained.validation_first, format_instant(market.market->time[149]));
+  EXPECT_EQ(trained.validation_last, format_instant(market.market->time[199]));
+  double best_eval = -1e9;
+  for (const auto& u : trained.history) best_eval = std::max(best_eval, u.eval_return);
+  EXPECT_EQ(trained.best_validation_return, best_eval);
   const auto last_manifest = rl::read_manifest(req.output), best_manifest = rl::read_manifest(best);
   const auto& m = *market.market;
   const auto manifest = nlohmann::json::parse(last_manifest);

@@ -347,6 +347,8 @@ TEST(Cli, TrainWritesAModelThatModelInfoReads) {
                      " --metrics-dir " + kTmp + "/runs --json");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(json_of(r)["timesteps"], 2048);
+  EXPECT_TRUE(json_of(r).contains("explained_variance"));
+  EXPECT_FALSE(json_of(r).contains("best_model")) << "one iteration, no evaluation (eval_freq 10,000)";
   const auto info = json_of(run("model info " + model + " --json"));
   for (const char* key : {"format_version", "feature_set", "features", "tickers", "obs_dim", "action_space", "config",
                           "data_range", "data_hash", "seed", "git_revision", "metrics"}) {

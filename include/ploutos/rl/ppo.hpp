@@ -61,6 +61,11 @@ struct TrainResult {
   std::int64_t timesteps = 0;
   bool interrupted = false;
   std::vector<UpdateMetrics> history;
+  // The model with the best validation return so far (NAME.best.pt; this run's or, resumed, an
+  // earlier one's), and the window it was judged on. Empty without validation.
+  std::string best_model_path;
+  double best_validation_return = 0;
+  std::string validation_first, validation_last;  // bar times
 };
 
 TrainResult train(const TrainRequest& request);
