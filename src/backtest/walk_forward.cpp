@@ -179,8 +179,13 @@ WalkForwardResult run_walk_forward(const config::Config& config, const env::Load
           e.phase = name + training.phase;
           progress.update(progress.done(), e);
         };
+        req.stop = spec.stop;
         trainings.begin_phase(0, progress.elapsed_seconds());
-        rl::train(req);
+        if (rl::train(req).interrupted) {
+          fs::remove(req.output);  // a fold's training starts again from scratch on the next run
+          result.interrupted = true;
+          return result;
+        }
         auto agent = agent::Agent::load(req.output);
         const auto bt = run_backtest(
             loaded.market, env::env_config_from(c, env::Mode::kBacktest), w.test_first, w.test_last,

@@ -102,7 +102,17 @@ void add_backtest_command(CLI::App& app, Globals& globals) {
         spec.threads = o->threads;
         spec.out_dir = o->out.empty() ? "reports/walk_forward" : o->out;
         spec.progress = !globals.quiet && !globals.json;
-        const auto result = backtest::run_walk_forward(config, market, spec);
+        const auto result = [&] {
+          const StopOnSignals signals;
+          spec.stop = signals.flag();
+          return backtest::run_walk_forward(config, market, spec);
+        }();
+        if (result.interrupted) {
+          std::cerr << "walk-forward interrupted after " << result.runs.size() << " of " << spec.folds * spec.seeds
+                    << " runs; the same command continues (finished runs in " << spec.out_dir
+                    << "/folds/ are reused)\n";
+          return 130;
+        }
         const std::filesystem::path dir(spec.out_dir);
         write_file_atomic(dir / "walk_forward.json", backtest::walk_forward_json(result) + "\n");
         std::string csv = "step,agent,buy_and_hold\n";

@@ -152,7 +152,7 @@ int run(int argc, char** argv) {
       "  ploutos journal data/journal.sqlite    what that session did\n"
       "Run `ploutos <command> --help` for the options of a command.\n"
       "Exit codes: 0 ok, 1 runtime failure (and `autonomous`: model rejected), 2 usage/config/input error,\n"
-      "130 interrupted (train and autonomous keep what they finished).");
+      "130 interrupted (train, autonomous and backtest --walk-forward keep what they finished).");
 
   app.add_option("-c,--config", globals.config_name,
                  "Config file: a bare name is looked up in config/ (v6_better_timing.yaml finds "

@@ -2,6 +2,7 @@
 // training that cannot see past its window, and the deflated Sharpe ratio against hand values.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
 
 #include "../env/market_fixture.hpp"
@@ -81,6 +82,47 @@ TEST(WalkForward, TrainingNeverSeesBarsAfterItsWindow) {
     EXPECT_EQ(a[i].value_loss, b[i].value_loss) << "update " << i;
     EXPECT_EQ(a[i].episode_reward_mean, b[i].episode_reward_mean) << "update " << i;
   }
+}
+
+// Ctrl-C: the training under way is dropped, the finished runs stay and the next run reuses them.
+TEST(WalkForward, AStopKeepsTheFinishedRunsAndTheNextRunReusesThem) {
+  env::LoadedMarket market;
+  auto m = test::flat_market(1, 700, 100.0);
+  Rng rng(5);
+  double p = 100;
+  for (std::size_t t = 0; t < 700; ++t) {
+    const double c = p * (1 + 0.01 * rng.normal());
+    test::set_bar(m, t, 0, p, std::max(p, c) * 1.001, std::min(p, c) * 0.999, c);
+    p = c;
+  }
+  market.market = std::make_shared<const env::MarketData>(std::move(m));
+  market.data_hash = "test";
+  config::Config c = test::tiny_training(market, {"T0"}, "unused", 128).config;
+  WalkForwardSpec spec;
+  spec.folds = 2;
+  spec.seeds = 1;
+  spec.train_years = 1;
+  spec.test_months = 2;
+  spec.timesteps = 128;
+  spec.threads = 1;
+  spec.progress = false;
+  spec.out_dir = (std::filesystem::temp_directory_path() / ("ploutos_wf_stop_" + std::to_string(::getpid()))).string();
+  std::filesystem::remove_all(spec.out_dir);
+  const std::atomic<bool> stop_now{true};
+  spec.stop = &stop_now;
+  const auto stopped = run_walk_forward(c, market, spec);
+  EXPECT_TRUE(stopped.interrupted);
+  EXPECT_TRUE(stopped.runs.empty());
+  EXPECT_TRUE(std::filesystem::is_empty(std::filesystem::path(spec.out_dir) / "folds"));
+  EXPECT_TRUE(std::filesystem::is_empty(std::filesystem::path(spec.out_dir) / "models")) << "no half-trained model";
+  spec.stop = nullptr;
+  const auto done = run_walk_forward(c, market, spec);
+  EXPECT_FALSE(done.interrupted);
+  ASSERT_EQ(done.runs.size(), 2u);
+  const auto again = run_walk_forward(c, market, spec);
+  for (const auto& r : again.runs) EXPECT_TRUE(r.resumed);
+  EXPECT_EQ(again.total_return.mean, done.total_return.mean);
+  std::filesystem::remove_all(spec.out_dir);
 }
 
 TEST(DeflatedSharpe, MatchesHandComputedValues) {

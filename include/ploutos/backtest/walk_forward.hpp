@@ -3,6 +3,7 @@
 // per seed trained on the years before it only, with a gap of purge + embargo sessions between the
 // training window's last bar and the test window's first, then evaluated out of sample through the
 // backtest engine. Each (fold, seed) is saved as it finishes, so a rerun resumes. docs/backtest.md.
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -24,6 +25,9 @@ struct WalkForwardSpec {
   int threads = 0;
   std::string out_dir = "reports/walk_forward";
   bool progress = true;
+  // Set by SIGINT/SIGTERM: the training under way stops and is dropped, the finished runs stay in
+  // out_dir/folds/ for the next run of the same walk-forward.
+  const std::atomic<bool>* stop = nullptr;
 };
 
 struct FoldWindow {
@@ -61,6 +65,7 @@ struct WalkForwardResult {
   std::vector<double> oos_equity;                  // seeds averaged per fold, folds chained, starting at 1
   std::vector<double> oos_buy_and_hold;
   risk::DeflatedSharpe deflated;  // of the chained returns, trials = folds x seeds
+  bool interrupted = false;  // stopped before every run finished: `runs` holds those that did, nothing is summarised
 };
 
 // `config` is the effective config (training.seed is the master seed); `market` the whole data.
