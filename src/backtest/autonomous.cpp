@@ -19,6 +19,7 @@
 #include "ploutos/core/progress.hpp"
 #include "ploutos/core/rng.hpp"
 #include "ploutos/core/svg.hpp"
+#include "ploutos/data/bar.hpp"
 #include "ploutos/env/from_config.hpp"
 #include "ploutos/env/load.hpp"
 #include "ploutos/risk/metrics_json.hpp"
@@ -148,7 +149,8 @@ Regime measure_regime(const data::BarSeries& series, int sessions, Instant as_of
   mean_close /= static_cast<double>(r.sessions);
   mean /= static_cast<double>(returns.size());
   for (const double x : returns) var += (x - mean) * (x - mean);
-  r.volatility = returns.size() > 1 ? std::sqrt(var / static_cast<double>(returns.size() - 1) * 252.0) : 0.0;
+  r.volatility =
+      returns.size() > 1 ? std::sqrt(var / static_cast<double>(returns.size() - 1) * data::kSessionsPerYear) : 0.0;
   r.close_vs_sma = window.back().close / mean_close - 1;
   r.trend = r.total_return > kTrendReturn && r.close_vs_sma > 0    ? "bull"
             : r.total_return < -kTrendReturn && r.close_vs_sma < 0 ? "bear"

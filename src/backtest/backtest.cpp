@@ -8,6 +8,7 @@
 #include "metrics_json.hpp"
 #include "ploutos/core/atomic_file.hpp"
 #include "ploutos/core/rng.hpp"
+#include "ploutos/data/bar.hpp"
 
 namespace ploutos::backtest {
 namespace {
@@ -85,7 +86,7 @@ std::string seen_by_model_warning(const SeenByModel& s) {
 }
 
 double periods_per_year(const env::MarketData& m) {
-  return 252.0 * m.bars_per_session;
+  return data::kSessionsPerYear * m.bars_per_session;
 }
 
 std::pair<std::size_t, std::size_t> last_sessions(const env::MarketData& m, std::size_t sessions) {

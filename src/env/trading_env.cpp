@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "ploutos/core/error.hpp"
+#include "ploutos/data/bar.hpp"
 #include "ploutos/risk/sizing.hpp"
 
 namespace ploutos::env {
@@ -118,7 +119,8 @@ double TradingEnv::buy_amount(std::size_t k, std::size_t decision_bar) const {
                                           config_.kelly_fraction, config_.max_position_pct);
     if (sells_ >= 20) amount = equity_ * f;
   } else if (config_.sizing == EnvConfig::Sizing::kVolTarget) {
-    const double annual_vol = m.volatility[m.at(decision_bar, k)] * std::sqrt(252.0 * m.bars_per_session);
+    const double annual_vol =
+        m.volatility[m.at(decision_bar, k)] * std::sqrt(data::kSessionsPerYear * m.bars_per_session);
     amount = equity_ * risk::vol_target_weight(config_.vol_target, annual_vol, config_.max_position_pct);
   }
   amount = std::min(amount, cash_);

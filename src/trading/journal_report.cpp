@@ -181,7 +181,7 @@ JournalReport read_journal_report(const std::string& path) {
   for (const auto& p : r.equity) exposure.push_back(p.equity > 0 ? std::clamp(1 - p.cash / p.equity, 0.0, 1.0) : 0.0);
   std::vector<risk::ClosedTrade> trades;
   for (const auto& t : r.round_trips) trades.push_back({t.pnl, t.return_pct, t.bars_held});
-  const double per_year = 252.0 * data::bars_per_session(data::parse_timeframe(r.interval));
+  const double per_year = data::bars_per_year(data::parse_timeframe(r.interval));
   r.metrics = risk::compute_metrics(equity_values(r), trades, notional, per_year, exposure);
   return r;
 }
@@ -259,7 +259,7 @@ std::string journal_report_text(const JournalReport& r, std::size_t max_events) 
     out += "  risk         sharpe " + svg::num(m.sharpe) + ", sortino " + svg::num(m.sortino) + ", volatility " +
            percent(m.volatility, 1) + ", exposure " + percent(m.exposure, 1) + " (" + std::to_string(r.equity.size()) +
            " snapshots, annualised at " +
-           svg::num(252.0 * data::bars_per_session(data::parse_timeframe(r.interval)), 0) + " a year)\n";
+           svg::num(data::bars_per_year(data::parse_timeframe(r.interval)), 0) + " a year)\n";
   }
   out += "  fees         " + svg::num(r.fees) + " over " + std::to_string(r.fills.size()) +
          " fills (spread, slippage, impact and latency are in the fill prices)\n";

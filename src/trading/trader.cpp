@@ -52,7 +52,7 @@ TraderConfig trader_config_from(const config::Config& c) {
   t.bracket_orders = c.trading.stops == "bracket";
   t.kill_max_drawdown = c.risk.max_drawdown;
   t.kill_daily_loss = c.risk.daily_loss_limit;
-  t.bars_per_year = 252.0 * data::bars_per_session(data::parse_timeframe(c.data.interval));
+  t.bars_per_year = data::bars_per_year(data::parse_timeframe(c.data.interval));
   return t;
 }
 

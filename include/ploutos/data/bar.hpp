@@ -19,9 +19,14 @@ inline bool is_intraday(Timeframe tf) {
   return tf != Timeframe::k1d;
 }
 // Bars of a regular 9:30-16:00 session: 7 hourly (the last one half an hour), 2 four-hour
-// (9:30 and 13:30). Annualising uses 252 sessions times this.
+// (9:30 and 13:30).
 inline int bars_per_session(Timeframe tf) {
   return tf == Timeframe::k1h ? 7 : tf == Timeframe::k4h ? 2 : 1;
+}
+// Annualising everywhere: 252 sessions a year times the bars of a session.
+inline constexpr double kSessionsPerYear = 252.0;
+inline double bars_per_year(Timeframe tf) {
+  return kSessionsPerYear * bars_per_session(tf);
 }
 
 // The NYSE session of a bar stamped `t`: a daily bar's stamp is its date, an intraday bar's its
