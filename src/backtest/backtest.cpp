@@ -77,8 +77,8 @@ std::string seen_by_model_warning(const SeenByModel& s) {
             std::to_string(s.window_bars) + " bars chose this model as the best on validation";
   }
   line +=
-      "; these results are not out-of-sample (backtest a window after the training data, or train with data.end "
-      "before it)";
+      "; these results are not out-of-sample (use bars after the training data, or train with data.end before "
+      "them)";
   if (s.model_data_source != s.data_source) {
     line += " [same dates; the model trained on " + s.model_data_source + ", this reads " + s.data_source + "]";
   }

@@ -1,3 +1,4 @@
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -8,6 +9,7 @@
 
 #include "cli.hpp"
 #include "ploutos/agent/agent.hpp"
+#include "ploutos/backtest/backtest.hpp"
 #include "ploutos/broker/broker.hpp"
 #include "ploutos/calendar/nyse.hpp"
 #include "ploutos/core/error.hpp"
@@ -163,6 +165,13 @@ void add_trade_command(CLI::App& app, Globals& globals) {
         tickers = loaded.market->tickers;
         result = trading::run_sim_session(*loaded.market, decide, trader_config, env::cost_params_from(config.costs),
                                           request);
+        if (result.first_bar_decided <= result.last_bar_decided) {
+          const auto seen = backtest::seen_by_model(agent->manifest(), *loaded.market, loaded.source,
+                                                    result.first_bar_decided, result.last_bar_decided);
+          if (const auto in_sample = backtest::seen_by_model_warning(seen); !in_sample.empty()) {
+            spdlog::warn("this simulated session's decisions: {}", in_sample);
+          }
+        }
       } else {
         broker::BrokerOptions options;
         options.name = broker_name;

@@ -141,6 +141,8 @@ SessionResult run_sim_session(const env::MarketData& m, const DecideFn& decide, 
       break;
     }
     const std::size_t decided = sim.bar();
+    if (result.first_bar_decided > result.last_bar_decided) result.first_bar_decided = decided;
+    result.last_bar_decided = decided;
     auto report = trader.run_cycle(m, decided);
     sim.step();          // the market moves: orders fill at the next bar's open
     trader.reconcile();  // and the journal learns the fills

@@ -193,6 +193,10 @@ TEST(JournalReport, ASimulatedSessionReadsBackAsTheBrokerLeftIt) {
     a[1] = bar % 8 == 1 ? env::kBuy : bar % 8 == 5 ? env::kSell : env::kHold;
   };
   const auto result = run_sim_session(m, alternate, config, costs::CostParams{}, request);
+  // The bars decided on, for the in-sample check of `trade --broker sim`: the last 35 but the last one.
+  EXPECT_EQ(result.first_bar_decided, m.last_bar - 35);
+  EXPECT_EQ(result.last_bar_decided, m.last_bar - 1);
+  EXPECT_EQ(result.cycles.size(), 35u);
   const auto r = read_journal_report(request.journal_path);
   EXPECT_EQ(r.interval, "1d");
   EXPECT_EQ(r.cycles_done, static_cast<std::int64_t>(result.cycles.size()));

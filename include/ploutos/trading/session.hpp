@@ -39,7 +39,10 @@ struct SessionRequest {
 struct SessionResult {
   std::vector<CycleReport> cycles;
   std::vector<std::string> suggestions;  // the last trading day's analysis, over every round trip journaled
-  std::string ended;                     // why the loop ended
+  // Sim sessions: the market bars this run decided on (first > last when it decided on none), for
+  // the caller to say when the model trained on them.
+  std::size_t first_bar_decided = 1, last_bar_decided = 0;
+  std::string ended;  // why the loop ended
   std::string journal;
 };
 
