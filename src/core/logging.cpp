@@ -10,6 +10,7 @@
 #include <mutex>
 
 #include "ploutos/core/error.hpp"
+#include "ploutos/core/progress.hpp"
 #include "ploutos/core/secrets.hpp"
 
 namespace ploutos {
@@ -25,9 +26,11 @@ class RedactingSink final : public spdlog::sinks::base_sink<std::mutex> {
     const std::string clean = redact(std::string_view(msg.payload.data(), msg.payload.size()));
     spdlog::details::log_msg copy = msg;
     copy.payload = spdlog::string_view_t(clean.data(), clean.size());
-    for (const auto& child : children_) {
-      if (child->should_log(copy.level)) child->log(copy);
-    }
+    with_progress_line_cleared([&] {
+      for (const auto& child : children_) {
+        if (child->should_log(copy.level)) child->log(copy);
+      }
+    });
   }
   void flush_() override {
     for (const auto& child : children_) child->flush();

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <mutex>
 #include <numeric>
 
 namespace ploutos {
@@ -23,6 +24,19 @@ std::string format_duration(double seconds) {
 }
 
 namespace {
+
+// The redrawn progress line on show, if any: what a log line must clear and draw again.
+struct ShownLine {
+  std::mutex mutex;
+  const void* owner = nullptr;
+  std::FILE* stream = nullptr;
+  std::string text;
+};
+ShownLine& shown_line() {
+  static ShownLine line;
+  return line;
+}
+
 std::string format_rate(double per_second) {
   if (!(per_second > 0) || !std::isfinite(per_second)) return "--";
   char buf[32];
@@ -45,6 +59,20 @@ std::size_t terminal_columns(std::FILE* stream) {
   return size.ws_col;
 }
 }  // namespace
+
+void with_progress_line_cleared(const std::function<void()>& write) {
+  auto& shown = shown_line();
+  const std::lock_guard lock(shown.mutex);
+  if (shown.owner != nullptr) {
+    std::fputs("\r\033[2K", shown.stream);
+    std::fflush(shown.stream);
+  }
+  write();
+  if (shown.owner != nullptr) {
+    std::fputs(shown.text.c_str(), shown.stream);
+    std::fflush(shown.stream);
+  }
+}
 
 std::string render_progress_line(const std::string& label, std::uint64_t done, std::uint64_t total,
                                  double elapsed_seconds, const std::string& unit, int bar_width) {
@@ -89,6 +117,9 @@ Progress::Progress(std::string label, std::uint64_t total, ProgressOptions optio
 
 Progress::~Progress() {
   if (!finished_ && done_ > base_) finish();
+  auto& shown = shown_line();
+  const std::lock_guard lock(shown.mutex);
+  if (shown.owner == this) shown.owner = nullptr;
 }
 
 double Progress::elapsed_seconds() const {
@@ -140,14 +171,20 @@ void Progress::print(bool final_line) {
     if (const std::size_t columns = terminal_columns(options_.stream); columns > 1 && line.size() >= columns) {
       line.resize(columns - 1);
     }
+    auto& on_show = shown_line();
+    const std::lock_guard lock(on_show.mutex);
     std::fprintf(options_.stream, "\r\033[2K%s%s", line.c_str(), final_line ? "\n" : "");
-  } else {
-    // What the line says, but for the clock.
-    const std::string state = std::to_string(done_) + " " + line.substr(0, line.find('%')) + " " + shown.phase;
-    if (final_line && state == last_line_state_) return;
-    last_line_state_ = state;
-    std::fprintf(options_.stream, "%s\n", line.c_str());
+    std::fflush(options_.stream);
+    on_show.owner = final_line ? nullptr : this;
+    on_show.stream = options_.stream;
+    on_show.text = line;
+    return;
   }
+  // What the line says, but for the clock.
+  const std::string state = std::to_string(done_) + " " + line.substr(0, line.find('%')) + " " + shown.phase;
+  if (final_line && state == last_line_state_) return;
+  last_line_state_ = state;
+  std::fprintf(options_.stream, "%s\n", line.c_str());
   std::fflush(options_.stream);
 }
 

@@ -1,9 +1,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <functional>
 #include <string>
+#include <thread>
 
 #include "ploutos/core/progress.hpp"
 
@@ -199,4 +201,21 @@ TEST(RoundEstimator, BetweenRoundsTheEtaIsTheRoundsLeft) {
   const auto done = r.estimate(30.0, 0.0);
   EXPECT_DOUBLE_EQ(done.fraction, 1.0);
   EXPECT_DOUBLE_EQ(done.eta_seconds, 0.0);
+}
+
+// A log line while a redrawn line is shown: the line is cleared first and drawn again after.
+TEST(Progress, ALogLineClearsTheRedrawnLineAndDrawsItAgain) {
+  const auto out = captured([](std::FILE* stream) {
+    Progress p("load", 2, ProgressOptions{"files", false, 0.0, stream, 1});
+    std::this_thread::sleep_for(std::chrono::milliseconds(120));  // a terminal is redrawn at most every 0.1 s
+    p.update(1);
+    with_progress_line_cleared([&] { std::fputs("a log line\n", stream); });
+    p.finish();
+    with_progress_line_cleared([&] { std::fputs("after\n", stream); });  // nothing shown any more
+  });
+  const auto log = out.find("a log line\n");
+  ASSERT_NE(log, std::string::npos) << out;
+  EXPECT_EQ(out.substr(log - 5, 5), "\r\033[2K") << "cleared before";
+  EXPECT_EQ(out.substr(log + 11, 4), "load") << "drawn again after";
+  EXPECT_EQ(out.substr(out.size() - 7), "\nafter\n") << "after finish() nothing is redrawn";
 }

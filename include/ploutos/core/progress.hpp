@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,10 @@ struct ProgressEstimate {
   double eta_seconds = -1;  // < 0: unknown ("--:--")
   std::string phase;        // what runs now ("update epoch 3/20"); empty: nothing to add
 };
+
+// Runs `write` (a log line to the terminal) with the redrawn progress line, if one is shown,
+// cleared before and drawn again after, so the two never share a line.
+void with_progress_line_cleared(const std::function<void()>& write);
 
 // One progress line: "train [#####.....]  50.0%  5000/10000  500.0 steps/s  elapsed 0:10  ETA 0:10".
 // `rate` is per second (< 0: unknown, shown as "--").
