@@ -85,6 +85,18 @@ std::string seen_by_model_warning(const SeenByModel& s) {
   return line;
 }
 
+std::string seen_by_model_json(const SeenByModel& s) {
+  if (!s.known) return "null";
+  return nlohmann::ordered_json{{"window_bars", s.window_bars},
+                                {"trained_bars", s.trained_bars},
+                                {"selection_bars", s.selection_bars},
+                                {"in_sample", s.trained_bars + s.selection_bars > 0},
+                                {"training_window", {{"first", s.training_first}, {"last", s.training_last}}},
+                                {"model_data_source", s.model_data_source},
+                                {"data_source", s.data_source}}
+      .dump();
+}
+
 double periods_per_year(const env::MarketData& m) {
   return data::kSessionsPerYear * m.bars_per_session;
 }
@@ -217,17 +229,7 @@ std::string summary_json(const BacktestResult& r) {
                                    {"same", a.same},
                                    {"share", static_cast<double>(a.same) / static_cast<double>(a.decisions)}};
   }
-  if (r.seen.known) {
-    j["seen_by_model"] = {{"window_bars", r.seen.window_bars},
-                          {"trained_bars", r.seen.trained_bars},
-                          {"selection_bars", r.seen.selection_bars},
-                          {"in_sample", r.seen.trained_bars + r.seen.selection_bars > 0},
-                          {"training_window", {{"first", r.seen.training_first}, {"last", r.seen.training_last}}},
-                          {"model_data_source", r.seen.model_data_source},
-                          {"data_source", r.seen.data_source}};
-  } else {
-    j["seen_by_model"] = nullptr;  // the model's manifest does not say what it trained on
-  }
+  j["seen_by_model"] = nlohmann::ordered_json::parse(seen_by_model_json(r.seen));
   nlohmann::ordered_json baselines = nlohmann::ordered_json::object();
   for (const auto& b : r.baselines) baselines[b.name] = metrics_json(b);
   j["baselines"] = baselines;

@@ -45,10 +45,6 @@ void add_diagnose_command(CLI::App& app, Globals& globals) {
       const auto loaded = backtest::load_model_with_market(o->model, o->data, {}, precision);
       const auto& m = *loaded.market.market;
       const auto [first, last] = recent_window(m, o->days, loaded.config.backtest.days);
-      const auto seen = backtest::seen_by_model(loaded.agent->manifest(), m, loaded.market.source, first, last);
-      if (const auto in_sample = backtest::seen_by_model_warning(seen); !in_sample.empty()) {
-        spdlog::warn("{}", in_sample);
-      }
       const auto run = backtest::run_strategy(
           loaded.market.market, env::env_config_from(loaded.config, env::Mode::kBacktest), first, last, "agent",
           [&](std::span<const float> obs, std::span<std::int32_t> a) { loaded.agent->act(obs, a); });
@@ -58,6 +54,7 @@ void add_diagnose_command(CLI::App& app, Globals& globals) {
                                    {e.stop_loss_pct, e.take_profit_pct, e.min_holding_period, e.max_trades_per_day},
                                    loaded.config.backtest.benchmark);
       report.decision_precision = rl::to_string(precision);
+      report.seen = backtest::seen_by_model(loaded.agent->manifest(), m, loaded.market.source, first, last);
       if (!o->out.empty()) {
         write_file_atomic(std::filesystem::path(o->out) / "diagnose.json", diagnose::to_json(report) + "\n");
         write_file_atomic(std::filesystem::path(o->out) / "diagnose.html", diagnose::to_html(report));

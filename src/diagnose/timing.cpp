@@ -211,7 +211,8 @@ TimingReport analyze_timing(const env::MarketData& m, const backtest::StrategyRe
 }
 
 std::string to_json(const TimingReport& r) {
-  nlohmann::ordered_json j{{"horizon", r.horizon},
+  nlohmann::ordered_json j{{"seen_by_model", nlohmann::ordered_json::parse(backtest::seen_by_model_json(r.seen))},
+                           {"horizon", r.horizon},
                            {"decision_precision", r.decision_precision},
                            {"threshold", r.threshold},
                            {"buys", r.buys},
@@ -270,6 +271,7 @@ std::string to_json(const TimingReport& r) {
 std::string to_text(const TimingReport& r) {
   char line[256];
   std::string out;
+  if (const auto in_sample = backtest::seen_by_model_warning(r.seen); !in_sample.empty()) out += in_sample + "\n";
   std::snprintf(
       line, sizeof line,
       "buy quality   %5.1f%%  (%zu of %zu judged buys were followed by a %d-bar mean close > fill + %.0f%%)\n",
@@ -313,6 +315,9 @@ std::string to_html(const TimingReport& r) {
       "td,th{padding:3px 9px;border-bottom:1px solid #ddd;text-align:right}td:first-child,th:first-child{"
       "text-align:left}.bad{color:#b00;font-weight:bold}</style></head><body>";
   html += "<h1>Why the agent wins or fails</h1>";
+  if (const auto in_sample = backtest::seen_by_model_warning(r.seen); !in_sample.empty()) {
+    html += "<p class=\"bad\">" + escape(in_sample) + "</p>";
+  }
   html += std::string("<p class=\"") + (r.buy_quality < 0.4 ? "bad" : "") + "\">Buy quality " +
           num(100 * r.buy_quality, 1) + "% (" + std::to_string(r.buys_low) + " of " + std::to_string(r.judged_buys) +
           " judged buys were followed by a " + std::to_string(r.horizon) + "-bar mean close above the fill + " +

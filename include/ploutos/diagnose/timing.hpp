@@ -61,6 +61,7 @@ struct TimingReport {
   std::vector<std::pair<std::string, std::map<std::string, ActionCounts>>> actions_by_regime;
   std::vector<FeatureDifference> feature_differences;  // the 10 largest |effect|, largest first
   std::vector<double> entry_percentiles;               // per buy, for the histogram
+  backtest::SeenByModel seen;                          // what of the window the model trained on (set by the caller)
 };
 
 // The regime at `bar` from the benchmark's (or the equal-weight index's) trailing return.
