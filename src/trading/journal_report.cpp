@@ -258,8 +258,8 @@ std::string journal_report_text(const JournalReport& r, std::size_t max_events) 
            percent(m.max_drawdown) + ", cash " + svg::num(r.equity.back().cash) + "\n";
     out += "  risk         sharpe " + svg::num(m.sharpe) + ", sortino " + svg::num(m.sortino) + ", volatility " +
            percent(m.volatility, 1) + ", exposure " + percent(m.exposure, 1) + " (" + std::to_string(r.equity.size()) +
-           " snapshots, annualised at " +
-           svg::num(data::bars_per_year(data::parse_timeframe(r.interval)), 0) + " a year)\n";
+           " snapshots, annualised at " + svg::num(data::bars_per_year(data::parse_timeframe(r.interval)), 0) +
+           " a year)\n";
   }
   out += "  fees         " + svg::num(r.fees) + " over " + std::to_string(r.fills.size()) +
          " fills (spread, slippage, impact and latency are in the fill prices)\n";

@@ -87,15 +87,7 @@ TEST(WalkForward, TrainingNeverSeesBarsAfterItsWindow) {
 // Ctrl-C: the training under way is dropped, the finished runs stay and the next run reuses them.
 TEST(WalkForward, AStopKeepsTheFinishedRunsAndTheNextRunReusesThem) {
   env::LoadedMarket market;
-  auto m = test::flat_market(1, 700, 100.0);
-  Rng rng(5);
-  double p = 100;
-  for (std::size_t t = 0; t < 700; ++t) {
-    const double c = p * (1 + 0.01 * rng.normal());
-    test::set_bar(m, t, 0, p, std::max(p, c) * 1.001, std::min(p, c) * 0.999, c);
-    p = c;
-  }
-  market.market = std::make_shared<const env::MarketData>(std::move(m));
+  market.market = std::make_shared<const env::MarketData>(test::random_walk_market(700, 5));
   market.data_hash = "test";
   config::Config c = test::tiny_training(market, {"T0"}, "unused", 128).config;
   WalkForwardSpec spec;

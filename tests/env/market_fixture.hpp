@@ -1,9 +1,11 @@
 #pragma once
 // Hand-built markets for environment tests: every field of MarketData set explicitly.
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <string>
 
+#include "ploutos/core/rng.hpp"
 #include "ploutos/env/market.hpp"
 
 namespace ploutos::test {
@@ -46,6 +48,20 @@ inline void set_bar(env::MarketData& m, std::size_t bar, std::size_t k, double o
   m.high[i] = h;
   m.low[i] = l;
   m.close[i] = c;
+}
+
+// One ticker's seeded random walk: each bar opens at the previous close and moves by
+// `volatility` x N(0, 1), its high and low 0.1% beyond.
+inline env::MarketData random_walk_market(std::size_t n_bars, std::uint64_t seed, double volatility = 0.01) {
+  auto m = flat_market(1, n_bars, 100.0);
+  Rng rng(seed);
+  double p = 100;
+  for (std::size_t t = 0; t < n_bars; ++t) {
+    const double c = p * (1 + volatility * rng.normal());
+    set_bar(m, t, 0, p, std::max(p, c) * 1.001, std::min(p, c) * 0.999, c);
+    p = c;
+  }
+  return m;
 }
 
 }  // namespace ploutos::test
