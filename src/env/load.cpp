@@ -75,6 +75,7 @@ LoadedSeries load_series(const config::Config& config, const std::string& data_d
   const std::string dir = data_dir.empty() ? d.dir : data_dir;
   const data::DataStore store(dir);
   const auto policy = data::parse_quality_policy(d.quality_policy, "data.quality_policy");
+  std::vector<std::string> missing;  // all of them in one message, not one a run
   for (const auto& ticker : d.tickers) {
     const std::filesystem::path flat = std::filesystem::path(dir) / (ticker + ".csv");
     data::BarSeries s;
@@ -84,9 +85,8 @@ LoadedSeries load_series(const config::Config& config, const std::string& data_d
       s = data::load_checked(flat, policy);
       s.ticker = ticker;
     } else {
-      throw MissingDataError("no " + d.interval + " data for " + ticker + " in " + dir +
-                             " (run `ploutos data fetch`, import CSV, point --data at a folder with " + ticker +
-                             ".csv, or use --data synthetic for the built-in synthetic market)");
+      missing.push_back(ticker);
+      continue;
     }
     if (!d.start.empty() || !d.end.empty()) {
       const Instant first = d.start.empty() ? Instant::min() : Instant{parse_day(d.start)};
@@ -96,6 +96,16 @@ LoadedSeries load_series(const config::Config& config, const std::string& data_d
     }
     if (s.empty()) throw InputError(ticker + ": no bars in the configured window " + d.start + ".." + d.end);
     out.series.push_back(std::move(s));
+  }
+  if (!missing.empty()) {
+    std::string names;
+    for (const auto& t : missing) names += (names.empty() ? "" : ", ") + t;
+    if (missing.size() > 1) {
+      names += " (" + std::to_string(missing.size()) + " of " + std::to_string(d.tickers.size()) + " tickers)";
+    }
+    throw MissingDataError("no " + d.interval + " data for " + names + " in " + dir +
+                           " (run `ploutos data fetch`, import CSV, point --data at a folder with " + missing.front() +
+                           ".csv, or use --data synthetic for the built-in synthetic market)");
   }
   out.source = dir;
   return out;

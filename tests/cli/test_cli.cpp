@@ -314,6 +314,9 @@ TEST(Cli, FeaturesExportsOneRowPerTickerAndBar) {
   const auto unknown = run("features --data " + dir + " --tickers ZZZ");
   EXPECT_EQ(unknown.code, 2);
   EXPECT_NE(unknown.err.find("no 1d data for ZZZ"), std::string::npos) << unknown.err;
+  const auto two = run("features --data " + dir + " --tickers ZZZ,AAA,YYY");
+  EXPECT_EQ(two.code, 2);
+  EXPECT_NE(two.err.find("no 1d data for ZZZ, YYY (2 of 3 tickers) in " + dir), std::string::npos) << two.err;
   const std::string empty = kTmp + "/empty_market";
   std::filesystem::create_directories(empty);
   std::ofstream(empty + "/EMPTY.csv") << "date,open,high,low,close,adj_close,volume\n";
