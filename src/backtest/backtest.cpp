@@ -42,7 +42,10 @@ ModelWithMarket load_model_with_market(const std::string& model_path, const std:
 SeenByModel seen_by_model(const std::string& manifest, const env::MarketData& m, const std::string& data_source,
                           std::size_t first, std::size_t last) {
   SeenByModel seen;
-  seen.window_bars = last - first + 1;
+  // The bars whose moves the window earns: a decision on `first` is paid from first + 1 on, and a
+  // training window's last bar (the first of the validation, or a test window's first decision
+  // bar) was only a reward there.
+  seen.window_bars = last - first;
   seen.data_source = data_source;
   const auto j = nlohmann::json::parse(manifest, nullptr, false);
   if (j.is_discarded() || !j.contains("training_window")) return seen;
@@ -53,7 +56,7 @@ SeenByModel seen_by_model(const std::string& manifest, const env::MarketData& m,
     const Instant from = parse_instant(w.at("first").get<std::string>());
     const Instant to = parse_instant(w.at("last").get<std::string>());
     std::size_t n = 0;
-    for (std::size_t t = first; t <= last; ++t) n += m.time[t] >= from && m.time[t] <= to;
+    for (std::size_t t = first + 1; t <= last; ++t) n += m.time[t] >= from && m.time[t] <= to;
     return n;
   };
   const auto& training = j.at("training_window");

@@ -166,8 +166,10 @@ void add_trade_command(CLI::App& app, Globals& globals) {
         result = trading::run_sim_session(*loaded.market, decide, trader_config, env::cost_params_from(config.costs),
                                           request);
         if (result.first_bar_decided <= result.last_bar_decided) {
+          // The last decision is paid on the bar after it.
+          const auto paid_until = std::min(result.last_bar_decided + 1, loaded.market->last_bar);
           const auto seen = backtest::seen_by_model(agent->manifest(), *loaded.market, loaded.source,
-                                                    result.first_bar_decided, result.last_bar_decided);
+                                                    result.first_bar_decided, paid_until);
           if (const auto in_sample = backtest::seen_by_model_warning(seen); !in_sample.empty()) {
             spdlog::warn("this simulated session's decisions: {}", in_sample);
           }

@@ -224,24 +224,25 @@ TEST(Backtest, AWindowTheModelTrainedOrWasChosenOnIsFlaggedInSample) {
   EXPECT_TRUE(manifest["selection_window"].is_null()) << "the last model never looked at validation results";
   EXPECT_EQ(nlohmann::json::parse(best_manifest)["selection_window"]["last"], format_instant(m.time[199]));
 
-  const auto after = backtest::seen_by_model(last_manifest, m, "hand-built", 150, 199);
+  // Deciding from the training window's last bar on earns nothing the training earned.
+  const auto after = backtest::seen_by_model(last_manifest, m, "hand-built", 149, 199);
   EXPECT_TRUE(after.known);
   EXPECT_EQ(after.window_bars, 50u);
   EXPECT_EQ(after.trained_bars, 0u);
   EXPECT_EQ(after.selection_bars, 0u);
   EXPECT_EQ(backtest::seen_by_model_warning(after), "");
 
-  const auto overlapping = backtest::seen_by_model(last_manifest, m, "hand-built", 100, 199);
+  const auto overlapping = backtest::seen_by_model(last_manifest, m, "hand-built", 99, 199);
   EXPECT_EQ(overlapping.trained_bars, 50u);
   const auto warning = backtest::seen_by_model_warning(overlapping);
   EXPECT_EQ(warning.rfind("IN-SAMPLE: 50 of the 100 bars are in the model's training window (2020-01-02 .. ", 0), 0u)
       << warning;
   EXPECT_EQ(warning.find("same dates"), std::string::npos) << "the same source";
-  EXPECT_NE(backtest::seen_by_model_warning(backtest::seen_by_model(last_manifest, m, "other", 100, 199))
+  EXPECT_NE(backtest::seen_by_model_warning(backtest::seen_by_model(last_manifest, m, "other", 99, 199))
                 .find("the model trained on hand-built, this reads other"),
             std::string::npos);
 
-  const auto chosen = backtest::seen_by_model(best_manifest, m, "hand-built", 150, 199);
+  const auto chosen = backtest::seen_by_model(best_manifest, m, "hand-built", 149, 199);
   EXPECT_EQ(chosen.trained_bars, 0u);
   EXPECT_EQ(chosen.selection_bars, 50u);
   EXPECT_NE(backtest::seen_by_model_warning(chosen).find("50 of the 50 bars chose this model"), std::string::npos);
@@ -249,7 +250,7 @@ TEST(Backtest, AWindowTheModelTrainedOrWasChosenOnIsFlaggedInSample) {
   auto old = nlohmann::json::parse(last_manifest);  // models from before the windows were recorded
   old.erase("training_window");
   old.erase("selection_window");
-  const auto unknown = backtest::seen_by_model(old.dump(), m, "hand-built", 100, 199);
+  const auto unknown = backtest::seen_by_model(old.dump(), m, "hand-built", 99, 199);
   EXPECT_FALSE(unknown.known);
   EXPECT_EQ(backtest::seen_by_model_warning(unknown), "");
   std::filesystem::remove(req.output);

@@ -507,7 +507,7 @@ TEST(Cli, BacktestATrainedModelAgainstBaselines) {
   EXPECT_TRUE(d.contains("buy_quality"));
   EXPECT_EQ(d["decision_precision"], "float32");
   EXPECT_EQ(d["seen_by_model"]["in_sample"], false) << d["seen_by_model"];
-  EXPECT_EQ(d["seen_by_model"]["window_bars"], 121);
+  EXPECT_EQ(d["seen_by_model"]["window_bars"], 120) << "the returns of 120 sessions";
   const auto d8 =
       json_of(run("diagnose --model " + model + " --data synthetic --days 120 --decision-precision int8 --json"));
   EXPECT_EQ(d8["decision_precision"], "int8");

@@ -60,7 +60,7 @@ struct StrategyResult {
 // (`selection_window`, NAME.best.pt only). A window it saw is in-sample, and the report says so.
 struct SeenByModel {
   bool known = false;              // the manifest records its windows (models from before 2026-12 did not)
-  std::size_t window_bars = 0;     // bars of the backtest window
+  std::size_t window_bars = 0;     // bars whose moves the window earns: all but its first decision bar
   std::size_t trained_bars = 0;    // of them, inside the training window
   std::size_t selection_bars = 0;  // of them, inside the selection window
   std::string training_first, training_last;
