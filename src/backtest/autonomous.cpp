@@ -367,10 +367,8 @@ AutonomousResult run_autonomous(const config::Config& input, const AutonomousSpe
       rounds.begin_phase(0, progress.elapsed_seconds());
       const auto trained = train(c, model, validation_first, r.trial_timesteps, (report_dir / "trials" / name).string(),
                                  false, [&](std::int64_t done, const ProgressEstimate& training) {
-                                   ProgressEstimate e =
-                                       rounds.estimate(progress.elapsed_seconds(), std::max(0.0, training.fraction));
-                                   e.phase = name + ": " + training.phase;
-                                   progress.update(before + std::min<std::uint64_t>(per_trial, done), e);
+                                   progress.update(before + std::min<std::uint64_t>(per_trial, done),
+                                                   rounds.estimate(progress.elapsed_seconds(), training, name + ": "));
                                  });
       if (trained.interrupted) {
         fs::remove(model);

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "metrics_json.hpp"
+#include "ploutos/backtest/seen_by_model_json.hpp"
 #include "ploutos/core/atomic_file.hpp"
 #include "ploutos/core/rng.hpp"
 #include "ploutos/data/bar.hpp"
@@ -86,18 +87,6 @@ std::string seen_by_model_warning(const SeenByModel& s) {
     line += " [same dates; the model trained on " + s.model_data_source + ", this reads " + s.data_source + "]";
   }
   return line;
-}
-
-std::string seen_by_model_json(const SeenByModel& s) {
-  if (!s.known) return "null";
-  return nlohmann::ordered_json{{"window_bars", s.window_bars},
-                                {"trained_bars", s.trained_bars},
-                                {"selection_bars", s.selection_bars},
-                                {"in_sample", s.trained_bars + s.selection_bars > 0},
-                                {"training_window", {{"first", s.training_first}, {"last", s.training_last}}},
-                                {"model_data_source", s.model_data_source},
-                                {"data_source", s.data_source}}
-      .dump();
 }
 
 double periods_per_year(const env::MarketData& m) {
@@ -232,7 +221,7 @@ std::string summary_json(const BacktestResult& r) {
                                    {"same", a.same},
                                    {"share", static_cast<double>(a.same) / static_cast<double>(a.decisions)}};
   }
-  j["seen_by_model"] = nlohmann::ordered_json::parse(seen_by_model_json(r.seen));
+  j["seen_by_model"] = seen_by_model_json(r.seen);
   nlohmann::ordered_json baselines = nlohmann::ordered_json::object();
   for (const auto& b : r.baselines) baselines[b.name] = metrics_json(b);
   j["baselines"] = baselines;

@@ -175,9 +175,7 @@ WalkForwardResult run_walk_forward(const config::Config& config, const env::Load
         req.window_last = w.train_last;
         const std::string name = "fold " + std::to_string(w.fold) + " seed " + std::to_string(s) + ": ";
         req.on_progress = [&](std::int64_t, const ProgressEstimate& training) {
-          ProgressEstimate e = trainings.estimate(progress.elapsed_seconds(), std::max(0.0, training.fraction));
-          e.phase = name + training.phase;
-          progress.update(progress.done(), e);
+          progress.update(progress.done(), trainings.estimate(progress.elapsed_seconds(), training, name));
         };
         req.stop = spec.stop;
         trainings.begin_phase(0, progress.elapsed_seconds());

@@ -38,13 +38,16 @@ void add_model_command(CLI::App& app, Globals& globals) {
                 << "  data          " << manifest.value("data_range", "?") << " (hash "
                 << manifest.value("data_hash", "?") << ", " << manifest.value("data_source", "?") << ")\n";
       // The bars the model saw: backtests over them are in-sample.
-      for (const auto& [key, label] :
-           {std::pair{"training_window", "  trained on    "}, std::pair{"selection_window", "  chosen on     "}}) {
-        const auto& w = manifest.value(key, nlohmann::json());
+      struct Window {
+        const char *key, *label, *note;
+      };
+      for (const Window& window : {Window{"training_window", "  trained on    ", ""},
+                                   Window{"selection_window", "  chosen on     ", ", validation"}}) {
+        const auto& w = manifest.value(window.key, nlohmann::json());
         if (!w.is_object()) continue;
-        std::cout << label << bar_time_text(w.value("first", "?")) << " .. " << bar_time_text(w.value("last", "?"))
-                  << " (" << w.value("bars", 0) << " bars"
-                  << (std::string(key) == "selection_window" ? ", validation" : "") << ")\n";
+        std::cout << window.label << bar_time_text(w.value("first", "?")) << " .. "
+                  << bar_time_text(w.value("last", "?")) << " (" << w.value("bars", 0) << " bars" << window.note
+                  << ")\n";
       }
       std::cout << "  seed          " << manifest["seed"] << ", " << manifest.value("timesteps", 0) << " timesteps\n"
                 << "  metrics\n";

@@ -52,6 +52,12 @@ std::string format_rate(double per_second) {
   return buf;
 }
 
+// Without an estimate: the time left at `rate` for what the count has left.
+double eta_from_count(std::uint64_t done, std::uint64_t total, double rate) {
+  if (done >= total) return 0;
+  return rate > 0 ? static_cast<double>(total - done) / rate : -1.0;
+}
+
 // The terminal's width, or 0 when the stream is not one.
 std::size_t terminal_columns(std::FILE* stream) {
   winsize size{};
@@ -78,11 +84,7 @@ std::string render_progress_line(const std::string& label, std::uint64_t done, s
                                  double elapsed_seconds, const std::string& unit, int bar_width) {
   const double rate = elapsed_seconds > 0 ? static_cast<double>(done) / elapsed_seconds : -1.0;
   ProgressEstimate estimate;
-  if (done >= total) {
-    estimate.eta_seconds = 0;
-  } else if (rate > 0) {
-    estimate.eta_seconds = static_cast<double>(total - done) / rate;
-  }
+  estimate.eta_seconds = eta_from_count(done, total, rate);
   return render_progress_line(label, done, total, elapsed_seconds, rate, estimate, unit, bar_width);
 }
 
@@ -158,13 +160,7 @@ void Progress::print(bool final_line) {
       estimate_.fraction >= 0 ? estimate_.fraction * static_cast<double>(total_) : static_cast<double>(done_);
   const double rate = elapsed > 0 ? (work - static_cast<double>(base_)) / elapsed : -1.0;
   ProgressEstimate shown = estimate_;
-  if (shown.eta_seconds < 0 && estimate_.fraction < 0) {  // no estimate given: from the count's rate
-    if (done_ >= total_) {
-      shown.eta_seconds = 0;
-    } else if (rate > 0) {
-      shown.eta_seconds = static_cast<double>(total_ - done_) / rate;
-    }
-  }
+  if (shown.eta_seconds < 0 && estimate_.fraction < 0) shown.eta_seconds = eta_from_count(done_, total_, rate);
   std::string line = render_progress_line(label_, done_, total_, elapsed, rate, shown, options_.unit);
   if (tty_) {
     // A line longer than the terminal wraps, and "\r" would then redraw only its last part.
@@ -186,6 +182,12 @@ void Progress::print(bool final_line) {
   last_line_state_ = state;
   std::fprintf(options_.stream, "%s\n", line.c_str());
   std::fflush(options_.stream);
+}
+
+ProgressEstimate RoundEstimator::estimate(double now, const ProgressEstimate& round, const std::string& label) const {
+  ProgressEstimate e = estimate(now, std::max(0.0, round.fraction));
+  e.phase = label + round.phase;
+  return e;
 }
 
 RoundEstimator::RoundEstimator(double rounds_before, double rounds_total, std::size_t phases)

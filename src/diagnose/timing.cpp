@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "ploutos/backtest/seen_by_model_json.hpp"
 #include "ploutos/core/svg.hpp"
 
 namespace ploutos::diagnose {
@@ -211,7 +212,7 @@ TimingReport analyze_timing(const env::MarketData& m, const backtest::StrategyRe
 }
 
 std::string to_json(const TimingReport& r) {
-  nlohmann::ordered_json j{{"seen_by_model", nlohmann::ordered_json::parse(backtest::seen_by_model_json(r.seen))},
+  nlohmann::ordered_json j{{"seen_by_model", backtest::seen_by_model_json(r.seen)},
                            {"horizon", r.horizon},
                            {"decision_precision", r.decision_precision},
                            {"threshold", r.threshold},

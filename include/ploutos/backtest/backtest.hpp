@@ -70,8 +70,6 @@ SeenByModel seen_by_model(const std::string& manifest, const env::MarketData& ma
                           std::size_t first, std::size_t last);
 // One line for the user when the window is not wholly out of sample; "" when it is.
 std::string seen_by_model_warning(const SeenByModel& seen);
-// As JSON (`seen_by_model` of summary.json and diagnose.json); null when the manifest does not say.
-std::string seen_by_model_json(const SeenByModel& seen);
 
 struct BacktestResult {
   std::vector<std::string> tickers;

@@ -87,6 +87,9 @@ class RoundEstimator {
   void end_round(double now);                       // and the next round begins
   void skip_round() { rounds_before_ += 1; }        // found done (resumed): in the fraction, not in the times
   ProgressEstimate estimate(double now, double phase_fraction) const;  // of the phase under way
+  // The same while the round under way (one phase: a training) reports its own progress; its
+  // phase is shown after `label`.
+  ProgressEstimate estimate(double now, const ProgressEstimate& round, const std::string& label) const;
   int finished_rounds() const { return finished_; }
 
  private:
