@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -16,6 +17,7 @@
 #include "ploutos/backtest/reliability.hpp"
 #include "ploutos/core/atomic_file.hpp"
 #include "ploutos/core/error.hpp"
+#include "ploutos/core/parallel.hpp"
 #include "ploutos/core/progress.hpp"
 #include "ploutos/core/rng.hpp"
 #include "ploutos/core/svg.hpp"
@@ -24,6 +26,7 @@
 #include "ploutos/env/load.hpp"
 #include "ploutos/risk/metrics_json.hpp"
 #include "ploutos/rl/ppo.hpp"
+#include "ploutos/rl/runtime.hpp"
 
 namespace ploutos::backtest {
 namespace {
@@ -228,9 +231,6 @@ AutonomousResult run_autonomous(const config::Config& input, const AutonomousSpe
     throw NotImplementedError(
         "autonomous.selection.market_scan (a market-wide screener; no data source here offers one: list the "
         "candidates in data.tickers and set market_scan: false)");
-  if (a.search.n_jobs > 1)
-    throw NotImplementedError("autonomous.search.n_jobs " + std::to_string(a.search.n_jobs) +
-                              " (trials run one after the other; set n_jobs: 1, and --threads for each trial)");
   AutonomousResult r;
   r.min_sharpe = a.validation.min_sharpe;
   const auto test_sessions = static_cast<std::size_t>(a.validation.test_days);
@@ -311,14 +311,14 @@ AutonomousResult run_autonomous(const config::Config& input, const AutonomousSpe
   const std::uint64_t seed = config.training.seed;
   const auto backtest_config = [](const config::Config& c) { return env::env_config_from(c, env::Mode::kBacktest); };
   auto train = [&](const config::Config& c, const std::string& output, std::size_t last_bar, std::int64_t steps,
-                   const std::string& metrics_dir, bool progress,
+                   const std::string& metrics_dir, int threads, bool progress,
                    const std::function<void(std::int64_t, const ProgressEstimate&)>& on_progress) {
     rl::TrainRequest req;
     req.config = c;
     req.market = loaded;
     req.output = output;
     req.total_timesteps = steps;
-    req.threads = spec.threads;
+    req.threads = threads;
     req.validation_fraction = 0.0;  // the validation window is scored below, by a backtest
     req.window_first = m.first_bar;
     req.window_last = last_bar;
@@ -334,17 +334,18 @@ AutonomousResult run_autonomous(const config::Config& input, const AutonomousSpe
   if (a.search.enabled) {
     fs::create_directories(report_dir / "trials");
     const auto per_trial = static_cast<std::uint64_t>(r.trial_timesteps);
-    Progress progress("search", static_cast<std::uint64_t>(trials) * per_trial,
-                      ProgressOptions{"steps", !spec.progress});
-    RoundEstimator rounds(0, trials, 1);  // a round: one trial's training and its validation
+    const int jobs = std::max(1, a.search.n_jobs);
+    StudyProgress progress("search", static_cast<std::size_t>(trials), per_trial,
+                           ProgressOptions{"steps", !spec.progress}, jobs);
+    // Side by side, each trial trains on one thread and OpenBLAS on one thread each: a trial's
+    // score is then the one n_jobs 1 with --threads 1 gives.
+    const rl::ScopedBlasThreads one_blas_thread_each(jobs > 1 ? 1 : 0);
+    std::vector<SearchTrial> scored(static_cast<std::size_t>(trials));
+    std::vector<char> finished(scored.size(), 0);
+    std::atomic<bool> interrupted{false};
     const auto started = std::chrono::steady_clock::now();
-    for (int n = 1; n <= trials; ++n) {
-      const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-      if (a.search.timeout_seconds > 0 && elapsed >= a.search.timeout_seconds) {
-        spdlog::warn("search: timeout_seconds {} reached after {} of {} trials", a.search.timeout_seconds, n - 1,
-                     trials);
-        break;
-      }
+    auto run_trial = [&](std::size_t index) {
+      const int n = static_cast<int>(index) + 1;
       SearchTrial t = search_trial(config.ppo, seed, n);
       const config::Config c = with_trial(config, t);
       const std::string name = "trial_" + std::to_string(n);
@@ -358,22 +359,21 @@ AutonomousResult run_autonomous(const config::Config& input, const AutonomousSpe
         t.validation_sharpe = earlier->first;
         t.validation_return = earlier->second;
         t.resumed = true;
-        r.trials.push_back(t);
-        rounds.skip_round();
-        progress.update(static_cast<std::uint64_t>(n) * per_trial, rounds.estimate(progress.elapsed_seconds(), 0.0));
-        continue;
+        scored[index] = t;
+        finished[index] = 1;
+        progress.skip(index);
+        return;
       }
-      const std::uint64_t before = static_cast<std::uint64_t>(n - 1) * per_trial;
-      rounds.begin_phase(0, progress.elapsed_seconds());
-      const auto trained = train(c, model, validation_first, r.trial_timesteps, (report_dir / "trials" / name).string(),
-                                 false, [&](std::int64_t done, const ProgressEstimate& training) {
-                                   progress.update(before + std::min<std::uint64_t>(per_trial, done),
-                                                   rounds.estimate(progress.elapsed_seconds(), training, name + ": "));
-                                 });
+      progress.begin(index, name + ": ");
+      const auto trained = train(
+          c, model, validation_first, r.trial_timesteps, (report_dir / "trials" / name).string(),
+          jobs > 1 ? 1 : spec.threads, false, [&progress, index](std::int64_t done, const ProgressEstimate& training) {
+            progress.report(index, static_cast<std::uint64_t>(std::max<std::int64_t>(0, done)), training);
+          });
       if (trained.interrupted) {
         fs::remove(model);
-        r.interrupted = true;
-        return r;
+        interrupted = true;
+        return;
       }
       const auto agent = agent::Agent::load(model);
       const auto run = run_strategy(
@@ -388,10 +388,24 @@ AutonomousResult run_autonomous(const config::Config& input, const AutonomousSpe
                   .dump() +
               "\n");
       spdlog::debug("trial {}: validation sharpe {:.3f}", n, t.validation_sharpe);
-      r.trials.push_back(t);
-      rounds.end_round(progress.elapsed_seconds());
-      progress.update(static_cast<std::uint64_t>(n) * per_trial, rounds.estimate(progress.elapsed_seconds(), 0.0));
+      scored[index] = t;
+      finished[index] = 1;
+      progress.end(index);
+    };
+    const std::size_t begun = run_jobs(scored.size(), jobs, run_trial, [&](std::size_t index) {
+      if (interrupted || (spec.stop != nullptr && spec.stop->load())) return false;
+      const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      return a.search.timeout_seconds <= 0 || elapsed < a.search.timeout_seconds || index == 0;
+    });
+    if (interrupted || (spec.stop != nullptr && spec.stop->load() && begun < scored.size())) {
+      for (std::size_t i = 0; i < scored.size(); ++i)
+        if (finished[i]) r.trials.push_back(scored[i]);
+      r.interrupted = true;
+      return r;
     }
+    if (begun < scored.size())
+      spdlog::warn("search: timeout_seconds {} reached after {} of {} trials", a.search.timeout_seconds, begun, trials);
+    for (std::size_t i = 0; i < begun; ++i) r.trials.push_back(scored[i]);
     progress.finish();
     // Best validation Sharpe; ties go to the higher return, then to the earlier trial.
     const auto best =
@@ -407,7 +421,8 @@ AutonomousResult run_autonomous(const config::Config& input, const AutonomousSpe
   const config::Config final_config = with_trial(config, r.chosen);
   const std::string output = spec.output.empty() ? config.training.output : spec.output;
   const std::string candidate = tagged_path(output, ".candidate");
-  if (train(final_config, candidate, test_first, r.timesteps, (report_dir / "final").string(), spec.progress, {})
+  if (train(final_config, candidate, test_first, r.timesteps, (report_dir / "final").string(), spec.threads,
+            spec.progress, {})
           .interrupted) {
     fs::remove(candidate);  // the final training starts again on the next run; the trials are kept
     r.interrupted = true;

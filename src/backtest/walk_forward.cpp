@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -12,11 +13,13 @@
 #include "metrics_json.hpp"
 #include "ploutos/core/atomic_file.hpp"
 #include "ploutos/core/error.hpp"
+#include "ploutos/core/parallel.hpp"
 #include "ploutos/core/progress.hpp"
 #include "ploutos/core/rng.hpp"
 #include "ploutos/core/svg.hpp"
 #include "ploutos/env/from_config.hpp"
 #include "ploutos/rl/ppo.hpp"
+#include "ploutos/rl/runtime.hpp"
 
 namespace ploutos::backtest {
 namespace {
@@ -122,93 +125,106 @@ WalkForwardResult run_walk_forward(const config::Config& config, const env::Load
   const fs::path out(spec.out_dir);
   fs::create_directories(out / "folds");
   fs::create_directories(out / "models");
-  Progress progress("walk-forward", static_cast<std::uint64_t>(spec.folds * spec.seeds),
-                    ProgressOptions{"runs", !spec.progress});
-  RoundEstimator trainings(0, static_cast<double>(spec.folds * spec.seeds), 1);  // a round: one training and its test
-  for (const auto& w : result.windows) {
-    for (int s = 1; s <= spec.seeds; ++s) {
-      FoldRun run;
-      run.fold = w.fold;
-      run.seed = s;
-      run.training_seed = derive_seed(config.training.seed, "walk_forward",
-                                      static_cast<std::uint64_t>(w.fold) * 1000 + static_cast<std::uint64_t>(s));
-      const fs::path file = out / "folds" / (run_name(w.fold, s) + ".json");
-      // A finished run is reused only when it was made for this very window, seed and budget.
-      const Json key = {{"train_first", format_instant(m.time[w.train_first])},
-                        {"train_last", format_instant(m.time[w.train_last])},
-                        {"test_first", format_instant(m.time[w.test_first])},
-                        {"test_last", format_instant(m.time[w.test_last])},
-                        {"training_seed", run.training_seed},
-                        {"timesteps", spec.timesteps},
-                        {"data_hash", loaded.data_hash}};
-      if (fs::exists(file)) {
-        std::ifstream in(file);
-        std::stringstream text;
-        text << in.rdbuf();
-        try {
-          const auto j = nlohmann::json::parse(text.str());
-          if (j.at("key") == nlohmann::json::parse(key.dump())) {
-            run.agent = metrics_from(j.at("agent"));
-            run.buy_and_hold = metrics_from(j.at("buy_and_hold"));
-            run.costs = j.at("costs").get<double>();
-            run.equity = j.at("equity").get<std::vector<double>>();
-            run.buy_and_hold_equity = j.at("buy_and_hold_equity").get<std::vector<double>>();
-            run.resumed = true;
-          }
-        } catch (const nlohmann::json::exception&) {
-          spdlog::warn("{}: unreadable, recomputing", file.string());
+  const int jobs = std::max(1, spec.jobs);
+  const std::size_t n_runs = result.windows.size() * static_cast<std::size_t>(spec.seeds);
+  StudyProgress progress("walk-forward", n_runs, 1, ProgressOptions{"runs", !spec.progress}, jobs);
+  // Side by side, each training runs on one thread, and OpenBLAS (one thread count for the whole
+  // process) on one thread each, so a run computes the same numbers whatever else runs.
+  const rl::ScopedBlasThreads one_blas_thread_each(jobs > 1 ? 1 : 0);
+  std::vector<FoldRun> planned(n_runs);
+  std::vector<char> finished(n_runs, 0);
+  std::atomic<bool> interrupted{false};
+  auto run_one = [&](std::size_t index) {
+    const FoldWindow& w = result.windows[index / static_cast<std::size_t>(spec.seeds)];
+    const int s = static_cast<int>(index % static_cast<std::size_t>(spec.seeds)) + 1;
+    FoldRun& run = planned[index];
+    run.fold = w.fold;
+    run.seed = s;
+    run.training_seed = derive_seed(config.training.seed, "walk_forward",
+                                    static_cast<std::uint64_t>(w.fold) * 1000 + static_cast<std::uint64_t>(s));
+    const fs::path file = out / "folds" / (run_name(w.fold, s) + ".json");
+    // A finished run is reused only when it was made for this very window, seed and budget.
+    const Json key = {{"train_first", format_instant(m.time[w.train_first])},
+                      {"train_last", format_instant(m.time[w.train_last])},
+                      {"test_first", format_instant(m.time[w.test_first])},
+                      {"test_last", format_instant(m.time[w.test_last])},
+                      {"training_seed", run.training_seed},
+                      {"timesteps", spec.timesteps},
+                      {"data_hash", loaded.data_hash}};
+    if (fs::exists(file)) {
+      std::ifstream in(file);
+      std::stringstream text;
+      text << in.rdbuf();
+      try {
+        const auto j = nlohmann::json::parse(text.str());
+        if (j.at("key") == nlohmann::json::parse(key.dump())) {
+          run.agent = metrics_from(j.at("agent"));
+          run.buy_and_hold = metrics_from(j.at("buy_and_hold"));
+          run.costs = j.at("costs").get<double>();
+          run.equity = j.at("equity").get<std::vector<double>>();
+          run.buy_and_hold_equity = j.at("buy_and_hold_equity").get<std::vector<double>>();
+          run.resumed = true;
         }
+      } catch (const nlohmann::json::exception&) {
+        spdlog::warn("{}: unreadable, recomputing", file.string());
       }
-      if (!run.resumed) {
-        config::Config c = config;
-        c.training.seed = run.training_seed;
-        rl::TrainRequest req;
-        req.config = c;
-        req.market = loaded;
-        req.output = (out / "models" / (run_name(w.fold, s) + ".pt")).string();
-        req.total_timesteps = spec.timesteps;
-        req.threads = spec.threads;
-        req.validation_fraction = 0.0;  // nothing after the training window is seen
-        req.metrics_dir = (out / "runs" / run_name(w.fold, s)).string();
-        req.progress = false;
-        req.window_first = w.train_first;
-        req.window_last = w.train_last;
-        const std::string name = "fold " + std::to_string(w.fold) + " seed " + std::to_string(s) + ": ";
-        req.on_progress = [&](std::int64_t, const ProgressEstimate& training) {
-          progress.update(progress.done(), trainings.estimate(progress.elapsed_seconds(), training, name));
-        };
-        req.stop = spec.stop;
-        trainings.begin_phase(0, progress.elapsed_seconds());
-        if (rl::train(req).interrupted) {
-          fs::remove(req.output);  // a fold's training starts again from scratch on the next run
-          result.interrupted = true;
-          return result;
-        }
-        auto agent = agent::Agent::load(req.output);
-        const auto bt = run_backtest(
-            loaded.market, env::env_config_from(c, env::Mode::kBacktest), w.test_first, w.test_last,
-            [&](std::span<const float> obs, std::span<std::int32_t> a) { agent->act(obs, a); }, run.training_seed);
-        run.agent = bt.agent.metrics;
-        run.costs = bt.agent.costs;
-        run.equity = bt.agent.equity;
-        run.buy_and_hold = bt.baselines.front().metrics;
-        run.buy_and_hold_equity = bt.baselines.front().equity;
-        Json j = {{"key", key},
-                  {"fold", w.fold},
-                  {"seed", s},
-                  {"agent", metrics_to_json(run.agent)},
-                  {"buy_and_hold", metrics_to_json(run.buy_and_hold)},
-                  {"costs", run.costs},
-                  {"equity", run.equity},
-                  {"buy_and_hold_equity", run.buy_and_hold_equity}};
-        write_file_atomic(file, j.dump() + "\n");
-        trainings.end_round(progress.elapsed_seconds());
-      } else {
-        trainings.skip_round();
-      }
-      result.runs.push_back(std::move(run));
-      progress.update(progress.done() + 1, trainings.estimate(progress.elapsed_seconds(), 0.0));
     }
+    if (run.resumed) {
+      progress.skip(index);
+      finished[index] = 1;
+      return;
+    }
+    config::Config c = config;
+    c.training.seed = run.training_seed;
+    rl::TrainRequest req;
+    req.config = c;
+    req.market = loaded;
+    req.output = (out / "models" / (run_name(w.fold, s) + ".pt")).string();
+    req.total_timesteps = spec.timesteps;
+    req.threads = jobs > 1 ? 1 : spec.threads;
+    req.validation_fraction = 0.0;  // nothing after the training window is seen
+    req.metrics_dir = (out / "runs" / run_name(w.fold, s)).string();
+    req.progress = false;
+    req.window_first = w.train_first;
+    req.window_last = w.train_last;
+    req.on_progress = [&progress, index](std::int64_t, const ProgressEstimate& training) {
+      progress.report(index, 0, training);
+    };
+    req.stop = spec.stop;
+    progress.begin(index, "fold " + std::to_string(w.fold) + " seed " + std::to_string(s) + ": ");
+    if (rl::train(req).interrupted) {
+      fs::remove(req.output);  // a fold's training starts again from scratch on the next run
+      interrupted = true;
+      return;
+    }
+    auto agent = agent::Agent::load(req.output);
+    const auto bt = run_backtest(
+        loaded.market, env::env_config_from(c, env::Mode::kBacktest), w.test_first, w.test_last,
+        [&](std::span<const float> obs, std::span<std::int32_t> a) { agent->act(obs, a); }, run.training_seed);
+    run.agent = bt.agent.metrics;
+    run.costs = bt.agent.costs;
+    run.equity = bt.agent.equity;
+    run.buy_and_hold = bt.baselines.front().metrics;
+    run.buy_and_hold_equity = bt.baselines.front().equity;
+    Json j = {{"key", key},
+              {"fold", w.fold},
+              {"seed", s},
+              {"agent", metrics_to_json(run.agent)},
+              {"buy_and_hold", metrics_to_json(run.buy_and_hold)},
+              {"costs", run.costs},
+              {"equity", run.equity},
+              {"buy_and_hold_equity", run.buy_and_hold_equity}};
+    write_file_atomic(file, j.dump() + "\n");
+    finished[index] = 1;
+    progress.end(index);
+  };
+  run_jobs(n_runs, jobs, run_one,
+           [&](std::size_t) { return !interrupted && !(spec.stop != nullptr && spec.stop->load()); });
+  for (std::size_t i = 0; i < n_runs; ++i)
+    if (finished[i]) result.runs.push_back(std::move(planned[i]));
+  if (interrupted || result.runs.size() < n_runs) {
+    result.interrupted = true;
+    return result;
   }
   progress.finish();
 

@@ -8,7 +8,7 @@ namespace ploutos::cli {
 void add_autonomous_command(CLI::App& app, Globals& globals) {
   struct Options {
     std::int64_t timesteps = 0, trial_timesteps = 0;
-    int trials = 0, threads = 0;
+    int trials = 0, threads = 0, jobs = 0;
     std::string out, data, interval, tickers, report = "reports/autonomous";
   };
   auto o = std::make_shared<Options>();
@@ -25,7 +25,14 @@ void add_autonomous_command(CLI::App& app, Globals& globals) {
   cmd->add_option("--trial-timesteps", o->trial_timesteps,
                   "Steps each trial trains (default: autonomous.search.trial_timesteps, else timesteps / trials)")
       ->check(kPositive);
-  cmd->add_option("--threads", o->threads, "Threads of each training (default: training.threads)")->check(kNonNegative);
+  cmd->add_option("--threads", o->threads,
+                  "Threads of the final training, and of each trial when they run one at a time (default: "
+                  "training.threads)")
+      ->check(kNonNegative);
+  cmd->add_option("--jobs", o->jobs,
+                  "Trials trained side by side, each on one thread (default: autonomous.search.n_jobs); a trial's "
+                  "score is then the one --jobs 1 --threads 1 gives")
+      ->check(kPositive);
   cmd->add_option("--out", o->out,
                   "Where an accepted model goes (default: training.output); a rejected one goes beside it as "
                   "NAME.rejected.pt and never replaces it");
@@ -44,6 +51,7 @@ void add_autonomous_command(CLI::App& app, Globals& globals) {
     globals.action = [&globals, o]() -> int {
       auto config = load_effective_config(globals);
       apply_data_options(config, o->data, o->interval, o->tickers);
+      if (o->jobs > 0) config.autonomous.search.n_jobs = o->jobs;
       config::validate(config, "command line");
       backtest::AutonomousSpec spec;
       spec.data_dir = o->data;

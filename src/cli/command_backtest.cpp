@@ -24,7 +24,7 @@ namespace ploutos::cli {
 void add_backtest_command(CLI::App& app, Globals& globals) {
   struct Options {
     std::string model, start, end, tickers, data, fill, costs, out, engine = "env", decision_precision = "float32";
-    int days = 0, folds = 3, seeds = 3, purge_days = 5, embargo_days = 5, test_months = 6, threads = 0;
+    int days = 0, folds = 3, seeds = 3, purge_days = 5, embargo_days = 5, test_months = 6, threads = 0, jobs = 1;
     double train_years = 3;
     std::int64_t timesteps = 0;
     bool walk_forward = false, reliability = false;
@@ -75,8 +75,13 @@ void add_backtest_command(CLI::App& app, Globals& globals) {
       ->capture_default_str();
   cmd->add_option("--timesteps", o->timesteps, "Walk-forward: training steps per agent (default: the config's)")
       ->check(kPositive);
-  cmd->add_option("--threads", o->threads, "Walk-forward: LibTorch threads for training (0 = every core)")
+  cmd->add_option("--threads", o->threads, "Walk-forward: threads of each training (0 = every core)")
       ->check(kNonNegative);
+  cmd->add_option("--jobs", o->jobs,
+                  "Walk-forward: trainings side by side, each on one thread (the runs' numbers are those of --jobs 1 "
+                  "--threads 1); for many small trainings on several cores")
+      ->check(kPositive)
+      ->capture_default_str();
   cmd->footer(
       "Examples:\n"
       "  ploutos backtest --model data/models/brain_tech.pt --days 90\n"
@@ -99,7 +104,11 @@ void add_backtest_command(CLI::App& app, Globals& globals) {
         spec.purge_days = o->purge_days;
         spec.embargo_days = o->embargo_days;
         spec.timesteps = o->timesteps;
+        if (o->jobs > 1 && o->threads > 1)
+          throw UsageError("--jobs " + std::to_string(o->jobs) + " trains each run on one thread: drop --threads " +
+                           std::to_string(o->threads));
         spec.threads = o->threads;
+        spec.jobs = o->jobs;
         spec.out_dir = o->out.empty() ? "reports/walk_forward" : o->out;
         spec.progress = !globals.quiet && !globals.json;
         const auto result = [&] {

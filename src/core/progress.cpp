@@ -44,7 +44,7 @@ std::string format_rate(double per_second) {
     std::snprintf(buf, sizeof buf, "%.2fM", per_second / 1e6);
   } else if (per_second >= 1e4) {
     std::snprintf(buf, sizeof buf, "%.1fk", per_second / 1e3);
-  } else if (per_second >= 1) {
+  } else if (per_second >= 0.995) {  // "%.2g" would print 0.999 as "1"
     std::snprintf(buf, sizeof buf, "%.1f", per_second);
   } else {  // a walk-forward's runs: "0.0042"
     std::snprintf(buf, sizeof buf, "%.2g", per_second);
@@ -236,6 +236,126 @@ ProgressEstimate RoundEstimator::estimate(double now, double phase_fraction) con
   }
   e.eta_seconds = left_in_round + rounds_after * mean_round;
   return e;
+}
+
+ParallelRoundEstimator::ParallelRoundEstimator(double rounds_total, int workers)
+    : rounds_total_(rounds_total), workers_(std::max(1, workers)) {}
+
+void ParallelRoundEstimator::begin_round(std::size_t id, double now) {
+  running_[id] = Running{now, -1.0};
+}
+
+void ParallelRoundEstimator::update_round(std::size_t id, double fraction) {
+  if (const auto it = running_.find(id); it != running_.end()) it->second.fraction = std::min(1.0, fraction);
+}
+
+void ParallelRoundEstimator::end_round(std::size_t id, double now) {
+  const auto it = running_.find(id);
+  if (it == running_.end()) return;
+  finished_seconds_ += now - it->second.started;
+  ++finished_;
+  running_.erase(it);
+}
+
+ProgressEstimate ParallelRoundEstimator::estimate(double now) const {
+  if (skipped_ + finished_ >= rounds_total_) return ProgressEstimate{1.0, 0.0, ""};
+  double work = finished_;
+  for (const auto& [id, r] : running_) work += std::max(0.0, r.fraction);
+  ProgressEstimate e;
+  e.fraction = rounds_total_ > 0 ? std::min(1.0, (skipped_ + work) / rounds_total_) : 0.0;
+  double round_length = -1;
+  if (finished_ > 0) {
+    round_length = finished_seconds_ / finished_;
+  } else {
+    double sum = 0;
+    int known = 0;
+    for (const auto& [id, r] : running_) {
+      if (r.fraction <= 0) continue;
+      sum += (now - r.started) / r.fraction;
+      ++known;
+    }
+    if (known > 0) round_length = sum / known;
+  }
+  if (round_length < 0) return e;
+  double rest_sum = 0, rest_max = 0;
+  for (const auto& [id, r] : running_) {
+    const double rest = round_length * (1.0 - std::max(0.0, r.fraction));
+    rest_sum += rest;
+    rest_max = std::max(rest_max, rest);
+  }
+  const double queued = std::max(0.0, rounds_total_ - skipped_ - finished_ - static_cast<double>(running_.size()));
+  e.eta_seconds = std::max(rest_max, (rest_sum + queued * round_length) / workers_);
+  return e;
+}
+
+StudyProgress::StudyProgress(std::string label, std::size_t rounds, std::uint64_t units_per_round,
+                             ProgressOptions options, int workers)
+    : progress_(std::move(label), rounds * units_per_round, std::move(options)),
+      units_per_round_(units_per_round),
+      workers_(std::max(1, workers)),
+      sequential_(0, static_cast<double>(rounds), 1),
+      parallel_(static_cast<double>(rounds), workers_) {}
+
+void StudyProgress::skip(std::size_t) {
+  const std::lock_guard lock(mutex_);
+  sequential_.skip_round();
+  parallel_.skip_round();
+  units_finished_ += units_per_round_;
+  show();
+}
+
+void StudyProgress::begin(std::size_t round, std::string name) {
+  const std::lock_guard lock(mutex_);
+  const double now = progress_.elapsed_seconds();
+  if (workers_ == 1) {
+    sequential_.begin_phase(0, now);
+  } else {
+    parallel_.begin_round(round, now);
+  }
+  running_[round] = Running{std::move(name), 0, ProgressEstimate{}};
+}
+
+void StudyProgress::report(std::size_t round, std::uint64_t units_done, const ProgressEstimate& round_estimate) {
+  const std::lock_guard lock(mutex_);
+  const auto it = running_.find(round);
+  if (it == running_.end()) return;
+  it->second.units = std::min(units_per_round_, units_done);
+  it->second.estimate = round_estimate;
+  parallel_.update_round(round, round_estimate.fraction);
+  show();
+}
+
+void StudyProgress::end(std::size_t round) {
+  const std::lock_guard lock(mutex_);
+  const double now = progress_.elapsed_seconds();
+  if (workers_ == 1) {
+    sequential_.end_round(now);
+  } else {
+    parallel_.end_round(round, now);
+  }
+  running_.erase(round);
+  units_finished_ += units_per_round_;
+  show();
+}
+
+void StudyProgress::finish() {
+  const std::lock_guard lock(mutex_);
+  progress_.finish();
+}
+
+void StudyProgress::show() {
+  std::uint64_t units = units_finished_;
+  for (const auto& [id, r] : running_) units += r.units;
+  const double now = progress_.elapsed_seconds();
+  if (workers_ == 1) {
+    progress_.update(units, running_.empty() ? sequential_.estimate(now, 0.0)
+                                             : sequential_.estimate(now, running_.begin()->second.estimate,
+                                                                    running_.begin()->second.name));
+    return;
+  }
+  ProgressEstimate e = parallel_.estimate(now);
+  for (const auto& [id, r] : running_) e.phase += (e.phase.empty() ? "" : "; ") + r.name + r.estimate.phase;
+  progress_.update(units, e);
 }
 
 }  // namespace ploutos

@@ -38,6 +38,13 @@ struct RunningMeanStd {
   double count = 1e-4;
   explicit RunningMeanStd(std::int64_t dim = 1)
       : mean(torch::zeros({dim}, torch::kFloat64)), var(torch::ones({dim}, torch::kFloat64)) {}
+  RunningMeanStd clone() const {
+    RunningMeanStd copy;
+    copy.mean = mean.clone();
+    copy.var = var.clone();
+    copy.count = count;
+    return copy;
+  }
   // Plain loops over the contiguous buffers: per rollout step these run on 16 x 1,173 values, where a
   // chain of tensor ops cost ~270 us a step (a sixth of a V6 rollout) and the loops ~20 us.
   void update(const torch::Tensor& batch) {
@@ -178,7 +185,8 @@ std::string build_manifest(const TrainRequest& req, const env::MarketData& m, st
 }
 
 void save_model(const std::string& path, ActorCritic& policy, const Adam& optimizer, const RunningMeanStd& obs_rms,
-                const std::string& manifest, const Checkpoint& state) {
+                const RunningMeanStd& ret_rms, const std::string& manifest, const Checkpoint& state,
+                at::Generator& rng) {
   torch::serialize::OutputArchive archive;
   torch::serialize::OutputArchive policy_archive, optimizer_archive;
   policy->save(policy_archive);
@@ -188,14 +196,17 @@ void save_model(const std::string& path, ActorCritic& policy, const Adam& optimi
   archive.write("obs_rms_mean", obs_rms.mean);
   archive.write("obs_rms_var", obs_rms.var);
   archive.write("obs_rms_count", torch::tensor(obs_rms.count, torch::kFloat64));
+  // The reward normaliser (ppo.normalize_reward) only matters to a resumed training.
+  archive.write("ret_rms_mean", ret_rms.mean);
+  archive.write("ret_rms_var", ret_rms.var);
+  archive.write("ret_rms_count", torch::tensor(ret_rms.count, torch::kFloat64));
   archive.write("manifest", c10::IValue(manifest));
   archive.write("state_timesteps", torch::tensor(state.timesteps, torch::kInt64));
   archive.write("state_update", torch::tensor(static_cast<std::int64_t>(state.update), torch::kInt64));
   archive.write("state_best_eval", torch::tensor(state.best_eval, torch::kFloat64));
   {
-    auto gen = at::detail::getDefaultCPUGenerator();
-    std::lock_guard<std::mutex> lock(gen.mutex());
-    archive.write("rng_state", gen.get_state());
+    std::lock_guard<std::mutex> lock(rng.mutex());
+    archive.write("rng_state", rng.get_state());
   }
   // Through a stream: LibTorch names the records inside the zip after a file's name, so saving
   // to a path would make the bytes depend on it. Then temp file + rename, never half a model.
@@ -435,7 +446,6 @@ TrainResult train(const TrainRequest& req) {
       req.threads > 0 ? req.threads : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   if (req.threads > 0) at::set_num_threads(req.threads);
   const int update_threads = at::get_num_threads();
-  torch::manual_seed(tr.seed);
 
   const auto market = req.market.market;
   const std::size_t first = std::max(market->first_bar, req.window_first);
@@ -462,7 +472,21 @@ TrainResult train(const TrainRequest& req) {
   const auto D = static_cast<std::int64_t>(obs_dim_probe);
   const auto N = static_cast<std::int64_t>(market->n_tickers);
 
-  ActorCritic policy(D, N, ppo.net_arch, ppo.activation, ppo.ortho_init);
+  // The training's own random stream (actions, minibatch order), so trainings can run side by side
+  // (walk-forward --jobs, autonomous search.n_jobs). LibTorch's initialisers draw from its process-wide
+  // generator, so that one is seeded and used under a lock, and the training continues its stream:
+  // the same numbers as one process-wide stream seeded with training.seed.
+  at::Generator rng;
+  ActorCritic policy = [&] {
+    static std::mutex default_generator_user;
+    const std::lock_guard<std::mutex> lock(default_generator_user);
+    torch::manual_seed(tr.seed);
+    ActorCritic initialised(D, N, ppo.net_arch, ppo.activation, ppo.ortho_init);
+    auto process_wide = at::detail::getDefaultCPUGenerator();
+    const std::lock_guard<std::mutex> generator_lock(process_wide.mutex());
+    rng = process_wide.clone();
+    return initialised;
+  }();
   WorkerPool pool(threads);
   Adam optimizer(policy->parameters(), ppo.learning_rate, 1e-5, pool);
   RunningMeanStd obs_rms(D);
@@ -485,13 +509,18 @@ TrainResult train(const TrainRequest& req) {
       return t;
     };
     obs_rms.count = read("obs_rms_count").item<double>();
+    // Model files before the reward normaliser was saved: it starts again, as it did then.
+    if (torch::Tensor count; archive.try_read("ret_rms_count", count)) {
+      archive.read("ret_rms_mean", ret_rms.mean);
+      archive.read("ret_rms_var", ret_rms.var);
+      ret_rms.count = count.item<double>();
+    }
     state.timesteps = read("state_timesteps").item<std::int64_t>();
     state.update = static_cast<int>(read("state_update").item<std::int64_t>());
     state.best_eval = read("state_best_eval").item<double>();
     const auto rng_state = read("rng_state");
-    auto gen = at::detail::getDefaultCPUGenerator();
-    std::lock_guard<std::mutex> lock(gen.mutex());
-    gen.set_state(rng_state);
+    std::lock_guard<std::mutex> lock(rng.mutex());
+    rng.set_state(rng_state);
     spdlog::info("resuming {} at {} timesteps (update {})", req.resume, state.timesteps, state.update);
     if (state.timesteps >= total)
       spdlog::warn(
@@ -577,8 +606,28 @@ TrainResult train(const TrainRequest& req) {
   };
   auto stop_requested = [&] { return req.stop != nullptr && req.stop->load(); };
 
+  // What a rollout changes before its update: an interrupted one is undone, so the checkpoint is
+  // the state after the last whole update (the periodic checkpoint's, bit for bit).
+  struct RolloutStart {
+    Checkpoint state;
+    RunningMeanStd obs_rms, ret_rms;
+    torch::Tensor rng_state;
+  };
+  auto rollout_start = [&] {
+    const std::lock_guard<std::mutex> lock(rng.mutex());
+    return RolloutStart{state, obs_rms.clone(), ret_rms.clone(), rng.get_state()};
+  };
+  auto undo_rollout = [&](const RolloutStart& start) {
+    state = start.state;
+    obs_rms = start.obs_rms;
+    ret_rms = start.ret_rms;
+    const std::lock_guard<std::mutex> lock(rng.mutex());
+    rng.set_state(start.rng_state);
+  };
+
   while (state.timesteps < total && !stop_requested()) {
     const auto t0 = Clock::now();
+    const RolloutStart before_rollout = rollout_start();
     iteration = state.update + 1;
     iterations.begin_phase(0, progress.elapsed_seconds());
     const double remaining = 1.0 - static_cast<double>(state.timesteps) / static_cast<double>(total);
@@ -608,7 +657,7 @@ TrainResult train(const TrainRequest& req) {
         const auto logits = torch::from_blob(const_cast<float*>(runner.forward(actor, obs.data_ptr<float>(), n_envs)),
                                              {n_envs, N, 3}, torch::kFloat32);
         const auto dist = distribution(logits);
-        const auto a = torch::multinomial(dist.log_probs.exp().view({-1, 3}), 1).view({n_envs, N});
+        const auto a = torch::multinomial(dist.log_probs.exp().view({-1, 3}), 1, false, rng).view({n_envs, N});
         const auto a32 = a.to(torch::kInt32).contiguous();
         std::memcpy(actions.data(), a32.data_ptr<std::int32_t>(), actions.size() * sizeof(std::int32_t));
         vec.step(actions);
@@ -646,7 +695,10 @@ TrainResult train(const TrainRequest& req) {
                [&] { return "rollout " + std::to_string((s + 1) * 100 / n_steps) + "%"; });
       }
     }
-    if (interrupted) break;
+    if (interrupted) {
+      undo_rollout(before_rollout);
+      break;
+    }
     {
       // The critic over the whole rollout, in chunks of 8,192 observations (SB3 computes the same
       // values step by step; batching makes them GEMMs instead of matrix-vector products).
@@ -725,7 +777,7 @@ TrainResult train(const TrainRequest& req) {
     const std::int64_t minibatches_per_epoch = (batch + ppo.batch_size - 1) / ppo.batch_size;
     const double minibatches_planned = static_cast<double>(minibatches_per_epoch * ppo.n_epochs);
     for (int epoch = 0; epoch < ppo.n_epochs && keep_going; ++epoch) {
-      const auto perm = torch::randperm(batch, torch::kInt64);
+      const auto perm = torch::randperm(batch, rng, torch::kInt64);
       for (std::int64_t start = 0; start < batch; start += ppo.batch_size) {
         const auto idx = perm.slice(0, start, std::min(start + ppo.batch_size, batch));
         const PpoMinibatch mb{b_obs,  // each thread of the pool gathers its rows of idx
@@ -795,8 +847,8 @@ TrainResult train(const TrainRequest& req) {
       um.eval_return = evaluate(policy, obs_rms, ppo.clip_obs, ppo.normalize_observations, market, eval_config);
       if (um.eval_return > state.best_eval) {
         state.best_eval = um.eval_return;
-        save_model(best_path, policy, optimizer, obs_rms,
-                   build_manifest(req, *market, static_cast<std::size_t>(D), state, &um, seen, true), state);
+        save_model(best_path, policy, optimizer, obs_rms, ret_rms,
+                   build_manifest(req, *market, static_cast<std::size_t>(D), state, &um, seen, true), state, rng);
       }
     }
     result.history.push_back(um);
@@ -834,8 +886,8 @@ TrainResult train(const TrainRequest& req) {
     }
     if (req.on_update) req.on_update(um);
     if (state.update % checkpoint_every == 0 && state.timesteps < total) {
-      save_model(req.output, policy, optimizer, obs_rms,
-                 build_manifest(req, *market, static_cast<std::size_t>(D), state, &um, seen), state);
+      save_model(req.output, policy, optimizer, obs_rms, ret_rms,
+                 build_manifest(req, *market, static_cast<std::size_t>(D), state, &um, seen), state, rng);
     }
     iterations.end_round(progress.elapsed_seconds());
     progress.update(static_cast<std::uint64_t>(state.timesteps), iterations.estimate(progress.elapsed_seconds(), 0.0));
@@ -844,14 +896,10 @@ TrainResult train(const TrainRequest& req) {
   progress.finish();
   result.interrupted = stop_requested() && state.timesteps < total;
   result.timesteps = state.timesteps;
-  // An interrupted rollout is discarded: the checkpoint holds the state after the last whole update.
-  if (result.interrupted && !result.history.empty()) state.timesteps = result.history.back().timesteps;
-  if (result.interrupted && result.history.empty()) state.timesteps = 0;
-  result.timesteps = state.timesteps;
-  save_model(req.output, policy, optimizer, obs_rms,
+  save_model(req.output, policy, optimizer, obs_rms, ret_rms,
              build_manifest(req, *market, static_cast<std::size_t>(D), state,
                             result.history.empty() ? nullptr : &result.history.back(), seen),
-             state);
+             state, rng);
   result.model_path = req.output;
   if (have_validation && std::isfinite(state.best_eval) && std::filesystem::exists(best_path)) {
     result.best_model_path = best_path;

@@ -357,9 +357,30 @@ TEST(Autonomous, ARejectedModelNeverReplacesTheAcceptedOne) {
   config.autonomous.validation.test_days = 40;
   config.autonomous.selection.market_scan = true;
   EXPECT_THROW(run_autonomous(config, spec), NotImplementedError);
-  config.autonomous.selection.market_scan = false;
-  config.autonomous.search.n_jobs = 2;
-  EXPECT_THROW(run_autonomous(config, spec), NotImplementedError);
+  fs::remove_all(dir);
+}
+
+// Trials side by side (search.n_jobs) score what one at a time on one thread scores, and the final
+// model, trained on --threads as before, decides the same over the test window.
+TEST(Autonomous, TrialsSideBySideScoreWhatOneAtATimeScores) {
+  const auto dir = fresh_dir("jobs");
+  auto config = tiny_synthetic_pipeline(dir);
+  config.autonomous.search.n_trials = 4;
+  const auto one_spec = tiny_spec("", dir / "one");
+  const auto one = run_autonomous(config, one_spec);
+  config.autonomous.search.n_jobs = 3;
+  const auto three_spec = tiny_spec("", dir / "three");
+  const auto three = run_autonomous(config, three_spec);
+  ASSERT_EQ(one.trials.size(), 4u);
+  ASSERT_EQ(three.trials.size(), 4u);
+  for (std::size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(three.trials[i].number, one.trials[i].number);
+    EXPECT_EQ(three.trials[i].validation_sharpe, one.trials[i].validation_sharpe) << "trial " << i + 1;
+    EXPECT_EQ(three.trials[i].validation_return, one.trials[i].validation_return) << "trial " << i + 1;
+  }
+  EXPECT_EQ(three.chosen.number, one.chosen.number);
+  EXPECT_EQ(three.test_agent.total_return, one.test_agent.total_return) << "the final model decides otherwise";
+  EXPECT_EQ(three.test_agent.sharpe, one.test_agent.sharpe);
   fs::remove_all(dir);
 }
 

@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
+#include <thread>
 
 #include "../env/market_fixture.hpp"
 #include "../support/tiny_training.hpp"
@@ -115,6 +117,67 @@ TEST(WalkForward, AStopKeepsTheFinishedRunsAndTheNextRunReusesThem) {
   for (const auto& r : again.runs) EXPECT_TRUE(r.resumed);
   EXPECT_EQ(again.total_return.mean, done.total_return.mean);
   std::filesystem::remove_all(spec.out_dir);
+}
+
+// Trainings side by side compute what one at a time on one thread computes, run for run, and a
+// stop in the middle leaves only finished runs (each with its record), which the next run reuses.
+TEST(WalkForward, JobsSideBySideGiveTheRunsOfOneJobAndStopCleanly) {
+  env::LoadedMarket market;
+  market.market = std::make_shared<const env::MarketData>(test::random_walk_market(700, 5));
+  market.data_hash = "test";
+  config::Config c = test::tiny_training(market, {"T0"}, "unused", 2048).config;
+  WalkForwardSpec spec;
+  spec.folds = 3;
+  spec.seeds = 2;
+  spec.train_years = 1;
+  spec.test_months = 2;
+  spec.timesteps = 2048;  // long enough that the runs after the first wave are still training at the stop
+  spec.threads = 1;
+  spec.progress = false;
+  const auto base = std::filesystem::temp_directory_path() / ("ploutos_wf_jobs_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(base);
+  spec.out_dir = (base / "one").string();
+  const auto one = run_walk_forward(c, market, spec);
+  ASSERT_EQ(one.runs.size(), 6u);
+
+  spec.jobs = 3;
+  spec.threads = 0;  // ignored side by side: each training runs on one thread
+  spec.out_dir = (base / "three").string();
+  const auto folds = base / "three" / "folds";
+  std::atomic<bool> stop{false};
+  spec.stop = &stop;
+  std::jthread stopper([&](std::stop_token done) {
+    while (!done.stop_requested()) {  // stop once the first run has its record
+      if (std::filesystem::exists(folds) && !std::filesystem::is_empty(folds)) {
+        stop = true;
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  });
+  const auto stopped = run_walk_forward(c, market, spec);
+  stopper.request_stop();
+  stopper.join();
+  std::size_t records = 0;
+  for (const auto& f : std::filesystem::directory_iterator(folds)) records += f.path().extension() == ".json";
+  ASSERT_TRUE(stopped.interrupted);
+  EXPECT_EQ(stopped.runs.size(), records) << "every finished run has its record, and only they";
+  EXPECT_LT(stopped.runs.size(), 6u);
+  for (const auto& m : std::filesystem::directory_iterator(base / "three" / "models"))
+    EXPECT_TRUE(std::filesystem::exists(folds / m.path().filename().replace_extension(".json")))
+        << m.path() << ": a model without its run's record (half-trained?)";
+  spec.stop = nullptr;
+  const auto three = run_walk_forward(c, market, spec);
+  ASSERT_FALSE(three.interrupted);
+  ASSERT_EQ(three.runs.size(), one.runs.size());
+  for (std::size_t i = 0; i < one.runs.size(); ++i) {
+    EXPECT_EQ(three.runs[i].fold, one.runs[i].fold);
+    EXPECT_EQ(three.runs[i].seed, one.runs[i].seed);
+    EXPECT_EQ(three.runs[i].equity, one.runs[i].equity) << "run " << i;
+    EXPECT_EQ(three.runs[i].costs, one.runs[i].costs) << "run " << i;
+  }
+  EXPECT_EQ(three.sharpe.mean, one.sharpe.mean);
+  std::filesystem::remove_all(base);
 }
 
 TEST(DeflatedSharpe, MatchesHandComputedValues) {

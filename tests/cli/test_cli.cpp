@@ -711,6 +711,16 @@ TEST(Cli, WalkForwardOnSharedDataWritesItsReportAndResumes) {
     for (const auto& s : f["seeds"]) EXPECT_TRUE(s["resumed"].get<bool>());
   }
   EXPECT_EQ(again["out_of_sample"], j["out_of_sample"]) << "resumed runs give the same result";
+  // Side by side, from scratch: the runs of one training at a time on one thread.
+  const std::string side_by_side = "backtest --walk-forward --config walk_forward_small --data " + data +
+                                   " --folds 3 --train-years 2 --test-months 3 --seeds 2 --json --out " + out;
+  const auto one = json_of(run(side_by_side + "_one --threads 1"));
+  const auto jobs = run(side_by_side + "_jobs --jobs 2");
+  ASSERT_EQ(jobs.code, 0) << jobs.err;
+  EXPECT_EQ(json_of(jobs)["fold_results"], one["fold_results"]);
+  const auto both = run(side_by_side + "_jobs --jobs 2 --threads 2");
+  EXPECT_EQ(both.code, 2);
+  EXPECT_NE(both.err.find("--jobs 2 trains each run on one thread: drop --threads 2"), std::string::npos) << both.err;
 }
 
 // SIGINT during a long simulated session: the cycle in flight finishes, the loop stops, exit 0, and

@@ -219,3 +219,77 @@ TEST(Progress, ALogLineClearsTheRedrawnLineAndDrawsItAgain) {
   EXPECT_EQ(out.substr(log + 11, 4), "load") << "drawn again after";
   EXPECT_EQ(out.substr(out.size() - 7), "\nafter\n") << "after finish() nothing is redrawn";
 }
+
+TEST(ParallelRoundEstimator, FirstRoundsExtrapolateTheirOwnFractionsThenFinishedRoundsSetTheLength) {
+  ParallelRoundEstimator r(4, 2);  // four rounds, two at a time
+  r.begin_round(0, 0.0);
+  r.begin_round(1, 0.0);
+  auto e = r.estimate(5.0);
+  EXPECT_LT(e.eta_seconds, 0) << "no round knows its fraction yet";
+  EXPECT_DOUBLE_EQ(e.fraction, 0.0);
+  r.update_round(0, 0.5);   // 10 s: a 20 s round
+  r.update_round(1, 0.25);  // 10 s: a 40 s round
+  e = r.estimate(10.0);
+  // Rounds of 30 s: rests 15 and 22.5, two queued rounds of 30, over two workers.
+  EXPECT_DOUBLE_EQ(e.eta_seconds, (15.0 + 22.5 + 2 * 30.0) / 2);
+  EXPECT_DOUBLE_EQ(e.fraction, 0.75 / 4);
+  r.end_round(0, 20.0);  // the finished round's 20 s is the length now
+  r.begin_round(2, 20.0);
+  r.update_round(1, 0.5);
+  e = r.estimate(20.0);
+  // Rests 10 (round 1) and 20 (round 2, unknown fraction), one queued round of 20.
+  EXPECT_DOUBLE_EQ(e.eta_seconds, (10.0 + 20.0 + 20.0) / 2);
+  EXPECT_DOUBLE_EQ(e.fraction, 1.5 / 4);
+}
+
+TEST(ParallelRoundEstimator, TheLastRoundsTakeAtLeastTheLongestRestAndSkippedRoundsAreNotTimed) {
+  ParallelRoundEstimator r(3, 4);  // more workers than rounds
+  r.skip_round();
+  r.begin_round(1, 0.0);
+  r.begin_round(2, 0.0);
+  r.update_round(1, 0.5);
+  r.update_round(2, 0.1);  // 10 s of a 100 s round
+  const auto e = r.estimate(10.0);
+  // Rounds of (20 + 100) / 2 = 60 s; rests 30 and 54 over four workers would say 21 s, but round 2
+  // alone needs 54.
+  EXPECT_DOUBLE_EQ(e.eta_seconds, 54.0);
+  EXPECT_DOUBLE_EQ(e.fraction, (1 + 0.6) / 3);
+  r.end_round(1, 20.0);
+  r.end_round(2, 100.0);
+  EXPECT_DOUBLE_EQ(r.estimate(100.0).fraction, 1.0);
+  EXPECT_DOUBLE_EQ(r.estimate(100.0).eta_seconds, 0.0);
+}
+
+TEST(StudyProgress, CountsTheRunningRoundsUnitsAndNamesEveryRunningRound) {
+  const auto out = captured([](std::FILE* stream) {
+    StudyProgress study("search", 3, 100, ProgressOptions{"steps", false, 0.0, stream, 0}, 2);
+    study.begin(0, "trial_1: ");
+    study.begin(1, "trial_2: ");
+    study.report(0, 40, ProgressEstimate{0.4, -1, "iteration 1/2: rollout 80%"});
+    study.report(1, 250, ProgressEstimate{0.2, -1, "iteration 1/2: update epoch 1/4"});  // capped at 100
+    study.end(0);
+    study.skip(2);
+    study.end(1);
+    study.finish();
+  });
+  EXPECT_NE(out.find("40/300"), std::string::npos) << out;
+  EXPECT_NE(out.find("140/300"), std::string::npos) << out;
+  EXPECT_NE(out.find("trial_1: iteration 1/2: rollout 80%; trial_2: iteration 1/2: update epoch 1/4"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("300/300"), std::string::npos) << out;
+}
+
+TEST(StudyProgress, OneWorkerKeepsTheSequentialEstimate) {
+  const auto out = captured([](std::FILE* stream) {
+    StudyProgress study("walk-forward", 2, 1, ProgressOptions{"runs", false, 0.0, stream, 0}, 1);
+    study.begin(0, "fold 1 seed 1: ");
+    study.report(0, 0, ProgressEstimate{0.5, -1, "iteration 2/4: rollout 10%"});
+    study.end(0);
+    study.finish();
+  });
+  // Half of the first of two rounds: a quarter of the study.
+  EXPECT_NE(out.find(" 25.0%  0/2"), std::string::npos) << out;
+  EXPECT_NE(out.find("fold 1 seed 1: iteration 2/4: rollout 10%"), std::string::npos) << out;
+  EXPECT_NE(out.find("%  1/2  "), std::string::npos) << out;  // the next round has just begun: 50% and a moment
+}

@@ -1,6 +1,7 @@
 // PPO: reproducibility, learning on solvable problems, model files.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -212,6 +213,60 @@ TEST(Ppo, SameSeedOneThreadGivesByteIdenticalModelFiles) {
   const auto a = train_bytes(market, "a.pt", 1), b = train_bytes(market, "b.pt", 1);
   ASSERT_GT(a.size(), 1000u);
   EXPECT_TRUE(a == b) << "two runs with seed 5 wrote different model files";
+}
+
+// Ctrl-C in the middle of a rollout undoes what that rollout changed (the observation and reward
+// normalisers, the random stream, the step count): resumed, the training then writes the bytes of
+// one that stopped after that update and was resumed. Stopped again before its first update, a
+// resumed training keeps the checkpoint's steps.
+TEST(Ppo, AStopInTheMiddleOfARolloutLeavesTheCheckpointOfTheLastWholeUpdate) {
+  const auto market = wrap(planted_market(400, 1));
+  constexpr std::int64_t kBatch =
+      16384;  // one env: a rollout of ~0.5 s, so a progress report (every 0.1 s) falls inside it
+  const std::string path = temp_path("mid_rollout.pt");
+  std::atomic<bool> stop{false};
+  auto train = [&](std::int64_t total, bool resume, std::int64_t stop_after) {
+    rl::TrainRequest req;
+    req.config = small_config(5);
+    req.config.ppo.normalize_reward = true;
+    req.config.ppo.n_steps = kBatch;
+    req.config.ppo.batch_size = 4096;
+    req.config.ppo.n_epochs = 1;
+    req.config.ppo.lr_schedule = "constant";
+    req.config.training.n_envs = 1;
+    req.market = market;
+    req.output = path;
+    req.resume = resume ? path : "";
+    req.total_timesteps = total;
+    req.threads = 1;
+    req.validation_fraction = 0;
+    req.progress = false;
+    stop = false;
+    req.stop = &stop;
+    req.on_progress = [&](std::int64_t t, const ProgressEstimate&) {
+      if (stop_after > 0 && t > stop_after) stop = true;
+    };
+    return rl::train(req);
+  };
+  auto bytes = [&] {
+    std::ifstream in(path, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  const auto stopped = train(100 * kBatch, false, kBatch);  // stops in the second rollout
+  ASSERT_TRUE(stopped.interrupted);
+  ASSERT_EQ(stopped.history.size(), 1u);
+  EXPECT_EQ(stopped.timesteps, kBatch);
+  const auto stopped_again = train(100 * kBatch, true, kBatch);  // in its first rollout
+  ASSERT_TRUE(stopped_again.interrupted);
+  EXPECT_TRUE(stopped_again.history.empty());
+  EXPECT_EQ(stopped_again.timesteps, kBatch) << "the checkpoint's steps were lost";
+  EXPECT_EQ(nlohmann::json::parse(rl::read_manifest(path))["timesteps"], kBatch);
+  ASSERT_FALSE(train(2 * kBatch, true, 0).interrupted);
+  const std::string after_stops = bytes();
+
+  ASSERT_FALSE(train(kBatch, false, 0).interrupted);  // one whole update, then resumed
+  ASSERT_FALSE(train(2 * kBatch, true, 0).interrupted);
+  EXPECT_TRUE(bytes() == after_stops) << "the stopped rollouts left traces in the checkpoint";
 }
 
 TEST(Ppo, ModelFileHasTheManifestAndRefusesAMismatch) {

@@ -22,7 +22,10 @@ struct WalkForwardSpec {
   int embargo_days = 5;  // further sessions dropped: serial correlation across the boundary
   int seeds = 3;
   std::int64_t timesteps = 0;  // per fold and seed; 0: training.total_timesteps
-  int threads = 0;
+  int threads = 0;             // each training's; with jobs > 1 every training runs on one thread
+  // Trainings side by side. A run's numbers do not depend on it: jobs > 1 gives the runs of
+  // jobs 1 with threads 1.
+  int jobs = 1;
   std::string out_dir = "reports/walk_forward";
   bool progress = true;
   // Set by SIGINT/SIGTERM: the training under way stops and is dropped, the finished runs stay in

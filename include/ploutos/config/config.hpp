@@ -388,7 +388,9 @@ struct SearchConfig : Section {
   void describe(V& v) {
     v("enabled", enabled, "run the hyper-parameter search before training");
     v("n_trials", n_trials, "trials of the search", check::at_least(1));
-    v("n_jobs", n_jobs, "trials run at once (only 1: trials run one after the other)", check::at_least(1));
+    v("n_jobs", n_jobs,
+      "trials trained side by side; above 1 each trains on one thread (1: one after the other, on --threads)",
+      check::at_least(1));
     v("trial_timesteps", trial_timesteps,
       "environment steps each trial trains for; 0 means training.total_timesteps / n_trials", check::non_negative());
     v("timeout_seconds", timeout_seconds, "stop the search after this long; 0 means no limit", check::non_negative());

@@ -6,6 +6,9 @@
 #include <cstdint>
 #include <cstdio>
 #include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -100,6 +103,65 @@ class RoundEstimator {
   std::size_t phase_ = 0;
   double phase_start_ = 0;
   int finished_ = 0;
+};
+
+// Estimates for rounds that run side by side, up to `workers` at a time (walk-forward --jobs, an
+// autonomous search's n_jobs). A round's length is the mean of the finished ones; before one has
+// finished, each running round's elapsed time over its own fraction (< 0 or 0: unknown). What is
+// left is every running round's rest and the queued rounds, spread over the workers, but never less
+// than the longest rest of a running round.
+class ParallelRoundEstimator {
+ public:
+  ParallelRoundEstimator(double rounds_total, int workers);
+  void skip_round() { skipped_ += 1; }  // found done (resumed): in the fraction, not in the times
+  void begin_round(std::size_t id, double now);
+  void update_round(std::size_t id, double fraction);  // the round's own fraction, 0..1 (< 0: unknown)
+  void end_round(std::size_t id, double now);
+  ProgressEstimate estimate(double now) const;
+
+ private:
+  struct Running {
+    double started = 0;
+    double fraction = -1;
+  };
+  double rounds_total_;
+  int workers_;
+  double skipped_ = 0;
+  int finished_ = 0;
+  double finished_seconds_ = 0;
+  std::map<std::size_t, Running> running_;
+};
+
+// One progress line for a study of rounds (walk-forward runs, search trials), each a training that
+// reports its own progress, one or several at a time. Safe to call from the rounds' threads. One
+// worker: RoundEstimator's arithmetic; more: ParallelRoundEstimator's. The count is in `unit`s
+// (`units_per_round` each), a running round's done units included; the phase names the rounds
+// that run ("fold 2 seed 1: iteration 3/4: update epoch 2/4").
+class StudyProgress {
+ public:
+  StudyProgress(std::string label, std::size_t rounds, std::uint64_t units_per_round, ProgressOptions options,
+                int workers);
+  void skip(std::size_t round);
+  void begin(std::size_t round, std::string name);
+  void report(std::size_t round, std::uint64_t units_done, const ProgressEstimate& round_estimate);
+  void end(std::size_t round);
+  void finish();
+
+ private:
+  void show();  // under mutex_
+  struct Running {
+    std::string name;
+    std::uint64_t units = 0;
+    ProgressEstimate estimate;
+  };
+  std::mutex mutex_;
+  Progress progress_;
+  std::uint64_t units_per_round_;
+  int workers_;
+  RoundEstimator sequential_;
+  ParallelRoundEstimator parallel_;
+  std::uint64_t units_finished_ = 0;
+  std::map<std::size_t, Running> running_;
 };
 
 }  // namespace ploutos
