@@ -86,20 +86,31 @@ TEST(WalkForward, TrainingNeverSeesBarsAfterItsWindow) {
   }
 }
 
-// Ctrl-C: the training under way is dropped, the finished runs stay and the next run reuses them.
-TEST(WalkForward, AStopKeepsTheFinishedRunsAndTheNextRunReusesThem) {
+env::LoadedMarket random_walk() {
   env::LoadedMarket market;
   market.market = std::make_shared<const env::MarketData>(test::random_walk_market(700, 5));
   market.data_hash = "test";
-  config::Config c = test::tiny_training(market, {"T0"}, "unused", 128).config;
+  return market;
+}
+
+// Folds of a year's training and two months' test, trainings of `timesteps` on one thread.
+WalkForwardSpec short_folds(int folds, int seeds, std::int64_t timesteps) {
   WalkForwardSpec spec;
-  spec.folds = 2;
-  spec.seeds = 1;
+  spec.folds = folds;
+  spec.seeds = seeds;
   spec.train_years = 1;
   spec.test_months = 2;
-  spec.timesteps = 128;
+  spec.timesteps = timesteps;
   spec.threads = 1;
   spec.progress = false;
+  return spec;
+}
+
+// Ctrl-C: the training under way is dropped, the finished runs stay and the next run reuses them.
+TEST(WalkForward, AStopKeepsTheFinishedRunsAndTheNextRunReusesThem) {
+  const auto market = random_walk();
+  config::Config c = test::tiny_training(market, {"T0"}, "unused", 128).config;
+  WalkForwardSpec spec = short_folds(2, 1, 128);
   spec.out_dir = (std::filesystem::temp_directory_path() / ("ploutos_wf_stop_" + std::to_string(::getpid()))).string();
   std::filesystem::remove_all(spec.out_dir);
   const std::atomic<bool> stop_now{true};
@@ -122,18 +133,10 @@ TEST(WalkForward, AStopKeepsTheFinishedRunsAndTheNextRunReusesThem) {
 // Trainings side by side compute what one at a time on one thread computes, run for run, and a
 // stop in the middle leaves only finished runs (each with its record), which the next run reuses.
 TEST(WalkForward, JobsSideBySideGiveTheRunsOfOneJobAndStopCleanly) {
-  env::LoadedMarket market;
-  market.market = std::make_shared<const env::MarketData>(test::random_walk_market(700, 5));
-  market.data_hash = "test";
+  const auto market = random_walk();
   config::Config c = test::tiny_training(market, {"T0"}, "unused", 2048).config;
-  WalkForwardSpec spec;
-  spec.folds = 3;
-  spec.seeds = 2;
-  spec.train_years = 1;
-  spec.test_months = 2;
-  spec.timesteps = 2048;  // long enough that the runs after the first wave are still training at the stop
-  spec.threads = 1;
-  spec.progress = false;
+  // Long enough trainings that the runs after the first wave are still training at the stop.
+  WalkForwardSpec spec = short_folds(3, 2, 2048);
   const auto base = std::filesystem::temp_directory_path() / ("ploutos_wf_jobs_" + std::to_string(::getpid()));
   std::filesystem::remove_all(base);
   spec.out_dir = (base / "one").string();
