@@ -88,6 +88,8 @@ void add_backtest_command(CLI::App& app, Globals& globals) {
       "  ploutos backtest --model data/models/quickstart.pt --data synthetic --days 250 --json\n"
       "  ploutos backtest --walk-forward --config v6_better_timing.yaml --data ../shared/data/daily --folds 5 --seeds "
       "3\n"
+      "  ploutos backtest --walk-forward --config walk_forward_small --data ../shared/data/daily --jobs 2   side by "
+      "side\n"
       "Baselines run through the same engine and costs: equal-weight buy-and-hold, SPY buy-and-hold (when\n"
       "SPY is a ticker), and a seeded random agent trading as often as the model.");
   cmd->callback([&globals, o] {
