@@ -222,7 +222,7 @@ WalkForwardResult run_walk_forward(const config::Config& config, const env::Load
            [&](std::size_t) { return !interrupted && !(spec.stop != nullptr && spec.stop->load()); });
   for (std::size_t i = 0; i < n_runs; ++i)
     if (finished[i]) result.runs.push_back(std::move(planned[i]));
-  if (interrupted || result.runs.size() < n_runs) {
+  if (result.runs.size() < n_runs) {  // stopped: a run was interrupted or never started
     result.interrupted = true;
     return result;
   }
