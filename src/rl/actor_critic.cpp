@@ -99,9 +99,15 @@ torch::Tensor& grad_of(const torch::Tensor& parameter) {
 
 }  // namespace
 
+std::recursive_mutex& network_initialisation_mutex() {
+  static std::recursive_mutex mutex;
+  return mutex;
+}
+
 ActorCriticImpl::ActorCriticImpl(std::int64_t obs_dim, std::int64_t tickers, const config::NetArch& arch,
                                  const std::string& activation_name, bool ortho)
     : n_tickers(tickers), activation(kernels::parse_activation(activation_name)) {
+  const std::lock_guard lock(network_initialisation_mutex());
   pi_body = register_module("pi_body", make_mlp(obs_dim, arch.pi, activation_name));
   vf_body = register_module("vf_body", make_mlp(obs_dim, arch.vf, activation_name));
   pi_head = register_module("pi_head", torch::nn::Linear(arch.pi.empty() ? obs_dim : arch.pi.back(), tickers * 3));

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,6 +21,12 @@
 #include "ploutos/config/config.hpp"
 
 namespace ploutos::rl {
+
+// LibTorch's layers initialise from its process-wide generator. Every network is built under this
+// lock (the constructor takes it), so a training that seeds the generator, builds its network and
+// takes the generator's state, all under the lock, gets the same weights and stream whatever else
+// builds networks meanwhile (a model loaded for a backtest beside a training, say).
+std::recursive_mutex& network_initialisation_mutex();
 
 // Separate actor and critic MLPs (SB3's meaning of net_arch), a categorical head of 3 actions
 // (HOLD, BUY, SELL) per ticker.

@@ -474,12 +474,11 @@ TrainResult train(const TrainRequest& req) {
 
   // The training's own random stream (actions, minibatch order), so trainings can run side by side
   // (walk-forward --jobs, autonomous search.n_jobs). LibTorch's initialisers draw from its process-wide
-  // generator, so that one is seeded and used under a lock, and the training continues its stream:
-  // the same numbers as one process-wide stream seeded with training.seed.
+  // generator, so that one is seeded and used under the networks' lock, and the training continues
+  // its stream: the same numbers as one process-wide stream seeded with training.seed.
   at::Generator rng;
   ActorCritic policy = [&] {
-    static std::mutex default_generator_user;
-    const std::lock_guard<std::mutex> lock(default_generator_user);
+    const std::lock_guard lock(network_initialisation_mutex());
     torch::manual_seed(tr.seed);
     ActorCritic initialised(D, N, ppo.net_arch, ppo.activation, ppo.ortho_init);
     auto process_wide = at::detail::getDefaultCPUGenerator();

@@ -269,6 +269,29 @@ TEST(Ppo, AStopInTheMiddleOfARolloutLeavesTheCheckpointOfTheLastWholeUpdate) {
   EXPECT_TRUE(bytes() == after_stops) << "the stopped rollouts left traces in the checkpoint";
 }
 
+// LibTorch's layers initialise from its process-wide generator: a network built beside a training
+// (a model loaded for a backtest while other trainings run, walk-forward --jobs) must not move the
+// training's seeded initialisation.
+TEST(Ppo, NetworksBuiltBesideATrainingLeaveItsModelAlone) {
+  const auto market = wrap(planted_market(400, 1));
+  const auto alone = train_bytes(market, "alone.pt", 1);
+  std::atomic<bool> done{false};
+  std::atomic<int> built{0};
+  std::jthread builder([&] {
+    const auto ppo = small_config(5).ppo;
+    while (!done) {
+      rl::Policy::untrained(40, 1, ppo);
+      ++built;
+    }
+  });
+  while (built == 0) std::this_thread::yield();
+  const auto beside = train_bytes(market, "beside.pt", 1);
+  done = true;
+  builder.join();
+  EXPECT_TRUE(beside == alone) << "a network built meanwhile changed the training (" << built.load()
+                               << " networks built)";
+}
+
 TEST(Ppo, ModelFileHasTheManifestAndRefusesAMismatch) {
   const auto market = wrap(planted_market(400, 1));
   rl::TrainRequest req;
