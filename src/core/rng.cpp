@@ -1,6 +1,8 @@
 #include "ploutos/core/rng.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <iterator>
 
 namespace ploutos {
 namespace {
@@ -26,6 +28,20 @@ void Rng::reseed(std::uint64_t seed) noexcept {
   for (auto& word : s_) word = splitmix64(state);
   has_spare_ = false;
   spare_normal_ = 0.0;
+}
+
+Rng::State Rng::state() const noexcept {
+  State state;
+  std::copy(std::begin(s_), std::end(s_), std::begin(state.words));
+  state.spare_normal = spare_normal_;
+  state.has_spare = has_spare_;
+  return state;
+}
+
+void Rng::restore(const State& state) noexcept {
+  std::copy(std::begin(state.words), std::end(state.words), std::begin(s_));
+  spare_normal_ = state.spare_normal;
+  has_spare_ = state.has_spare;
 }
 
 Rng::result_type Rng::operator()() noexcept {

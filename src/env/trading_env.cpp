@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "ploutos/core/byte_stream.hpp"
 #include "ploutos/core/error.hpp"
 #include "ploutos/data/bar.hpp"
 #include "ploutos/risk/sizing.hpp"
@@ -284,6 +285,135 @@ float TradingEnv::step(std::span<const std::int32_t> actions, std::span<float> o
   info_.bar = bar_;
   write_observation(obs);
   return static_cast<float>(reward);
+}
+
+}  // namespace ploutos::env
+
+namespace ploutos::env {
+namespace {
+
+// FillRecord::reason points at one of these literals; a state stores its index.
+constexpr const char* kFillReasons[] = {"decision", "stop_loss", "take_profit", "trailing_stop"};
+
+std::uint8_t fill_reason_index(const char* reason) {
+  for (std::uint8_t i = 0; i < std::size(kFillReasons); ++i) {
+    if (std::strcmp(reason, kFillReasons[i]) == 0) return i;
+  }
+  return 0;
+}
+
+}  // namespace
+
+void TradingEnv::save_state(ByteWriter& out) const {
+  const Rng::State r = rng_.state();
+  for (const auto word : r.words) out.put(word);
+  out.put(r.spare_normal);
+  out.put<std::uint8_t>(r.has_spare);
+  out.put<std::uint64_t>(bar_);
+  out.put<std::uint64_t>(start_bar_);
+  out.put<std::int32_t>(steps_);
+  for (const double v : {cash_, equity_, peak_equity_, day_start_equity_}) out.put(v);
+  out.put<std::int32_t>(trades_today_);
+  out.put<std::int64_t>(current_day_.time_since_epoch().count());
+  out.put<std::int32_t>(wins_);
+  out.put<std::int32_t>(sells_);
+  out.put(win_sum_);
+  out.put(loss_sum_);
+  out.put<std::uint64_t>(positions_.size());
+  for (const Position& p : positions_) {
+    for (const double v : {p.quantity, p.entry_price, p.cost_basis}) out.put(v);
+    out.put<std::uint64_t>(p.entry_bar);
+    out.put<std::int64_t>(p.last_trade_step);
+    for (const double v : {p.stops.stop_loss, p.stops.take_profit, p.stops.trailing_pct, p.stop_state.highest_high})
+      out.put(v);
+  }
+  out.put<std::uint64_t>(trades_.size());
+  for (const risk::ClosedTrade& t : trades_) {
+    out.put(t.pnl);
+    out.put(t.return_pct);
+    out.put<std::uint64_t>(t.bars_held);
+  }
+  out.put<std::uint64_t>(fills_.size());
+  for (const FillRecord& f : fills_) {
+    out.put<std::uint64_t>(f.bar);
+    out.put<std::uint64_t>(f.decision_bar);
+    out.put<std::uint64_t>(f.ticker);
+    out.put<std::uint8_t>(f.buy);
+    for (const double v : {f.quantity, f.price, f.fees, f.pnl}) out.put(v);
+    out.put(fill_reason_index(f.reason));
+  }
+  out.put(traded_notional_);
+  out.put(total_costs_);
+  out.put(equity_curve_);
+  for (const double v : {info_.equity, info_.cash, info_.step_return, info_.drawdown}) out.put(v);
+  for (const int v : {info_.fills, info_.invalid_actions, info_.stop_exits}) out.put<std::int32_t>(v);
+  out.put(info_.costs_paid);
+  out.put<std::uint64_t>(info_.bar);
+}
+
+void TradingEnv::restore_state(ByteReader& in) {
+  const MarketData& m = *market_;
+  auto bar_index = [&] {
+    const auto bar = in.get<std::uint64_t>();
+    if (bar >= m.n_bars)
+      in.fail("bar " + std::to_string(bar) + " of a market of " + std::to_string(m.n_bars) + " bars");
+    return static_cast<std::size_t>(bar);
+  };
+  Rng::State r;
+  for (auto& word : r.words) word = in.get<std::uint64_t>();
+  r.spare_normal = in.get<double>();
+  r.has_spare = in.get<std::uint8_t>() != 0;
+  rng_.restore(r);
+  bar_ = bar_index();
+  start_bar_ = bar_index();
+  steps_ = in.get<std::int32_t>();
+  for (double* v : {&cash_, &equity_, &peak_equity_, &day_start_equity_}) *v = in.get<double>();
+  trades_today_ = in.get<std::int32_t>();
+  current_day_ = Day(std::chrono::days(in.get<std::int64_t>()));
+  wins_ = in.get<std::int32_t>();
+  sells_ = in.get<std::int32_t>();
+  win_sum_ = in.get<double>();
+  loss_sum_ = in.get<double>();
+  if (const auto n = in.get<std::uint64_t>(); n != positions_.size())
+    in.fail(std::to_string(n) + " positions for " + std::to_string(positions_.size()) + " tickers");
+  for (Position& p : positions_) {
+    for (double* v : {&p.quantity, &p.entry_price, &p.cost_basis}) *v = in.get<double>();
+    p.entry_bar = bar_index();
+    p.last_trade_step = static_cast<long>(in.get<std::int64_t>());
+    for (double* v : {&p.stops.stop_loss, &p.stops.take_profit, &p.stops.trailing_pct, &p.stop_state.highest_high})
+      *v = in.get<double>();
+  }
+  // An episode closes at most one trade per ticker and step.
+  const auto max_trades = static_cast<std::uint64_t>(m.n_bars) * std::max<std::size_t>(1, m.n_tickers) * 2;
+  const auto n_trades = in.get<std::uint64_t>();
+  if (n_trades > max_trades) in.fail(std::to_string(n_trades) + " closed trades");
+  trades_.resize(n_trades);
+  for (risk::ClosedTrade& t : trades_) {
+    t.pnl = in.get<double>();
+    t.return_pct = in.get<double>();
+    t.bars_held = in.get<std::uint64_t>();
+  }
+  const auto n_fills = in.get<std::uint64_t>();
+  if (n_fills > 2 * max_trades) in.fail(std::to_string(n_fills) + " fills");
+  fills_.resize(n_fills);
+  for (FillRecord& f : fills_) {
+    f.bar = bar_index();
+    f.decision_bar = bar_index();
+    f.ticker = in.get<std::uint64_t>();
+    if (f.ticker >= m.n_tickers) in.fail("a fill of ticker " + std::to_string(f.ticker));
+    f.buy = in.get<std::uint8_t>() != 0;
+    for (double* v : {&f.quantity, &f.price, &f.fees, &f.pnl}) *v = in.get<double>();
+    const auto reason = in.get<std::uint8_t>();
+    if (reason >= std::size(kFillReasons)) in.fail("fill reason " + std::to_string(reason));
+    f.reason = kFillReasons[reason];
+  }
+  traded_notional_ = in.get<double>();
+  total_costs_ = in.get<double>();
+  in.get(equity_curve_, m.n_bars + 1);
+  for (double* v : {&info_.equity, &info_.cash, &info_.step_return, &info_.drawdown}) *v = in.get<double>();
+  for (int* v : {&info_.fills, &info_.invalid_actions, &info_.stop_exits}) *v = in.get<std::int32_t>();
+  info_.costs_paid = in.get<double>();
+  info_.bar = bar_index();
 }
 
 }  // namespace ploutos::env

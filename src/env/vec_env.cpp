@@ -5,6 +5,7 @@
 #include <functional>
 #include <thread>
 
+#include "ploutos/core/byte_stream.hpp"
 #include "ploutos/core/rng.hpp"
 
 namespace ploutos::env {
@@ -101,6 +102,40 @@ void VecEnv::step(std::span<const std::int32_t> actions) {
   } else {
     step_range(0, envs_.size(), actions);
   }
+}
+
+namespace {
+constexpr std::string_view kStateMagic = "ploutos vecenv state";
+constexpr std::uint32_t kStateVersion = 1;
+}  // namespace
+
+std::string VecEnv::save_state() const {
+  ByteWriter out;
+  out.put(kStateMagic);
+  out.put(kStateVersion);
+  out.put<std::uint64_t>(envs_.size());
+  out.put<std::uint64_t>(obs_dim_);
+  out.put(obs_);
+  out.put(reward_sum_);
+  for (const auto& e : envs_) e->save_state(out);
+  return out.bytes();
+}
+
+void VecEnv::restore_state(std::string_view bytes, const std::string& what) {
+  ByteReader in(bytes, what);
+  if (in.get_string() != kStateMagic) in.fail("not an environment state");
+  if (const auto version = in.get<std::uint32_t>(); version != kStateVersion)
+    in.fail("state version " + std::to_string(version) + ", this build reads " + std::to_string(kStateVersion));
+  const auto n = in.get<std::uint64_t>(), dim = in.get<std::uint64_t>();
+  if (n != envs_.size() || dim != obs_dim_) {
+    in.fail(std::to_string(n) + " envs of " + std::to_string(dim) + " observations, this one has " +
+            std::to_string(envs_.size()) + " of " + std::to_string(obs_dim_));
+  }
+  in.get(obs_, obs_.size());
+  in.get(reward_sum_, reward_sum_.size());
+  if (obs_.size() != envs_.size() * obs_dim_ || reward_sum_.size() != envs_.size()) in.fail("short observations");
+  for (auto& e : envs_) e->restore_state(in);
+  in.expect_end();
 }
 
 std::span<const float> VecEnv::final_observation(std::size_t env) const {

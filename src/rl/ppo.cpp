@@ -7,10 +7,12 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -184,9 +186,42 @@ std::string build_manifest(const TrainRequest& req, const env::MarketData& m, st
   return j.dump(2);
 }
 
+// The episodes under way at a checkpoint, so that a resumed training continues them: the
+// environments' state, and the rollout's own carry-over (which envs start an episode at the next
+// step, the reward normaliser's running returns). `context` is what that state depends on.
+struct EpisodesInFlight {
+  std::string context;
+  std::string env_state;
+  torch::Tensor last_starts, returns_acc;
+};
+
+// The environments' state fits only environments built the same way: the same number, market and
+// training window, and the same features, environment, costs and risk settings.
+std::string episodes_context(const TrainRequest& req, std::int64_t n_envs, std::size_t obs_dim, const SeenBars& seen) {
+  const auto config = nlohmann::ordered_json::parse(config::to_json(req.config));
+  nlohmann::ordered_json j{{"n_envs", n_envs},
+                           {"obs_dim", obs_dim},
+                           {"data_hash", req.market.data_hash},
+                           {"training_bars", {seen.first, seen.split}}};
+  for (const char* section : {"features", "environment", "costs", "risk"}) j[section] = config.at(section);
+  return j.dump();
+}
+
+// "training.n_envs, environment" for two contexts: what a user changed since the checkpoint.
+std::string context_differences(const std::string& saved, const std::string& now) {
+  const auto a = nlohmann::json::parse(saved, nullptr, false), b = nlohmann::json::parse(now);
+  std::string differences;
+  for (const auto& [key, value] : b.items()) {
+    if (a.is_object() && a.contains(key) && a[key] == value) continue;
+    const std::string name = key == "n_envs" ? "training.n_envs" : key == "training_bars" ? "training window" : key;
+    differences += (differences.empty() ? "" : ", ") + name;
+  }
+  return differences;
+}
+
 void save_model(const std::string& path, ActorCritic& policy, const Adam& optimizer, const RunningMeanStd& obs_rms,
-                const RunningMeanStd& ret_rms, const std::string& manifest, const Checkpoint& state,
-                at::Generator& rng) {
+                const RunningMeanStd& ret_rms, const std::string& manifest, const Checkpoint& state, at::Generator& rng,
+                const EpisodesInFlight& episodes) {
   torch::serialize::OutputArchive archive;
   torch::serialize::OutputArchive policy_archive, optimizer_archive;
   policy->save(policy_archive);
@@ -208,6 +243,12 @@ void save_model(const std::string& path, ActorCritic& policy, const Adam& optimi
     std::lock_guard<std::mutex> lock(rng.mutex());
     archive.write("rng_state", rng.get_state());
   }
+  archive.write("episodes_context", c10::IValue(episodes.context));
+  auto env_state = torch::empty({static_cast<std::int64_t>(episodes.env_state.size())}, torch::kUInt8);
+  std::memcpy(env_state.data_ptr<std::uint8_t>(), episodes.env_state.data(), episodes.env_state.size());
+  archive.write("episodes_env_state", env_state);
+  archive.write("episodes_last_starts", episodes.last_starts);
+  archive.write("episodes_returns_acc", episodes.returns_acc);
   // Through a stream: LibTorch names the records inside the zip after a file's name, so saving
   // to a path would make the bytes depend on it. Then temp file + rename, never half a model.
   std::ostringstream bytes;
@@ -490,6 +531,7 @@ TrainResult train(const TrainRequest& req) {
   Adam optimizer(policy->parameters(), ppo.learning_rate, 1e-5, pool);
   RunningMeanStd obs_rms(D);
   RunningMeanStd ret_rms(1);
+  std::optional<EpisodesInFlight> saved_episodes;
 
   if (!req.resume.empty()) {
     auto archive = open_model(req.resume);
@@ -517,6 +559,14 @@ TrainResult train(const TrainRequest& req) {
     state.timesteps = read("state_timesteps").item<std::int64_t>();
     state.update = static_cast<int>(read("state_update").item<std::int64_t>());
     state.best_eval = read("state_best_eval").item<double>();
+    // Model files before the episodes were saved: they restart, as they did then.
+    if (c10::IValue context; archive.try_read("episodes_context", context) && context.isString()) {
+      const auto env_state = read("episodes_env_state").contiguous();
+      saved_episodes = EpisodesInFlight{context.toStringRef(),
+                                        std::string(reinterpret_cast<const char*>(env_state.data_ptr<std::uint8_t>()),
+                                                    static_cast<std::size_t>(env_state.numel())),
+                                        read("episodes_last_starts"), read("episodes_returns_acc")};
+    }
     const auto rng_state = read("rng_state");
     std::lock_guard<std::mutex> lock(rng.mutex());
     rng.set_state(rng_state);
@@ -543,9 +593,12 @@ TrainResult train(const TrainRequest& req) {
         .clone();
   };
 
-  // Episodes restart from the checkpoint's update: the env streams are derived from (seed, update).
+  // A fresh training starts its episodes from streams derived from (seed, 0); a resumed one continues
+  // the checkpoint's, or where it cannot (an older file, changed settings) starts new ones from
+  // (seed, update).
   env::VecEnv vec(market, env_config, static_cast<std::size_t>(n_envs),
                   derive_seed(tr.seed, "vecenv", static_cast<std::uint64_t>(state.update)), 1);
+  const std::string context = episodes_context(req, n_envs, static_cast<std::size_t>(D), seen);
 
   auto obs_buf = torch::zeros({n_steps, n_envs, D});
   auto act_buf = torch::zeros({n_steps, n_envs, N}, torch::kInt64);
@@ -556,6 +609,24 @@ TrainResult train(const TrainRequest& req) {
   auto last_starts = torch::ones({n_envs});
   auto returns_acc = torch::zeros({n_envs}, torch::kFloat64);
   std::vector<std::int32_t> actions(static_cast<std::size_t>(n_envs * N));
+  auto episodes_now = [&] {
+    return EpisodesInFlight{context, vec.save_state(), last_starts.clone(), returns_acc.clone()};
+  };
+  auto continue_episodes = [&](const EpisodesInFlight& episodes, const std::string& from) {
+    vec.restore_state(episodes.env_state, from + ": episodes_env_state");
+    last_starts = episodes.last_starts.clone();
+    returns_acc = episodes.returns_acc.clone();
+  };
+  if (saved_episodes && saved_episodes->context == context &&
+      saved_episodes->last_starts.sizes() == last_starts.sizes() &&
+      saved_episodes->returns_acc.sizes() == returns_acc.sizes()) {
+    continue_episodes(*saved_episodes, req.resume);
+  } else if (saved_episodes) {
+    spdlog::warn("{}: {} changed since the checkpoint: the episodes under way restart", req.resume,
+                 context_differences(saved_episodes->context, context));
+  } else if (!req.resume.empty()) {
+    spdlog::info("{} holds no episodes under way (an older file): they restart", req.resume);
+  }
 
   std::ofstream jsonl, csv;
   if (!req.metrics_dir.empty()) {
@@ -611,15 +682,17 @@ TrainResult train(const TrainRequest& req) {
     Checkpoint state;
     RunningMeanStd obs_rms, ret_rms;
     torch::Tensor rng_state;
+    EpisodesInFlight episodes;
   };
   auto rollout_start = [&] {
     const std::lock_guard<std::mutex> lock(rng.mutex());
-    return RolloutStart{state, obs_rms.clone(), ret_rms.clone(), rng.get_state()};
+    return RolloutStart{state, obs_rms.clone(), ret_rms.clone(), rng.get_state(), episodes_now()};
   };
   auto undo_rollout = [&](const RolloutStart& start) {
     state = start.state;
     obs_rms = start.obs_rms;
     ret_rms = start.ret_rms;
+    continue_episodes(start.episodes, "the rollout's start");
     const std::lock_guard<std::mutex> lock(rng.mutex());
     rng.set_state(start.rng_state);
   };
@@ -847,7 +920,8 @@ TrainResult train(const TrainRequest& req) {
       if (um.eval_return > state.best_eval) {
         state.best_eval = um.eval_return;
         save_model(best_path, policy, optimizer, obs_rms, ret_rms,
-                   build_manifest(req, *market, static_cast<std::size_t>(D), state, &um, seen, true), state, rng);
+                   build_manifest(req, *market, static_cast<std::size_t>(D), state, &um, seen, true), state, rng,
+                   episodes_now());
       }
     }
     result.history.push_back(um);
@@ -886,7 +960,8 @@ TrainResult train(const TrainRequest& req) {
     if (req.on_update) req.on_update(um);
     if (state.update % checkpoint_every == 0 && state.timesteps < total) {
       save_model(req.output, policy, optimizer, obs_rms, ret_rms,
-                 build_manifest(req, *market, static_cast<std::size_t>(D), state, &um, seen), state, rng);
+                 build_manifest(req, *market, static_cast<std::size_t>(D), state, &um, seen), state, rng,
+                 episodes_now());
     }
     iterations.end_round(progress.elapsed_seconds());
     progress.update(static_cast<std::uint64_t>(state.timesteps), iterations.estimate(progress.elapsed_seconds(), 0.0));
@@ -898,7 +973,7 @@ TrainResult train(const TrainRequest& req) {
   save_model(req.output, policy, optimizer, obs_rms, ret_rms,
              build_manifest(req, *market, static_cast<std::size_t>(D), state,
                             result.history.empty() ? nullptr : &result.history.back(), seen),
-             state, rng);
+             state, rng, episodes_now());
   result.model_path = req.output;
   if (have_validation && std::isfinite(state.best_eval) && std::filesystem::exists(best_path)) {
     result.best_model_path = best_path;

@@ -78,3 +78,17 @@ TEST(Rng, NormalHasUnitMomentsAndUniformStaysInRange) {
     ASSERT_LT(u, 1.0);
   }
 }
+
+// A normal draw leaves its pair's second value for the next call: a saved state must carry it.
+TEST(Rng, ARestoredStateContinuesTheStreamSpareNormalIncluded) {
+  Rng rng(21);
+  rng.normal();  // one of a pair drawn, the other kept
+  const Rng::State saved = rng.state();
+  std::vector<double> expected;
+  for (int i = 0; i < 9; ++i) expected.push_back(i % 3 == 0 ? rng.uniform() : rng.normal());
+  Rng other(22);
+  other.restore(saved);
+  std::vector<double> continued;
+  for (int i = 0; i < 9; ++i) continued.push_back(i % 3 == 0 ? other.uniform() : other.normal());
+  EXPECT_EQ(continued, expected);
+}

@@ -7,6 +7,7 @@
 
 #include "market_fixture.hpp"
 #include "ploutos/config/config.hpp"
+#include "ploutos/core/error.hpp"
 #include "ploutos/core/rng.hpp"
 #include "ploutos/data/panel.hpp"
 #include "ploutos/data/synthetic.hpp"
@@ -159,6 +160,94 @@ TEST(TradingEnv, ThreadedVecEnvMatchesSingleThreaded) {
         << s;
     ASSERT_EQ(std::memcmp(one.rewards().data(), three.rewards().data(), one.rewards().size_bytes()), 0);
   }
+}
+
+// A checkpoint's episodes continue in a VecEnv built afresh (another seed, so nothing but the
+// restored state can make them agree): every observation, reward, fill and trade as if unbroken.
+// Kelly sizing, stops, latency draws, a daily trade limit and recorded fills put every part of the
+// state to use.
+TEST(TradingEnv, ARestoredVecEnvContinuesItsEpisodesExactly) {
+  auto market = synthetic_market(3, 1500);
+  EnvConfig c;
+  c.max_steps = 300;
+  c.min_holding_period = 0;
+  c.sizing = EnvConfig::Sizing::kKelly;
+  c.stop_loss_pct = 0.02;
+  c.trailing_stop_pct = 0.03;
+  c.costs.latency_sd = 0.0002;
+  c.record_fills = true;
+  c.seed_day_counter = true;  // days of 78 steps, so the daily trade limit carries across steps
+  c.max_trades_per_day = 3;
+  VecEnv original(market, c, 4, 11);
+  Rng rng(5);
+  std::vector<std::int32_t> actions(4 * 3);
+  auto random_actions = [&] {
+    for (auto& a : actions) a = static_cast<std::int32_t>(rng.uniform_int(std::uint64_t{3}));
+  };
+  for (int s = 0; s < 170; ++s) {
+    random_actions();
+    original.step(actions);
+  }
+  const std::string state = original.save_state();
+  VecEnv restored(market, c, 4, 12);
+  restored.restore_state(state, "test");
+  EXPECT_EQ(restored.save_state(), state);
+  int fills = 0, episodes_ended = 0;
+  for (int s = 0; s < 400; ++s) {
+    random_actions();
+    original.step(actions);
+    restored.step(actions);
+    ASSERT_EQ(std::memcmp(original.observations().data(), restored.observations().data(),
+                          original.observations().size_bytes()),
+              0)
+        << s;
+    ASSERT_EQ(std::memcmp(original.rewards().data(), restored.rewards().data(), original.rewards().size_bytes()), 0)
+        << s;
+    for (std::size_t i = 0; i < 4; ++i) {
+      ASSERT_EQ(original.terminated()[i], restored.terminated()[i]);
+      ASSERT_EQ(original.truncated()[i], restored.truncated()[i]);
+      episodes_ended += original.terminated()[i] || original.truncated()[i];
+      if (original.terminated()[i] || original.truncated()[i])
+        ASSERT_EQ(original.episode_reward(i), restored.episode_reward(i));
+      fills += original.env(i).info().fills;
+    }
+  }
+  EXPECT_GT(fills, 50);
+  EXPECT_GT(episodes_ended, 0);
+  for (std::size_t i = 0; i < 4; ++i) {
+    ASSERT_EQ(original.env(i).fills().size(), restored.env(i).fills().size());
+    for (std::size_t f = 0; f < original.env(i).fills().size(); ++f) {
+      EXPECT_EQ(original.env(i).fills()[f].price, restored.env(i).fills()[f].price);
+      EXPECT_STREQ(original.env(i).fills()[f].reason, restored.env(i).fills()[f].reason);
+    }
+    EXPECT_EQ(original.env(i).equity_curve(), restored.env(i).equity_curve());
+  }
+  EXPECT_EQ(restored.save_state(), original.save_state());
+}
+
+TEST(TradingEnv, AnEnvironmentStateThatDoesNotFitIsRefused) {
+  auto market = synthetic_market(3, 1500);
+  const EnvConfig c;
+  const VecEnv four(market, c, 4, 1);
+  const std::string state = four.save_state();
+  VecEnv three(market, c, 3, 1);
+  auto refusal = [&](std::string_view bytes) {
+    try {
+      three.restore_state(bytes, "x.pt: episodes_env_state");
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  EXPECT_NE(refusal(state).find("x.pt: episodes_env_state: 4 envs of"), std::string::npos) << refusal(state);
+  VecEnv other_four(market, c, 4, 2);
+  EXPECT_NO_THROW(other_four.restore_state(state, "x"));
+  EXPECT_THROW(other_four.restore_state(std::string_view(state).substr(0, state.size() - 1), "x"), InputError);
+  EXPECT_THROW(other_four.restore_state(state + "?", "x"), InputError);
+  EXPECT_NE(refusal("not a state at all").find("x.pt: episodes_env_state: "), std::string::npos);
+  auto small = std::make_shared<const MarketData>(flat_market(3, 50, 100.0, market->n_features));
+  VecEnv on_a_shorter_market(small, c, 4, 1);
+  EXPECT_THROW(on_a_shorter_market.restore_state(state, "x"), InputError) << "bars beyond the market";
 }
 
 TEST(TradingEnv, ChangingBarsAfterTLeavesObservationsAndFillsUpToTUnchanged) {

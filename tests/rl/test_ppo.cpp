@@ -1,5 +1,7 @@
 // PPO: reproducibility, learning on solvable problems, model files.
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include <atomic>
 #include <chrono>
@@ -7,6 +9,7 @@
 #include <fstream>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <thread>
 
 #include "../env/market_fixture.hpp"
@@ -267,6 +270,50 @@ TEST(Ppo, AStopInTheMiddleOfARolloutLeavesTheCheckpointOfTheLastWholeUpdate) {
   ASSERT_FALSE(train(kBatch, false, 0).interrupted);  // one whole update, then resumed
   ASSERT_FALSE(train(2 * kBatch, true, 0).interrupted);
   EXPECT_TRUE(bytes() == after_stops) << "the stopped rollouts left traces in the checkpoint";
+
+  // The episodes under way continue after a resume: as if the training had never stopped.
+  ASSERT_FALSE(train(2 * kBatch, false, 0).interrupted);
+  EXPECT_TRUE(bytes() == after_stops) << "a resumed training differs from one that never stopped";
+}
+
+// Resumed with other environment settings, the checkpoint's episodes cannot continue: the training
+// says which settings changed, starts new episodes and goes on.
+TEST(Ppo, AResumeWithOtherEnvironmentSettingsRestartsTheEpisodesAndSaysWhy) {
+  const auto market = wrap(planted_market(400, 1));
+  const std::string path = temp_path("changed_envs.pt");
+  auto train = [&](std::int64_t total, bool resume, std::int64_t n_envs, int max_steps) {
+    rl::TrainRequest req;
+    req.config = small_config(5);
+    req.config.training.n_envs = n_envs;
+    req.config.environment.max_steps = max_steps;
+    req.market = market;
+    req.output = path;
+    req.resume = resume ? path : "";
+    req.total_timesteps = total;
+    req.threads = 1;
+    req.progress = false;
+    return rl::train(req);
+  };
+  std::ostringstream log;
+  struct LogTo {
+    std::shared_ptr<spdlog::logger> previous = spdlog::default_logger();
+    explicit LogTo(std::ostream& out) {
+      spdlog::set_default_logger(
+          std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::ostream_sink_mt>(out)));
+    }
+    ~LogTo() { spdlog::set_default_logger(previous); }
+  } log_to(log);
+  train(512, false, 4, 64);
+  EXPECT_EQ(train(1024, true, 2, 64).timesteps, 1024);
+  const std::string first = log.str();
+  EXPECT_NE(first.find("training.n_envs changed since the checkpoint: the episodes under way restart"),
+            std::string::npos)
+      << first;
+  EXPECT_EQ(train(1280, true, 2, 80).timesteps, 1280);
+  const std::string second = log.str().substr(first.size());
+  EXPECT_NE(second.find(": environment changed since the checkpoint"), std::string::npos) << second;
+  EXPECT_EQ(train(1536, true, 2, 80).timesteps, 1536);
+  EXPECT_EQ(log.str().find("restart", first.size() + second.size()), std::string::npos) << "nothing changed";
 }
 
 // LibTorch's layers initialise from its process-wide generator: a network built beside a training

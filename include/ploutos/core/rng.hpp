@@ -49,6 +49,15 @@ class Rng {
   double normal(double mean, double stddev) noexcept;
   bool bernoulli(double p) noexcept;
 
+  // The whole state, for checkpoints: restore(state()) continues the same stream.
+  struct State {
+    std::uint64_t words[4]{};
+    double spare_normal = 0.0;
+    bool has_spare = false;
+  };
+  State state() const noexcept;
+  void restore(const State& state) noexcept;
+
  private:
   std::uint64_t s_[4]{};
   double spare_normal_ = 0.0;

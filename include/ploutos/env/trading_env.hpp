@@ -16,6 +16,11 @@
 #include "ploutos/risk/metrics.hpp"
 #include "ploutos/risk/stops.hpp"
 
+namespace ploutos {
+class ByteWriter;
+class ByteReader;
+}  // namespace ploutos
+
 namespace ploutos::env {
 
 enum Action : std::int32_t { kHold = 0, kBuy = 1, kSell = 2 };
@@ -158,6 +163,12 @@ class TradingEnv {
   double cash() const { return cash_; }
   // True when fills use the decision bar's close: results are optimistic and must be marked so.
   bool optimistic() const { return config_.fill_at_close; }
+
+  // Everything an episode has changed (portfolio, counters, trades, the random stream), so that a
+  // resumed training continues it. The market and the config are not in it: restore into an env
+  // built from the same ones. A state that does not fit this env throws InputError.
+  void save_state(ByteWriter& out) const;
+  void restore_state(ByteReader& in);
 
  private:
   struct Position {

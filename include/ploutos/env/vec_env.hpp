@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "ploutos/env/trading_env.hpp"
@@ -39,6 +41,12 @@ class VecEnv {
   double final_equity(std::size_t env) const { return final_equity_[env]; }
   double episode_reward(std::size_t env) const { return final_reward_sum_[env]; }
   const TradingEnv& env(std::size_t i) const { return *envs_[i]; }
+
+  // Every env's episode and the observations it shows, as bytes for a checkpoint; restore_state
+  // continues them in a VecEnv built from the same market and config. `what` names the record in
+  // errors (a state that does not fit throws InputError).
+  std::string save_state() const;
+  void restore_state(std::string_view bytes, const std::string& what);
 
  private:
   void step_range(std::size_t first, std::size_t last, std::span<const std::int32_t> actions);
