@@ -312,7 +312,8 @@ AutonomousResult run_autonomous(const config::Config& input, const AutonomousSpe
   const auto backtest_config = [](const config::Config& c) { return env::env_config_from(c, env::Mode::kBacktest); };
   auto train = [&](const config::Config& c, const std::string& output, std::size_t last_bar, std::int64_t steps,
                    const std::string& metrics_dir, int threads, bool progress,
-                   const std::function<void(std::int64_t, const ProgressEstimate&)>& on_progress) {
+                   const std::function<void(std::int64_t, const ProgressEstimate&)>& on_progress,
+                   const std::atomic<bool>* cancel = nullptr) {
     rl::TrainRequest req;
     req.config = c;
     req.market = loaded;
@@ -325,6 +326,7 @@ AutonomousResult run_autonomous(const config::Config& input, const AutonomousSpe
     req.metrics_dir = metrics_dir;
     req.progress = progress;
     req.stop = spec.stop;
+    req.cancel = cancel;
     req.on_progress = on_progress;
     return rl::train(req);
   };
@@ -332,7 +334,7 @@ AutonomousResult run_autonomous(const config::Config& input, const AutonomousSpe
   // 4. The search: every trial trains before the validation window and is scored on it.
   r.chosen = search_trial(config.ppo, seed, 1);
   if (a.search.enabled) {
-    fs::create_directories(report_dir / "trials");
+    ensure_writable_directory(report_dir / "trials");
     const auto per_trial = static_cast<std::uint64_t>(r.trial_timesteps);
     const int jobs = std::max(1, a.search.n_jobs);
     StudyProgress progress("search", static_cast<std::size_t>(trials), per_trial,
@@ -342,7 +344,7 @@ AutonomousResult run_autonomous(const config::Config& input, const AutonomousSpe
     const rl::ScopedBlasThreads one_blas_thread_each(jobs > 1 ? 1 : 0);
     std::vector<SearchTrial> scored(static_cast<std::size_t>(trials));
     std::vector<char> finished(scored.size(), 0);
-    std::atomic<bool> interrupted{false};
+    std::atomic<bool> interrupted{false}, failed{false};
     const auto started = std::chrono::steady_clock::now();
     auto run_trial = [&](std::size_t index) {
       const int n = static_cast<int>(index) + 1;
@@ -367,9 +369,11 @@ AutonomousResult run_autonomous(const config::Config& input, const AutonomousSpe
       progress.begin(index, name + ": ");
       const auto trained = train(
           c, model, validation_first, r.trial_timesteps, (report_dir / "trials" / name).string(),
-          jobs > 1 ? 1 : spec.threads, false, [&progress, index](std::int64_t done, const ProgressEstimate& training) {
+          jobs > 1 ? 1 : spec.threads, false,
+          [&progress, index](std::int64_t done, const ProgressEstimate& training) {
             progress.report(index, static_cast<std::uint64_t>(std::max<std::int64_t>(0, done)), training);
-          });
+          },
+          &failed);
       if (trained.interrupted) {
         fs::remove(model);
         interrupted = true;
@@ -392,11 +396,14 @@ AutonomousResult run_autonomous(const config::Config& input, const AutonomousSpe
       finished[index] = 1;
       progress.end(index);
     };
-    const std::size_t begun = run_jobs(scored.size(), jobs, run_trial, [&](std::size_t index) {
-      if (interrupted || (spec.stop != nullptr && spec.stop->load())) return false;
-      const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-      return a.search.timeout_seconds <= 0 || elapsed < a.search.timeout_seconds || index == 0;
-    });
+    const std::size_t begun = run_jobs(
+        scored.size(), jobs, run_trial,
+        [&](std::size_t index) {
+          if (interrupted || (spec.stop != nullptr && spec.stop->load())) return false;
+          const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+          return a.search.timeout_seconds <= 0 || elapsed < a.search.timeout_seconds || index == 0;
+        },
+        &failed);
     if (interrupted || (spec.stop != nullptr && spec.stop->load() && begun < scored.size())) {
       for (std::size_t i = 0; i < scored.size(); ++i)
         if (finished[i]) r.trials.push_back(scored[i]);
@@ -443,7 +450,7 @@ AutonomousResult run_autonomous(const config::Config& input, const AutonomousSpe
   // A rejected model never replaces the model at `output`.
   r.model_path = r.accepted ? output : tagged_path(output, ".rejected");
   fs::rename(candidate, r.model_path);
-  fs::create_directories(report_dir);
+  ensure_writable_directory(report_dir);
   write_file_atomic(report_dir / "autonomous.json", autonomous_json(r) + "\n");
   return r;
 }

@@ -123,8 +123,8 @@ WalkForwardResult run_walk_forward(const config::Config& config, const env::Load
   result.windows = plan_folds(m, spec);
   result.time = m.time;
   const fs::path out(spec.out_dir);
-  fs::create_directories(out / "folds");
-  fs::create_directories(out / "models");
+  ensure_writable_directory(out / "folds");
+  ensure_writable_directory(out / "models");
   const int jobs = std::max(1, spec.jobs);
   const std::size_t n_runs = result.windows.size() * static_cast<std::size_t>(spec.seeds);
   StudyProgress progress("walk-forward", n_runs, 1, ProgressOptions{"runs", !spec.progress}, jobs);
@@ -133,7 +133,7 @@ WalkForwardResult run_walk_forward(const config::Config& config, const env::Load
   const rl::ScopedBlasThreads one_blas_thread_each(jobs > 1 ? 1 : 0);
   std::vector<FoldRun> planned(n_runs);
   std::vector<char> finished(n_runs, 0);
-  std::atomic<bool> interrupted{false};
+  std::atomic<bool> interrupted{false}, failed{false};  // failed: a run threw, the others stop
   auto run_one = [&](std::size_t index) {
     const FoldWindow& w = result.windows[index / static_cast<std::size_t>(spec.seeds)];
     const int s = static_cast<int>(index % static_cast<std::size_t>(spec.seeds)) + 1;
@@ -191,6 +191,7 @@ WalkForwardResult run_walk_forward(const config::Config& config, const env::Load
       progress.report(index, 0, training);
     };
     req.stop = spec.stop;
+    req.cancel = &failed;
     progress.begin(index, "fold " + std::to_string(w.fold) + " seed " + std::to_string(s) + ": ");
     if (rl::train(req).interrupted) {
       fs::remove(req.output);  // a fold's training starts again from scratch on the next run
@@ -218,8 +219,9 @@ WalkForwardResult run_walk_forward(const config::Config& config, const env::Load
     finished[index] = 1;
     progress.end(index);
   };
-  run_jobs(n_runs, jobs, run_one,
-           [&](std::size_t) { return !interrupted && !(spec.stop != nullptr && spec.stop->load()); });
+  run_jobs(
+      n_runs, jobs, run_one, [&](std::size_t) { return !interrupted && !(spec.stop != nullptr && spec.stop->load()); },
+      &failed);
   for (std::size_t i = 0; i < n_runs; ++i)
     if (finished[i]) result.runs.push_back(std::move(planned[i]));
   if (result.runs.size() < n_runs) {  // stopped: a run was interrupted or never started

@@ -27,6 +27,15 @@ void fsync_directory(const std::filesystem::path& dir) {
 
 }  // namespace
 
+void ensure_writable_directory(const std::filesystem::path& dir) {
+  const std::filesystem::path where = dir.empty() ? "." : dir;
+  std::error_code ec;
+  std::filesystem::create_directories(where, ec);
+  if (ec) throw IoError(where.string() + ": cannot create directory: " + ec.message());
+  if (::access(where.c_str(), W_OK | X_OK) != 0)
+    throw IoError(where.string() + ": cannot write there: " + errno_text());
+}
+
 void write_file_atomic(const std::filesystem::path& target, std::string_view content) {
   const std::filesystem::path dir = target.parent_path();
   if (!dir.empty()) {

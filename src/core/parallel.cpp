@@ -9,7 +9,7 @@
 namespace ploutos {
 
 std::size_t run_jobs(std::size_t count, int workers, const std::function<void(std::size_t)>& job,
-                     const std::function<bool(std::size_t)>& may_start) {
+                     const std::function<bool(std::size_t)>& may_start, std::atomic<bool>* failed) {
   std::mutex mutex;
   std::size_t next = 0;
   bool stopped = false;
@@ -36,6 +36,7 @@ std::size_t run_jobs(std::size_t count, int workers, const std::function<void(st
           failed_at = i;
           failure = std::current_exception();
         }
+        if (failed != nullptr) *failed = true;
       }
     }
   };

@@ -479,6 +479,11 @@ TrainResult train(const TrainRequest& req) {
   const auto& cfg = req.config;
   const auto& ppo = cfg.ppo;
   const auto& tr = cfg.training;
+  // Where the results go must take them: found out now, not when the first checkpoint is due.
+  if (std::filesystem::is_directory(req.output))
+    throw IoError(req.output + ": is a directory; --out names the model file (e.g. data/models/NAME.pt)");
+  ensure_writable_directory(std::filesystem::path(req.output).parent_path());
+  if (!req.metrics_dir.empty()) ensure_writable_directory(req.metrics_dir);
   const std::int64_t total = req.total_timesteps > 0 ? req.total_timesteps : tr.total_timesteps;
   // Threads: LibTorch's and OpenBLAS's, and the parts of the data-parallel update. Rollout
   // inference runs on batches of n_envs observations, where one LibTorch thread is several times
@@ -630,12 +635,12 @@ TrainResult train(const TrainRequest& req) {
 
   std::ofstream jsonl, csv;
   if (!req.metrics_dir.empty()) {
-    std::filesystem::create_directories(req.metrics_dir);
     const auto csv_path = std::filesystem::path(req.metrics_dir) / "metrics.csv";
     const bool new_csv = !std::filesystem::exists(csv_path) || req.resume.empty();
     jsonl.open(std::filesystem::path(req.metrics_dir) / "metrics.jsonl",
                req.resume.empty() ? std::ios::trunc : std::ios::app);
     csv.open(csv_path, new_csv ? std::ios::trunc : std::ios::app);
+    if (!jsonl || !csv) throw IoError(req.metrics_dir + ": cannot open metrics.jsonl and metrics.csv for writing");
     if (new_csv) {
       csv << "timesteps,update,episode_reward_mean,episode_return_mean,episodes,policy_loss,value_loss,entropy,approx_"
              "kl,"
@@ -674,7 +679,9 @@ TrainResult train(const TrainRequest& req) {
   auto normalize_obs = [&](const torch::Tensor& x) {
     return ppo.normalize_observations ? obs_rms.normalize(x, ppo.clip_obs) : x.clone();
   };
-  auto stop_requested = [&] { return req.stop != nullptr && req.stop->load(); };
+  auto stop_requested = [&] {
+    return (req.stop != nullptr && req.stop->load()) || (req.cancel != nullptr && req.cancel->load());
+  };
 
   // What a rollout changes before its update: an interrupted one is undone, so the checkpoint is
   // the state after the last whole update (the periodic checkpoint's, bit for bit).

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "ploutos/core/atomic_file.hpp"
 #include "ploutos/core/rng.hpp"
 
 namespace ploutos::trading {
@@ -73,7 +74,7 @@ constexpr const char* kOrderColumns =
 Journal::Journal(const std::string& path, bool durable) : path_(path) {
   try {
     const auto parent = std::filesystem::path(path).parent_path();
-    if (!parent.empty()) std::filesystem::create_directories(parent);
+    if (!parent.empty()) ensure_writable_directory(parent);
     db_ = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
     db_->setBusyTimeout(5000);
     db_->exec("PRAGMA journal_mode=WAL");

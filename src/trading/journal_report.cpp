@@ -318,7 +318,7 @@ std::string journal_report_text(const JournalReport& r, std::size_t max_events) 
 }
 
 std::vector<std::string> write_journal_report(const JournalReport& r, const std::filesystem::path& dir) {
-  std::filesystem::create_directories(dir);
+  ensure_writable_directory(dir);
   std::string equity = "at,cash,equity,drawdown_pct\n";
   const auto drawdown = drawdown_percent(equity_values(r));
   for (std::size_t i = 0; i < r.equity.size(); ++i)

@@ -384,5 +384,28 @@ TEST(Autonomous, TrialsSideBySideScoreWhatOneAtATimeScores) {
   fs::remove_all(dir);
 }
 
+// A trial that fails (its metrics directory is a file) fails the search at once: trial 1, which
+// started first and would train for many seconds, stops, leaving neither a record nor a model.
+TEST(Autonomous, AFailingTrialStopsTheTrialBesideIt) {
+  const auto dir = fresh_dir("failing");
+  auto config = tiny_synthetic_pipeline(dir);
+  config.autonomous.search.n_trials = 2;
+  config.autonomous.search.n_jobs = 2;
+  auto spec = tiny_spec("", dir);
+  spec.trial_timesteps = 1'000'000;
+  fs::create_directories(dir / "report" / "trials");
+  std::ofstream(dir / "report" / "trials" / "trial_2") << "not a directory";
+  try {
+    run_autonomous(config, spec);
+    FAIL() << "no error";
+  } catch (const IoError& e) {
+    EXPECT_NE(std::string(e.what()).find("trial_2: cannot create directory"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(fs::exists(dir / "report" / "trials" / "trial_1.json")) << "trial 1 trained to its end";
+  EXPECT_FALSE(fs::exists(dir / "report" / "trials" / "trial_1.pt")) << "the stopped training's checkpoint";
+  EXPECT_FALSE(fs::exists(spec.output));
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace ploutos::backtest

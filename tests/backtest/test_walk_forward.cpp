@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "../env/market_fixture.hpp"
@@ -180,6 +181,31 @@ TEST(WalkForward, JobsSideBySideGiveTheRunsOfOneJobAndStopCleanly) {
     EXPECT_EQ(three.runs[i].costs, one.runs[i].costs) << "run " << i;
   }
   EXPECT_EQ(three.sharpe.mean, one.sharpe.mean);
+  std::filesystem::remove_all(base);
+}
+
+// A run that fails (here: its metrics directory is a file) fails the walk-forward at once: the
+// training beside it stops instead of finishing for a study that has already failed, and leaves
+// neither a record nor a model. Runs start in index order, so the first (undisturbed, many seconds
+// of training) has begun when the second fails.
+TEST(WalkForward, AFailingRunStopsTheTrainingBesideIt) {
+  const auto market = random_walk();
+  config::Config c = test::tiny_training(market, {"T0"}, "unused", 2048).config;
+  WalkForwardSpec spec = short_folds(1, 2, 1'000'000);
+  spec.jobs = 2;
+  const auto base = std::filesystem::temp_directory_path() / ("ploutos_wf_fail_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(base);
+  spec.out_dir = base.string();
+  std::filesystem::create_directories(base / "runs");
+  std::ofstream(base / "runs" / "fold1_seed2") << "not a directory";
+  try {
+    run_walk_forward(c, market, spec);
+    FAIL() << "no error";
+  } catch (const IoError& e) {
+    EXPECT_NE(std::string(e.what()).find("fold1_seed2: cannot create directory"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(std::filesystem::exists(base / "folds" / "fold1_seed1.json")) << "the first run trained to its end";
+  EXPECT_FALSE(std::filesystem::exists(base / "models" / "fold1_seed1.pt")) << "the stopped training's checkpoint";
   std::filesystem::remove_all(base);
 }
 

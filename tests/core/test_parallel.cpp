@@ -69,22 +69,28 @@ TEST(RunJobs, AFailureStopsNewStarts) {
                         }),
                std::runtime_error);
   EXPECT_EQ(ran, (std::vector<std::size_t>{0, 1, 2}));
-  // Two workers: job 0 fails while job 1 runs; once job 1 ends, nothing more starts.
+  // Two workers: job 0 fails while job 1 runs; job 1 hears of it through `failed` (set once the
+  // failure is recorded) and ends; nothing more starts.
   std::atomic<bool> failed{false};
   std::atomic<int> started{0};
-  EXPECT_THROW(run_jobs(10, 2,
-                        [&](std::size_t i) {
-                          ++started;
-                          if (i == 0) {
-                            while (started < 2) std::this_thread::yield();
-                            failed = true;
-                            throw std::runtime_error("job 0");
-                          }
-                          while (!failed) std::this_thread::yield();
-                          std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the failure is recorded
-                        }),
+  EXPECT_THROW(run_jobs(
+                   10, 2,
+                   [&](std::size_t i) {
+                     ++started;
+                     if (i == 0) {
+                       while (started < 2) std::this_thread::yield();
+                       throw std::runtime_error("job 0");
+                     }
+                     while (!failed) std::this_thread::yield();
+                   },
+                   {}, &failed),
                std::runtime_error);
   EXPECT_EQ(started.load(), 2);
+  EXPECT_TRUE(failed.load());
+  std::atomic<bool> untouched{false};
+  run_jobs(
+      3, 2, [](std::size_t) {}, {}, &untouched);
+  EXPECT_FALSE(untouched.load()) << "set without a failure";
 }
 
 TEST(RunJobs, TheLowestFailingIndexIsRethrownAfterTheRunningJobsEnd) {

@@ -11,6 +11,11 @@ namespace ploutos {
 
 void write_file_atomic(const std::filesystem::path& target, std::string_view content);
 
+// Creates `dir` (and its parents) unless it exists, and checks that files can be made in it: a long
+// job calls it before it starts, not when its first result is due. Throws IoError naming the
+// directory and the reason.
+void ensure_writable_directory(const std::filesystem::path& dir);
+
 // Streams into the temporary file; if `write` throws, the target is untouched and the temporary removed.
 void write_file_atomic(const std::filesystem::path& target, const std::function<void(std::ostream&)>& write);
 

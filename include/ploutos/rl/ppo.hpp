@@ -46,6 +46,9 @@ struct TrainRequest {
   std::string metrics_dir;  // metrics.jsonl and metrics.csv go here
   bool progress = true;
   const std::atomic<bool>* stop = nullptr;  // set by a signal handler: checkpoint and return
+  // Set when another training of the same study (walk-forward --jobs, autonomous search.n_jobs)
+  // failed: this one stops as for `stop`, since its study will not use it.
+  const std::atomic<bool>* cancel = nullptr;
   std::function<void(const UpdateMetrics&)> on_update;
   // At most every 0.1 s: how far this training is (its fraction of the steps planned, the update's
   // share of an iteration included), its ETA and phase, for a caller that shows its own progress.
