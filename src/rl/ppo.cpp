@@ -257,6 +257,7 @@ void save_model(const std::string& path, ActorCritic& policy, const Adam& optimi
 }
 
 torch::serialize::InputArchive open_model(const std::string& path) {
+  if (std::filesystem::is_directory(path)) throw InputError(path + ": is a directory, not a model file");
   if (!std::filesystem::is_regular_file(path))
     throw InputError(path + ": no such model file (`ploutos train --config NAME --out " + path + "` makes one)");
   torch::serialize::InputArchive archive;
