@@ -134,6 +134,28 @@ config::Config load_effective_config(const Globals& globals, std::string* path_o
 
 namespace {
 
+// CLI11 reports a value of the wrong type as "Could not convert: --seed = abc"; say what the option
+// takes, in the words of our own checks ("--seed: expected a whole number >= 0, got 'abc'").
+std::string conversion_message(CLI::App& app, const std::string& what) {
+  const std::string prefix = "Could not convert: ";
+  const auto separator = what.find(" = ");
+  if (what.rfind(prefix, 0) != 0 || separator == std::string::npos) return what;
+  const std::string name = what.substr(prefix.size(), separator - prefix.size());
+  const std::string value = what.substr(separator + 3);
+  const CLI::Option* option = nullptr;
+  for (CLI::App* command = &app; command != nullptr && option == nullptr;) {
+    option = command->get_option_no_throw(name);
+    const auto chosen = command->get_subcommands();
+    command = chosen.empty() ? nullptr : chosen.front();
+  }
+  const std::string type = option != nullptr ? option->get_type_name() : "";
+  const std::string expected = type == "UINT"    ? "a whole number >= 0"
+                               : type == "INT"   ? "a whole number"
+                               : type == "FLOAT" ? "a number"
+                                                 : "a value of its type (see --help)";
+  return name + ": expected " + expected + ", got '" + value + "'";
+}
+
 int run(int argc, char** argv) {
   Globals globals;
   CLI::App app{"Ploutos: reinforcement-learning trading research, validation and paper trading for US equities.",
@@ -187,8 +209,10 @@ int run(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    const std::string message =
+        dynamic_cast<const CLI::ConversionError*>(&e) != nullptr ? conversion_message(app, e.what()) : e.what();
     std::fprintf(stderr, "ploutos: error: %s\nRun `ploutos --help` (or `ploutos <command> --help`) for usage.\n",
-                 e.what());
+                 message.c_str());
     return kExitUsage;
   }
   if (!globals.action) {

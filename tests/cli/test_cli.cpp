@@ -107,6 +107,9 @@ TEST(Cli, OutOfRangeOrConflictingOptionsAreRefusedBeforeAnythingRuns) {
       {"trade --broker sim --model none.pt --cycles 0", "--cycles: expected a whole number >= 1, got '0'"},
       {"trade --paper --live --broker alpaca --model none.pt", "--paper excludes --live"},
       {"trade --yes-really-live --broker alpaca --model none.pt", "--yes-really-live requires --live"},
+      // Values of the wrong type, in the same words (CLI11's own: "Could not convert: --seed = abc").
+      {"--seed abc train --config quickstart", "--seed: expected a whole number >= 0, got 'abc'"},
+      {"backtest --walk-forward --purge-days soon", "--purge-days: expected a whole number, got 'soon'"},
   };
   for (const auto& [args, message] : cases) {
     const auto r = run(args);
