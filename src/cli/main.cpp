@@ -7,6 +7,9 @@
 #include <cstdlib>
 #include <exception>
 #include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
 
 #include "cli.hpp"
 #include "ploutos/backtest/backtest.hpp"
@@ -156,6 +159,61 @@ std::string conversion_message(CLI::App& app, const std::string& what) {
   return name + ": expected " + expected + ", got '" + value + "'";
 }
 
+// The command a failed parse had reached: "trade", "data import", or "" for the top level.
+CLI::App* deepest_command(CLI::App& app, std::string& path) {
+  CLI::App* command = &app;
+  for (auto chosen = command->get_subcommands(); !chosen.empty(); chosen = command->get_subcommands()) {
+    command = chosen.front();
+    path += (path.empty() ? "" : " ") + command->get_name();
+  }
+  return command;
+}
+
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+// CLI11 reports "The following arguments were not expected: 3 --max-cycles" (in reverse order);
+// name the command, the first unknown option and the nearest one it has.
+std::string extras_message(CLI::App& app, const std::string& what) {
+  const auto colon = what.find(": ");
+  if (colon == std::string::npos) return what;
+  std::vector<std::string> extras;
+  std::istringstream words(what.substr(colon + 2));
+  for (std::string word; words >> word;) extras.insert(extras.begin(), word);
+  std::string path;
+  CLI::App* command = deepest_command(app, path);
+  const std::string where = path.empty() ? "ploutos" : path;
+  const auto option = std::find_if(extras.begin(), extras.end(), [](const std::string& w) { return w[0] == '-'; });
+  if (option == extras.end()) return where + ": unexpected argument '" + extras.front() + "'";
+  const std::string name = option->substr(0, option->find('='));
+  std::string nearest;
+  std::size_t best = std::max<std::size_t>(2, name.size() / 3) + 1;
+  for (CLI::App* c = command; c != nullptr; c = c->get_parent()) {
+    for (const CLI::Option* o : c->get_options()) {
+      for (const auto& long_name : o->get_lnames()) {
+        const std::string candidate = "--" + long_name;
+        if (const auto d = edit_distance(name, candidate); d < best) {
+          best = d;
+          nearest = candidate;
+        }
+      }
+    }
+  }
+  return where + ": unknown option " + name + (nearest.empty() ? "" : " (did you mean " + nearest + "?)");
+}
+
 int run(int argc, char** argv) {
   Globals globals;
   CLI::App app{"Ploutos: reinforcement-learning trading research, validation and paper trading for US equities.",
@@ -209,8 +267,10 @@ int run(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
-    const std::string message =
-        dynamic_cast<const CLI::ConversionError*>(&e) != nullptr ? conversion_message(app, e.what()) : e.what();
+    const std::string message = dynamic_cast<const CLI::ConversionError*>(&e) != nullptr
+                                    ? conversion_message(app, e.what())
+                                : dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr ? extras_message(app, e.what())
+                                                                                       : e.what();
     std::fprintf(stderr, "ploutos: error: %s\nRun `ploutos --help` (or `ploutos <command> --help`) for usage.\n",
                  message.c_str());
     return kExitUsage;

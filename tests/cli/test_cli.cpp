@@ -110,6 +110,10 @@ TEST(Cli, OutOfRangeOrConflictingOptionsAreRefusedBeforeAnythingRuns) {
       // Values of the wrong type, in the same words (CLI11's own: "Could not convert: --seed = abc").
       {"--seed abc train --config quickstart", "--seed: expected a whole number >= 0, got 'abc'"},
       {"backtest --walk-forward --purge-days soon", "--purge-days: expected a whole number, got 'soon'"},
+      // Unknown options name the command and the nearest option it has.
+      {"trade --broker sim --max-cycles 3", "trade: unknown option --max-cycles (did you mean --cycles?)"},
+      {"data import --dir x a.csv", "data import: unknown option --dir\n"},
+      {"train --config quickstart extra", "train: unexpected argument 'extra'"},
   };
   for (const auto& [args, message] : cases) {
     const auto r = run(args);

@@ -207,8 +207,9 @@ TEST(TradingEnv, ARestoredVecEnvContinuesItsEpisodesExactly) {
       ASSERT_EQ(original.terminated()[i], restored.terminated()[i]);
       ASSERT_EQ(original.truncated()[i], restored.truncated()[i]);
       episodes_ended += original.terminated()[i] || original.truncated()[i];
-      if (original.terminated()[i] || original.truncated()[i])
+      if (original.terminated()[i] || original.truncated()[i]) {
         ASSERT_EQ(original.episode_reward(i), restored.episode_reward(i));
+      }
       fills += original.env(i).info().fills;
     }
   }
