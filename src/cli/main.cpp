@@ -17,6 +17,7 @@
 #include "ploutos/core/error.hpp"
 #include "ploutos/core/logging.hpp"
 #include "ploutos/core/secrets.hpp"
+#include "ploutos/core/text.hpp"
 #include "ploutos/core/version.hpp"
 #include "ploutos/env/market.hpp"
 #include "ploutos/rl/runtime.hpp"
@@ -169,21 +170,6 @@ CLI::App* deepest_command(CLI::App& app, std::string& path) {
   return command;
 }
 
-std::size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diagonal = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
-}
-
 // CLI11 reports "The following arguments were not expected: 3 --max-cycles" (in reverse order);
 // name the command, the first unknown option and the nearest one it has.
 std::string extras_message(CLI::App& app, const std::string& what) {
@@ -198,20 +184,14 @@ std::string extras_message(CLI::App& app, const std::string& what) {
   const auto option = std::find_if(extras.begin(), extras.end(), [](const std::string& w) { return w[0] == '-'; });
   if (option == extras.end()) return where + ": unexpected argument '" + extras.front() + "'";
   const std::string name = option->substr(0, option->find('='));
-  std::string nearest;
-  std::size_t best = std::max<std::size_t>(2, name.size() / 3) + 1;
+  std::vector<std::string> known;  // the command's options, then its parents' (the global ones)
   for (CLI::App* c = command; c != nullptr; c = c->get_parent()) {
     for (const CLI::Option* o : c->get_options()) {
-      for (const auto& long_name : o->get_lnames()) {
-        const std::string candidate = "--" + long_name;
-        if (const auto d = edit_distance(name, candidate); d < best) {
-          best = d;
-          nearest = candidate;
-        }
-      }
+      for (const auto& long_name : o->get_lnames()) known.push_back("--" + long_name);
     }
   }
-  return where + ": unknown option " + name + (nearest.empty() ? "" : " (did you mean " + nearest + "?)");
+  const std::string suggestion = nearest(name, known, std::max<std::size_t>(2, name.size() / 3));
+  return where + ": unknown option " + name + (suggestion.empty() ? "" : " (did you mean " + suggestion + "?)");
 }
 
 int run(int argc, char** argv) {

@@ -14,6 +14,7 @@
 #include <type_traits>
 
 #include "ploutos/core/error.hpp"
+#include "ploutos/core/text.hpp"
 #include "ploutos/core/time.hpp"
 
 namespace ploutos::config {
@@ -73,21 +74,6 @@ struct is_optional<std::optional<T>> : std::true_type {};
 
 int line_of(const YAML::Node& node) {
   return node.Mark().line + 1;
-}
-
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diag = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
 }
 
 std::string describe_node(const YAML::Node& node) {
@@ -151,15 +137,7 @@ class YamlReader {
   void finish() const {
     for (const auto& [key, entry] : entries_) {
       if (std::find(known_.begin(), known_.end(), key) != known_.end()) continue;
-      std::string best;
-      std::size_t best_distance = 3;
-      for (const auto& k : known_) {
-        const auto d = edit_distance(key, k);
-        if (d < best_distance) {
-          best_distance = d;
-          best = k;
-        }
-      }
+      const std::string best = nearest(key, known_, 2);
       std::string expected = "unknown key";
       if (!best.empty()) expected += " (did you mean '" + best + "'?)";
       expected += "; expected one of: ";
