@@ -138,28 +138,6 @@ config::Config load_effective_config(const Globals& globals, std::string* path_o
 
 namespace {
 
-// CLI11 reports a value of the wrong type as "Could not convert: --seed = abc"; say what the option
-// takes, in the words of our own checks ("--seed: expected a whole number >= 0, got 'abc'").
-std::string conversion_message(CLI::App& app, const std::string& what) {
-  const std::string prefix = "Could not convert: ";
-  const auto separator = what.find(" = ");
-  if (what.rfind(prefix, 0) != 0 || separator == std::string::npos) return what;
-  const std::string name = what.substr(prefix.size(), separator - prefix.size());
-  const std::string value = what.substr(separator + 3);
-  const CLI::Option* option = nullptr;
-  for (CLI::App* command = &app; command != nullptr && option == nullptr;) {
-    option = command->get_option_no_throw(name);
-    const auto chosen = command->get_subcommands();
-    command = chosen.empty() ? nullptr : chosen.front();
-  }
-  const std::string type = option != nullptr ? option->get_type_name() : "";
-  const std::string expected = type == "UINT"    ? "a whole number >= 0"
-                               : type == "INT"   ? "a whole number"
-                               : type == "FLOAT" ? "a number"
-                                                 : "a value of its type (see --help)";
-  return name + ": expected " + expected + ", got '" + value + "'";
-}
-
 // The command a failed parse had reached: "trade", "data import", or "" for the top level.
 CLI::App* deepest_command(CLI::App& app, std::string& path) {
   CLI::App* command = &app;
@@ -168,6 +146,27 @@ CLI::App* deepest_command(CLI::App& app, std::string& path) {
     path += (path.empty() ? "" : " ") + command->get_name();
   }
   return command;
+}
+
+// CLI11 reports a value of the wrong type as "Could not convert: --seed = abc"; say what the option
+// takes, in the words of our own checks ("--seed: expected a whole number >= 0, got 'abc'").
+std::string conversion_message(CLI::App& app, const std::string& what) {
+  const std::string prefix = "Could not convert: ";
+  const auto separator = what.find(" = ");
+  if (what.rfind(prefix, 0) != 0 || separator == std::string::npos) return what;
+  const std::string name = what.substr(prefix.size(), separator - prefix.size());
+  const std::string value = what.substr(separator + 3);
+  std::string path;
+  const CLI::Option* option = nullptr;
+  for (CLI::App* command = deepest_command(app, path); command != nullptr && option == nullptr;
+       command = command->get_parent())
+    option = command->get_option_no_throw(name);
+  const std::string type = option != nullptr ? option->get_type_name() : "";
+  const std::string expected = type == "UINT"    ? "a whole number >= 0"
+                               : type == "INT"   ? "a whole number"
+                               : type == "FLOAT" ? "a number"
+                                                 : "a value of its type (see --help)";
+  return name + ": expected " + expected + ", got '" + value + "'";
 }
 
 // CLI11 reports "The following arguments were not expected: 3 --max-cycles" (in reverse order);

@@ -38,11 +38,7 @@ void ensure_writable_directory(const std::filesystem::path& dir) {
 
 void write_file_atomic(const std::filesystem::path& target, std::string_view content) {
   const std::filesystem::path dir = target.parent_path();
-  if (!dir.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(dir, ec);
-    if (ec) throw IoError(dir.string() + ": cannot create directory: " + ec.message());
-  }
+  if (!dir.empty()) ensure_writable_directory(dir);
   std::string tmp_name = ".";
   tmp_name += target.filename().string();
   tmp_name += ".tmp.XXXXXX";  // mkstemp replaces the Xs

@@ -383,7 +383,8 @@ void TradingEnv::restore_state(ByteReader& in) {
     for (double* v : {&p.stops.stop_loss, &p.stops.take_profit, &p.stops.trailing_pct, &p.stop_state.highest_high})
       *v = in.get<double>();
   }
-  // An episode closes at most one trade per ticker and step.
+  // An episode closes at most one trade per ticker and step, and fills at most two (a stop exit,
+  // then a buy); the bounds below leave room to spare and only catch a damaged record.
   const auto max_trades = static_cast<std::uint64_t>(m.n_bars) * std::max<std::size_t>(1, m.n_tickers) * 2;
   const auto n_trades = in.get<std::uint64_t>();
   if (n_trades > max_trades) in.fail(std::to_string(n_trades) + " closed trades");

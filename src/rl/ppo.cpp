@@ -619,13 +619,13 @@ TrainResult train(const TrainRequest& req) {
     return EpisodesInFlight{context, vec.save_state(), last_starts.clone(), returns_acc.clone()};
   };
   auto continue_episodes = [&](const EpisodesInFlight& episodes, const std::string& from) {
+    if (episodes.last_starts.sizes() != last_starts.sizes() || episodes.returns_acc.sizes() != returns_acc.sizes())
+      throw InputError(from + ": episodes_last_starts / episodes_returns_acc: not one value per env");
     vec.restore_state(episodes.env_state, from + ": episodes_env_state");
     last_starts = episodes.last_starts.clone();
     returns_acc = episodes.returns_acc.clone();
   };
-  if (saved_episodes && saved_episodes->context == context &&
-      saved_episodes->last_starts.sizes() == last_starts.sizes() &&
-      saved_episodes->returns_acc.sizes() == returns_acc.sizes()) {
+  if (saved_episodes && saved_episodes->context == context) {
     continue_episodes(*saved_episodes, req.resume);
   } else if (saved_episodes) {
     spdlog::warn("{}: {} changed since the checkpoint: the episodes under way restart", req.resume,
