@@ -9,6 +9,7 @@ find_package(date REQUIRED)          # provides date::date and date::date-tz (sy
 find_package(Eigen3 3.4 REQUIRED NO_MODULE)
 find_package(CURL REQUIRED)
 find_package(SQLiteCpp REQUIRED)   # the order journal
+find_package(ZLIB REQUIRED)        # CRC-32 of model files; the browser test decodes PNG with it
 
 # LibTorch: linked into the core library, headers only visible to src/rl (see docs/architecture.md).
 # TorchConfig.cmake warns about an unused kineto library on Debian; it is harmless.
@@ -16,7 +17,6 @@ find_package(Torch REQUIRED)
 
 if(PLOUTOS_BUILD_TESTS)
   find_package(GTest REQUIRED)
-  find_package(ZLIB REQUIRED)  # the browser test decodes its screenshot (PNG)
 endif()
 if(PLOUTOS_BUILD_BENCH)
   find_package(benchmark REQUIRED)

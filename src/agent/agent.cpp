@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ploutos/core/error.hpp"
+#include "ploutos/core/json_text.hpp"
 #include "ploutos/rl/ppo.hpp"
 
 namespace ploutos::agent {
@@ -19,7 +20,7 @@ Agent::Agent(std::unique_ptr<rl::Policy> policy, const std::string& origin) : po
     throw InputError(origin + ": the manifest is not JSON (" + e.what() + ")");
   }
   if (!manifest.contains("config")) throw InputError(origin + ": the manifest has no 'config'");
-  config_ = config::load_config_text(manifest.at("config").dump(), origin + " (manifest config)");
+  config_ = config::load_config_text(json_text(manifest.at("config")), origin + " (manifest config)");
   obs_.resize(policy_->obs_dim());
 }
 

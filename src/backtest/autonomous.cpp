@@ -17,6 +17,7 @@
 #include "ploutos/backtest/reliability.hpp"
 #include "ploutos/core/atomic_file.hpp"
 #include "ploutos/core/error.hpp"
+#include "ploutos/core/json_text.hpp"
 #include "ploutos/core/parallel.hpp"
 #include "ploutos/core/progress.hpp"
 #include "ploutos/core/rng.hpp"
@@ -123,7 +124,7 @@ std::optional<std::pair<double, double>> read_trial(const fs::path& file, const 
   try {
     std::ifstream in(file);
     const auto j = nlohmann::json::parse(in);
-    if (j.at("key") != nlohmann::json::parse(key.dump())) return std::nullopt;
+    if (j.at("key") != nlohmann::json::parse(json_text(key))) return std::nullopt;
     return std::pair{j.at("validation_sharpe").get<double>(), j.at("validation_return").get<double>()};
   } catch (const nlohmann::json::exception&) {
     spdlog::warn("{}: unreadable, trained again", file.string());
@@ -386,11 +387,9 @@ AutonomousResult run_autonomous(const config::Config& input, const AutonomousSpe
       t.validation_sharpe = run.metrics.sharpe;
       t.validation_return = run.metrics.total_return;
       fs::remove(model);  // its metrics stay beside it; the final model is trained anew
-      write_file_atomic(
-          record,
-          Json{{"key", key}, {"validation_sharpe", t.validation_sharpe}, {"validation_return", t.validation_return}}
-                  .dump() +
-              "\n");
+      const Json scored_record{
+          {"key", key}, {"validation_sharpe", t.validation_sharpe}, {"validation_return", t.validation_return}};
+      write_file_atomic(record, json_text(scored_record) + "\n");
       spdlog::debug("trial {}: validation sharpe {:.3f}", n, t.validation_sharpe);
       scored[index] = t;
       finished[index] = 1;
@@ -490,7 +489,7 @@ std::string autonomous_json(const AutonomousResult& r) {
   j["accepted"] = r.accepted;
   j["interrupted"] = r.interrupted;
   j["model"] = r.model_path;
-  return j.dump(2);
+  return json_text(j, 2);
 }
 
 std::string autonomous_text(const AutonomousResult& r) {

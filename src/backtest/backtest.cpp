@@ -8,6 +8,7 @@
 #include "metrics_json.hpp"
 #include "ploutos/backtest/seen_by_model_json.hpp"
 #include "ploutos/core/atomic_file.hpp"
+#include "ploutos/core/json_text.hpp"
 #include "ploutos/core/rng.hpp"
 #include "ploutos/data/bar.hpp"
 
@@ -225,7 +226,7 @@ std::string summary_json(const BacktestResult& r) {
   nlohmann::ordered_json baselines = nlohmann::ordered_json::object();
   for (const auto& b : r.baselines) baselines[b.name] = metrics_json(b);
   j["baselines"] = baselines;
-  return j.dump(2);
+  return json_text(j, 2);
 }
 
 void write_outputs(const BacktestResult& r, const std::string& dir) {

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "metrics_json.hpp"
+#include "ploutos/core/json_text.hpp"
 #include "ploutos/core/rng.hpp"
 
 namespace ploutos::backtest {
@@ -159,7 +160,7 @@ std::string reliability_json(const ReliabilityResult& r, const env::MarketData& 
             {"one_bar_delay", metrics(r.delayed)},
             {"suspicious", r.suspicious},
             {"verdict", r.verdict}};
-  return j.dump(2);
+  return json_text(j, 2);
 }
 
 std::string reliability_text(const ReliabilityResult& r, const env::MarketData& m) {

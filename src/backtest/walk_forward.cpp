@@ -13,6 +13,7 @@
 #include "metrics_json.hpp"
 #include "ploutos/core/atomic_file.hpp"
 #include "ploutos/core/error.hpp"
+#include "ploutos/core/json_text.hpp"
 #include "ploutos/core/parallel.hpp"
 #include "ploutos/core/progress.hpp"
 #include "ploutos/core/rng.hpp"
@@ -157,7 +158,7 @@ WalkForwardResult run_walk_forward(const config::Config& config, const env::Load
       text << in.rdbuf();
       try {
         const auto j = nlohmann::json::parse(text.str());
-        if (j.at("key") == nlohmann::json::parse(key.dump())) {
+        if (j.at("key") == nlohmann::json::parse(json_text(key))) {
           run.agent = metrics_from(j.at("agent"));
           run.buy_and_hold = metrics_from(j.at("buy_and_hold"));
           run.costs = j.at("costs").get<double>();
@@ -215,7 +216,7 @@ WalkForwardResult run_walk_forward(const config::Config& config, const env::Load
               {"costs", run.costs},
               {"equity", run.equity},
               {"buy_and_hold_equity", run.buy_and_hold_equity}};
-    write_file_atomic(file, j.dump() + "\n");
+    write_file_atomic(file, json_text(j) + "\n");
     finished[index] = 1;
     progress.end(index);
   };
@@ -336,7 +337,7 @@ std::string walk_forward_json(const WalkForwardResult& r) {
             {"fold_results", folds},
             {"oos_equity", r.oos_equity},
             {"oos_buy_and_hold", r.oos_buy_and_hold}};
-  return j.dump(2);
+  return json_text(j, 2);
 }
 
 std::string walk_forward_table(const WalkForwardResult& r) {

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "json_request.hpp"
+#include "ploutos/core/json_text.hpp"
 
 namespace ploutos::broker {
 namespace {
@@ -160,7 +161,7 @@ std::string AlpacaBroker::order_body(const OrderRequest& r) {
     if (r.take_profit_price > 0) j["take_profit"] = {{"limit_price", price(r.take_profit_price)}};
     if (r.stop_loss_price > 0) j["stop_loss"] = {{"stop_price", price(r.stop_loss_price)}};
   }
-  return j.dump();
+  return json_text(j);
 }
 
 Order AlpacaBroker::submit(const OrderRequest& request) {

@@ -9,6 +9,7 @@
 
 #include "json_request.hpp"
 #include "ploutos/calendar/nyse.hpp"
+#include "ploutos/core/json_text.hpp"
 #include "ploutos/core/rng.hpp"
 
 namespace ploutos::broker {
@@ -208,7 +209,7 @@ Order EtoroBroker::submit(const OrderRequest& r) {
     std::set<std::string> known;
     for (const auto& p : portfolio()) known.insert(p.id);
     const auto resp =
-        call("POST", path(by_units ? options_.routes.open_by_units : options_.routes.open_by_amount), body.dump());
+        call("POST", path(by_units ? options_.routes.open_by_units : options_.routes.open_by_amount), json_text(body));
     if (!ok(resp)) fail(resp, "open " + r.symbol);
     // The open response names an order, not the position: the position is read back.
     if (auto found = recover(r, before, known)) {
@@ -242,7 +243,7 @@ Order EtoroBroker::submit(const OrderRequest& r) {
     const double units = std::min(left, p.units);
     Json body = {{"InstrumentId", instrument}};
     if (units < p.units - 1e-9) body["UnitsToDeduct"] = units;
-    const auto resp = call("POST", path(options_.routes.close_position, p.id), body.dump());
+    const auto resp = call("POST", path(options_.routes.close_position, p.id), json_text(body));
     if (!ok(resp)) fail(resp, "close position " + p.id);
     left -= units;
     proceeds += units * rate;

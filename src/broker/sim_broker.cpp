@@ -5,6 +5,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "ploutos/core/json_text.hpp"
 #include "ploutos/core/rng.hpp"
 
 namespace ploutos::broker {
@@ -363,7 +364,7 @@ std::string SimBroker::save_state() const {
   }
   j["pending_legs"] = pending;
   j["oco"] = oco_sibling_;
-  return j.dump(1);
+  return json_text(j, 1);
 }
 
 void SimBroker::load_state(const std::string& text, const std::string& origin) {

@@ -13,6 +13,7 @@
 #include "ploutos/backtest/walk_forward.hpp"
 #include "ploutos/core/atomic_file.hpp"
 #include "ploutos/core/error.hpp"
+#include "ploutos/core/json_text.hpp"
 #include "ploutos/diagnose/timing.hpp"
 #include "ploutos/env/from_config.hpp"
 #include "ploutos/env/load.hpp"
@@ -200,7 +201,7 @@ void add_backtest_command(CLI::App& app, Globals& globals) {
       nlohmann::ordered_json suggestions_json = nlohmann::ordered_json::array();
       for (const auto& x : suggestions)
         suggestions_json.push_back({{"key", x.key}, {"value", x.value}, {"why", x.why}});
-      write_file_atomic(std::filesystem::path(out_dir) / "suggestions.json", suggestions_json.dump(2) + "\n");
+      write_file_atomic(std::filesystem::path(out_dir) / "suggestions.json", json_text(suggestions_json, 2) + "\n");
       for (const auto& x : suggestions) spdlog::info("suggestion: try {} = {} ({})", x.key, x.value, x.why);
       if (o->reliability) {
         backtest::ReliabilitySpec spec;
@@ -219,7 +220,7 @@ void add_backtest_command(CLI::App& app, Globals& globals) {
         if (globals.json) {
           auto j = nlohmann::ordered_json::parse(backtest::summary_json(result));
           j["reliability"] = nlohmann::ordered_json::parse(backtest::reliability_json(rel, m));
-          std::cout << j.dump(2) << "\n";
+          std::cout << json_text(j, 2) << "\n";
           return 0;
         }
         std::cout << "reliability\n" << backtest::reliability_text(rel, m);

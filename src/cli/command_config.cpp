@@ -5,6 +5,7 @@
 
 #include "cli.hpp"
 #include "ploutos/core/error.hpp"
+#include "ploutos/core/json_text.hpp"
 
 namespace ploutos::cli {
 
@@ -76,7 +77,7 @@ void add_config_command(CLI::App& app, Globals& globals) {
       }
       std::sort(names.begin(), names.end());
       if (globals.json) {
-        std::cout << nlohmann::json{{"dir", where}, {"configs", names}}.dump(2) << "\n";
+        std::cout << json_text(nlohmann::json{{"dir", where}, {"configs", names}}, 2) << "\n";
       } else {
         std::cout << (where.empty() ? "no config directory found" : where + ":") << "\n";
         for (const auto& n : names) std::cout << "  " << n << "\n";

@@ -10,6 +10,7 @@
 #include "ploutos/calendar/nyse.hpp"
 #include "ploutos/core/error.hpp"
 #include "ploutos/core/http.hpp"
+#include "ploutos/core/json_text.hpp"
 #include "ploutos/core/progress.hpp"
 #include "ploutos/data/csv.hpp"
 #include "ploutos/data/fetch.hpp"
@@ -174,7 +175,7 @@ void add_data_command(CLI::App& app, Globals& globals) {
                 << info.first << " .. " << info.last << " -> " << info.file.string() << "\n";
     }
   }
-  if (globals.json) std::cout << out.dump(2) << "\n";
+  if (globals.json) std::cout << json_text(out, 2) << "\n";
   return 0;
 };
 }  // namespace ploutos::cli
@@ -228,7 +229,7 @@ check->callback([&globals, ch] {
         }
       }
     }
-    if (globals.json) std::cout << out.dump(2) << "\n";
+    if (globals.json) std::cout << json_text(out, 2) << "\n";
     if (errors > 0) {
       spdlog::error("{} error-level problems in {} files", errors, files.size());
       return kExitUsage;
@@ -277,7 +278,7 @@ info_cmd->callback([&globals, in] {
                     quality.c_str(), source.c_str());
       }
     }
-    if (globals.json) std::cout << out.dump(2) << "\n";
+    if (globals.json) std::cout << json_text(out, 2) << "\n";
     return 0;
   };
 });
@@ -367,7 +368,7 @@ fetch->callback([&globals, f] {
     for (const auto& r : out) {
       if (r.contains("error")) failed.push_back(r["ticker"].get<std::string>());
     }
-    if (globals.json) std::cout << out.dump(2) << "\n";
+    if (globals.json) std::cout << json_text(out, 2) << "\n";
     if (!failed.empty())
       throw Error("fetch failed for " + std::to_string(failed.size()) + " of " + std::to_string(tickers.size()) +
                   " tickers");

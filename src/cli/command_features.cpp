@@ -9,6 +9,7 @@
 #include "cli.hpp"
 #include "ploutos/core/atomic_file.hpp"
 #include "ploutos/core/error.hpp"
+#include "ploutos/core/json_text.hpp"
 #include "ploutos/env/load.hpp"
 #include "ploutos/features/engine.hpp"
 #include "ploutos/features/export.hpp"
@@ -87,7 +88,7 @@ void add_features_command(CLI::App& app, Globals& globals) {
           arr = nlohmann::ordered_json::array();
           for (const auto& f : *group) arr.push_back({{"name", f.name}, {"definition", f.description}});
         }
-        std::cout << j.dump(2) << "\n";
+        std::cout << json_text(j, 2) << "\n";
       } else if (o->markdown) {
         std::cout << features::to_markdown(engine.features());
       } else {

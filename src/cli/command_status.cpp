@@ -3,6 +3,7 @@
 
 #include "cli.hpp"
 #include "ploutos/calendar/nyse.hpp"
+#include "ploutos/core/json_text.hpp"
 
 namespace ploutos::cli {
 
@@ -31,7 +32,7 @@ void add_status_command(CLI::App& app, Globals& globals) {
             {"next_open", format_instant(s.next_open)},
             {"next_close", format_instant(s.next_close)},
             {"previous_close", format_instant(s.previous_close)}};
-        std::cout << j.dump(2) << "\n";
+        std::cout << json_text(j, 2) << "\n";
         return 0;
       }
       std::cout << "NYSE is " << (s.open ? "OPEN" : "CLOSED");

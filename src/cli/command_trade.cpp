@@ -13,6 +13,7 @@
 #include "ploutos/broker/broker.hpp"
 #include "ploutos/calendar/nyse.hpp"
 #include "ploutos/core/error.hpp"
+#include "ploutos/core/json_text.hpp"
 #include "ploutos/data/fetch.hpp"
 #include "ploutos/env/from_config.hpp"
 #include "ploutos/env/load.hpp"
@@ -150,7 +151,7 @@ void add_trade_command(CLI::App& app, Globals& globals) {
         if (globals.json) {
           auto line = report_json(r, tickers);
           line["decision_precision"] = rl::to_string(precision);
-          std::cout << line.dump() << "\n" << std::flush;
+          std::cout << json_text(line) << "\n" << std::flush;
         } else if (!globals.quiet) {
           std::cout << report_text(r) << std::flush;
         }

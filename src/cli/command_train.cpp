@@ -7,6 +7,7 @@
 
 #include "cli.hpp"
 #include "ploutos/core/error.hpp"
+#include "ploutos/core/json_text.hpp"
 #include "ploutos/core/time.hpp"
 #include "ploutos/env/load.hpp"
 #include "ploutos/rl/ppo.hpp"
@@ -100,7 +101,7 @@ void add_train_command(CLI::App& app, Globals& globals) {
           j["best_validation_return"] = result.best_validation_return;
           j["validation_window"] = {{"first", result.validation_first}, {"last", result.validation_last}};
         }
-        std::cout << j.dump(2) << "\n";
+        std::cout << json_text(j, 2) << "\n";
       } else {
         std::cout << (result.interrupted ? "interrupted; checkpoint " : "model ") << result.model_path << " ("
                   << result.timesteps << " timesteps; metrics in " << request.metrics_dir << ")\n";

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli.hpp"
+#include "ploutos/core/json_text.hpp"
 #include "ploutos/core/version.hpp"
 #include "ploutos/rl/runtime.hpp"
 
@@ -25,7 +26,7 @@ void add_version_command(CLI::App& app, Globals& globals) {
                                  {"blas_is_openblas", torch.blas_is_openblas},
                                  {"blas_kernels", torch.blas_kernels},
                                  {"blas_kernels_overridden", torch.blas_kernels_overridden}};
-        std::cout << j.dump(2) << "\n";
+        std::cout << json_text(j, 2) << "\n";
       } else {
         std::cout << "ploutos " << version() << " (" << git_revision() << ", " << build_type() << ")\n"
                   << "  LibTorch " << torch.torch_version << ", " << torch.threads << " threads\n"

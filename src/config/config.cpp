@@ -14,6 +14,7 @@
 #include <type_traits>
 
 #include "ploutos/core/error.hpp"
+#include "ploutos/core/json_text.hpp"
 #include "ploutos/core/text.hpp"
 #include "ploutos/core/time.hpp"
 
@@ -486,7 +487,7 @@ std::string to_json(const Config& config, int indent) {
   nlohmann::ordered_json root = nlohmann::ordered_json::object();
   JsonWriter writer(root);
   const_cast<Config&>(config).describe(writer);
-  return root.dump(indent);
+  return json_text(root, indent);
 }
 
 }  // namespace ploutos::config

@@ -9,6 +9,7 @@
 
 #include "ploutos/core/atomic_file.hpp"
 #include "ploutos/core/error.hpp"
+#include "ploutos/core/json_text.hpp"
 #include "ploutos/core/rng.hpp"
 #include "ploutos/data/csv.hpp"
 #include "ploutos/data/resample.hpp"
@@ -118,7 +119,7 @@ StoredSeries DataStore::save(const BarSeries& series, const std::string& source)
                                     {"rows", info.rows},     {"first", info.first},
                                     {"last", info.last},     {"format", "ploutos-bars-csv/1"}};
   write_file_atomic(info.file, csv);
-  write_file_atomic(folder / (series.ticker + ".json"), meta.dump(2) + "\n");
+  write_file_atomic(folder / (series.ticker + ".json"), json_text(meta, 2) + "\n");
   return info;
 }
 

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ploutos/backtest/seen_by_model_json.hpp"
+#include "ploutos/core/json_text.hpp"
 #include "ploutos/core/svg.hpp"
 
 namespace ploutos::diagnose {
@@ -266,7 +267,7 @@ std::string to_json(const TimingReport& r) {
                      {"pnl", t.pnl}};
   }
   j["per_ticker"] = per;
-  return j.dump(2);
+  return json_text(j, 2);
 }
 
 std::string to_text(const TimingReport& r) {

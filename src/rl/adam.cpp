@@ -78,10 +78,22 @@ void Adam::load(torch::serialize::InputArchive& in) {
     in.read(k + "_exp_avg_sq", exp_avg_sq);
     TORCH_CHECK(exp_avg.sizes() == params_[i].sizes() && exp_avg_sq.sizes() == params_[i].sizes(),
                 "optimizer state of parameter ", i, " has the wrong shape");
+    // One step count for all parameters, saved with each: they must agree.
+    TORCH_CHECK(i == 0 || step.item<std::int64_t>() == step_, "optimizer step count of parameter ", i,
+                " differs from the others");
     step_ = step.item<std::int64_t>();
     exp_avg_[i].copy_(exp_avg);
     exp_avg_sq_[i].copy_(exp_avg_sq);
   }
+}
+
+std::vector<torch::Tensor> Adam::moments() const {
+  std::vector<torch::Tensor> all;
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    all.push_back(exp_avg_[i]);
+    all.push_back(exp_avg_sq_[i]);
+  }
+  return all;
 }
 
 }  // namespace ploutos::rl

@@ -25,6 +25,8 @@ class Adam {
   // Per parameter i: p<i>_step, p<i>_exp_avg, p<i>_exp_avg_sq (nothing before the first step).
   void save(torch::serialize::OutputArchive& out) const;
   void load(torch::serialize::InputArchive& in);
+  // The moment estimates, first then second per parameter (what save writes), for a model file's checksum.
+  std::vector<torch::Tensor> moments() const;
 
  private:
   std::vector<torch::Tensor> params_, exp_avg_, exp_avg_sq_;

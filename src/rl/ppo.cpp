@@ -3,6 +3,7 @@
 
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
+#include <zlib.h>
 
 #include <chrono>
 #include <cmath>
@@ -20,6 +21,7 @@
 #include "adam.hpp"
 #include "ploutos/core/atomic_file.hpp"
 #include "ploutos/core/error.hpp"
+#include "ploutos/core/json_text.hpp"
 #include "ploutos/core/progress.hpp"
 #include "ploutos/core/rng.hpp"
 #include "ploutos/core/version.hpp"
@@ -183,7 +185,7 @@ std::string build_manifest(const TrainRequest& req, const env::MarketData& m, st
                {"best_eval_return", std::isfinite(state.best_eval) ? state.best_eval : 0.0}};
   }
   j["metrics"] = metrics;
-  return j.dump(2);
+  return json_text(j, 2);
 }
 
 // The episodes under way at a checkpoint, so that a resumed training continues them: the
@@ -204,7 +206,7 @@ std::string episodes_context(const TrainRequest& req, std::int64_t n_envs, std::
                            {"data_hash", req.market.data_hash},
                            {"training_bars", {seen.first, seen.split}}};
   for (const char* section : {"features", "environment", "costs", "risk"}) j[section] = config.at(section);
-  return j.dump();
+  return json_text(j);
 }
 
 // "training.n_envs, environment" for two contexts: what a user changed since the checkpoint.
@@ -217,6 +219,53 @@ std::string context_differences(const std::string& saved, const std::string& now
     differences += (differences.empty() ? "" : ", ") + name;
   }
   return differences;
+}
+
+// CRC-32 over what a model file holds. LibTorch's zip reader does not check the zip's own CRCs, so
+// without this a flipped bit in the weights would load and trade. Each item is preceded by its
+// length, so that moving bytes from one item to the next changes the value.
+class Checksum {
+ public:
+  Checksum& add(std::string_view bytes) {
+    const auto size = static_cast<std::uint64_t>(bytes.size());
+    crc_ = crc32_z(crc_, reinterpret_cast<const Bytef*>(&size), sizeof size);
+    crc_ = crc32_z(crc_, reinterpret_cast<const Bytef*>(bytes.data()), bytes.size());
+    return *this;
+  }
+  Checksum& add(const torch::Tensor& t) {
+    if (!t.defined()) return add(std::string_view());
+    const auto c = t.contiguous();
+    return add(std::string_view(static_cast<const char*>(c.data_ptr()), c.nbytes()));
+  }
+  template <class Number>
+  Checksum& add_number(Number value) {
+    return add(std::string_view(reinterpret_cast<const char*>(&value), sizeof value));
+  }
+  std::int64_t value() const { return static_cast<std::int64_t>(crc_); }
+
+ private:
+  uLong crc_ = crc32_z(0, nullptr, 0);
+};
+
+// What a decision depends on: the manifest (architecture, normalisation settings), the weights and
+// the observation statistics.
+std::int64_t policy_checksum(const std::string& manifest, ActorCritic& policy, const RunningMeanStd& obs_rms) {
+  Checksum sum;
+  sum.add(manifest);
+  for (const auto& p : policy->parameters()) sum.add(p);
+  return sum.add(obs_rms.mean).add(obs_rms.var).value();
+}
+
+// The rest of what a resumed training continues from.
+std::int64_t training_checksum(const Adam& optimizer, const RunningMeanStd& obs_rms, const RunningMeanStd& ret_rms,
+                               const Checkpoint& state, const torch::Tensor& rng_state,
+                               const EpisodesInFlight& episodes) {
+  Checksum sum;
+  sum.add_number(optimizer.steps());
+  for (const auto& m : optimizer.moments()) sum.add(m);
+  sum.add_number(obs_rms.count).add(ret_rms.mean).add(ret_rms.var).add_number(ret_rms.count);
+  sum.add_number(state.timesteps).add_number(state.update).add_number(state.best_eval).add(rng_state);
+  return sum.add(episodes.context).add(episodes.env_state).add(episodes.last_starts).add(episodes.returns_acc).value();
 }
 
 void save_model(const std::string& path, ActorCritic& policy, const Adam& optimizer, const RunningMeanStd& obs_rms,
@@ -239,16 +288,22 @@ void save_model(const std::string& path, ActorCritic& policy, const Adam& optimi
   archive.write("state_timesteps", torch::tensor(state.timesteps, torch::kInt64));
   archive.write("state_update", torch::tensor(static_cast<std::int64_t>(state.update), torch::kInt64));
   archive.write("state_best_eval", torch::tensor(state.best_eval, torch::kFloat64));
+  torch::Tensor rng_state;
   {
     std::lock_guard<std::mutex> lock(rng.mutex());
-    archive.write("rng_state", rng.get_state());
+    rng_state = rng.get_state();
   }
+  archive.write("rng_state", rng_state);
   archive.write("episodes_context", c10::IValue(episodes.context));
   auto env_state = torch::empty({static_cast<std::int64_t>(episodes.env_state.size())}, torch::kUInt8);
   std::memcpy(env_state.data_ptr<std::uint8_t>(), episodes.env_state.data(), episodes.env_state.size());
   archive.write("episodes_env_state", env_state);
   archive.write("episodes_last_starts", episodes.last_starts);
   archive.write("episodes_returns_acc", episodes.returns_acc);
+  archive.write("policy_crc32", torch::tensor(policy_checksum(manifest, policy, obs_rms), torch::kInt64));
+  archive.write(
+      "training_crc32",
+      torch::tensor(training_checksum(optimizer, obs_rms, ret_rms, state, rng_state, episodes), torch::kInt64));
   // Through a stream: LibTorch names the records inside the zip after a file's name, so saving
   // to a path would make the bytes depend on it. Then temp file + rename, never half a model.
   std::ostringstream bytes;
@@ -256,24 +311,86 @@ void save_model(const std::string& path, ActorCritic& policy, const Adam& optimi
   write_file_atomic(path, bytes.view());
 }
 
+// The first line of what LibTorch or the JSON parser said: TorchScript's errors quote the damaged
+// source over several lines, and an error message is one line.
+std::string first_line(std::string_view what) {
+  const auto end = what.find('\n');
+  return std::string(what.substr(0, end));
+}
+
+// Runs `read` on a model file's contents. A damaged file (a flipped byte, a truncated copy, an edited
+// manifest) makes LibTorch, its TorchScript reader or the JSON parser throw their own exceptions;
+// they become one InputError naming the file.
+template <class Read>
+decltype(auto) reading_model(const std::string& path, Read&& read) {
+  try {
+    return read();
+  } catch (const Error&) {
+    throw;
+  } catch (const c10::Error& e) {
+    throw InputError(path + ": damaged or not a Ploutos model file (" + first_line(e.what_without_backtrace()) + ")");
+  } catch (const std::exception& e) {
+    throw InputError(path + ": damaged or not a Ploutos model file (" + first_line(e.what()) + ")");
+  }
+}
+
 torch::serialize::InputArchive open_model(const std::string& path) {
   if (std::filesystem::is_directory(path)) throw InputError(path + ": is a directory, not a model file");
   if (!std::filesystem::is_regular_file(path))
     throw InputError(path + ": no such model file (`ploutos train --config NAME --out " + path + "` makes one)");
-  torch::serialize::InputArchive archive;
-  try {
+  return reading_model(path, [&] {
+    torch::serialize::InputArchive archive;
     archive.load_from(path);
-  } catch (const c10::Error& e) {
-    throw InputError(path + ": not a Ploutos model file (" + std::string(e.what_without_backtrace()) + ")");
-  }
-  return archive;
+    return archive;
+  });
 }
 
+// The manifest, checked to be a JSON object.
 std::string manifest_of(torch::serialize::InputArchive& archive, const std::string& path) {
   c10::IValue value;
   if (!archive.try_read("manifest", value) || !value.isString())
     throw InputError(path + ": model file has no manifest");
-  return value.toStringRef();
+  std::string manifest = value.toStringRef();
+  const auto j = nlohmann::json::parse(manifest, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) throw InputError(path + ": damaged model file (its manifest is not JSON)");
+  return manifest;
+}
+
+// Normaliser statistics must fit the observations: the hand-written passes read obs_dim values.
+void check_normaliser(const RunningMeanStd& rms, std::int64_t obs_dim, const std::string& path) {
+  if (rms.mean.numel() != obs_dim || rms.var.numel() != obs_dim || rms.mean.scalar_type() != torch::kFloat64 ||
+      rms.var.scalar_type() != torch::kFloat64 || !rms.var.isfinite().all().item<bool>() ||
+      (rms.var < 0).any().item<bool>() || !rms.mean.isfinite().all().item<bool>())
+    throw InputError(path + ": damaged model file (obs_rms_mean / obs_rms_var: expected " + std::to_string(obs_dim) +
+                     " finite float64 values each, variances >= 0)");
+}
+
+// Module::load gives a parameter whatever shape the file holds, and the hand-written passes trust
+// the shapes the architecture gives: a damaged file must not get through with others.
+void load_weights(ActorCritic& policy, torch::serialize::InputArchive& archive, const std::string& path) {
+  torch::serialize::InputArchive policy_archive;
+  archive.read("policy", policy_archive);
+  std::vector<std::vector<std::int64_t>> shapes;
+  for (const auto& p : policy->parameters()) shapes.push_back(p.sizes().vec());
+  policy->load(policy_archive);
+  const auto names = policy->named_parameters();
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    const auto& p = names[i].value();
+    if (p.sizes().vec() != shapes[i] || p.scalar_type() != torch::kFloat32 || !p.is_contiguous())
+      throw InputError(path + ": damaged model file (policy." + names[i].key() + ": " + std::to_string(p.numel()) +
+                       " values where the architecture in its manifest has " +
+                       std::to_string(c10::multiply_integers(shapes[i])) + " contiguous float32)");
+  }
+}
+
+// Files written before the checksums were added have none, and load as they did.
+void verify_checksum(torch::serialize::InputArchive& archive, const char* record, std::int64_t computed,
+                     const std::string& path, const char* what) {
+  torch::Tensor saved;
+  if (!archive.try_read(record, saved)) return;
+  if (saved.numel() != 1 || saved.scalar_type() != torch::kInt64 || saved.item<std::int64_t>() != computed)
+    throw InputError(path + ": damaged model file (the checksum of its " + what +
+                     " does not match: the file changed after it was written)");
 }
 
 double evaluate(ActorCritic& policy, const RunningMeanStd& rms, double clip_obs, bool normalize,
@@ -310,29 +427,7 @@ class TorchPolicy final : public Policy {
     set_actor(precision);
   }
   TorchPolicy(const std::string& path, DecisionPrecision precision) {
-    auto archive = open_model(path);
-    manifest_ = manifest_of(archive, path);
-    const auto j = nlohmann::json::parse(manifest_);
-    if (j.value("format_version", 0) != kFormatVersion) {
-      throw InputError(path + ": model format " + std::to_string(j.value("format_version", 0)) + ", this build reads " +
-                       std::to_string(kFormatVersion));
-    }
-    obs_dim_ = j.at("obs_dim").get<std::size_t>();
-    n_tickers_ = j.at("tickers").size();
-    const auto& ppo = j.at("config").at("ppo");
-    config::NetArch arch{ppo.at("net_arch").at("pi").get<std::vector<int>>(),
-                         ppo.at("net_arch").at("vf").get<std::vector<int>>()};
-    policy_ = ActorCritic(static_cast<std::int64_t>(obs_dim_), static_cast<std::int64_t>(n_tickers_), arch,
-                          ppo.at("activation").get<std::string>(), false);
-    torch::serialize::InputArchive policy_archive;
-    archive.read("policy", policy_archive);
-    policy_->load(policy_archive);
-    policy_->eval();
-    set_actor(precision);
-    archive.read("obs_rms_mean", rms_.mean);
-    archive.read("obs_rms_var", rms_.var);
-    normalize_ = ppo.value("normalize_observations", true);
-    clip_obs_ = ppo.value("clip_obs", 10.0);
+    reading_model(path, [&] { load(path, precision); });
   }
   std::size_t obs_dim() const override { return obs_dim_; }
   std::size_t n_tickers() const override { return n_tickers_; }
@@ -376,6 +471,35 @@ class TorchPolicy final : public Policy {
   }
 
  private:
+  void load(const std::string& path, DecisionPrecision precision) {
+    auto archive = open_model(path);
+    manifest_ = manifest_of(archive, path);
+    const auto j = nlohmann::json::parse(manifest_);
+    if (j.value("format_version", 0) != kFormatVersion) {
+      throw InputError(path + ": model format " + std::to_string(j.value("format_version", 0)) + ", this build reads " +
+                       std::to_string(kFormatVersion));
+    }
+    obs_dim_ = j.at("obs_dim").get<std::size_t>();
+    // Read with their types here, so that what reads them later (compatibility checks, reports)
+    // cannot meet a damaged field outside this guard.
+    n_tickers_ = j.at("tickers").get<std::vector<std::string>>().size();
+    (void)j.at("feature_set").get<std::string>();
+    (void)j.at("features").get<std::vector<std::string>>();
+    const auto& ppo = j.at("config").at("ppo");
+    config::NetArch arch{ppo.at("net_arch").at("pi").get<std::vector<int>>(),
+                         ppo.at("net_arch").at("vf").get<std::vector<int>>()};
+    policy_ = ActorCritic(static_cast<std::int64_t>(obs_dim_), static_cast<std::int64_t>(n_tickers_), arch,
+                          ppo.at("activation").get<std::string>(), false);
+    load_weights(policy_, archive, path);
+    policy_->eval();
+    set_actor(precision);
+    archive.read("obs_rms_mean", rms_.mean);
+    archive.read("obs_rms_var", rms_.var);
+    check_normaliser(rms_, static_cast<std::int64_t>(obs_dim_), path);
+    verify_checksum(archive, "policy_crc32", policy_checksum(manifest_, policy_, rms_), path, "weights");
+    normalize_ = ppo.value("normalize_observations", true);
+    clip_obs_ = ppo.value("clip_obs", 10.0);
+  }
   void set_actor(DecisionPrecision precision) {
     precision_ = precision;
     actor_ = actor_view(policy_);
@@ -421,6 +545,16 @@ class TorchPolicy final : public Policy {
 std::string read_manifest(const std::string& path) {
   auto archive = open_model(path);
   return manifest_of(archive, path);
+}
+
+bool verify_weights(const std::string& path) {
+  const bool has_checksum = reading_model(path, [&] {
+    auto archive = open_model(path);
+    torch::Tensor saved;
+    return archive.try_read("policy_crc32", saved);
+  });
+  if (has_checksum) TorchPolicy(path, DecisionPrecision::kFloat32);  // its loading checks the checksum
+  return has_checksum;
 }
 
 std::unique_ptr<Policy> Policy::load(const std::string& path, DecisionPrecision precision) {
@@ -539,50 +673,59 @@ TrainResult train(const TrainRequest& req) {
   RunningMeanStd ret_rms(1);
   std::optional<EpisodesInFlight> saved_episodes;
 
-  if (!req.resume.empty()) {
-    auto archive = open_model(req.resume);
-    const auto manifest = manifest_of(archive, req.resume);
-    check_compatible(manifest, cfg.features.feature_set, market->tickers, static_cast<std::size_t>(D));
-    torch::serialize::InputArchive policy_archive, optimizer_archive;
-    archive.read("policy", policy_archive);
-    policy->load(policy_archive);
-    archive.read("optimizer", optimizer_archive);
-    optimizer.load(optimizer_archive);
-    archive.read("obs_rms_mean", obs_rms.mean);
-    archive.read("obs_rms_var", obs_rms.var);
-    auto read = [&](const char* key) {
-      torch::Tensor t;  // a fresh tensor each time: reading into a used one would try to resize its storage
-      archive.read(key, t);
-      return t;
-    };
-    obs_rms.count = read("obs_rms_count").item<double>();
-    // Model files before the reward normaliser was saved: it starts again, as it did then.
-    if (torch::Tensor count; archive.try_read("ret_rms_count", count)) {
-      archive.read("ret_rms_mean", ret_rms.mean);
-      archive.read("ret_rms_var", ret_rms.var);
-      ret_rms.count = count.item<double>();
-    }
-    state.timesteps = read("state_timesteps").item<std::int64_t>();
-    state.update = static_cast<int>(read("state_update").item<std::int64_t>());
-    state.best_eval = read("state_best_eval").item<double>();
-    // Model files before the episodes were saved: they restart, as they did then.
-    if (c10::IValue context; archive.try_read("episodes_context", context) && context.isString()) {
-      const auto env_state = read("episodes_env_state").contiguous();
-      saved_episodes = EpisodesInFlight{context.toStringRef(),
-                                        std::string(reinterpret_cast<const char*>(env_state.data_ptr<std::uint8_t>()),
-                                                    static_cast<std::size_t>(env_state.numel())),
-                                        read("episodes_last_starts"), read("episodes_returns_acc")};
-    }
-    const auto rng_state = read("rng_state");
-    std::lock_guard<std::mutex> lock(rng.mutex());
-    rng.set_state(rng_state);
-    spdlog::info("resuming {} at {} timesteps (update {})", req.resume, state.timesteps, state.update);
-    if (state.timesteps >= total)
-      spdlog::warn(
-          "{} already has {} timesteps, --timesteps {} asks for no more: nothing to train (--timesteps is "
-          "the total to reach, not steps to add)",
-          req.resume, state.timesteps, total);
-  }
+  if (!req.resume.empty())
+    reading_model(req.resume, [&] {
+      auto archive = open_model(req.resume);
+      const auto manifest = manifest_of(archive, req.resume);
+      check_compatible(manifest, cfg.features.feature_set, market->tickers, static_cast<std::size_t>(D));
+      load_weights(policy, archive, req.resume);
+      torch::serialize::InputArchive optimizer_archive;
+      archive.read("optimizer", optimizer_archive);
+      optimizer.load(optimizer_archive);
+      archive.read("obs_rms_mean", obs_rms.mean);
+      archive.read("obs_rms_var", obs_rms.var);
+      check_normaliser(obs_rms, D, req.resume);
+      auto read = [&](const char* key) {
+        torch::Tensor t;  // a fresh tensor each time: reading into a used one would try to resize its storage
+        archive.read(key, t);
+        return t;
+      };
+      obs_rms.count = read("obs_rms_count").item<double>();
+      // Model files before the reward normaliser was saved: it starts again, as it did then.
+      if (torch::Tensor count; archive.try_read("ret_rms_count", count)) {
+        archive.read("ret_rms_mean", ret_rms.mean);
+        archive.read("ret_rms_var", ret_rms.var);
+        ret_rms.count = count.item<double>();
+      }
+      state.timesteps = read("state_timesteps").item<std::int64_t>();
+      const auto update = read("state_update").item<std::int64_t>();
+      if (update < 0 || update > std::numeric_limits<int>::max())
+        throw InputError(req.resume + ": damaged model file (state_update " + std::to_string(update) + ")");
+      state.update = static_cast<int>(update);
+      state.best_eval = read("state_best_eval").item<double>();
+      // Model files before the episodes were saved: they restart, as they did then.
+      if (c10::IValue context; archive.try_read("episodes_context", context) && context.isString()) {
+        const auto env_state = read("episodes_env_state").contiguous();
+        saved_episodes = EpisodesInFlight{context.toStringRef(),
+                                          std::string(reinterpret_cast<const char*>(env_state.data_ptr<std::uint8_t>()),
+                                                      static_cast<std::size_t>(env_state.numel())),
+                                          read("episodes_last_starts"), read("episodes_returns_acc")};
+      }
+      const auto rng_state = read("rng_state");
+      verify_checksum(archive, "policy_crc32", policy_checksum(manifest, policy, obs_rms), req.resume, "weights");
+      verify_checksum(
+          archive, "training_crc32",
+          training_checksum(optimizer, obs_rms, ret_rms, state, rng_state, saved_episodes.value_or(EpisodesInFlight{})),
+          req.resume, "training state");
+      std::lock_guard<std::mutex> lock(rng.mutex());
+      rng.set_state(rng_state);
+      spdlog::info("resuming {} at {} timesteps (update {})", req.resume, state.timesteps, state.update);
+      if (state.timesteps >= total)
+        spdlog::warn(
+            "{} already has {} timesteps, --timesteps {} asks for no more: nothing to train (--timesteps is "
+            "the total to reach, not steps to add)",
+            req.resume, state.timesteps, total);
+    });
 
   // Views of the parameters for the hand-written passes (after a resume has loaded them).
   const MlpView actor = actor_view(policy);
@@ -956,7 +1099,7 @@ TrainResult train(const TrainRequest& req) {
                                {"epochs_run", um.epochs_run},
                                {"eval_return", std::isnan(um.eval_return) ? nlohmann::ordered_json(nullptr)
                                                                           : nlohmann::ordered_json(um.eval_return)}};
-      jsonl << j.dump() << "\n" << std::flush;
+      jsonl << json_text(j) << "\n" << std::flush;
       char line[512];
       std::snprintf(line, sizeof line, "%lld,%d,%.6g,%.6g,%d,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.1f,%s\n",
                     static_cast<long long>(um.timesteps), um.update, um.episode_reward_mean, um.episode_return_mean,

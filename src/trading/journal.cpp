@@ -1,7 +1,9 @@
 #include "ploutos/trading/journal.hpp"
 
 #include <SQLiteCpp/SQLiteCpp.h>
+#include <sqlite3.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -69,6 +71,21 @@ constexpr const char* kOrderColumns =
     "SELECT client_order_id, cycle, decision_time, symbol, side, quantity, intent, state, broker_order_id, "
     "filled_quantity, filled_avg_price, fees, created_at FROM orders ";
 
+// A damaged journal (a disk error, a copy taken mid-write by something other than SQLite) must stop
+// a session before it trades on half a history, and a report before it shows one. quick_check reads
+// every page: milliseconds for a journal of years.
+void check_integrity(SQLite::Database& db, const std::string& path) {
+  SQLite::Statement q(db, "PRAGMA quick_check(1)");
+  std::string verdict = q.executeStep() ? q.getColumn(0).getString() : "no answer";
+  if (verdict == "ok") return;
+  // One line: SQLite heads its findings with "*** in database main ***" and a line break.
+  if (const auto heading = verdict.find("***\n"); verdict.rfind("***", 0) == 0 && heading != std::string::npos)
+    verdict.erase(0, heading + 4);
+  std::replace(verdict.begin(), verdict.end(), '\n', ' ');
+  throw InputError(path + ": damaged order journal (SQLite quick_check: " + verdict +
+                   "); restore it from a backup, or reconcile with the broker and start a new journal");
+}
+
 }  // namespace
 
 Journal::Journal(const std::string& path, bool durable) : path_(path) {
@@ -77,6 +94,7 @@ Journal::Journal(const std::string& path, bool durable) : path_(path) {
     if (!parent.empty()) ensure_writable_directory(parent);
     db_ = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
     db_->setBusyTimeout(5000);
+    check_integrity(*db_, path);
     db_->exec("PRAGMA journal_mode=WAL");
     db_->exec(durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
     db_->exec(kSchema);
@@ -94,7 +112,10 @@ Journal::Journal(const std::string& path, bool durable) : path_(path) {
       set_meta("created_at", created);
     }
   } catch (const SQLite::Exception& e) {
-    throw IoError(path + ": cannot open the journal (" + e.what() + ")");
+    const std::string what = e.what();
+    if (e.getErrorCode() == SQLITE_CORRUPT || e.getErrorCode() == SQLITE_NOTADB)
+      throw InputError(path + ": damaged or not an order journal (" + what + ")");
+    throw IoError(path + ": cannot open the journal (" + what + ")");
   }
 }
 

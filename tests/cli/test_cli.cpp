@@ -229,6 +229,13 @@ TEST(Cli, DataImportRejectsBadCsvAndLeavesTheDirectoryUntouched) {
   const auto text = run("data import " + bad + " --data " + dir);
   EXPECT_EQ(text.code, 2);
   EXPECT_NE(text.err.find(bad + ":2: close: expected a number, got 'ten'"), std::string::npos) << text.err;
+  // A byte that is not UTF-8 (a Latin-1 export, a damaged file) is reported like any other bad
+  // field, also as JSON, where it becomes U+FFFD.
+  { std::ofstream(bad) << "date,open,high,low,close,adj_close,volume\n2024-01-02,10,11,9,t\xe9n,10,5\n"; }
+  const auto latin1 = run("data check " + bad + " --json");
+  EXPECT_EQ(latin1.code, 2) << latin1.err;
+  EXPECT_EQ(latin1.err.find("internal error"), std::string::npos) << latin1.err;
+  EXPECT_NE(json_of(latin1).dump().find("t\xef\xbf\xbdn"), std::string::npos) << latin1.out;
   const auto ok = run("data import " + good + " --data " + dir + " --json");
   EXPECT_EQ(ok.code, 0) << ok.err;
   EXPECT_EQ(json_of(ok)[0]["rows"], 2);
@@ -366,8 +373,11 @@ TEST(Cli, TrainWritesAModelThatModelInfoReads) {
   }
   EXPECT_EQ(info["seed"], 3);
   EXPECT_EQ(info["tickers"].size(), 4u);
+  EXPECT_EQ(info["weights_checksum"], "verified");
   const auto text = run("model info " + model);
   ASSERT_EQ(text.code, 0) << text.err;
+  EXPECT_NE(text.out.find("  checksum      weights match the checksum written with them\n"), std::string::npos)
+      << text.out;
   EXPECT_NE(text.out.find("  tickers       SYNA SYNB SYNC SYND\n"), std::string::npos) << text.out;
   EXPECT_NE(text.out.find("\n    explained_variance "), std::string::npos) << "one metric a line: " << text.out;
   std::ifstream csv(kTmp + "/runs/metrics.csv");

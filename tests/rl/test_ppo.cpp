@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
@@ -360,6 +361,94 @@ TEST(Ppo, ModelFileHasTheManifestAndRefusesAMismatch) {
   EXPECT_THROW(rl::read_manifest(temp_path("missing.pt")), InputError);
   const auto policy = rl::Policy::load(req.output);
   EXPECT_EQ(policy->obs_dim(), 7u);
+}
+
+namespace {
+
+// The tensor records of a model file (an uncompressed zip): name -> [first byte, size) of its data.
+std::map<std::string, std::pair<std::size_t, std::size_t>> zip_records(const std::string& bytes) {
+  auto u16 = [&](std::size_t at) {
+    return std::size_t(std::uint8_t(bytes[at])) | std::size_t(std::uint8_t(bytes[at + 1])) << 8;
+  };
+  auto u32 = [&](std::size_t at) { return u16(at) | u16(at + 2) << 16; };
+  const std::size_t end = bytes.rfind(std::string("PK\x05\x06", 4));
+  std::map<std::string, std::pair<std::size_t, std::size_t>> records;
+  if (end == std::string::npos) return records;
+  std::size_t entry = u32(end + 16);
+  for (std::size_t i = 0, n = u16(end + 10); i < n; ++i) {
+    const std::size_t name_size = u16(entry + 28), size = u32(entry + 20), local = u32(entry + 42);
+    const std::string name = bytes.substr(entry + 46, name_size);
+    records[name] = {local + 30 + u16(local + 26) + u16(local + 28), size};
+    entry += 46 + name_size + u16(entry + 30) + u16(entry + 32);
+  }
+  return records;
+}
+
+}  // namespace
+
+// LibTorch's zip reader ignores the zip's CRCs, so the file carries its own: a flipped bit in any
+// tensor is refused with one line naming the file, by a load (weights) or a resume (the rest),
+// and so is a truncated file. Nothing gets through as another model.
+TEST(Ppo, ADamagedModelFileIsRefusedAndNeverLoadsAsAnotherModel) {
+  const auto market = wrap(planted_market(400, 1));
+  rl::TrainRequest req;
+  req.config = small_config(1);
+  req.market = market;
+  req.output = temp_path("intact.pt");
+  req.total_timesteps = 512;
+  req.progress = false;
+  rl::train(req);
+  EXPECT_TRUE(rl::verify_weights(req.output));
+  std::string intact;
+  {
+    std::ifstream in(req.output, std::ios::binary);
+    intact.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  const std::string damaged = temp_path("damaged.pt");
+  auto write_damaged = [&](const std::string& bytes) { std::ofstream(damaged, std::ios::binary) << bytes; };
+  auto refusal = [&](const std::function<void()>& use) -> std::string {
+    try {
+      use();
+    } catch (const InputError& e) {
+      return e.what();
+    }
+    return "";
+  };
+  auto resume = [&] {
+    rl::TrainRequest again = req;
+    again.resume = damaged;
+    again.output = temp_path("resumed.pt");
+    rl::train(again);  // as many steps as the file has: it loads, checks and saves, nothing more
+  };
+
+  const auto records = zip_records(intact);
+  int tensors = 0, refused_by_load = 0;
+  for (const auto& [name, range] : records) {
+    if (name.find("/data/") == std::string::npos || range.second == 0) continue;
+    ++tensors;
+    std::string bytes = intact;
+    bytes[range.first + range.second / 2] ^= 0x10;
+    write_damaged(bytes);
+    const std::string by_load = refusal([&] { rl::Policy::load(damaged); });
+    const std::string by_resume = refusal(resume);
+    if (!by_load.empty()) ++refused_by_load;
+    EXPECT_FALSE(by_resume.empty()) << name << ": a flipped bit was not noticed by a resume";
+    for (const auto& message : {by_load, by_resume}) {
+      if (message.empty()) continue;
+      EXPECT_NE(message.find(damaged + ": damaged"), std::string::npos) << message;
+      EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+    }
+  }
+  EXPECT_GT(tensors, 20) << "the zip records were not found";
+  EXPECT_GE(refused_by_load, 12) << "the weights and statistics must be checked by every load";
+  EXPECT_LT(refused_by_load, tensors) << "a load does not read the optimiser's state";
+
+  for (const double fraction : {0.0, 0.1, 0.5, 0.9, 0.999}) {
+    write_damaged(intact.substr(0, static_cast<std::size_t>(fraction * static_cast<double>(intact.size()))));
+    const std::string message = refusal([&] { rl::Policy::load(damaged); });
+    EXPECT_NE(message.find(damaged), std::string::npos) << "truncated to " << fraction << ": " << message;
+    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+  }
 }
 
 TEST(Ppo, ReachesTheOptimumOfATriviallySolvableMarket) {

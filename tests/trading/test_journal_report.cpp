@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -166,6 +167,35 @@ TEST(JournalReport, RefusesWhatIsNotAJournalAndCreatesNothing) {
     std::ofstream(other, std::ios::binary) << content;
     EXPECT_THROW(read_journal_report(other.string()), InputError) << "content '" << content << "'";
     EXPECT_EQ(bytes_of(other), content) << "the report changed a file that is not a journal";
+  }
+  fs::remove_all(dir);
+}
+
+// A journal whose pages were damaged after it was written stops a report and a session at the
+// door, with one line naming it, instead of showing or trading on part of its history.
+TEST(JournalReport, ADamagedJournalIsRefusedByTheReportAndBySessions) {
+  const auto dir = fresh_dir("damaged");
+  const auto path = (dir / "journal.sqlite").string();
+  {
+    Journal j(path, false);
+    j.set_meta("broker", "sim");
+    for (int i = 0; i < 400; ++i) j.record_event("note", "event " + std::to_string(i) + std::string(100, 'x'));
+  }
+  std::string bytes = bytes_of(path);
+  ASSERT_GT(bytes.size(), 8u * 4096) << "the journal should span pages";
+  EXPECT_NO_THROW(read_journal_report(path));
+  for (std::size_t i = 5 * 4096; i < 5 * 4096 + 200; ++i) bytes[i] = static_cast<char>(0xA5);
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+  for (const auto& open :
+       std::vector<std::function<void()>>{[&] { read_journal_report(path); }, [&] { Journal session(path, true); }}) {
+    try {
+      open();
+      ADD_FAILURE() << "a damaged journal was opened";
+    } catch (const InputError& e) {
+      const std::string what = e.what();
+      EXPECT_EQ(what.rfind(path + ": damaged order journal (", 0), 0u) << what;
+      EXPECT_EQ(what.find('\n'), std::string::npos) << what;
+    }
   }
   fs::remove_all(dir);
 }

@@ -82,6 +82,10 @@ double update_flops_per_sample(std::size_t obs_dim, std::size_t n_tickers, const
 // obs_dim, action_space, config, data_range, data_hash, seed, git_revision, metrics, ...).
 std::string read_manifest(const std::string& path);
 
+// Loads a model's weights and checks them against the checksum written with them (InputError when
+// they differ). False for a file written before model files carried checksums: nothing to check.
+bool verify_weights(const std::string& path);
+
 // A trained policy for decisions: normalises the observation with the frozen statistics and picks
 // the most likely action per ticker (or samples with `deterministic = false`).
 class Policy {
