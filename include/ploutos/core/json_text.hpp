@@ -2,9 +2,8 @@
 // JSON as text for every output. Strings in it can come from what a user gave us (a CSV field, a
 // ticker, a broker's reply) and need not be UTF-8; nlohmann's plain dump() throws on those, which
 // would turn a report on a bad file into an internal error. Invalid bytes become U+FFFD instead.
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 namespace ploutos {
 
