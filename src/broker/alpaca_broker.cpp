@@ -16,16 +16,20 @@ using Json = nlohmann::json;
 double number(const Json& j, const char* key) {
   if (!j.contains(key) || j[key].is_null()) return 0.0;
   const auto& v = j[key];
-  if (v.is_number()) return v.get<double>();
+  double x = std::nan("");
+  if (v.is_number()) x = v.get<double>();
   if (v.is_string()) {
     const std::string s = v.get<std::string>();
     if (s.empty()) return 0.0;
     try {
-      return std::stod(s);
+      x = std::stod(s);
     } catch (const std::exception&) {
     }
   }
-  throw BrokerError(BrokerError::Kind::kProtocol, std::string("alpaca: field '") + key + "' is not a number");
+  // "nan" and "inf" parse as numbers; no quantity or price of an account is either.
+  if (!std::isfinite(x))
+    throw BrokerError(BrokerError::Kind::kProtocol, std::string("alpaca: field '") + key + "' is not a finite number");
+  return x;
 }
 
 std::string text(const Json& j, const char* key) {
@@ -45,7 +49,15 @@ std::string price(double x) {
   return buf;
 }
 
+// A list where the API sends one: iterating an object or a number would read something else.
+// By value: a reference into parse()'s temporary would dangle in a range-for.
+Json array(Json j, const char* what) {
+  if (!j.is_array()) throw BrokerError(BrokerError::Kind::kProtocol, std::string("alpaca ") + what + ": not a list");
+  return j;
+}
+
 Order parse_order(const Json& j) {
+  if (!j.is_object()) throw BrokerError(BrokerError::Kind::kProtocol, "alpaca order: not an object");
   Order o;
   o.id = text(j, "id");
   o.client_order_id = text(j, "client_order_id");
@@ -124,22 +136,26 @@ HttpResponse AlpacaBroker::call(const std::string& method, const std::string& ur
 Account AlpacaBroker::account() {
   const auto r = call("GET", options_.base_url + "/v2/account");
   if (!ok(r)) fail(r, "account");
-  const auto j = parse(r, "account");
-  if (j.value("trading_blocked", false) || j.value("account_blocked", false))
-    throw BrokerError(BrokerError::Kind::kRejected, "alpaca account: trading is blocked on this account");
-  return {number(j, "cash"), number(j, "equity"), number(j, "buying_power")};
+  return reading_reply("alpaca account", [&]() -> Account {
+    const auto j = parse(r, "account");
+    if (j.value("trading_blocked", false) || j.value("account_blocked", false))
+      throw BrokerError(BrokerError::Kind::kRejected, "alpaca account: trading is blocked on this account");
+    return {number(j, "cash"), number(j, "equity"), number(j, "buying_power")};
+  });
 }
 
 std::vector<Position> AlpacaBroker::positions() {
   const auto r = call("GET", options_.base_url + "/v2/positions");
   if (!ok(r)) fail(r, "positions");
-  std::vector<Position> out;
-  for (const auto& p : parse(r, "positions")) {
-    double q = number(p, "qty");
-    if (text(p, "side") == "short") q = -std::abs(q);
-    out.push_back({text(p, "symbol"), q, number(p, "avg_entry_price"), number(p, "current_price")});
-  }
-  return out;
+  return reading_reply("alpaca positions", [&] {
+    std::vector<Position> out;
+    for (const auto& p : array(parse(r, "positions"), "positions")) {
+      double q = number(p, "qty");
+      if (text(p, "side") == "short") q = -std::abs(q);
+      out.push_back({text(p, "symbol"), q, number(p, "avg_entry_price"), number(p, "current_price")});
+    }
+    return out;
+  });
 }
 
 std::string AlpacaBroker::order_body(const OrderRequest& r) {
@@ -166,7 +182,7 @@ std::string AlpacaBroker::order_body(const OrderRequest& r) {
 
 Order AlpacaBroker::submit(const OrderRequest& request) {
   const auto r = call("POST", options_.base_url + "/v2/orders", order_body(request));
-  if (ok(r)) return parse_order(parse(r, "order"));
+  if (ok(r)) return reading_reply("alpaca order", [&] { return parse_order(parse(r, "order")); });
   if (r.status == 422 && error_message(r).find("client_order_id") != std::string::npos) {
     // A retry of a request whose first response was lost: the first one was accepted.
     if (auto existing = order_by_client_id(request.client_order_id)) return *existing;
@@ -178,15 +194,17 @@ std::optional<Order> AlpacaBroker::order_by_client_id(const std::string& cid) {
   const auto r = call("GET", options_.base_url + "/v2/orders:by_client_order_id?client_order_id=" + url_encode(cid));
   if (r.status == 404) return std::nullopt;
   if (!ok(r)) fail(r, "order lookup " + cid);
-  return parse_order(parse(r, "order lookup"));
+  return reading_reply("alpaca order lookup", [&] { return parse_order(parse(r, "order lookup")); });
 }
 
 std::vector<Order> AlpacaBroker::open_orders() {
   const auto r = call("GET", options_.base_url + "/v2/orders?status=open&nested=true&limit=500");
   if (!ok(r)) fail(r, "open orders");
-  std::vector<Order> out;
-  for (const auto& o : parse(r, "open orders")) out.push_back(parse_order(o));
-  return out;
+  return reading_reply("alpaca open orders", [&] {
+    std::vector<Order> out;
+    for (const auto& o : array(parse(r, "open orders"), "open orders")) out.push_back(parse_order(o));
+    return out;
+  });
 }
 
 void AlpacaBroker::cancel(const std::string& id) {
@@ -197,31 +215,36 @@ void AlpacaBroker::cancel(const std::string& id) {
 MarketClock AlpacaBroker::clock() {
   const auto r = call("GET", options_.base_url + "/v2/clock");
   if (!ok(r)) fail(r, "clock");
-  const auto j = parse(r, "clock");
-  try {
+  return reading_reply("alpaca clock", [&]() -> MarketClock {
+    const auto j = parse(r, "clock");
     return {parse_instant(text(j, "timestamp")), j.value("is_open", false), parse_instant(text(j, "next_open")),
             parse_instant(text(j, "next_close"))};
-  } catch (const InputError& e) {
-    throw BrokerError(BrokerError::Kind::kProtocol, std::string("alpaca clock: ") + e.what());
-  }
+  });
 }
 
 std::vector<AlpacaSession> AlpacaBroker::calendar(Day first, Day last) {
   const auto r =
       call("GET", options_.base_url + "/v2/calendar?start=" + format_day(first) + "&end=" + format_day(last));
   if (!ok(r)) fail(r, "calendar");
-  std::vector<AlpacaSession> out;
-  for (const auto& s : parse(r, "calendar"))
-    out.push_back({parse_day(text(s, "date")), text(s, "open"), text(s, "close")});
-  return out;
+  return reading_reply("alpaca calendar", [&] {
+    std::vector<AlpacaSession> out;
+    for (const auto& s : array(parse(r, "calendar"), "calendar"))
+      out.push_back({parse_day(text(s, "date")), text(s, "open"), text(s, "close")});
+    return out;
+  });
 }
 
 double AlpacaBroker::latest_price(const std::string& symbol) {
   const auto r = call("GET", options_.data_url + "/v2/stocks/" + url_encode(symbol) + "/trades/latest");
   if (!ok(r)) fail(r, "latest trade " + symbol);
-  const auto j = parse(r, "latest trade");
-  if (!j.contains("trade")) throw BrokerError(BrokerError::Kind::kProtocol, "alpaca latest trade: no 'trade'");
-  return number(j["trade"], "p");
+  return reading_reply("alpaca latest trade", [&] {
+    const auto j = parse(r, "latest trade");
+    if (!j.contains("trade") || !j["trade"].is_object())
+      throw BrokerError(BrokerError::Kind::kProtocol, "alpaca latest trade: no 'trade'");
+    const double p = number(j["trade"], "p");
+    if (!(p > 0)) throw BrokerError(BrokerError::Kind::kProtocol, "alpaca latest trade: price " + decimal(p));
+    return p;
+  });
 }
 
 }  // namespace ploutos::broker

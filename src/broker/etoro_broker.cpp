@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "json_request.hpp"
@@ -29,9 +30,21 @@ const Json* field(const Json& j, std::initializer_list<const char*> names) {
 double num(const Json& j, std::initializer_list<const char*> names) {
   const Json* v = field(j, names);
   if (v == nullptr) return 0.0;
-  if (v->is_number()) return v->get<double>();
-  if (v->is_string()) return std::stod(v->get<std::string>());
-  throw BrokerError(BrokerError::Kind::kProtocol, std::string("etoro: field '") + *names.begin() + "' is not a number");
+  double x = std::nan("");
+  if (v->is_number()) x = v->get<double>();
+  if (v->is_string()) x = std::stod(v->get<std::string>());  // reading_reply turns its throws into BrokerError
+  if (!std::isfinite(x))
+    throw BrokerError(BrokerError::Kind::kProtocol,
+                      std::string("etoro: field '") + *names.begin() + "' is not a finite number");
+  return x;
+}
+
+// Instrument ids are ints; a double out of range would make the conversion undefined.
+int id_num(const Json& j, std::initializer_list<const char*> names) {
+  const double x = num(j, names);
+  if (x < 0 || x > std::numeric_limits<int>::max() || x != std::floor(x))
+    throw BrokerError(BrokerError::Kind::kProtocol, std::string("etoro: field '") + *names.begin() + "' is not an id");
+  return static_cast<int>(x);
 }
 
 std::string str(const Json& j, std::initializer_list<const char*> names) {
@@ -101,18 +114,20 @@ int EtoroBroker::instrument_id(const std::string& symbol) {
   if (const auto it = instruments_.find(symbol); it != instruments_.end()) return it->second;
   const auto r = call("GET", options_.routes.search + symbol);
   if (!ok(r)) fail(r, "instrument search " + symbol);
-  const auto j = parse(r, "instrument search");
-  const Json* items = field(j, {"items", "Items"});
-  if (items != nullptr && items->is_array()) {
-    for (const auto& item : *items) {
-      if (str(item, {"internalSymbolFull", "InternalSymbolFull", "symbol"}) == symbol) {
-        const int id = static_cast<int>(num(item, {"instrumentId", "InstrumentID", "instrumentID"}));
-        instruments_[symbol] = id;
-        return id;
+  return reading_reply("etoro instrument search", [&] {
+    const auto j = parse(r, "instrument search");
+    const Json* items = field(j, {"items", "Items"});
+    if (items != nullptr && items->is_array()) {
+      for (const auto& item : *items) {
+        if (str(item, {"internalSymbolFull", "InternalSymbolFull", "symbol"}) == symbol) {
+          const int id = id_num(item, {"instrumentId", "InstrumentID", "instrumentID"});
+          instruments_[symbol] = id;
+          return id;
+        }
       }
     }
-  }
-  throw BrokerError(BrokerError::Kind::kNotFound, "etoro: no instrument for symbol '" + symbol + "'");
+    throw BrokerError(BrokerError::Kind::kNotFound, "etoro: no instrument for symbol '" + symbol + "'");
+  });
 }
 
 std::string EtoroBroker::symbol_of(int instrument) const {
@@ -125,27 +140,31 @@ std::string EtoroBroker::symbol_of(int instrument) const {
 std::vector<EtoroBroker::EtoroPosition> EtoroBroker::portfolio(double* credit) {
   const auto r = call("GET", path(options_.routes.portfolio));
   if (!ok(r)) fail(r, "portfolio");
-  const auto j = parse(r, "portfolio");
-  const Json* root = field(j, {"clientPortfolio", "ClientPortfolio"});
-  if (root == nullptr) throw BrokerError(BrokerError::Kind::kProtocol, "etoro portfolio: no 'clientPortfolio'");
-  if (credit != nullptr) *credit = num(*root, {"credit", "Credit"});
-  std::vector<EtoroPosition> out;
-  if (const Json* ps = field(*root, {"positions", "Positions"}); ps != nullptr && ps->is_array()) {
-    for (const auto& p : *ps) {
-      EtoroPosition e;
-      e.id = str(p, {"positionID", "PositionID", "positionId"});
-      e.instrument = static_cast<int>(num(p, {"instrumentID", "InstrumentID", "instrumentId"}));
-      const Json* buy = field(p, {"isBuy", "IsBuy"});
-      e.is_buy = buy == nullptr || buy->get<bool>();
-      e.units = num(p, {"units", "Units"});
-      e.open_rate = num(p, {"openRate", "OpenRate"});
-      e.amount = num(p, {"amount", "Amount"});
-      const std::string opened = str(p, {"openDateTime", "OpenDateTime"});
-      if (!opened.empty()) e.opened = parse_instant(opened);
-      out.push_back(e);
+  return reading_reply("etoro portfolio", [&] {
+    const auto j = parse(r, "portfolio");
+    const Json* root = field(j, {"clientPortfolio", "ClientPortfolio"});
+    if (root == nullptr) throw BrokerError(BrokerError::Kind::kProtocol, "etoro portfolio: no 'clientPortfolio'");
+    if (credit != nullptr) *credit = num(*root, {"credit", "Credit"});
+    std::vector<EtoroPosition> out;
+    if (const Json* ps = field(*root, {"positions", "Positions"}); ps != nullptr && ps->is_array()) {
+      for (const auto& p : *ps) {
+        EtoroPosition e;
+        e.id = str(p, {"positionID", "PositionID", "positionId"});
+        e.instrument = id_num(p, {"instrumentID", "InstrumentID", "instrumentId"});
+        const Json* buy = field(p, {"isBuy", "IsBuy"});
+        if (buy != nullptr && !buy->is_boolean())
+          throw BrokerError(BrokerError::Kind::kProtocol, "etoro portfolio: isBuy is not true or false");
+        e.is_buy = buy == nullptr || buy->get<bool>();
+        e.units = num(p, {"units", "Units"});
+        e.open_rate = num(p, {"openRate", "OpenRate"});
+        e.amount = num(p, {"amount", "Amount"});
+        const std::string opened = str(p, {"openDateTime", "OpenDateTime"});
+        if (!opened.empty()) e.opened = parse_instant(opened);
+        out.push_back(e);
+      }
     }
-  }
-  return out;
+    return out;
+  });
 }
 
 Account EtoroBroker::account() {
@@ -216,9 +235,11 @@ Order EtoroBroker::submit(const OrderRequest& r) {
       submitted_[r.client_order_id] = *found;
       return *found;
     }
-    const auto j = parse(resp, "open");
-    const Json* order = field(j, {"orderForOpen", "OrderForOpen"});
-    o.id = order != nullptr ? "order:" + str(*order, {"orderID", "OrderID", "orderId"}) : "order:?";
+    o.id = reading_reply("etoro open", [&] {
+      const auto j = parse(resp, "open");
+      const Json* order = field(j, {"orderForOpen", "OrderForOpen"});
+      return order != nullptr ? "order:" + str(*order, {"orderID", "OrderID", "orderId"}) : std::string("order:?");
+    });
     o.quantity = r.quantity;
     o.status = OrderStatus::kNew;
     submitted_[r.client_order_id] = o;
@@ -303,16 +324,18 @@ double EtoroBroker::latest_price(const std::string& symbol) {
   const int instrument = instrument_id(symbol);
   const auto r = call("GET", options_.routes.rates + std::to_string(instrument));
   if (!ok(r)) fail(r, "rates " + symbol);
-  const auto j = parse(r, "rates");
-  const Json* rates = field(j, {"rates", "Rates"});
-  if (rates != nullptr && rates->is_array()) {
-    for (const auto& x : *rates) {
-      if (static_cast<int>(num(x, {"instrumentID", "InstrumentID", "instrumentId"})) != instrument) continue;
-      const double bid = num(x, {"bid", "Bid"}), ask = num(x, {"ask", "Ask"});
-      return bid > 0 && ask > 0 ? 0.5 * (bid + ask) : std::max(bid, ask);
+  return reading_reply("etoro rates", [&] {
+    const auto j = parse(r, "rates");
+    const Json* rates = field(j, {"rates", "Rates"});
+    if (rates != nullptr && rates->is_array()) {
+      for (const auto& x : *rates) {
+        if (id_num(x, {"instrumentID", "InstrumentID", "instrumentId"}) != instrument) continue;
+        const double bid = num(x, {"bid", "Bid"}), ask = num(x, {"ask", "Ask"});
+        if (bid > 0 || ask > 0) return bid > 0 && ask > 0 ? 0.5 * (bid + ask) : std::max(bid, ask);
+      }
     }
-  }
-  throw BrokerError(BrokerError::Kind::kProtocol, "etoro rates: no rate for " + symbol);
+    throw BrokerError(BrokerError::Kind::kProtocol, "etoro rates: no rate for " + symbol);
+  });
 }
 
 }  // namespace ploutos::broker
