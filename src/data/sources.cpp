@@ -95,8 +95,14 @@ class AlpacaSource final : public BarSource {
       if (bars != body.end() && bars->is_array()) {
         for (const auto& b : *bars) {
           if (!b.is_object() || !b.contains("t") || !b["t"].is_string()) throw SourceError("alpaca: malformed bar");
-          append_bar(out, req, parse_instant(b["t"].get<std::string>()), number(b, "o", name()), number(b, "h", name()),
-                     number(b, "l", name()), number(b, "c", name()), number(b, "v", name()));
+          Instant t;
+          try {
+            t = parse_instant(b["t"].get<std::string>());
+          } catch (const InputError& e) {
+            throw SourceError("alpaca: malformed bar (" + std::string(e.what()) + ")");
+          }
+          append_bar(out, req, t, number(b, "o", name()), number(b, "h", name()), number(b, "l", name()),
+                     number(b, "c", name()), number(b, "v", name()));
         }
       } else if (bars != body.end() && !bars->is_null()) {
         throw SourceError("alpaca: malformed response ('bars' is not a list)");
@@ -135,8 +141,11 @@ class YahooSource final : public BarSource {
     const json* chart = body.is_object() && body.contains("chart") ? &body["chart"] : nullptr;
     if (chart != nullptr && chart->contains("error") && !(*chart)["error"].is_null()) {
       const auto& err = (*chart)["error"];
-      throw SourceError("yahoo: " + err.value("code", std::string("error")) + ": " +
-                        err.value("description", std::string()));
+      auto text = [&](const char* key, const char* otherwise) {
+        return err.is_object() && err.contains(key) && err[key].is_string() ? err[key].get<std::string>()
+                                                                            : std::string(otherwise);
+      };
+      throw SourceError("yahoo: " + text("code", "error") + ": " + text("description", ""));
     }
     if (response.status != 200)
       throw SourceError("yahoo: HTTP " + std::to_string(response.status) + ": " + snippet(response.body));
@@ -154,18 +163,20 @@ class YahooSource final : public BarSource {
       if (req.timeframe == Timeframe::k1d && result["indicators"].contains("adjclose")) {
         adj = &result["indicators"]["adjclose"].at(0).at("adjclose");
       }
+      // at(i) throughout: a list shorter than the timestamps is a malformed response, not a read past it.
       for (std::size_t i = 0; i < ts.size(); ++i) {
-        const auto& o = quote.at("open")[i];
-        const auto& h = quote.at("high")[i];
-        const auto& l = quote.at("low")[i];
-        const auto& c = quote.at("close")[i];
-        const auto& v = quote.at("volume")[i];
+        const auto& o = quote.at("open").at(i);
+        const auto& h = quote.at("high").at(i);
+        const auto& l = quote.at("low").at(i);
+        const auto& c = quote.at("close").at(i);
+        const auto& v = quote.at("volume").at(i);
         if (o.is_null() || h.is_null() || l.is_null() || c.is_null()) continue;  // a missing bar stays missing
+        if (!ts.at(i).is_number_integer()) throw SourceError("yahoo: malformed response (a timestamp)");
         // Daily bars become split- and dividend-adjusted like the project's files: scale by adjclose/close.
-        const double factor = adj != nullptr && !(*adj)[i].is_null() && c.get<double>() != 0
-                                  ? (*adj)[i].get<double>() / c.get<double>()
+        const double factor = adj != nullptr && !adj->at(i).is_null() && c.get<double>() != 0
+                                  ? adj->at(i).get<double>() / c.get<double>()
                                   : 1.0;
-        append_bar(out, req, Instant{std::chrono::seconds{ts[i].get<std::int64_t>()}}, o.get<double>() * factor,
+        append_bar(out, req, Instant{std::chrono::seconds{ts.at(i).get<std::int64_t>()}}, o.get<double>() * factor,
                    h.get<double>() * factor, l.get<double>() * factor, c.get<double>() * factor,
                    v.is_null() ? 0.0 : v.get<double>());
       }
@@ -195,13 +206,16 @@ class PolygonSource final : public BarSource {
           url + (url.find('?') == std::string::npos ? "?" : "&") + "apiKey=" + url_encode(o_.api_key);
       const json body = parse_body(name(), http_.get(with_key));
       if (!body.is_object()) throw SourceError("polygon: malformed response (not an object)");
-      const std::string status = body.value("status", std::string());
-      if (status != "OK" && status != "DELAYED")
-        throw SourceError("polygon: status " + status + ": " + body.value("error", std::string()));
+      auto text = [&](const char* key) {
+        return body.contains(key) && body[key].is_string() ? body[key].get<std::string>() : std::string();
+      };
+      const std::string status = text("status");
+      if (status != "OK" && status != "DELAYED") throw SourceError("polygon: status " + status + ": " + text("error"));
       if (body.contains("results")) {
         if (!body["results"].is_array()) throw SourceError("polygon: malformed response ('results' is not a list)");
         for (const auto& b : body["results"]) {
-          if (!b.is_object() || !b.contains("t") || !b["t"].is_number()) throw SourceError("polygon: malformed bar");
+          if (!b.is_object() || !b.contains("t") || !b["t"].is_number_integer())
+            throw SourceError("polygon: malformed bar");
           append_bar(out, req,
                      Instant{std::chrono::duration_cast<std::chrono::seconds>(
                          std::chrono::milliseconds{b["t"].get<std::int64_t>()})},
@@ -259,13 +273,17 @@ ChainResult SourceChain::fetch(const FetchRequest& request) {
       failures += (failures.empty() ? "" : "; ") + source->name() + ": no credentials";
       continue;
     }
-    try {
-      return {source->fetch(request), source->name()};
-    } catch (const Error& e) {  // SourceError, HttpError, InputError from a malformed timestamp
-      std::string what = e.what();
+    auto failed = [&](std::string what) {
       if (what.rfind(source->name(), 0) != 0) what = source->name() + ": " + what;
       spdlog::warn("{}: {}; trying the next source", request.ticker, what);
       failures += (failures.empty() ? "" : "; ") + what;
+    };
+    try {
+      return {source->fetch(request), source->name()};
+    } catch (const Error& e) {  // SourceError, HttpError, InputError from a malformed timestamp
+      failed(e.what());
+    } catch (const json::exception& e) {  // a reply of a shape no check of the source foresaw
+      failed("malformed response (" + std::string(e.what()) + ")");
     }
   }
   throw SourceError("no source delivered " + request.ticker + " " + std::string(to_string(request.timeframe)) + " " +

@@ -363,3 +363,64 @@ TEST(Fetch, MissingRangesSkipSpansWithoutSessions) {
   ASSERT_EQ(r.size(), 1u);  // 12-30..01-01 has no session (weekend + New Year)
   EXPECT_EQ(format_day(r[0].first), "2024-01-06");
 }
+
+// Every source against a server that answers with one odd body (other JSON types, fields of the
+// wrong type, lists shorter than the timestamps, timestamps out of range): a SourceError or
+// another ploutos::Error that names the source, so the chain tries the next one; never a JSON
+// library exception that would end a fetch as an internal error.
+TEST(SourceChain, AReplyOfAnyOtherShapeIsAnErrorOfTheSource) {
+  const std::vector<std::string> bodies = {
+      "",
+      "null",
+      "5",
+      "\"x\"",
+      "[]",
+      "{}",
+      "[{}]",
+      "{\"x\":",
+      R"({"chart": 5})",
+      R"({"chart": {"error": 5}})",
+      R"({"chart": {"error": {"code": 5, "description": []}}})",
+      R"({"chart": {"result": [5]}})",
+      R"({"chart": {"result": [{"timestamp": 5}]}})",
+      R"({"chart": {"result": [{"timestamp": [1704205800, 1704292200], "indicators": {"quote": [{"open": [1], "high": [1], "low": [1], "close": [1], "volume": [1]}]}}]}})",
+      R"({"chart": {"result": [{"timestamp": [1.5e300], "indicators": {"quote": [{"open": [1], "high": [1], "low": [1], "close": [1], "volume": [1]}]}}]}})",
+      R"({"chart": {"result": [{"timestamp": [1704205800], "indicators": {"quote": [{"open": ["a"], "high": [1], "low": [1], "close": [1], "volume": [1]}], "adjclose": 5}}]}})",
+      R"({"status": 5, "error": []})",
+      R"({"status": "OK", "results": [{"t": 1.5e300}]})",
+      R"({"status": "OK", "results": [{"t": 1704205800000, "o": "1"}]})",
+      R"({"status": "OK", "results": {}})",
+      R"({"bars": [{"t": 5}]})",
+      R"({"bars": {}})",
+      R"({"bars": [{"t": "2024-01-02T05:00:00Z", "o": "x"}]})",
+      R"({"bars": [{"t": "yesterday", "o": 1, "h": 1, "l": 1, "c": 1, "v": 1}]})"};
+  FakeServer fake;
+  std::mutex mutex;
+  std::string body;
+  fake.server().Get(".*", [&](const httplib::Request&, httplib::Response& res) {
+    std::lock_guard lock(mutex);
+    res.set_content(body, "application/json");
+  });
+  fake.start();
+  HttpClient http(quick_retries());
+  for (const auto& b : bodies) {
+    {
+      std::lock_guard lock(mutex);
+      body = b;
+    }
+    std::vector<std::unique_ptr<BarSource>> sources;
+    sources.push_back(make_alpaca_source(http, AlpacaSourceOptions{fake.url(), "k", "s", "iex", "all"}));
+    sources.push_back(make_yahoo_source(http, YahooSourceOptions{fake.url()}));
+    sources.push_back(make_polygon_source(http, PolygonSourceOptions{fake.url(), "pk"}));
+    for (const auto& source : sources) {
+      try {
+        source->fetch(kJanuary);
+        ADD_FAILURE() << source->name() << " made bars of " << b;
+      } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find(source->name()), std::string::npos) << e.what();
+      } catch (const std::exception& e) {
+        ADD_FAILURE() << source->name() << " with body " << b << ": " << e.what();
+      }
+    }
+  }
+}
