@@ -206,7 +206,6 @@ void rsi(In close, std::size_t period, Out out) {
 
 void seed_rsi(In close, std::size_t period, Out out) {
   fill_nan(out);
-  std::vector<double> gains(close.size(), kNaN), losses(close.size(), kNaN);
   double g = 0, l = 0;
   for (std::size_t t = 1; t < close.size(); ++t) {
     const double d = close[t] - close[t - 1];

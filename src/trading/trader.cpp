@@ -73,7 +73,7 @@ std::string client_order_id(const std::string& run_id, Instant t, const std::str
 }
 
 Trader::Trader(broker::Broker& broker, Journal& journal, TraderConfig config, DecideFn decide)
-    : broker_(broker), journal_(journal), config_(config), decide_(std::move(decide)) {}
+    : broker_(broker), journal_(journal), config_(std::move(config)), decide_(std::move(decide)) {}
 
 std::set<std::string> Trader::known_broker_ids() const {
   std::set<std::string> ids;
