@@ -13,6 +13,7 @@
 #include <sstream>
 #include <type_traits>
 
+#include "ploutos/core/atomic_file.hpp"
 #include "ploutos/core/error.hpp"
 #include "ploutos/core/json_text.hpp"
 #include "ploutos/core/text.hpp"
@@ -455,11 +456,7 @@ Config load_config_text(std::string_view yaml, const std::string& file_name) {
 }
 
 Config load_config_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw IoError(path.string() + ": cannot read config file");
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return load_config_text(buffer.str(), path.string());
+  return load_config_text(read_file(path, "config file"), path.string());
 }
 
 void validate(const Config& config, const std::string& origin) {

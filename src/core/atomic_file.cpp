@@ -6,6 +6,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <sstream>
 #include <string>
 
@@ -32,8 +34,21 @@ void ensure_writable_directory(const std::filesystem::path& dir) {
   std::error_code ec;
   std::filesystem::create_directories(where, ec);
   if (ec) throw IoError(where.string() + ": cannot create directory: " + ec.message());
-  if (::access(where.c_str(), W_OK | X_OK) != 0)
-    throw IoError(where.string() + ": cannot write there: " + errno_text());
+  std::string probe = (where / ".ploutos-write-test.XXXXXX").string();
+  const int fd = ::mkstemp(probe.data());
+  if (fd < 0) throw IoError(where.string() + ": cannot write there: " + errno_text());
+  ::close(fd);
+  ::unlink(probe.c_str());
+}
+
+std::string read_file(const std::filesystem::path& path, const std::string& what) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw InputError(path.string() + ": is a directory, not a " + what);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path.string() + ": cannot read " + what + ": " + errno_text());
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) throw IoError(path.string() + ": reading failed: " + errno_text());
+  return text;
 }
 
 void write_file_atomic(const std::filesystem::path& target, std::string_view content) {

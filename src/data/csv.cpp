@@ -189,14 +189,7 @@ CsvReadResult parse_csv(std::string_view text, const std::string& file_name, con
 }
 
 CsvReadResult read_csv(const std::filesystem::path& path, const CsvReadOptions& options) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path.string() + ": cannot read file");
-  std::string text;
-  in.seekg(0, std::ios::end);
-  text.resize(static_cast<std::size_t>(in.tellg()));
-  in.seekg(0);
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  return parse_csv(text, path.string(), options);
+  return parse_csv(read_file(path, "CSV file"), path.string(), options);
 }
 
 namespace {

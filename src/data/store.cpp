@@ -32,12 +32,6 @@ std::vector<std::string> folders(Timeframe tf) {
   return {};
 }
 
-std::string read_all(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw IoError(path.string() + ": cannot read");
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
 std::string range_text(const BarSeries& s, bool last) {
   if (s.empty()) return "";
   const Instant t = last ? s.time.back() : s.time.front();
@@ -135,7 +129,7 @@ StoredSeries describe_file(const fs::path& csv, Timeframe tf) {
   std::error_code ec;
   if (fs::is_regular_file(sidecar, ec)) {
     try {
-      const auto meta = nlohmann::json::parse(read_all(sidecar));
+      const auto meta = nlohmann::json::parse(read_file(sidecar, "metadata file"));
       info.source = meta.value("source", "unknown");
       info.content_hash = meta.value("content_hash", "");
     } catch (const nlohmann::json::exception& e) {

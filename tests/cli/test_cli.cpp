@@ -181,6 +181,10 @@ TEST(Cli, BadConfigsExitWithFileLineAndKey) {
     EXPECT_NE(all.err.find(problem + " "), std::string::npos) << problem << " in\n" << all.err;
   }
   EXPECT_EQ(std::count(all.err.begin(), all.err.end(), '\n'), 4) << all.err;
+  // A directory opens like a file on Linux and reads as nothing: it once validated as "ok".
+  const auto folder = run("config validate " + kTmp);
+  EXPECT_EQ(folder.code, 2);
+  EXPECT_NE(folder.err.find(kTmp + ": is a directory, not a config file"), std::string::npos) << folder.err;
 }
 
 TEST(Cli, SecretsFromDotEnvAreRedactedInErrorsAndLogFiles) {

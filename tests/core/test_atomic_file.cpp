@@ -56,3 +56,35 @@ TEST(AtomicFile, FailedWriterLeavesOldContentAndNoTemporary) {
 TEST(AtomicFile, UnwritableDirectoryIsAnIoError) {
   EXPECT_THROW(write_file_atomic("/proc/ploutos/x.txt", "x"), IoError);
 }
+
+// A directory that exists and whose permission bits allow writing, where no file can be made
+// (root ignores the bits; /proc refuses anyway): refused before a long job starts, and the probe
+// file of a writable one does not stay behind.
+TEST(AtomicFile, AWritableDirectoryIsOneWhereAFileCanBeMade) {
+  if (!fs::is_directory("/proc/self")) GTEST_SKIP() << "no /proc here";
+  EXPECT_THROW(ensure_writable_directory("/proc/self"), IoError);
+  const auto dir = fresh_dir("writable");
+  ensure_writable_directory(dir / "a" / "b");
+  EXPECT_EQ(entries(dir / "a" / "b"), 0u);
+  fs::remove_all(dir);
+}
+
+TEST(AtomicFile, ReadFileTellsADirectoryAndAMissingFileFromAFile) {
+  const auto dir = fresh_dir("read");
+  write_file_atomic(dir / "x.csv", std::string("a,b\n1,2\n\0tail", 13));
+  EXPECT_EQ(read_file(dir / "x.csv", "CSV file"), std::string("a,b\n1,2\n\0tail", 13));
+  try {
+    read_file(dir, "CSV file");
+    FAIL() << "a directory was read";
+  } catch (const InputError& e) {
+    EXPECT_EQ(std::string(e.what()), dir.string() + ": is a directory, not a CSV file");
+  }
+  try {
+    read_file(dir / "none.yaml", "config file");
+    FAIL() << "a missing file was read";
+  } catch (const InputError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind((dir / "none.yaml").string() + ": cannot read config file", 0), 0u)
+        << e.what();
+  }
+  fs::remove_all(dir);
+}
