@@ -52,6 +52,8 @@ std::string read_file(const std::filesystem::path& path, const std::string& what
 }
 
 void write_file_atomic(const std::filesystem::path& target, std::string_view content) {
+  if (std::error_code ec; std::filesystem::is_directory(target, ec))
+    throw IoError(target.string() + ": is a directory; give a file name");
   const std::filesystem::path dir = target.parent_path();
   if (!dir.empty()) ensure_writable_directory(dir);
   std::string tmp_name = ".";

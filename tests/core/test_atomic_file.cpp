@@ -57,6 +57,20 @@ TEST(AtomicFile, UnwritableDirectoryIsAnIoError) {
   EXPECT_THROW(write_file_atomic("/proc/ploutos/x.txt", "x"), IoError);
 }
 
+TEST(AtomicFile, ADirectoryIsNoTargetAndKeepsWhatItHolds) {
+  const auto dir = fresh_dir("target_dir");
+  write_file_atomic(dir / "kept.txt", "kept");
+  try {
+    write_file_atomic(dir, "x");
+    FAIL() << "wrote over a directory";
+  } catch (const IoError& e) {
+    EXPECT_EQ(std::string(e.what()), dir.string() + ": is a directory; give a file name");
+  }
+  EXPECT_EQ(entries(dir), 1u);
+  EXPECT_EQ(slurp(dir / "kept.txt"), "kept");
+  fs::remove_all(dir);
+}
+
 // A directory that exists and whose permission bits allow writing, where no file can be made
 // (root ignores the bits; /proc refuses anyway): refused before a long job starts, and the probe
 // file of a writable one does not stay behind.
