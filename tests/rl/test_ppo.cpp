@@ -340,15 +340,24 @@ TEST(Ppo, NetworksBuiltBesideATrainingLeaveItsModelAlone) {
                                << " networks built)";
 }
 
-TEST(Ppo, ModelFileHasTheManifestAndRefusesAMismatch) {
-  const auto market = wrap(planted_market(400, 1));
+namespace {
+
+// A 512-step training of small_config(1) on the planted market into temp_path(file); returns its request.
+rl::TrainRequest train_small_model(const std::string& file) {
   rl::TrainRequest req;
   req.config = small_config(1);
-  req.market = market;
-  req.output = temp_path("manifest.pt");
+  req.market = wrap(planted_market(400, 1));
+  req.output = temp_path(file);
   req.total_timesteps = 512;
   req.progress = false;
   rl::train(req);
+  return req;
+}
+
+}  // namespace
+
+TEST(Ppo, ModelFileHasTheManifestAndRefusesAMismatch) {
+  const auto req = train_small_model("manifest.pt");
   const auto j = nlohmann::json::parse(rl::read_manifest(req.output));
   for (const char* key : {"format_version", "feature_set", "features", "tickers", "obs_dim", "action_space", "config",
                           "data_range", "data_hash", "seed", "git_revision", "metrics"}) {
@@ -390,14 +399,7 @@ std::map<std::string, std::pair<std::size_t, std::size_t>> zip_records(const std
 // tensor is refused with one line naming the file, by a load (weights) or a resume (the rest),
 // and so is a truncated file. Nothing gets through as another model.
 TEST(Ppo, ADamagedModelFileIsRefusedAndNeverLoadsAsAnotherModel) {
-  const auto market = wrap(planted_market(400, 1));
-  rl::TrainRequest req;
-  req.config = small_config(1);
-  req.market = market;
-  req.output = temp_path("intact.pt");
-  req.total_timesteps = 512;
-  req.progress = false;
-  rl::train(req);
+  const auto req = train_small_model("intact.pt");
   EXPECT_TRUE(rl::verify_weights(req.output));
   std::string intact;
   {
