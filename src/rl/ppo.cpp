@@ -664,7 +664,10 @@ TrainResult train(const TrainRequest& req) {
     ActorCritic initialised(D, N, ppo.net_arch, ppo.activation, ppo.ortho_init);
     auto process_wide = at::detail::getDefaultCPUGenerator();
     const std::lock_guard<std::mutex> generator_lock(process_wide.mutex());
-    rng = process_wide.clone();
+    // A copy through its state, not Generator::clone(): LibTorch 1.13's clone adopts a raw pointer
+    // without a weak reference, so the copy is never freed (LeakSanitizer: one per training).
+    rng = at::detail::createCPUGenerator();
+    rng.set_state(process_wide.get_state());
     return initialised;
   }();
   WorkerPool pool(threads);
