@@ -38,14 +38,17 @@ inline HttpResponse send_json(HttpClient& http, const std::string& broker, const
 // trader handles, not an internal error that ends the session.
 template <class Read>
 decltype(auto) reading_reply(const std::string& what, Read&& read) {
+  const auto unexpected = [&](const std::exception& e) {
+    return BrokerError(BrokerError::Kind::kProtocol, what + ": unexpected reply (" + e.what() + ")");
+  };
   try {
     return read();
   } catch (const nlohmann::json::exception& e) {
-    throw BrokerError(BrokerError::Kind::kProtocol, what + ": unexpected reply (" + e.what() + ")");
+    throw unexpected(e);
   } catch (const InputError& e) {
-    throw BrokerError(BrokerError::Kind::kProtocol, what + ": unexpected reply (" + e.what() + ")");
+    throw unexpected(e);
   } catch (const std::logic_error& e) {  // std::stod's invalid_argument and out_of_range
-    throw BrokerError(BrokerError::Kind::kProtocol, what + ": unexpected reply (" + e.what() + ")");
+    throw unexpected(e);
   }
 }
 

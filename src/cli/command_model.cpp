@@ -74,9 +74,9 @@ void add_model_command(CLI::App& app, Globals& globals) {
   info->callback([&globals, path] {
     globals.action = [&globals, path]() -> int {
       auto manifest = Json::parse(rl::read_manifest(*path));
-      const char* integrity = rl::verify_weights(*path) ? "verified" : "unchecked";
+      const bool verified = rl::verify_weights(*path);
       if (globals.json) {
-        manifest["weights_checksum"] = integrity;
+        manifest["weights_checksum"] = verified ? "verified" : "unchecked";
         std::cout << json_text(manifest, 2) << "\n";
         return 0;
       }
@@ -86,8 +86,8 @@ void add_model_command(CLI::App& app, Globals& globals) {
       try {
         summarise(manifest, *path, text);
         text << "  checksum      "
-             << (integrity[0] == 'v' ? "weights match the checksum written with them"
-                                     : "none (written before model files carried checksums)")
+             << (verified ? "weights match the checksum written with them"
+                          : "none (written before model files carried checksums)")
              << "\n";
       } catch (const nlohmann::json::exception& e) {
         throw InputError(*path + ": damaged manifest (" + e.what() + ")");

@@ -27,13 +27,17 @@ void fsync_directory(const std::filesystem::path& dir) {
   ::close(fd);
 }
 
+void make_directories(const std::filesystem::path& where) {
+  std::error_code ec;
+  std::filesystem::create_directories(where, ec);
+  if (ec) throw IoError(where.string() + ": cannot create directory: " + ec.message());
+}
+
 }  // namespace
 
 void ensure_writable_directory(const std::filesystem::path& dir) {
   const std::filesystem::path where = dir.empty() ? "." : dir;
-  std::error_code ec;
-  std::filesystem::create_directories(where, ec);
-  if (ec) throw IoError(where.string() + ": cannot create directory: " + ec.message());
+  make_directories(where);
   std::string probe = (where / ".ploutos-write-test.XXXXXX").string();
   const int fd = ::mkstemp(probe.data());
   if (fd < 0) throw IoError(where.string() + ": cannot write there: " + errno_text());
@@ -55,7 +59,8 @@ void write_file_atomic(const std::filesystem::path& target, std::string_view con
   if (std::error_code ec; std::filesystem::is_directory(target, ec))
     throw IoError(target.string() + ": is a directory; give a file name");
   const std::filesystem::path dir = target.parent_path();
-  if (!dir.empty()) ensure_writable_directory(dir);
+  // No probe file here: the temporary file below is one, and says why when it cannot be made.
+  if (!dir.empty()) make_directories(dir);
   std::string tmp_name = ".";
   tmp_name += target.filename().string();
   tmp_name += ".tmp.XXXXXX";  // mkstemp replaces the Xs

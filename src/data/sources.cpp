@@ -57,6 +57,11 @@ void append_bar(BarSeries& out, const FetchRequest& req, Instant t, double o, do
   out.push_back(Bar{t, o, h, l, c, v});
 }
 
+// A text field of a reply, or `otherwise` when the reply is not an object or the field is not text.
+std::string string_field(const json& j, const char* key, const char* otherwise = "") {
+  return j.is_object() && j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string(otherwise);
+}
+
 double number(const json& j, const char* key, const std::string& source) {
   const auto it = j.find(key);
   if (it == j.end() || !it->is_number()) throw SourceError(source + ": malformed bar: missing number '" + key + "'");
@@ -141,11 +146,7 @@ class YahooSource final : public BarSource {
     const json* chart = body.is_object() && body.contains("chart") ? &body["chart"] : nullptr;
     if (chart != nullptr && chart->contains("error") && !(*chart)["error"].is_null()) {
       const auto& err = (*chart)["error"];
-      auto text = [&](const char* key, const char* otherwise) {
-        return err.is_object() && err.contains(key) && err[key].is_string() ? err[key].get<std::string>()
-                                                                            : std::string(otherwise);
-      };
-      throw SourceError("yahoo: " + text("code", "error") + ": " + text("description", ""));
+      throw SourceError("yahoo: " + string_field(err, "code", "error") + ": " + string_field(err, "description"));
     }
     if (response.status != 200)
       throw SourceError("yahoo: HTTP " + std::to_string(response.status) + ": " + snippet(response.body));
@@ -206,11 +207,9 @@ class PolygonSource final : public BarSource {
           url + (url.find('?') == std::string::npos ? "?" : "&") + "apiKey=" + url_encode(o_.api_key);
       const json body = parse_body(name(), http_.get(with_key));
       if (!body.is_object()) throw SourceError("polygon: malformed response (not an object)");
-      auto text = [&](const char* key) {
-        return body.contains(key) && body[key].is_string() ? body[key].get<std::string>() : std::string();
-      };
-      const std::string status = text("status");
-      if (status != "OK" && status != "DELAYED") throw SourceError("polygon: status " + status + ": " + text("error"));
+      const std::string status = string_field(body, "status");
+      if (status != "OK" && status != "DELAYED")
+        throw SourceError("polygon: status " + status + ": " + string_field(body, "error"));
       if (body.contains("results")) {
         if (!body["results"].is_array()) throw SourceError("polygon: malformed response ('results' is not a list)");
         for (const auto& b : body["results"]) {
