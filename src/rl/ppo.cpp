@@ -610,7 +610,37 @@ double update_flops_per_sample(std::size_t obs_dim, std::size_t n_tickers, const
   return net(net_arch.pi, 3.0 * static_cast<double>(n_tickers)) + net(net_arch.vf, 1.0);
 }
 
+namespace {
+
+// A resumed training continues the checkpoint's random streams, so its seed is the checkpoint's:
+// the manifest must name the seed that reproduces the file.
+std::optional<std::uint64_t> checkpoint_seed(const std::string& path) {
+  const auto manifest = nlohmann::json::parse(read_manifest(path));
+  const auto seed = manifest.find("seed");
+  if (seed == manifest.end() || !seed->is_number_unsigned()) return std::nullopt;
+  return seed->get<std::uint64_t>();
+}
+
+TrainResult train_from(const TrainRequest& req);
+
+}  // namespace
+
 TrainResult train(const TrainRequest& req) {
+  if (req.resume.empty()) return train_from(req);
+  const auto seed = checkpoint_seed(req.resume);
+  if (!seed || *seed == req.config.training.seed) return train_from(req);
+  spdlog::warn(
+      "{} was trained with seed {}: the resumed training continues its random streams and keeps seed {} "
+      "(training.seed / --seed {} applies to a new training)",
+      req.resume, *seed, *seed, req.config.training.seed);
+  TrainRequest resumed = req;
+  resumed.config.training.seed = *seed;
+  return train_from(resumed);
+}
+
+namespace {
+
+TrainResult train_from(const TrainRequest& req) {
   const auto& cfg = req.config;
   const auto& ppo = cfg.ppo;
   const auto& tr = cfg.training;
@@ -1138,4 +1168,5 @@ TrainResult train(const TrainRequest& req) {
   return result;
 }
 
+}  // namespace
 }  // namespace ploutos::rl

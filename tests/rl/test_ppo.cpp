@@ -31,6 +31,18 @@ std::string temp_path(const std::string& name) {
   return (dir / name).string();
 }
 
+// Sends spdlog's default logger to `out` while it lives.
+struct LogTo {
+  std::shared_ptr<spdlog::logger> previous = spdlog::default_logger();
+  explicit LogTo(std::ostream& out) {
+    spdlog::set_default_logger(
+        std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::ostream_sink_mt>(out)));
+  }
+  ~LogTo() { spdlog::set_default_logger(previous); }
+  LogTo(const LogTo&) = delete;
+  LogTo& operator=(const LogTo&) = delete;
+};
+
 config::Config small_config(std::uint64_t seed) {
   config::Config c;
   c.data.tickers = {"T0"};
@@ -296,14 +308,7 @@ TEST(Ppo, AResumeWithOtherEnvironmentSettingsRestartsTheEpisodesAndSaysWhy) {
     return rl::train(req);
   };
   std::ostringstream log;
-  struct LogTo {
-    std::shared_ptr<spdlog::logger> previous = spdlog::default_logger();
-    explicit LogTo(std::ostream& out) {
-      spdlog::set_default_logger(
-          std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::ostream_sink_mt>(out)));
-    }
-    ~LogTo() { spdlog::set_default_logger(previous); }
-  } log_to(log);
+  const LogTo log_to(log);
   train(512, false, 4, 64);
   EXPECT_EQ(train(1024, true, 2, 64).timesteps, 1024);
   const std::string first = log.str();
@@ -315,6 +320,39 @@ TEST(Ppo, AResumeWithOtherEnvironmentSettingsRestartsTheEpisodesAndSaysWhy) {
   EXPECT_NE(second.find(": environment changed since the checkpoint"), std::string::npos) << second;
   EXPECT_EQ(train(1536, true, 2, 80).timesteps, 1536);
   EXPECT_EQ(log.str().find("restart", first.size() + second.size()), std::string::npos) << "nothing changed";
+}
+
+// A resumed training continues the checkpoint's random streams whatever seed it is given: the
+// model it writes is the one the checkpoint's seed makes, and its manifest names that seed.
+TEST(Ppo, AResumeKeepsTheCheckpointsSeedAndSaysSo) {
+  const auto market = wrap(planted_market(400, 1));
+  const std::string path = temp_path("resumed_seed.pt");
+  auto train = [&](std::int64_t total, bool resume, std::uint64_t seed) {
+    rl::TrainRequest req;
+    req.config = small_config(seed);
+    req.market = market;
+    req.output = path;
+    req.resume = resume ? path : "";
+    req.total_timesteps = total;
+    req.threads = 1;
+    req.progress = false;
+    rl::train(req);
+    std::ifstream in(path, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  train(512, false, 5);
+  const std::string same_seed = train(1024, true, 5);
+  std::ostringstream log;
+  const std::string other_seed = [&] {
+    const LogTo log_to(log);
+    train(512, false, 5);
+    return train(1024, true, 9);
+  }();
+  EXPECT_TRUE(other_seed == same_seed) << "the seed given to a resume changed the model";
+  EXPECT_EQ(nlohmann::json::parse(rl::read_manifest(path))["seed"], 5);
+  EXPECT_NE(log.str().find(path + " was trained with seed 5: the resumed training continues its random streams"),
+            std::string::npos)
+      << log.str();
 }
 
 // LibTorch's layers initialise from its process-wide generator: a network built beside a training
