@@ -111,6 +111,7 @@ void add_trade_command(CLI::App& app, Globals& globals) {
       "(stops, kill switch, caps, sizing), send orders with deterministic client order ids (journaled\n"
       "before sending), record fills, positions and equity. The sim broker fills at the next bar's open\n"
       "through the cost model and keeps its state beside the journal (<journal>.sim.json).\n"
+      "One session a journal: a second one on the same journal is refused (<journal>.lock).\n"
       "Examples:\n"
       "  ploutos trade --paper --broker sim --model data/models/brain_tech.pt --once\n"
       "  ploutos trade --broker sim --model data/models/quickstart.pt --data synthetic --cycles 20 --json\n"

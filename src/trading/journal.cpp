@@ -86,7 +86,25 @@ void check_integrity(SQLite::Database& db, const std::string& path) {
                    "); restore it from a backup, or reconcile with the broker and start a new journal");
 }
 
+// Every write is its own transaction, so a failed one leaves the journal as it was before it: an
+// order whose intent could not be written was never sent, and one sent but not yet journaled is
+// found at the broker by the next session's reconciliation.
+[[noreturn]] void failed(const std::string& path, const SQLite::Exception& e) {
+  const std::string what = std::string(e.what()) + ", SQLite code " + std::to_string(e.getExtendedErrorCode());
+  if (e.getErrorCode() == SQLITE_CORRUPT || e.getErrorCode() == SQLITE_NOTADB)
+    throw InputError(path + ": damaged order journal (" + what + ")");
+  throw IoError(path + ": the order journal failed (" + what +
+                "); everything journaled before is intact, and a session restarted once the cause is fixed "
+                "reconciles with the broker");
+}
+
 }  // namespace
+
+ExclusiveFileLock lock_session(const std::string& journal_path) {
+  const auto parent = std::filesystem::path(journal_path).parent_path();
+  if (!parent.empty()) ensure_writable_directory(parent);
+  return ExclusiveFileLock(journal_path + ".lock", "a trading session on " + journal_path);
+}
 
 Journal::Journal(const std::string& path, bool durable) : path_(path) {
   try {
@@ -112,30 +130,33 @@ Journal::Journal(const std::string& path, bool durable) : path_(path) {
       set_meta("created_at", created);
     }
   } catch (const SQLite::Exception& e) {
-    const std::string what = e.what();
     if (e.getErrorCode() == SQLITE_CORRUPT || e.getErrorCode() == SQLITE_NOTADB)
-      throw InputError(path + ": damaged or not an order journal (" + what + ")");
-    throw IoError(path + ": cannot open the journal (" + what + ")");
+      throw InputError(path + ": damaged or not an order journal (" + e.what() + ")");
+    throw IoError(path + ": cannot open the journal (" + e.what() + ")");
   }
 }
 
 Journal::~Journal() = default;
 
-std::optional<std::string> Journal::meta(const std::string& key) const {
+std::optional<std::string> Journal::meta(const std::string& key) const try {
   SQLite::Statement q(*db_, "SELECT value FROM meta WHERE key = ?");
   q.bind(1, key);
   if (q.executeStep()) return q.getColumn(0).getString();
   return std::nullopt;
+} catch (const SQLite::Exception& e) {
+  failed(path_, e);
 }
 
-void Journal::set_meta(const std::string& key, const std::string& value) {
+void Journal::set_meta(const std::string& key, const std::string& value) try {
   SQLite::Statement q(*db_, "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)");
   q.bind(1, key);
   q.bind(2, value);
   q.exec();
+} catch (const SQLite::Exception& e) {
+  failed(path_, e);
 }
 
-std::int64_t Journal::begin_cycle(const std::string& t) {
+std::int64_t Journal::begin_cycle(const std::string& t) try {
   SQLite::Statement ins(*db_, "INSERT OR IGNORE INTO cycles (decision_time, started_at) VALUES (?, ?)");
   ins.bind(1, t);
   ins.bind(2, now_text());
@@ -144,25 +165,33 @@ std::int64_t Journal::begin_cycle(const std::string& t) {
   q.bind(1, t);
   q.executeStep();
   return q.getColumn(0).getInt64();
+} catch (const SQLite::Exception& e) {
+  failed(path_, e);
 }
 
-bool Journal::cycle_done(const std::string& t) const {
+bool Journal::cycle_done(const std::string& t) const try {
   SQLite::Statement q(*db_, "SELECT finished_at IS NOT NULL FROM cycles WHERE decision_time = ?");
   q.bind(1, t);
   return q.executeStep() && q.getColumn(0).getInt() != 0;
+} catch (const SQLite::Exception& e) {
+  failed(path_, e);
 }
 
-void Journal::finish_cycle(const std::string& t) {
+void Journal::finish_cycle(const std::string& t) try {
   SQLite::Statement q(*db_, "UPDATE cycles SET finished_at = ? WHERE decision_time = ?");
   q.bind(1, now_text());
   q.bind(2, t);
   q.exec();
+} catch (const SQLite::Exception& e) {
+  failed(path_, e);
 }
 
-std::int64_t Journal::cycles_done() const {
+std::int64_t Journal::cycles_done() const try {
   SQLite::Statement q(*db_, "SELECT COUNT(*) FROM cycles WHERE finished_at IS NOT NULL");
   q.executeStep();
   return q.getColumn(0).getInt64();
+} catch (const SQLite::Exception& e) {
+  failed(path_, e);
 }
 
 namespace {
@@ -173,33 +202,41 @@ std::vector<std::string> strings(SQLite::Statement& q) {
 }
 }  // namespace
 
-std::vector<std::string> Journal::finished_cycle_times() const {
+std::vector<std::string> Journal::finished_cycle_times() const try {
   SQLite::Statement q(*db_, "SELECT decision_time FROM cycles WHERE finished_at IS NOT NULL ORDER BY seq");
   return strings(q);
+} catch (const SQLite::Exception& e) {
+  failed(path_, e);
 }
 
-std::vector<std::string> Journal::unfinished_cycle_times() const {
+std::vector<std::string> Journal::unfinished_cycle_times() const try {
   SQLite::Statement q(*db_, "SELECT decision_time FROM cycles WHERE finished_at IS NULL ORDER BY seq");
   return strings(q);
+} catch (const SQLite::Exception& e) {
+  failed(path_, e);
 }
 
-void Journal::record_decision(std::int64_t cycle, const std::string& symbol, int action) {
+void Journal::record_decision(std::int64_t cycle, const std::string& symbol, int action) try {
   SQLite::Statement q(*db_, "INSERT OR IGNORE INTO decisions (cycle, symbol, action) VALUES (?, ?, ?)");
   q.bind(1, static_cast<std::int64_t>(cycle));
   q.bind(2, symbol);
   q.bind(3, action);
   q.exec();
+} catch (const SQLite::Exception& e) {
+  failed(path_, e);
 }
 
-std::vector<std::pair<std::string, int>> Journal::decisions(std::int64_t cycle) const {
+std::vector<std::pair<std::string, int>> Journal::decisions(std::int64_t cycle) const try {
   SQLite::Statement q(*db_, "SELECT symbol, action FROM decisions WHERE cycle = ? ORDER BY symbol");
   q.bind(1, static_cast<std::int64_t>(cycle));
   std::vector<std::pair<std::string, int>> out;
   while (q.executeStep()) out.emplace_back(q.getColumn(0).getString(), q.getColumn(1).getInt());
   return out;
+} catch (const SQLite::Exception& e) {
+  failed(path_, e);
 }
 
-void Journal::record_intent(const JournalOrder& o) {
+void Journal::record_intent(const JournalOrder& o) try {
   SQLite::Statement q(*db_,
                       "INSERT OR IGNORE INTO orders (client_order_id, cycle, decision_time, symbol, side, quantity, "
                       "intent, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
@@ -215,40 +252,50 @@ void Journal::record_intent(const JournalOrder& o) {
   q.bind(9, now);
   q.bind(10, now);
   q.exec();
+} catch (const SQLite::Exception& e) {
+  failed(path_, e);
 }
 
-std::optional<JournalOrder> Journal::order(const std::string& cid) const {
+std::optional<JournalOrder> Journal::order(const std::string& cid) const try {
   SQLite::Statement q(*db_, std::string(kOrderColumns) + "WHERE client_order_id = ?");
   q.bind(1, cid);
   if (q.executeStep()) return order_from(q);
   return std::nullopt;
+} catch (const SQLite::Exception& e) {
+  failed(path_, e);
 }
 
-std::vector<JournalOrder> Journal::unsettled_orders() const {
+std::vector<JournalOrder> Journal::unsettled_orders() const try {
   SQLite::Statement q(
       *db_, std::string(kOrderColumns) + "WHERE state IN ('intended', 'new', 'partially_filled') ORDER BY rowid");
   std::vector<JournalOrder> out;
   while (q.executeStep()) out.push_back(order_from(q));
   return out;
+} catch (const SQLite::Exception& e) {
+  failed(path_, e);
 }
 
-std::vector<JournalOrder> Journal::orders() const {
+std::vector<JournalOrder> Journal::orders() const try {
   SQLite::Statement q(*db_, std::string(kOrderColumns) + "ORDER BY rowid");
   std::vector<JournalOrder> out;
   while (q.executeStep()) out.push_back(order_from(q));
   return out;
+} catch (const SQLite::Exception& e) {
+  failed(path_, e);
 }
 
-void Journal::set_state(const std::string& cid, const std::string& state, const std::string& detail) {
+void Journal::set_state(const std::string& cid, const std::string& state, const std::string& detail) try {
   SQLite::Statement q(*db_, "UPDATE orders SET state = ?, detail = ?, updated_at = ? WHERE client_order_id = ?");
   q.bind(1, state);
   q.bind(2, detail);
   q.bind(3, now_text());
   q.bind(4, cid);
   q.exec();
+} catch (const SQLite::Exception& e) {
+  failed(path_, e);
 }
 
-void Journal::apply_broker_order(const std::string& cid, const broker::Order& b) {
+void Journal::apply_broker_order(const std::string& cid, const broker::Order& b) try {
   SQLite::Transaction tx(*db_);
   const auto before = order(cid);
   if (!before) throw Error("journal: no order '" + cid + "' to update");
@@ -282,33 +329,41 @@ void Journal::apply_broker_order(const std::string& cid, const broker::Order& b)
   u.bind(8, cid);
   u.exec();
   tx.commit();
+} catch (const SQLite::Exception& e) {
+  failed(path_, e);
 }
 
-void Journal::record_response(const std::string& cid, const std::string& what) {
+void Journal::record_response(const std::string& cid, const std::string& what) try {
   SQLite::Statement q(*db_, "INSERT INTO responses (client_order_id, at, what) VALUES (?, ?, ?)");
   q.bind(1, cid);
   q.bind(2, now_text());
   q.bind(3, what);
   q.exec();
+} catch (const SQLite::Exception& e) {
+  failed(path_, e);
 }
 
-std::optional<std::int64_t> Journal::last_trade_cycle(const std::string& symbol) const {
+std::optional<std::int64_t> Journal::last_trade_cycle(const std::string& symbol) const try {
   SQLite::Statement q(*db_, "SELECT MAX(cycle) FROM orders WHERE symbol = ? AND filled_quantity > 0");
   q.bind(1, symbol);
   if (q.executeStep() && !q.getColumn(0).isNull()) return q.getColumn(0).getInt64();
   return std::nullopt;
+} catch (const SQLite::Exception& e) {
+  failed(path_, e);
 }
 
-std::int64_t Journal::orders_on_day(const std::string& day_prefix) const {
+std::int64_t Journal::orders_on_day(const std::string& day_prefix) const try {
   SQLite::Statement q(*db_,
                       "SELECT COUNT(*) FROM orders WHERE substr(decision_time, 1, 10) = ? AND state NOT IN "
                       "('rejected', 'not_sent', 'dry_run')");
   q.bind(1, day_prefix.substr(0, 10));
   q.executeStep();
   return q.getColumn(0).getInt64();
+} catch (const SQLite::Exception& e) {
+  failed(path_, e);
 }
 
-std::vector<JournalFill> Journal::fills() const {
+std::vector<JournalFill> Journal::fills() const try {
   SQLite::Statement q(*db_, "SELECT client_order_id, symbol, side, quantity, price, fees, at FROM fills ORDER BY id");
   std::vector<JournalFill> out;
   while (q.executeStep()) {
@@ -317,9 +372,11 @@ std::vector<JournalFill> Journal::fills() const {
                    q.getColumn(6).getString()});
   }
   return out;
+} catch (const SQLite::Exception& e) {
+  failed(path_, e);
 }
 
-std::map<std::string, double> Journal::positions() const {
+std::map<std::string, double> Journal::positions() const try {
   SQLite::Statement q(*db_,
                       "SELECT symbol, SUM(CASE side WHEN 'buy' THEN quantity ELSE -quantity END) FROM fills "
                       "GROUP BY symbol");
@@ -329,9 +386,11 @@ std::map<std::string, double> Journal::positions() const {
     if (std::abs(quantity) >= 1e-9) out[q.getColumn(0).getString()] = quantity;
   }
   return out;
+} catch (const SQLite::Exception& e) {
+  failed(path_, e);
 }
 
-void Journal::record_positions(const std::string& at, const std::vector<broker::Position>& positions) {
+void Journal::record_positions(const std::string& at, const std::vector<broker::Position>& positions) try {
   SQLite::Transaction tx(*db_);
   for (const auto& p : positions) {
     SQLite::Statement q(*db_, "INSERT INTO positions VALUES (?, ?, ?, ?, ?)");
@@ -343,25 +402,31 @@ void Journal::record_positions(const std::string& at, const std::vector<broker::
     q.exec();
   }
   tx.commit();
+} catch (const SQLite::Exception& e) {
+  failed(path_, e);
 }
 
-void Journal::record_equity(const std::string& at, double cash, double equity) {
+void Journal::record_equity(const std::string& at, double cash, double equity) try {
   SQLite::Statement q(*db_, "INSERT INTO equity VALUES (?, ?, ?)");
   q.bind(1, at);
   q.bind(2, cash);
   q.bind(3, equity);
   q.exec();
+} catch (const SQLite::Exception& e) {
+  failed(path_, e);
 }
 
-std::vector<JournalEquity> Journal::equity_curve() const {
+std::vector<JournalEquity> Journal::equity_curve() const try {
   SQLite::Statement q(*db_, "SELECT at, cash, equity FROM equity ORDER BY rowid");
   std::vector<JournalEquity> out;
   while (q.executeStep())
     out.push_back({q.getColumn(0).getString(), q.getColumn(1).getDouble(), q.getColumn(2).getDouble()});
   return out;
+} catch (const SQLite::Exception& e) {
+  failed(path_, e);
 }
 
-std::vector<broker::Position> Journal::positions_at(const std::string& at) const {
+std::vector<broker::Position> Journal::positions_at(const std::string& at) const try {
   SQLite::Statement q(
       *db_, "SELECT symbol, quantity, avg_entry_price, market_price FROM positions WHERE at = ? ORDER BY rowid");
   q.bind(1, at);
@@ -379,6 +444,8 @@ std::vector<broker::Position> Journal::positions_at(const std::string& at) const
   std::vector<broker::Position> out;
   for (auto& [symbol, p] : latest) out.push_back(std::move(p));
   return out;
+} catch (const SQLite::Exception& e) {
+  failed(path_, e);
 }
 
 namespace {
@@ -388,31 +455,39 @@ std::optional<double> single_double(SQLite::Statement& q) {
 }
 }  // namespace
 
-std::optional<double> Journal::first_equity() const {
+std::optional<double> Journal::first_equity() const try {
   SQLite::Statement q(*db_, "SELECT equity FROM equity ORDER BY rowid LIMIT 1");
   return single_double(q);
+} catch (const SQLite::Exception& e) {
+  failed(path_, e);
 }
 
-std::optional<double> Journal::peak_equity() const {
+std::optional<double> Journal::peak_equity() const try {
   SQLite::Statement q(*db_, "SELECT MAX(equity) FROM equity");
   return single_double(q);
+} catch (const SQLite::Exception& e) {
+  failed(path_, e);
 }
 
-std::optional<double> Journal::last_equity_before(const std::string& at_prefix) const {
+std::optional<double> Journal::last_equity_before(const std::string& at_prefix) const try {
   SQLite::Statement q(*db_, "SELECT equity FROM equity WHERE at < ? ORDER BY at DESC, rowid DESC LIMIT 1");
   q.bind(1, at_prefix);
   return single_double(q);
+} catch (const SQLite::Exception& e) {
+  failed(path_, e);
 }
 
-void Journal::record_event(const std::string& kind, const std::string& message) {
+void Journal::record_event(const std::string& kind, const std::string& message) try {
   SQLite::Statement q(*db_, "INSERT INTO events (at, kind, message) VALUES (?, ?, ?)");
   q.bind(1, now_text());
   q.bind(2, kind);
   q.bind(3, message);
   q.exec();
+} catch (const SQLite::Exception& e) {
+  failed(path_, e);
 }
 
-std::vector<JournalEvent> Journal::events(const std::string& kind) const {
+std::vector<JournalEvent> Journal::events(const std::string& kind) const try {
   SQLite::Statement q(*db_, "SELECT at, kind, message FROM events WHERE ? = '' OR kind = ? ORDER BY id");
   q.bind(1, kind);
   q.bind(2, kind);
@@ -420,6 +495,8 @@ std::vector<JournalEvent> Journal::events(const std::string& kind) const {
   while (q.executeStep())
     out.push_back({q.getColumn(0).getString(), q.getColumn(1).getString(), q.getColumn(2).getString()});
   return out;
+} catch (const SQLite::Exception& e) {
+  failed(path_, e);
 }
 
 }  // namespace ploutos::trading

@@ -142,54 +142,50 @@ std::vector<diagnose::RoundTrip> journal_round_trips(const Journal& journal) {
 
 JournalReport read_journal_report(const std::string& path) {
   require_journal(path);
-  try {
-    const Journal journal(path, false);
-    JournalReport r;
-    r.path = path;
-    r.run_id = journal.run_id();
-    r.broker = journal.meta("broker").value_or("?");
-    r.created_at = journal.meta("created_at").value_or("?");
-    r.model = journal.meta("model").value_or("");
-    r.decision_precision = journal.meta("decision_precision").value_or("");
-    const auto cycle_times = journal.finished_cycle_times();
-    r.interval = interval_of(journal, cycle_times);
-    r.cycles_done = static_cast<std::int64_t>(cycle_times.size());
-    r.unfinished = journal.unfinished_cycle_times();
-    if (!cycle_times.empty()) {
-      r.first_decision = cycle_times.front();
-      r.last_decision = cycle_times.back();
-    }
-    for (const auto& p : journal.equity_curve()) {
-      if (!r.equity.empty() && r.equity.back().at == p.at) {
-        r.equity.back() = p;
-      } else {
-        r.equity.push_back(p);
-      }
-    }
-    for (const auto& p : r.equity) r.peak_equity = std::max(r.peak_equity, p.equity);
-    r.orders = journal.orders();
-    for (const auto& o : r.orders) ++r.orders_by_state[o.state];
-    r.fills = journal.fills();
-    double notional = 0;
-    for (const auto& f : r.fills) {
-      r.fees += f.fees;
-      notional += f.quantity * f.price;
-    }
-    if (!r.equity.empty()) r.positions = journal.positions_at(r.equity.back().at);
-    r.round_trips = journal_round_trips(journal);
-    r.events = journal.events();
-
-    std::vector<double> exposure;
-    for (const auto& p : r.equity) exposure.push_back(p.equity > 0 ? std::clamp(1 - p.cash / p.equity, 0.0, 1.0) : 0.0);
-    std::vector<risk::ClosedTrade> trades;
-    for (const auto& t : r.round_trips) trades.push_back({t.pnl, t.return_pct, t.bars_held});
-    const double per_year = data::bars_per_year(data::parse_timeframe(r.interval));
-    r.metrics = risk::compute_metrics(equity_values(r), trades, notional, per_year, exposure);
-    return r;
-  } catch (const SQLite::Exception& e) {
-    // Damage that quick_check did not see shows when a row is read.
-    throw InputError(path + ": damaged order journal (" + e.what() + ")");
+  // Damage that quick_check did not see shows when a row is read: the journal says so (InputError).
+  const Journal journal(path, false);
+  JournalReport r;
+  r.path = path;
+  r.run_id = journal.run_id();
+  r.broker = journal.meta("broker").value_or("?");
+  r.created_at = journal.meta("created_at").value_or("?");
+  r.model = journal.meta("model").value_or("");
+  r.decision_precision = journal.meta("decision_precision").value_or("");
+  const auto cycle_times = journal.finished_cycle_times();
+  r.interval = interval_of(journal, cycle_times);
+  r.cycles_done = static_cast<std::int64_t>(cycle_times.size());
+  r.unfinished = journal.unfinished_cycle_times();
+  if (!cycle_times.empty()) {
+    r.first_decision = cycle_times.front();
+    r.last_decision = cycle_times.back();
   }
+  for (const auto& p : journal.equity_curve()) {
+    if (!r.equity.empty() && r.equity.back().at == p.at) {
+      r.equity.back() = p;
+    } else {
+      r.equity.push_back(p);
+    }
+  }
+  for (const auto& p : r.equity) r.peak_equity = std::max(r.peak_equity, p.equity);
+  r.orders = journal.orders();
+  for (const auto& o : r.orders) ++r.orders_by_state[o.state];
+  r.fills = journal.fills();
+  double notional = 0;
+  for (const auto& f : r.fills) {
+    r.fees += f.fees;
+    notional += f.quantity * f.price;
+  }
+  if (!r.equity.empty()) r.positions = journal.positions_at(r.equity.back().at);
+  r.round_trips = journal_round_trips(journal);
+  r.events = journal.events();
+
+  std::vector<double> exposure;
+  for (const auto& p : r.equity) exposure.push_back(p.equity > 0 ? std::clamp(1 - p.cash / p.equity, 0.0, 1.0) : 0.0);
+  std::vector<risk::ClosedTrade> trades;
+  for (const auto& t : r.round_trips) trades.push_back({t.pnl, t.return_pct, t.bars_held});
+  const double per_year = data::bars_per_year(data::parse_timeframe(r.interval));
+  r.metrics = risk::compute_metrics(equity_values(r), trades, notional, per_year, exposure);
+  return r;
 }
 
 std::string journal_report_json(const JournalReport& r) {

@@ -103,6 +103,7 @@ SessionResult run_sim_session(const env::MarketData& m, const DecideFn& decide, 
                               const costs::CostParams& costs, const SessionRequest& request) {
   SessionResult result;
   result.journal = request.journal_path;
+  const auto lock = lock_session(request.journal_path);
   Journal journal(request.journal_path, request.durable);
   const std::string state_path = request.journal_path + ".sim.json";
   broker::SimOptions options;
@@ -158,6 +159,7 @@ SessionResult run_broker_session(broker::Broker& broker,
                                  const DecideFn& decide, const TraderConfig& config, const SessionRequest& request) {
   SessionResult result;
   result.journal = request.journal_path;
+  const auto lock = lock_session(request.journal_path);
   Journal journal(request.journal_path, request.durable);
   record_session(journal, broker.name(), request);
   Trader trader(broker, journal, config, decide);

@@ -2,7 +2,9 @@
 // deterministic client order ids, reconciliation, lost responses, the kill switch, monitored stops,
 // and the crash/restart property: at 200 random crash points, no order is sent twice, no fill is
 // lost, and the end state equals an uninterrupted run.
+#include <SQLiteCpp/SQLiteCpp.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <map>
@@ -390,6 +392,92 @@ TEST(Trader, CrashAtTwoHundredRandomPointsNeverDuplicatesOrLosesAnything) {
   fs::remove_all(dir);
 }
 
+// Runs cycles with `trigger` installed in the journal (an SQLite trigger that fails a chosen write,
+// as a full disk would) until one fails; returns its message. The trigger is gone afterwards.
+std::string run_until_the_journal_fails(const env::MarketData& m, broker::SimBroker& sim, CountingBroker& broker,
+                                        const std::string& path, const std::string& trigger) {
+  SQLite::Database(path, SQLite::OPEN_READWRITE).exec(trigger);
+  std::string failure;
+  {
+    Journal journal(path, false);
+    Trader trader(broker, journal, test_config(), scripted);
+    try {
+      trader.reconcile();
+      for (; sim.bar() < 30; sim.advance(), trader.reconcile()) trader.run_cycle(m, sim.bar());
+    } catch (const IoError& e) {
+      failure = e.what();
+      EXPECT_FALSE(journal.cycle_done(format_instant(m.time[sim.bar()]))) << "the failed cycle is not done";
+    }
+  }
+  SQLite::Database(path, SQLite::OPEN_READWRITE).exec("DROP TRIGGER injected");
+  return failure;
+}
+
+void expect_a_journal_failure(const std::string& failure, const std::string& path) {
+  EXPECT_EQ(failure.rfind(path + ": the order journal failed (", 0), 0u) << failure;
+  EXPECT_NE(failure.find("database or disk is full (injected)"), std::string::npos) << failure;
+  EXPECT_EQ(failure.find('\n'), std::string::npos) << failure;
+}
+
+// The journal refuses an order's intent (the disk is full): the cycle stops with one line naming
+// the file before the order reaches the broker, and once the cause is gone the session goes on
+// and sends every order exactly once.
+TEST(Trader, AnOrderWhoseIntentTheJournalCannotWriteIsNeverSent) {
+  const auto m = walk_market();
+  const auto dir = fresh_dir("intent_refused");
+  const auto path = (dir / "j.sqlite").string();
+  broker::SimBroker sim(std::make_shared<broker::SimBars>(sim_bars_from(m)), {}, 5);
+  CountingBroker broker(sim);
+  run_until(m, sim, broker, path, 8, 0);
+  const auto sent = broker.accepted;
+  ASSERT_FALSE(sent.empty());
+  const std::string failure =
+      run_until_the_journal_fails(m, sim, broker, path,
+                                  "CREATE TRIGGER injected BEFORE INSERT ON orders BEGIN "
+                                  "SELECT RAISE(ABORT, 'database or disk is full (injected)'); END");
+  expect_a_journal_failure(failure, path);
+  EXPECT_EQ(broker.accepted, sent) << "nothing reached the broker";
+  run_until(m, sim, broker, path, 30, 0);
+  EXPECT_GT(broker.accepted.size(), sent.size()) << "the session went on";
+  for (const auto& [cid, n] : broker.accepted) EXPECT_EQ(n, 1) << cid;
+  Journal journal(path, false);
+  for (const auto& o : sim.all_orders())
+    EXPECT_NEAR(journal.order(o.client_order_id)->filled_quantity, o.filled_quantity, 1e-9) << o.client_order_id;
+  fs::remove_all(dir);
+}
+
+// The broker took the order but the journal cannot record its answer: the next session finds the
+// order at the broker instead of sending it again.
+TEST(Trader, AnAcceptedOrderTheJournalCannotRecordIsRecoveredNotResent) {
+  const auto m = walk_market();
+  const auto dir = fresh_dir("answer_refused");
+  const auto path = (dir / "j.sqlite").string();
+  broker::SimBroker sim(std::make_shared<broker::SimBars>(sim_bars_from(m)), {}, 5);
+  CountingBroker broker(sim);
+  run_until(m, sim, broker, path, 8, 0);
+  const auto sent = broker.accepted.size();
+  const std::string failure =
+      run_until_the_journal_fails(m, sim, broker, path,
+                                  "CREATE TRIGGER injected BEFORE UPDATE OF broker_order_id ON orders "
+                                  "WHEN OLD.broker_order_id = '' AND NEW.broker_order_id <> '' BEGIN "
+                                  "SELECT RAISE(ABORT, 'database or disk is full (injected)'); END");
+  expect_a_journal_failure(failure, path);
+  ASSERT_EQ(broker.accepted.size(), sent + 1) << "the broker has the order the journal could not record";
+  {
+    Journal journal(path, false);
+    const auto unsettled = journal.unsettled_orders();
+    ASSERT_EQ(unsettled.size(), 1u);
+    EXPECT_EQ(unsettled[0].state, kIntended);
+    EXPECT_EQ(broker.accepted.count(unsettled[0].client_order_id), 1u);
+  }
+  run_until(m, sim, broker, path, 30, 0);
+  for (const auto& [cid, n] : broker.accepted) EXPECT_EQ(n, 1) << cid << " sent twice";
+  Journal journal(path, false);
+  for (const auto& o : sim.all_orders())
+    EXPECT_NEAR(journal.order(o.client_order_id)->filled_quantity, o.filled_quantity, 1e-9) << o.client_order_id;
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace ploutos::trading
 
@@ -406,6 +494,35 @@ TEST(Session, NextDecisionTimeFollowsTheNyseCalendar) {
   EXPECT_EQ(format_instant(next_decision_time(parse_instant("2024-12-02T15:00:00Z"), "4h")), "2024-12-02T18:31:00Z");
   // Before the open on a holiday weekend: the first bar of the next session.
   EXPECT_EQ(format_instant(next_decision_time(parse_instant("2024-11-28T15:00:00Z"), "1h")), "2024-11-29T15:31:00Z");
+}
+
+// Two sessions on one journal would both trade its cycles and both write the simulated broker's
+// state: the second is refused before it opens anything, with who holds the journal.
+TEST(Session, ASecondSessionOnAJournalIsRefusedBeforeItTouchesAnything) {
+  const auto m = walk_market();
+  const auto dir = fresh_dir("second_session");
+  SessionRequest request;
+  request.journal_path = (dir / "j.sqlite").string();
+  request.durable = false;
+  request.start_bars = 10;
+  {
+    const auto first = lock_session(request.journal_path);
+    try {
+      run_sim_session(m, scripted, test_config(), costs::CostParams{}, request);
+      ADD_FAILURE() << "a second session ran on a held journal";
+    } catch (const Error& e) {
+      const std::string what = e.what();
+      EXPECT_EQ(what.rfind(request.journal_path + ".lock: held by pid " + std::to_string(::getpid()) + " since ", 0),
+                0u)
+          << what;
+      EXPECT_NE(what.find("a trading session on " + request.journal_path), std::string::npos) << what;
+    }
+    EXPECT_FALSE(fs::exists(request.journal_path));
+    EXPECT_FALSE(fs::exists(request.journal_path + ".sim.json"));
+  }
+  const auto result = run_sim_session(m, scripted, test_config(), costs::CostParams{}, request);
+  EXPECT_EQ(result.cycles.size(), 10u) << "free once the first session ended";
+  fs::remove_all(dir);
 }
 
 }  // namespace

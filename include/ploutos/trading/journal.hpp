@@ -3,7 +3,10 @@
 // is sent), every broker response, fill, position snapshot and equity point, and every event
 // (kill switch, reconciliation report, self-improvement suggestion). Each write is its own
 // committed transaction, so a crash at any point leaves a journal that says exactly how far the
-// trader got. Positions implied by the journal are the sum of its fills.
+// trader got. Positions implied by the journal are the sum of its fills. A method that fails
+// (disk full, a lock held too long, damage found mid-session) throws IoError naming the file
+// (InputError for damage) and has changed nothing. Many readers may open a journal; a trading
+// session also holds lock_session() so that no two sessions ever advance one journal.
 #include <map>
 #include <memory>
 #include <optional>
@@ -11,6 +14,7 @@
 #include <vector>
 
 #include "ploutos/broker/types.hpp"
+#include "ploutos/core/file_lock.hpp"
 #include "ploutos/core/time.hpp"
 
 namespace SQLite {
@@ -60,6 +64,10 @@ struct JournalEquity {
   std::string at;  // the snapshot's time: the decision bar of its cycle
   double cash = 0, equity = 0;
 };
+
+// The one-writer lock of a trading session on `journal_path` (the lock file `<journal>.lock`):
+// a second session on the same journal is refused with who holds it.
+ExclusiveFileLock lock_session(const std::string& journal_path);
 
 class Journal {
  public:
