@@ -1140,6 +1140,13 @@ TrainResult train_from(const TrainRequest& req) {
                     um.explained_variance, um.learning_rate, um.fps,
                     std::isnan(um.eval_return) ? "" : std::to_string(um.eval_return).c_str());
       csv << line << std::flush;
+      if (!jsonl || !csv) {
+        // A full disk: the next checkpoint will say so and stop; until then the training goes on.
+        spdlog::warn("{}: writing metrics.jsonl / metrics.csv failed ({}); the training goes on without them",
+                     req.metrics_dir, std::strerror(errno));
+        jsonl.close();
+        csv.close();
+      }
     }
     if (req.on_update) req.on_update(um);
     if (state.update % checkpoint_every == 0 && state.timesteps < total) {

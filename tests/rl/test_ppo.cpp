@@ -355,6 +355,37 @@ TEST(Ppo, AResumeKeepsTheCheckpointsSeedAndSaysSo) {
       << log.str();
 }
 
+// Metrics that can no longer be written (a full disk, here /dev/full) cost the metrics, said once,
+// not the training.
+TEST(Ppo, MetricsThatCannotBeWrittenAreToldOnceAndTheTrainingGoesOn) {
+  if (!fs::exists("/dev/full")) GTEST_SKIP() << "no /dev/full on this machine";
+  const fs::path dir = temp_path("full_metrics");
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  fs::create_symlink("/dev/full", dir / "metrics.jsonl");
+  rl::TrainRequest req;
+  req.config = small_config(5);
+  req.market = wrap(planted_market(400, 1));
+  req.output = temp_path("full_metrics.pt");
+  req.metrics_dir = dir.string();
+  req.total_timesteps = 1024;
+  req.threads = 1;
+  req.progress = false;
+  std::ostringstream log;
+  const auto result = [&] {
+    const LogTo log_to(log);
+    return rl::train(req);
+  }();
+  EXPECT_EQ(result.timesteps, 1024);
+  EXPECT_EQ(result.history.size(), 2u);
+  EXPECT_NO_THROW(rl::read_manifest(req.output));
+  const std::string text = log.str();
+  const std::string warning = dir.string() + ": writing metrics.jsonl / metrics.csv failed (No space left on device)";
+  const auto told = text.find(warning);
+  EXPECT_NE(told, std::string::npos) << text;
+  EXPECT_EQ(text.find(warning, told + 1), std::string::npos) << "told once: " << text;
+}
+
 // LibTorch's layers initialise from its process-wide generator: a network built beside a training
 // (a model loaded for a backtest while other trainings run, walk-forward --jobs) must not move the
 // training's seeded initialisation.
