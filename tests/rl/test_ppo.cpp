@@ -81,6 +81,20 @@ env::LoadedMarket wrap(env::MarketData m) {
   return out;
 }
 
+// `total` steps of one thread into `path`, silently; continuing the training there when `resume`.
+rl::TrainRequest training_into(const std::string& path, const env::LoadedMarket& market, const config::Config& config,
+                               std::int64_t total, bool resume) {
+  rl::TrainRequest req;
+  req.config = config;
+  req.market = market;
+  req.output = path;
+  req.resume = resume ? path : "";
+  req.total_timesteps = total;
+  req.threads = 1;
+  req.progress = false;
+  return req;
+}
+
 // Price rises 1% inside every bar; the optimum is to be fully invested all the time.
 env::MarketData rising_market(std::size_t bars) {
   auto m = test::flat_market(1, bars, 100.0);
@@ -295,16 +309,9 @@ TEST(Ppo, AResumeWithOtherEnvironmentSettingsRestartsTheEpisodesAndSaysWhy) {
   const auto market = wrap(planted_market(400, 1));
   const std::string path = temp_path("changed_envs.pt");
   auto train = [&](std::int64_t total, bool resume, std::int64_t n_envs, int max_steps) {
-    rl::TrainRequest req;
-    req.config = small_config(5);
+    auto req = training_into(path, market, small_config(5), total, resume);
     req.config.training.n_envs = n_envs;
     req.config.environment.max_steps = max_steps;
-    req.market = market;
-    req.output = path;
-    req.resume = resume ? path : "";
-    req.total_timesteps = total;
-    req.threads = 1;
-    req.progress = false;
     return rl::train(req);
   };
   std::ostringstream log;
@@ -328,15 +335,7 @@ TEST(Ppo, AResumeKeepsTheCheckpointsSeedAndSaysSo) {
   const auto market = wrap(planted_market(400, 1));
   const std::string path = temp_path("resumed_seed.pt");
   auto train = [&](std::int64_t total, bool resume, std::uint64_t seed) {
-    rl::TrainRequest req;
-    req.config = small_config(seed);
-    req.market = market;
-    req.output = path;
-    req.resume = resume ? path : "";
-    req.total_timesteps = total;
-    req.threads = 1;
-    req.progress = false;
-    rl::train(req);
+    rl::train(training_into(path, market, small_config(seed), total, resume));
     std::ifstream in(path, std::ios::binary);
     return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   };
@@ -363,14 +362,8 @@ TEST(Ppo, MetricsThatCannotBeWrittenAreToldOnceAndTheTrainingGoesOn) {
   fs::remove_all(dir);
   fs::create_directories(dir);
   fs::create_symlink("/dev/full", dir / "metrics.jsonl");
-  rl::TrainRequest req;
-  req.config = small_config(5);
-  req.market = wrap(planted_market(400, 1));
-  req.output = temp_path("full_metrics.pt");
+  auto req = training_into(temp_path("full_metrics.pt"), wrap(planted_market(400, 1)), small_config(5), 1024, false);
   req.metrics_dir = dir.string();
-  req.total_timesteps = 1024;
-  req.threads = 1;
-  req.progress = false;
   std::ostringstream log;
   const auto result = [&] {
     const LogTo log_to(log);
