@@ -21,7 +21,7 @@ void add_journal_command(CLI::App& app, Globals& globals) {
   cmd->add_option("--events", o->events, "Latest events to list (kill switch, rejections, suggestions, ...)")
       ->check(kNonNegative);
   cmd->footer(
-      "Reads the journal without changing it; a session may be running on it.\n"
+      "Reads the journal without changing it or locking it; a session may be running on it (the report says so).\n"
       "Examples:\n"
       "  ploutos journal data/runs/demo_journal.sqlite\n"
       "  ploutos journal data/runs/demo_journal.sqlite --out reports/paper --json");

@@ -106,6 +106,10 @@ ExclusiveFileLock lock_session(const std::string& journal_path) {
   return ExclusiveFileLock(journal_path + ".lock", "a trading session on " + journal_path);
 }
 
+std::optional<std::string> running_session(const std::string& journal_path) {
+  return ExclusiveFileLock::holder(journal_path + ".lock");
+}
+
 Journal::Journal(const std::string& path, bool durable) : path_(path) {
   try {
     const auto parent = std::filesystem::path(path).parent_path();

@@ -155,6 +155,7 @@ JournalReport read_journal_report(const std::string& path) {
   r.interval = interval_of(journal, cycle_times);
   r.cycles_done = static_cast<std::int64_t>(cycle_times.size());
   r.unfinished = journal.unfinished_cycle_times();
+  r.running_session = running_session(path).value_or("");
   if (!cycle_times.empty()) {
     r.first_decision = cycle_times.front();
     r.last_decision = cycle_times.back();
@@ -220,6 +221,8 @@ std::string journal_report_json(const JournalReport& r) {
   j["first_decision"] = r.first_decision;
   j["last_decision"] = r.last_decision;
   j["unfinished_cycles"] = r.unfinished;
+  j["running_session"] =
+      r.running_session.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(r.running_session);
   if (!r.equity.empty()) {
     j["equity"] = {{"start", r.equity.front().equity},
                    {"end", r.equity.back().equity},
@@ -251,6 +254,7 @@ std::string journal_report_text(const JournalReport& r, std::size_t max_events) 
     out += (i == 0 ? "; unfinished (a crash or a stop mid-cycle; the next run finishes it): " : ", ") +
            bar_time_text(r.unfinished[i]);
   out += "\n";
+  if (!r.running_session.empty()) out += "  session      running now: " + r.running_session + "\n";
   if (r.equity.empty()) {
     out += "  equity       no snapshot yet\n";
   } else {

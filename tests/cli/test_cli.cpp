@@ -745,19 +745,25 @@ TEST(Cli, WalkForwardOnSharedDataWritesItsReportAndResumes) {
 }
 
 // SIGINT during a long simulated session: the cycle in flight finishes, the loop stops, exit 0, and
-// the journal holds every finished cycle with no order left in flight.
+// the journal holds every finished cycle with no order left in flight. While it ran, `ploutos
+// journal` said so and a second session on the same journal was refused (exit 1).
 TEST(Cli, TradeStopsCleanlyOnSigint) {
   const std::string model = trained_quickstart_model("trade_sigint.pt");
   const std::string dir = kTmp + "/trade_sigint";
   std::filesystem::remove_all(dir);
-  const std::string out_file = kTmp + "/sigint_out.txt";
+  const std::string out_file = kTmp + "/sigint_out.txt", report_file = kTmp + "/sigint_report.json",
+                    second_file = kTmp + "/sigint_second.txt";
   std::filesystem::remove(out_file);
-  // SIGINT as soon as the first cycle has been printed, so even a fast machine is mid-session.
-  const std::string cmd = std::string("cd '") + PLOUTOS_SOURCE_DIR + "' && PLOUTOS_ENV_FILE=/nonexistent '" +
-                          PLOUTOS_BIN + "' trade --broker sim --model " + model + " --journal " + dir +
-                          "/journal.sqlite --start-bars 1500 --json > " + out_file +
-                          " 2>/dev/null & pid=$!; until [ -s " + out_file +
-                          " ]; do sleep 0.01; done; kill -INT $pid; wait $pid; echo $?";
+  // Mid-session (once the first cycle has been printed): a report, then a second session on the
+  // same journal, then SIGINT.
+  const std::string bin = std::string("'") + PLOUTOS_BIN + "'";
+  const std::string journal = dir + "/journal.sqlite";
+  const std::string cmd =
+      std::string("cd '") + PLOUTOS_SOURCE_DIR + "' && export PLOUTOS_ENV_FILE=/nonexistent; " + bin +
+      " trade --broker sim --model " + model + " --journal " + journal + " --start-bars 1500 --json > " + out_file +
+      " 2>/dev/null & pid=$!; until [ -s " + out_file + " ]; do sleep 0.01; done; " + bin + " journal " + journal +
+      " --json > " + report_file + " 2>&1; " + bin + " trade --broker sim --model " + model + " --journal " + journal +
+      " --once > " + second_file + " 2>&1; echo $? >> " + second_file + "; kill -INT $pid; wait $pid; echo $?";
   std::FILE* pipe = ::popen(cmd.c_str(), "r");
   char buf[64] = {0};
   std::string out;
@@ -779,6 +785,16 @@ TEST(Cli, TradeStopsCleanlyOnSigint) {
   SQLite::Statement in_flight(db, "SELECT COUNT(*) FROM orders WHERE state = 'intended'");
   in_flight.executeStep();
   EXPECT_EQ(in_flight.getColumn(0).getInt(), 0);
+
+  std::ifstream report_in(report_file);
+  const auto report = nlohmann::json::parse(report_in, nullptr, false);
+  ASSERT_TRUE(report.is_object()) << "ploutos journal --json beside the session";
+  EXPECT_EQ(report.value("running_session", "").rfind("pid ", 0), 0u) << report.dump();
+  std::ifstream second_in(second_file);
+  const std::string second((std::istreambuf_iterator<char>(second_in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(second.find("error: " + journal + ".lock: held by pid "), std::string::npos) << second;
+  EXPECT_NE(second.find(", a trading session on " + journal + "; stop it first\n1\n"), std::string::npos)
+      << "refused with exit 1: " << second;
 }
 
 // `ploutos trade --broker alpaca` end to end against the fake Alpaca: paper keys and the trading URL

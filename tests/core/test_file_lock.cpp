@@ -44,8 +44,13 @@ TEST(ExclusiveFileLock, ASecondHolderIsRefusedUntilTheFirstLetsGo) {
     const std::string what = refusal(path);
     EXPECT_EQ(what.rfind(path.string() + ": held by pid " + std::to_string(::getpid()) + " since ", 0), 0u) << what;
     EXPECT_NE(what.find(", a test holder; stop it first"), std::string::npos) << what;
+    const auto holder = ExclusiveFileLock::holder(path);
+    ASSERT_TRUE(holder) << "a look at a held lock sees its holder";
+    EXPECT_EQ(holder->rfind("pid " + std::to_string(::getpid()) + " since ", 0), 0u) << *holder;
   }
+  EXPECT_FALSE(ExclusiveFileLock::holder(path)) << "nobody holds it";
   EXPECT_EQ(refusal(path), "") << "released with its holder";
+  EXPECT_FALSE(ExclusiveFileLock::holder(dir / "never.lock"));
   fs::remove_all(dir);
 }
 
@@ -72,10 +77,13 @@ TEST(ExclusiveFileLock, AKilledHolderLeavesNoStaleLock) {
     what = refusal(path);
   }
   EXPECT_EQ(what, path.string() + ": held by pid " + std::to_string(parent) + "'s child, a test holder; stop it first");
+  EXPECT_EQ(ExclusiveFileLock::holder(path).value_or("nobody"), "pid " + std::to_string(parent) + "'s child");
+  EXPECT_EQ(refusal(path), what) << "looking took nothing";
   ::kill(child, SIGKILL);
   int status = 0;
   ASSERT_EQ(::waitpid(child, &status, 0), child);
   ASSERT_TRUE(WIFSIGNALED(status));
+  EXPECT_FALSE(ExclusiveFileLock::holder(path)) << "a dead holder holds nothing";
   EXPECT_EQ(refusal(path), "") << "free once its holder died";
   {
     const ExclusiveFileLock mine(path, "a test holder");

@@ -171,6 +171,27 @@ TEST(JournalReport, RefusesWhatIsNotAJournalAndCreatesNothing) {
   fs::remove_all(dir);
 }
 
+// A report beside a running session says that one is running (which explains its unfinished
+// cycle), and by looking never keeps a session from starting.
+TEST(JournalReport, SaysWhenASessionIsRunningOnTheJournal) {
+  const auto dir = fresh_dir("running");
+  const auto path = (dir / "j.sqlite").string();
+  Journal(path, false).set_meta("broker", "sim");
+  {
+    const auto session = lock_session(path);
+    const auto r = read_journal_report(path);
+    EXPECT_EQ(r.running_session.rfind("pid " + std::to_string(::getpid()) + " since ", 0), 0u) << r.running_session;
+    EXPECT_NE(journal_report_text(r).find("\n  session      running now: pid "), std::string::npos);
+    EXPECT_EQ(nlohmann::json::parse(journal_report_json(r))["running_session"], r.running_session);
+  }
+  const auto r = read_journal_report(path);
+  EXPECT_EQ(r.running_session, "");
+  EXPECT_EQ(journal_report_text(r).find("running now"), std::string::npos);
+  EXPECT_TRUE(nlohmann::json::parse(journal_report_json(r))["running_session"].is_null());
+  EXPECT_NO_THROW(lock_session(path)) << "the report took no lock";
+  fs::remove_all(dir);
+}
+
 // A journal whose pages were damaged after it was written stops a report and a session at the
 // door, with one line naming it, instead of showing or trading on part of its history.
 TEST(JournalReport, ADamagedJournalIsRefusedByTheReportAndBySessions) {

@@ -4,6 +4,7 @@
 // guards: the kernel drops it when the holder ends, however it ends, so a crash or a kill -9
 // never leaves a stale lock to clear by hand. The file stays; it records who holds it.
 #include <filesystem>
+#include <optional>
 #include <string>
 
 namespace ploutos {
@@ -20,6 +21,11 @@ class ExclusiveFileLock {
   ExclusiveFileLock& operator=(const ExclusiveFileLock&) = delete;
 
   const std::filesystem::path& path() const { return path_; }
+
+  // Who holds the lock at `path` now ("pid 1234 since ..."), from the kernel's table of locks
+  // (/proc/locks) and the holder's line in the file, without taking it: a holder starting meanwhile
+  // is never refused because someone looked. nullopt when nobody holds it or the kernel cannot say.
+  static std::optional<std::string> holder(const std::filesystem::path& path);
 
  private:
   std::filesystem::path path_;

@@ -68,6 +68,8 @@ struct JournalEquity {
 // The one-writer lock of a trading session on `journal_path` (the lock file `<journal>.lock`):
 // a second session on the same journal is refused with who holds it.
 ExclusiveFileLock lock_session(const std::string& journal_path);
+// The session holding that lock now ("pid 1234 since ..."), or nullopt: a look that takes nothing.
+std::optional<std::string> running_session(const std::string& journal_path);
 
 class Journal {
  public:

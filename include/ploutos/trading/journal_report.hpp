@@ -22,6 +22,7 @@ struct JournalReport {
   std::int64_t cycles_done = 0;
   std::string first_decision, last_decision;
   std::vector<std::string> unfinished;  // cycles begun and not finished: the next run finishes them
+  std::string running_session;          // "pid 1234 since ..." while a session runs on the journal, else ""
   std::vector<JournalEquity> equity;    // one point a snapshot time, the latest where a time repeats
   double peak_equity = 0;
   risk::Metrics metrics;  // of `equity`: the broker's equity, so every cost is already paid
