@@ -50,7 +50,8 @@ void add_train_command(CLI::App& app, Globals& globals) {
       "  ploutos train --config v6_better_timing.yaml --timesteps 20000 --data ../shared/data/daily --interval 1d\n"
       "  ploutos train --config v6_better_timing.yaml --timesteps 20000 --data synthetic\n"
       "  ploutos train --config quickstart --resume data/models/quickstart.pt\n"
-      "Ctrl-C saves a checkpoint to --out and exits with code 130; --resume continues from it.");
+      "Ctrl-C saves a checkpoint to --out and exits with code 130; --resume continues from it.\n"
+      "One training a run: a second one into the same metrics directory is refused while the first runs.");
   cmd->callback([&globals, o] {
     globals.action = [&globals, o]() -> int {
       auto config = load_effective_config(globals);

@@ -21,6 +21,7 @@
 #include "adam.hpp"
 #include "ploutos/core/atomic_file.hpp"
 #include "ploutos/core/error.hpp"
+#include "ploutos/core/file_lock.hpp"
 #include "ploutos/core/json_text.hpp"
 #include "ploutos/core/progress.hpp"
 #include "ploutos/core/rng.hpp"
@@ -626,6 +627,13 @@ TrainResult train_from(const TrainRequest& req);
 }  // namespace
 
 TrainResult train(const TrainRequest& req) {
+  // Two trainings of one run (the same model name twice, in two terminals) would interleave their
+  // metrics and overwrite each other's model: the second is refused while the first runs.
+  std::optional<ExclusiveFileLock> run_lock;
+  if (!req.metrics_dir.empty()) {
+    ensure_writable_directory(req.metrics_dir);
+    run_lock.emplace(std::filesystem::path(req.metrics_dir) / "training.lock", "a training of " + req.output);
+  }
   if (req.resume.empty()) return train_from(req);
   const auto seed = checkpoint_seed(req.resume);
   if (!seed || *seed == req.config.training.seed) return train_from(req);

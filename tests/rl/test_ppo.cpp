@@ -15,6 +15,7 @@
 
 #include "../env/market_fixture.hpp"
 #include "ploutos/core/error.hpp"
+#include "ploutos/core/file_lock.hpp"
 #include "ploutos/core/rng.hpp"
 #include "ploutos/env/from_config.hpp"
 #include "ploutos/env/trading_env.hpp"
@@ -377,6 +378,29 @@ TEST(Ppo, MetricsThatCannotBeWrittenAreToldOnceAndTheTrainingGoesOn) {
   const auto told = text.find(warning);
   EXPECT_NE(told, std::string::npos) << text;
   EXPECT_EQ(text.find(warning, told + 1), std::string::npos) << "told once: " << text;
+}
+
+// A second training of the same run (model name, metrics directory) while the first runs would
+// interleave their metrics and overwrite each other's model: it is refused before it writes anything.
+TEST(Ppo, ASecondTrainingOfTheSameRunIsRefusedWhileTheFirstRuns) {
+  const fs::path dir = temp_path("run_twice");
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  auto req = training_into(temp_path("run_twice.pt"), wrap(planted_market(400, 1)), small_config(5), 512, false);
+  fs::remove(req.output);
+  req.metrics_dir = dir.string();
+  {
+    const ExclusiveFileLock first(dir / "training.lock", "the first training");
+    try {
+      rl::train(req);
+      ADD_FAILURE() << "two trainings of one run at once";
+    } catch (const Error& e) {
+      EXPECT_EQ(std::string(e.what()).rfind((dir / "training.lock").string() + ": held by pid ", 0), 0u) << e.what();
+    }
+    EXPECT_FALSE(fs::exists(req.output));
+    EXPECT_FALSE(fs::exists(dir / "metrics.jsonl"));
+  }
+  EXPECT_EQ(rl::train(req).timesteps, 512) << "free once the first ended";
 }
 
 // LibTorch's layers initialise from its process-wide generator: a network built beside a training
