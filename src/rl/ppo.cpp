@@ -632,7 +632,11 @@ TrainResult train(const TrainRequest& req) {
   std::optional<ExclusiveFileLock> run_lock;
   if (!req.metrics_dir.empty()) {
     ensure_writable_directory(req.metrics_dir);
-    run_lock.emplace(std::filesystem::path(req.metrics_dir) / "training.lock", "a training of " + req.output);
+    try {
+      run_lock.emplace(std::filesystem::path(req.metrics_dir) / "training.lock", "a training of " + req.output);
+    } catch (const IoError& e) {  // a filesystem without flock(2): train, unguarded, rather than not at all
+      spdlog::warn("{}: two trainings of this run are not kept apart", e.what());
+    }
   }
   if (req.resume.empty()) return train_from(req);
   const auto seed = checkpoint_seed(req.resume);

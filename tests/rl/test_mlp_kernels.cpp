@@ -77,7 +77,8 @@ TEST(MlpKernels, EveryVariantComputesTheSameBits) {
   const bool have_avx512 = kernels::use_variant("avx512");
   const auto x = test_inputs();
   const auto cols = static_cast<std::int64_t>(x.size());
-  std::vector<float> w(x.size() * 3), bias(3, 0.25f);
+  // Seven rows: a group of four (matvec_rows takes rows four at a time) and three alone.
+  std::vector<float> w(x.size() * 7), bias(7, 0.25f);
   for (std::size_t i = 0; i < w.size(); ++i) w[i] = std::sin(static_cast<float>(i)) * 0.01f;
   auto run = [&] {
     std::vector<float> out;
@@ -88,8 +89,8 @@ TEST(MlpKernels, EveryVariantComputesTheSameBits) {
       kernels::activation_backward(g.data(), y.data(), 1, cols, act, bias_grad.data());
       out.insert(out.end(), g.begin(), g.end());
     }
-    std::vector<float> mv(3);
-    kernels::matvec_rows(w.data(), bias.data(), x.data(), mv.data(), 0, 3, cols);
+    std::vector<float> mv(7);
+    kernels::matvec_rows(w.data(), bias.data(), x.data(), mv.data(), 0, 7, cols);
     out.insert(out.end(), mv.begin(), mv.end());
     const std::int64_t padded =
         (cols + kernels::kInt8ColumnAlign - 1) / kernels::kInt8ColumnAlign * kernels::kInt8ColumnAlign;
@@ -133,6 +134,10 @@ TEST(MlpKernels, MatvecRowsDoesNotDependOnTheRowSplit) {
   kernels::matvec_rows(w.data(), b.data(), x.data(), split.data(), 0, 13, cols);
   kernels::matvec_rows(w.data(), b.data(), x.data(), split.data(), 13, rows, cols);
   EXPECT_EQ(std::memcmp(whole.data(), split.data(), whole.size() * sizeof(float)), 0);
+  std::vector<float> alone(rows);  // rows go four at a time; each row alone has the same bits
+  for (std::int64_t r = 0; r < rows; ++r)
+    kernels::matvec_rows(w.data(), b.data(), x.data(), alone.data(), r, r + 1, cols);
+  EXPECT_EQ(std::memcmp(whole.data(), alone.data(), whole.size() * sizeof(float)), 0);
   for (std::int64_t r = 0; r < rows; ++r) {
     double exact = b[static_cast<std::size_t>(r)];
     for (std::int64_t c = 0; c < cols; ++c)
