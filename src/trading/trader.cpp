@@ -257,10 +257,12 @@ CycleReport Trader::run_cycle(const env::MarketData& m, std::size_t bar) {
   };
   std::int64_t trades_today = journal_.orders_on_day(report.decision_time);
 
-  // Exits first: they free cash for the entries. Monitored stops judge the decision bar's range.
+  // Exits first: they free cash for the entries. Monitored stops judge the decision bar's range. A
+  // ticker that cannot trade at the decision bar (no bar there: the price is the last close carried
+  // over) trades nothing, as in the environment.
   for (std::size_t k = 0; k < m.n_tickers; ++k) {
-    if (quantities[k] <= 0) continue;
     const std::size_t i = m.at(bar, k);
+    if (quantities[k] <= 0 || !m.tradable[i]) continue;
     std::string intent;
     if (!config_.bracket_orders && config_.stop_loss_pct > 0 && m.low[i] <= entry[k] * (1 - config_.stop_loss_pct)) {
       intent = "stop_loss";

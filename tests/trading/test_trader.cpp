@@ -315,6 +315,33 @@ TEST(Trader, AProposalThatHoldsEveryDayIsJournaledOnce) {
   fs::remove_all(dir);
 }
 
+// A ticker that cannot trade at the decision bar (no bar there, or no features yet) trades nothing
+// that cycle, as in the environment: neither the agent's sell nor a stop judged on that bar.
+TEST(Trader, ATickerThatCannotTradeAtTheDecisionBarTradesNothingThatCycle) {
+  auto m = test::flat_market(1, 8, 100.0);
+  test::set_bar(m, 3, 0, 100, 100, 93, 95);  // low 93 would break a 5% stop
+  m.tradable[m.at(3, 0)] = 0;
+  const auto dir = fresh_dir("untradable");
+  broker::SimBroker sim(std::make_shared<broker::SimBars>(sim_bars_from(m)), {}, 0);
+  Journal journal((dir / "j.sqlite").string(), false);
+  TraderConfig c = test_config();
+  c.stop_loss_pct = 0.05;
+  auto buy_then_sell_at_3 = [](const env::MarketData&, std::size_t bar, std::span<const double>,
+                               const env::PortfolioState&, std::span<std::int32_t> a) {
+    a[0] = bar == 0 ? env::kBuy : bar == 3 ? env::kSell : env::kHold;
+  };
+  Trader trader(sim, journal, c, buy_then_sell_at_3);
+  while (sim.bar() < 6) {
+    trader.run_cycle(m, sim.bar());
+    sim.advance();
+    trader.reconcile();
+  }
+  ASSERT_EQ(journal.orders().size(), 1u) << "the buy at bar 0 only";
+  EXPECT_EQ(journal.orders()[0].intent, "buy");
+  EXPECT_EQ(sim.positions().size(), 1u) << "still held";
+  fs::remove_all(dir);
+}
+
 TEST(Trader, MonitoredStopLossSellsWhenTheBarBreaksTheLevel) {
   auto m = test::flat_market(1, 8, 100.0);
   test::set_bar(m, 3, 0, 100, 100, 93, 95);  // low 93 breaks a 5% stop
