@@ -132,14 +132,17 @@ void Trader::reconcile() {
   }
 }
 
-bool Trader::send(const JournalOrder& o, const broker::OrderRequest& r, CycleReport& report) {
+Trader::Sent Trader::send(const JournalOrder& o, const broker::OrderRequest& r, CycleReport& report) {
   auto handled = [&](std::string outcome) {
     report.orders.push_back({o.client_order_id, o.symbol, o.side, o.quantity, o.intent, std::move(outcome)});
   };
   const auto existing = journal_.order(o.client_order_id);
   if (existing && existing->state != kNotSent && existing->state != kIntended) {  // handled before
     handled("sent_before");
-    return true;
+    // The day's count at the start of the cycle (Journal::orders_on_day) has it, unless the broker
+    // rejected it or it was a dry run; a rejected order changes nothing, as when it was rejected.
+    if (existing->state == "rejected") return Sent::kNo;
+    return existing->state == kDryRun ? Sent::kNow : Sent::kBefore;
   }
   if (!existing) {
     journal_.record_intent(o);
@@ -150,7 +153,7 @@ bool Trader::send(const JournalOrder& o, const broker::OrderRequest& r, CycleRep
   if (config_.dry_run) {
     journal_.set_state(o.client_order_id, kDryRun, "dry run: not sent");
     handled(kDryRun);
-    return true;
+    return Sent::kNow;
   }
   try {
     const broker::Order accepted = broker_.submit(r);
@@ -159,7 +162,7 @@ bool Trader::send(const JournalOrder& o, const broker::OrderRequest& r, CycleRep
     journal_.record_response(o.client_order_id, std::string("accepted: ") + to_string(accepted.status));
     ++report.orders_sent;
     handled(to_string(accepted.status));
-    return true;
+    return Sent::kNow;
   } catch (const broker::BrokerError& e) {
     if (e.kind() == broker::BrokerError::Kind::kRejected) {
       journal_.set_state(o.client_order_id, "rejected", e.what());
@@ -168,7 +171,7 @@ bool Trader::send(const JournalOrder& o, const broker::OrderRequest& r, CycleRep
       report.notes.push_back(o.symbol + " " + o.intent + " rejected: " + e.what());
       ++report.orders_rejected;
       handled("rejected");
-      return false;
+      return Sent::kNo;
     }
     // Unknown outcome: the broker may have accepted it. Look before anything else.
     journal_.record_response(o.client_order_id, std::string("no answer: ") + e.what());
@@ -179,11 +182,11 @@ bool Trader::send(const JournalOrder& o, const broker::OrderRequest& r, CycleRep
       ++report.orders_recovered;
       ++report.orders_sent;
       handled(to_string(found->status));
-      return true;
+      return Sent::kNow;
     }
     report.notes.push_back(o.symbol + " " + o.intent + ": no answer, left for the next reconciliation");
     handled("no_answer");
-    return true;
+    return Sent::kNow;
   }
 }
 
@@ -274,7 +277,7 @@ CycleReport Trader::run_cycle(const env::MarketData& m, std::size_t bar) {
     }
     if (intent.empty()) continue;
     const JournalOrder o = order_for(k, broker::Side::kSell, quantities[k], intent);
-    if (send(o, request_of(o), report)) ++trades_today;
+    if (send(o, request_of(o), report) == Sent::kNow) ++trades_today;
   }
   crash_point("exits_sent");
 
@@ -324,11 +327,12 @@ CycleReport Trader::run_cycle(const env::MarketData& m, std::size_t bar) {
       if (config_.stop_loss_pct > 0) r.stop_loss_price = price * (1 - config_.stop_loss_pct);
       if (config_.take_profit_pct > 0) r.take_profit_price = price * (1 + config_.take_profit_pct);
     }
-    if (send(o, r, report)) {
+    const Sent sent = send(o, r, report);
+    if (sent != Sent::kNo) {
       cash -= amount;
       gross += amount;
-      ++trades_today;
     }
+    if (sent == Sent::kNow) ++trades_today;
   }
   crash_point("entries_sent");
 

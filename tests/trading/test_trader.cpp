@@ -68,6 +68,8 @@ class CountingBroker : public broker::Broker {
   broker::Account account() override { return sim_.account(); }
   std::vector<broker::Position> positions() override { return sim_.positions(); }
   broker::Order submit(const broker::OrderRequest& r) override {
+    if (r.symbol == reject_symbol)
+      throw broker::BrokerError(broker::BrokerError::Kind::kRejected, "refused (injected)");
     auto o = sim_.submit(r);
     ++accepted[r.client_order_id];
     if (lose_every > 0 && ++submissions % lose_every == 0)
@@ -84,6 +86,7 @@ class CountingBroker : public broker::Broker {
   bool supports_brackets() const override { return true; }
 
   std::map<std::string, int> accepted;
+  std::string reject_symbol;  // every order for it is rejected
   int lose_every = 0;
   int submissions = 0;
 
@@ -363,6 +366,59 @@ TEST(Trader, MonitoredStopLossSellsWhenTheBarBreaksTheLevel) {
   for (const auto& o : journal.orders()) stopped = stopped || (o.intent == "stop_loss" && o.state == "filled");
   EXPECT_TRUE(stopped);
   EXPECT_TRUE(sim.positions().empty());
+  fs::remove_all(dir);
+}
+
+// A cycle repeated after a crash counts the orders it already sent once against the daily cap: at
+// every crash point of a cycle whose cap binds, the restarted cycle leaves the broker with the
+// orders of an uninterrupted one.
+// A cycle repeated after a crash counts the orders it already sent once against the daily cap, and
+// a rejected order not at all: at every crash point of a cycle whose cap binds, the repeated cycle
+// leaves the broker with the orders of an uninterrupted one.
+TEST(Trader, ARepeatedCycleCountsItsOrdersOnceAgainstTheDailyCap) {
+  const auto m = walk_market(6);
+  const auto bars = std::make_shared<broker::SimBars>(sim_bars_from(m));
+  TraderConfig config = test_config();
+  config.max_trades_per_day = 2;  // four tickers want to buy; the broker rejects the first
+  auto buy_all = [](const env::MarketData&, std::size_t, std::span<const double>, const env::PortfolioState&,
+                    std::span<std::int32_t> a) { std::fill(a.begin(), a.end(), env::kBuy); };
+  const auto dir = fresh_dir("daily_cap");
+  broker::SimBroker reference(bars, {}, 2);
+  CountingBroker reference_broker(reference);
+  reference_broker.reject_symbol = "T0";
+  int points = 0;
+  {
+    Journal journal((dir / "ref.sqlite").string(), false);
+    Trader trader(reference_broker, journal, config, buy_all);
+    trader.set_crash_hook([&](const char*) { ++points; });
+    trader.run_cycle(m, 2);
+  }
+  auto sent = [](broker::SimBroker& broker) {
+    std::map<std::string, double> quantities;  // by client order id without the journal's run id
+    for (const auto& o : broker.all_orders())
+      quantities[o.client_order_id.substr(o.client_order_id.find('-', 3))] = o.quantity;
+    return quantities;
+  };
+  ASSERT_EQ(sent(reference).size(), 2u) << "T1 and T2: the rejected T0 does not count";
+  for (int crash_at = 1; crash_at <= points; ++crash_at) {
+    const std::string path = (dir / ("t" + std::to_string(crash_at) + ".sqlite")).string();
+    broker::SimBroker sim(bars, {}, 2);
+    CountingBroker broker(sim);
+    broker.reject_symbol = "T0";
+    {
+      Journal journal(path, false);
+      Trader trader(broker, journal, config, buy_all);
+      int calls = 0;
+      trader.set_crash_hook([&](const char*) {
+        if (++calls == crash_at) throw InjectedCrash{};
+      });
+      EXPECT_THROW(trader.run_cycle(m, 2), InjectedCrash);
+    }
+    Journal journal(path, false);
+    Trader trader(broker, journal, config, buy_all);
+    trader.run_cycle(m, 2);
+    EXPECT_EQ(sent(sim), sent(reference)) << "crash at point " << crash_at;
+  }
   fs::remove_all(dir);
 }
 

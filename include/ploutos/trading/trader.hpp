@@ -108,8 +108,12 @@ class Trader {
   std::set<std::string> known_broker_ids() const;
   std::vector<diagnose::RoundTrip> round_trips() const;  // from the journal's fills
   void settle(const JournalOrder& order);
-  // Sends one order unless the journal shows it was already handled. Returns false when rejected.
-  bool send(const JournalOrder& order, const broker::OrderRequest& request, CycleReport& report);
+  // Sends one order unless the journal shows it was already handled, and says what became of it.
+  // kNow: it went out in this run (an answer lost on the way included; dry: journaled) and counts
+  // against the day's orders now. kBefore: a repeated cycle (a restart) finds it journaled, and the
+  // day's count at the start of the cycle already has it. kNo: rejected, now or before.
+  enum class Sent { kNo, kNow, kBefore };
+  Sent send(const JournalOrder& order, const broker::OrderRequest& request, CycleReport& report);
 
   broker::Broker& broker_;
   Journal& journal_;
