@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <map>
 #include <optional>
+#include <set>
 
 #include "ploutos/core/error.hpp"
 #include "ploutos/data/bar.hpp"
@@ -22,6 +23,15 @@ constexpr double kEpsilon = 1e-6;
 
 bool same_quantity(double a, double b) {
   return std::abs(a - b) <= kEpsilon * std::max(1.0, std::abs(b));
+}
+
+std::string quantity_text(double quantity) {  // 42, 426.0577: no trailing zeros
+  char text[32];
+  std::snprintf(text, sizeof text, "%.6f", quantity);
+  std::string out = text;
+  while (!out.empty() && out.back() == '0') out.pop_back();
+  if (!out.empty() && out.back() == '.') out.pop_back();
+  return out;
 }
 
 broker::OrderRequest request_of(const JournalOrder& o) {
@@ -110,21 +120,33 @@ void Trader::reconcile() {
     std::map<std::string, double> expected = journal_.positions();
     std::map<std::string, double> actual;
     for (const auto& p : broker_.positions()) actual[p.symbol] = p.quantity;
+    std::set<std::string> traded;  // symbols this journal ever ordered
+    for (const auto& o : journal_.orders()) traded.insert(o.symbol);
     std::string report;
+    bool foreign = false;
     for (const auto& [symbol, quantity] : actual) {
       const double mine = expected.count(symbol) ? expected[symbol] : 0.0;
-      if (!same_quantity(mine, quantity)) {
-        report += " " + symbol + ": journal " + std::to_string(mine) + ", broker " + std::to_string(quantity) + ";";
+      if (same_quantity(mine, quantity)) continue;
+      if (!traded.count(symbol)) {
+        foreign = true;
+        report += " " + symbol + ": " + quantity_text(quantity) + " at the broker, never traded by this journal;";
+      } else {
+        report += " " + symbol + ": journal " + quantity_text(mine) + ", broker " + quantity_text(quantity) + ";";
       }
     }
     for (const auto& [symbol, quantity] : expected) {
       if (!actual.count(symbol) && !same_quantity(quantity, 0.0))
-        report += " " + symbol + ": journal " + std::to_string(quantity) + ", broker 0;";
+        report += " " + symbol + ": journal " + quantity_text(quantity) + ", broker 0;";
     }
     if (!report.empty()) {
-      throw ReconciliationError("positions differ between the journal (" + journal_.path() + ") and " + broker_.name() +
-                                ":" + report +
-                                " trading stopped; check the broker's activity, then start a new journal or fix it");
+      // A position the journal never traded is someone else's: Ploutos sizes, stops and reconciles
+      // as the account's only trader, and cannot tell their orders from a lost one of its own.
+      throw ReconciliationError(
+          "positions differ between the journal (" + journal_.path() + ") and " + broker_.name() + ":" + report +
+          " trading stopped. " +
+          (foreign ? "Ploutos must be the only one trading the account: close the positions it did not open, or "
+                     "trade another (paper) account"
+                   : "Check the broker's activity, then reconcile by hand and start a new journal"));
     }
   } catch (const ReconciliationError& e) {
     journal_.record_event("reconciliation", e.what());

@@ -199,10 +199,25 @@ TEST(Trader, AnUnexplainedPositionStopsTradingWithAReport) {
     trader.run_cycle(m, sim.bar());
     FAIL() << "a position nobody journaled must stop trading";
   } catch (const ReconciliationError& e) {
-    EXPECT_NE(std::string(e.what()).find("broker 42.0"), std::string::npos) << e.what();
+    const std::string what = e.what();
+    EXPECT_NE(what.find(" T3: journal "), std::string::npos) << what;
+    EXPECT_NE(what.find(", broker 42; trading stopped. Check the broker's activity"), std::string::npos) << what;
   }
   EXPECT_EQ(journal.events("reconciliation").size(), 1u);
   EXPECT_FALSE(journal.cycle_done(format_instant(m.time[sim.bar()])));
+  // A new journal on an account that already holds positions: they are someone else's.
+  Journal fresh((dir / "fresh.sqlite").string(), false);
+  Trader newcomer(broker, fresh, test_config(), scripted);
+  try {
+    newcomer.run_cycle(m, sim.bar());
+    FAIL() << "positions this journal never traded must stop trading";
+  } catch (const ReconciliationError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find(" T3: 42 at the broker, never traded by this journal;"), std::string::npos) << what;
+    EXPECT_NE(what.find("Ploutos must be the only one trading the account: close the positions it did not open"),
+              std::string::npos)
+        << what;
+  }
   fs::remove_all(dir);
 }
 
