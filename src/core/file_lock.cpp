@@ -28,15 +28,15 @@ std::string holder_of(int fd) {
 
 }  // namespace
 
-ExclusiveFileLock::ExclusiveFileLock(std::filesystem::path path, const std::string& what) : path_(std::move(path)) {
-  fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd_ < 0) throw IoError(path_.string() + ": cannot open the lock file: " + std::strerror(errno));
+ExclusiveFileLock::ExclusiveFileLock(const std::filesystem::path& path, const std::string& what) {
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0) throw IoError(path.string() + ": cannot open the lock file: " + std::strerror(errno));
   if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
     const int error = errno;
     const std::string holder = holder_of(fd_);
     ::close(fd_);
-    if (error == EWOULDBLOCK) throw Error(path_.string() + ": held by " + holder + ", " + what + "; stop it first");
-    throw IoError(path_.string() + ": cannot lock: " + std::strerror(error));
+    if (error == EWOULDBLOCK) throw Error(path.string() + ": held by " + holder + ", " + what + "; stop it first");
+    throw IoError(path.string() + ": cannot lock: " + std::strerror(error));
   }
   const std::string holder = "pid " + std::to_string(::getpid()) + " since " + format_instant(now_utc()) + "\n";
   // Best effort: the lock is the flock, the text only tells a refused process who has it.

@@ -660,7 +660,6 @@ TrainResult train_from(const TrainRequest& req) {
   if (std::filesystem::is_directory(req.output))
     throw IoError(req.output + ": is a directory; --out names the model file (e.g. data/models/NAME.pt)");
   ensure_writable_directory(std::filesystem::path(req.output).parent_path());
-  if (!req.metrics_dir.empty()) ensure_writable_directory(req.metrics_dir);
   const std::int64_t total = req.total_timesteps > 0 ? req.total_timesteps : tr.total_timesteps;
   // Threads: LibTorch's and OpenBLAS's, and the parts of the data-parallel update. Rollout
   // inference runs on batches of n_envs observations, where one LibTorch thread is several times

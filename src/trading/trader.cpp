@@ -120,14 +120,17 @@ void Trader::reconcile() {
     std::map<std::string, double> expected = journal_.positions();
     std::map<std::string, double> actual;
     for (const auto& p : broker_.positions()) actual[p.symbol] = p.quantity;
-    std::set<std::string> traded;  // symbols this journal ever ordered
-    for (const auto& o : journal_.orders()) traded.insert(o.symbol);
+    std::optional<std::set<std::string>> traded;  // symbols this journal ever ordered; read on a difference only
     std::string report;
     bool foreign = false;
     for (const auto& [symbol, quantity] : actual) {
       const double mine = expected.count(symbol) ? expected[symbol] : 0.0;
       if (same_quantity(mine, quantity)) continue;
-      if (!traded.count(symbol)) {
+      if (!traded) {
+        traded.emplace();
+        for (const auto& o : journal_.orders()) traded->insert(o.symbol);
+      }
+      if (!traded->count(symbol)) {
         foreign = true;
         report += " " + symbol + ": " + quantity_text(quantity) + " at the broker, never traded by this journal;";
       } else {

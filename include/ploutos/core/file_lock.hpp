@@ -15,12 +15,10 @@ class ExclusiveFileLock {
   // holder is ("a trading session on data/journal.sqlite"). It never waits: a second session is
   // refused, not queued behind the first. Locks are per open file, so a second lock in the same
   // process is refused too.
-  ExclusiveFileLock(std::filesystem::path path, const std::string& what);
+  ExclusiveFileLock(const std::filesystem::path& path, const std::string& what);
   ~ExclusiveFileLock();
   ExclusiveFileLock(const ExclusiveFileLock&) = delete;
   ExclusiveFileLock& operator=(const ExclusiveFileLock&) = delete;
-
-  const std::filesystem::path& path() const { return path_; }
 
   // Who holds the lock at `path` now ("pid 1234 since ..."), from the kernel's table of locks
   // (/proc/locks) and the holder's line in the file, without taking it: a holder starting meanwhile
@@ -28,7 +26,6 @@ class ExclusiveFileLock {
   static std::optional<std::string> holder(const std::filesystem::path& path);
 
  private:
-  std::filesystem::path path_;
   int fd_ = -1;
 };
 
