@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <numeric>
 
 #include "metrics_json.hpp"
 #include "ploutos/backtest/seen_by_model_json.hpp"
@@ -175,7 +176,16 @@ BacktestResult run_backtest(const std::shared_ptr<const env::MarketData>& market
   }
 
   // Baselines hold, so their sizing is opened up: the whole book, no breakers, no daily trade cap.
+  // Baselines buy each of their tickers once, at the first bar it can trade, and hold it to the end:
+  // a position the observation shows is never topped up when its weight drifts.
   const std::size_t n = market->n_tickers;
+  const std::size_t weights = n * market->n_features;  // obs[weights + k]: ticker k's share of equity
+  const auto buy_once = [weights](std::vector<std::size_t> tickers) -> Decide {
+    return [weights, tickers = std::move(tickers)](std::span<const float> obs, std::span<std::int32_t> a) {
+      std::fill(a.begin(), a.end(), env::kHold);
+      for (const std::size_t k : tickers) a[k] = obs[weights + k] > 0 ? env::kHold : env::kBuy;
+    };
+  };
   env::EnvConfig hold = config;
   hold.buy_pct = 1.0;
   hold.max_trades_per_day = 1 << 20;
@@ -185,19 +195,15 @@ BacktestResult run_backtest(const std::shared_ptr<const env::MarketData>& market
   hold.max_gross_exposure = 1.0;
   env::EnvConfig equal = hold;
   equal.max_position_pct = 1.0 / static_cast<double>(n);
-  out.baselines.push_back(run_strategy(
-      market, equal, first, last, "buy_and_hold_equal_weight",
-      [](std::span<const float>, std::span<std::int32_t> a) { std::fill(a.begin(), a.end(), env::kBuy); }));
+  std::vector<std::size_t> every(n);
+  std::iota(every.begin(), every.end(), std::size_t{0});
+  out.baselines.push_back(run_strategy(market, equal, first, last, "buy_and_hold_equal_weight", buy_once(every)));
   const auto spy = std::find(market->tickers.begin(), market->tickers.end(), "SPY");
   if (spy != market->tickers.end()) {
     const auto k = static_cast<std::size_t>(spy - market->tickers.begin());
     env::EnvConfig only = hold;
     only.max_position_pct = 1.0;
-    out.baselines.push_back(run_strategy(market, only, first, last, "spy_buy_and_hold",
-                                         [k](std::span<const float>, std::span<std::int32_t> a) {
-                                           std::fill(a.begin(), a.end(), env::kHold);
-                                           a[k] = env::kBuy;
-                                         }));
+    out.baselines.push_back(run_strategy(market, only, first, last, "spy_buy_and_hold", buy_once({k})));
   }
   Rng rng(derive_seed(seed, "backtest.random"));
   const double p = out.agent.activity;

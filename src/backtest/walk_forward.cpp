@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "metrics_json.hpp"
+#include "ploutos/config/config.hpp"
 #include "ploutos/core/atomic_file.hpp"
 #include "ploutos/core/error.hpp"
 #include "ploutos/core/json_text.hpp"
@@ -50,6 +51,19 @@ risk::Metrics metrics_from(const nlohmann::json& j) {
   m.turnover = j.at("turnover").get<double>();
   m.trades = j.at("trades").get<std::size_t>();
   return m;
+}
+
+// Raised whenever a fold's numbers would change for the same inputs (2: buy-and-hold buys once).
+constexpr int kFoldRecordVersion = 2;
+
+// Every setting that can change a fold's training or backtest, as JSON: the configuration without
+// its names, paths and thread count, and without the sections a walk-forward never reads.
+Json settings_of_a_run(const config::Config& config) {
+  Json j = Json::parse(config::to_json(config));
+  for (const char* unused : {"name", "description", "backtest", "broker", "trading", "autonomous"}) j.erase(unused);
+  j["data"].erase("dir");
+  for (const char* unused : {"output", "runs_dir", "threads", "checkpoint_freq"}) j["training"].erase(unused);
+  return j;
 }
 
 // Per-period Sharpe of an equity curve's bar returns.
@@ -132,6 +146,7 @@ WalkForwardResult run_walk_forward(const config::Config& config, const env::Load
   // Side by side, each training runs on one thread, and OpenBLAS (one thread count for the whole
   // process) on one thread each, so a run computes the same numbers whatever else runs.
   const rl::ScopedBlasThreads one_blas_thread_each(jobs > 1 ? 1 : 0);
+  const Json settings = settings_of_a_run(config);
   std::vector<FoldRun> planned(n_runs);
   std::vector<char> finished(n_runs, 0);
   std::atomic<bool> interrupted{false}, failed{false};  // failed: a run threw, the others stop
@@ -145,13 +160,15 @@ WalkForwardResult run_walk_forward(const config::Config& config, const env::Load
                                     static_cast<std::uint64_t>(w.fold) * 1000 + static_cast<std::uint64_t>(s));
     const fs::path file = out / "folds" / (run_name(w.fold, s) + ".json");
     // A finished run is reused only when it was made for this very window, seed and budget.
-    const Json key = {{"train_first", format_instant(m.time[w.train_first])},
+    const Json key = {{"record_version", kFoldRecordVersion},
+                      {"train_first", format_instant(m.time[w.train_first])},
                       {"train_last", format_instant(m.time[w.train_last])},
                       {"test_first", format_instant(m.time[w.test_first])},
                       {"test_last", format_instant(m.time[w.test_last])},
                       {"training_seed", run.training_seed},
                       {"timesteps", spec.timesteps},
-                      {"data_hash", loaded.data_hash}};
+                      {"data_hash", loaded.data_hash},
+                      {"settings", settings}};
     if (fs::exists(file)) {
       std::ifstream in(file);
       std::stringstream text;

@@ -48,19 +48,53 @@ TEST(Backtest, BuyAndHoldBaselinesEarnTheMarketAndTheRandomAgentIsSeeded) {
   const auto r = backtest::run_backtest(market, costs_off(), 10, 59, hold, 1);
   EXPECT_EQ(r.agent.metrics.total_return, 0.0);
   ASSERT_EQ(r.baselines.size(), 3u);  // equal weight, SPY, random
-  // Invested from the open of bar 11 to the close of bar 59: the first buy keeps 2% of cash aside
-  // for costs, later buys top the position up towards its cap.
+  // Invested once, from the open of bar 11 to the close of bar 59, with 2% of the cash kept aside
+  // for costs.
   const double market_move = std::pow(1.005, 49) - 1;
-  for (const std::size_t i : {0, 1}) {
-    EXPECT_GT(r.baselines[i].metrics.total_return, market_move / 1.02) << r.baselines[i].name;
-    EXPECT_LE(r.baselines[i].metrics.total_return, market_move + 1e-12) << r.baselines[i].name;
-  }
+  for (const std::size_t i : {0, 1})
+    EXPECT_NEAR(r.baselines[i].metrics.total_return, market_move / 1.02, 1e-12) << r.baselines[i].name;
   EXPECT_EQ(r.baselines[2].activity, 0.0);  // the random agent trades as often as the agent: never
   const auto busy = [](std::span<const float>, std::span<std::int32_t> a) { std::fill(a.begin(), a.end(), env::kBuy); };
   const auto a = backtest::run_backtest(market, env::EnvConfig{}, 10, 59, busy, 7);
   const auto b = backtest::run_backtest(market, env::EnvConfig{}, 10, 59, busy, 7);
   EXPECT_EQ(a.baselines.back().equity, b.baselines.back().equity);
   EXPECT_GT(a.agent.costs, 0.0);
+}
+
+// Buy-and-hold buys each ticker once, at the first bar it can trade, and never tops a position up
+// when its weight drifts below 1/N: a holder's weights move with prices. A ticker that only becomes
+// tradable later is bought then.
+TEST(Backtest, BuyAndHoldBaselinesBuyEachTickerOnceAndLetTheWeightsDrift) {
+  auto m = test::flat_market(3, 60, 100.0);
+  m.tickers = {"SPY", "QQQ", "IPO"};
+  for (std::size_t t = 0; t < 60; ++t) {
+    const double up = 100 * std::pow(1.005, t), down = 100 * std::pow(0.995, t);
+    test::set_bar(m, t, 0, up, up, up, up);
+    test::set_bar(m, t, 1, down, down, down, down);
+    m.tradable[m.at(t, 2)] = t >= 20;
+  }
+  const auto market = std::make_shared<const env::MarketData>(m);
+  const auto hold = [](std::span<const float>, std::span<std::int32_t> a) {
+    std::fill(a.begin(), a.end(), env::kHold);
+  };
+  const auto r = backtest::run_backtest(market, costs_off(), 10, 59, hold, 1);
+  ASSERT_EQ(r.baselines[0].name, "buy_and_hold_equal_weight");
+  const auto& equal = r.baselines[0].fills;
+  ASSERT_EQ(equal.size(), 3u);
+  for (const auto& f : equal) EXPECT_TRUE(f.buy);
+  EXPECT_EQ(equal[0].ticker, 0u);
+  EXPECT_EQ(equal[0].bar, 11u);
+  EXPECT_EQ(equal[1].ticker, 1u);
+  EXPECT_EQ(equal[1].bar, 11u);
+  EXPECT_EQ(equal[2].ticker, 2u);
+  EXPECT_EQ(equal[2].decision_bar, 20u);  // its first tradable bar; the fill is the next open
+  EXPECT_EQ(equal[2].bar, 21u);
+  // A third of the book in each, 2% of it kept aside for costs; the flat IPO earns nothing.
+  const double spy = std::pow(1.005, 48), qqq = std::pow(0.995, 48);
+  EXPECT_NEAR(r.baselines[0].metrics.total_return, ((spy - 1) + (qqq - 1)) / 3 / 1.02, 1e-9);
+  ASSERT_EQ(r.baselines[1].name, "spy_buy_and_hold");
+  ASSERT_EQ(r.baselines[1].fills.size(), 1u);
+  EXPECT_NEAR(r.baselines[1].metrics.total_return, (spy - 1) / 1.02, 1e-9);
 }
 
 TEST(Backtest, OutputsHoldTheSummaryKeysAndEveryFill) {

@@ -107,7 +107,8 @@ WalkForwardSpec short_folds(int folds, int seeds, std::int64_t timesteps) {
   return spec;
 }
 
-// Ctrl-C: the training under way is dropped, the finished runs stay and the next run reuses them.
+// Ctrl-C: the training under way is dropped, the finished runs stay and the next run reuses them,
+// as long as it asks for what they computed.
 TEST(WalkForward, AStopKeepsTheFinishedRunsAndTheNextRunReusesThem) {
   const auto market = random_walk();
   config::Config c = test::tiny_training(market, {"T0"}, "unused", 128).config;
@@ -128,6 +129,18 @@ TEST(WalkForward, AStopKeepsTheFinishedRunsAndTheNextRunReusesThem) {
   const auto again = run_walk_forward(c, market, spec);
   for (const auto& r : again.runs) EXPECT_TRUE(r.resumed);
   EXPECT_EQ(again.total_return.mean, done.total_return.mean);
+  // Runs made under other settings are not this study's: a changed cost or PPO setting, or the
+  // output path alone (which changes no number), decides whether they are reused.
+  config::Config costlier = c;
+  costlier.costs.spread_bps *= 4;
+  for (const auto& r : run_walk_forward(costlier, market, spec).runs) EXPECT_FALSE(r.resumed);
+  config::Config other_lr = c;
+  other_lr.ppo.learning_rate *= 2;
+  for (const auto& r : run_walk_forward(other_lr, market, spec).runs) EXPECT_FALSE(r.resumed);
+  config::Config elsewhere = other_lr;
+  elsewhere.training.output = "elsewhere.pt";
+  elsewhere.training.runs_dir = "elsewhere";
+  for (const auto& r : run_walk_forward(elsewhere, market, spec).runs) EXPECT_TRUE(r.resumed);
   std::filesystem::remove_all(spec.out_dir);
 }
 
