@@ -256,10 +256,11 @@ info_cmd->callback([&globals, in] {
     if (in->files.empty()) {
       for (const auto& s : data::DataStore(dir).list()) sources[s.file.string()] = s.source;
     }
+    const auto files = target_files(in->files, dir, {});
     nlohmann::ordered_json out = nlohmann::ordered_json::array();
     if (!globals.json)
       std::printf("%-8s %-4s %7s  %-45s %-8s %s\n", "ticker", "int", "rows", "range", "quality", "source");
-    for (const auto& file : target_files(in->files, dir, {})) {
+    for (const auto& file : files) {
       const auto series = data::read_csv(file).series;
       const auto report = data::check_quality(series);
       const std::string source = sources.count(file.string()) ? sources[file.string()] : "file";

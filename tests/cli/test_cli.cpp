@@ -240,6 +240,11 @@ TEST(Cli, DataImportRejectsBadCsvAndLeavesTheDirectoryUntouched) {
   EXPECT_EQ(latin1.code, 2) << latin1.err;
   EXPECT_EQ(latin1.err.find("internal error"), std::string::npos) << latin1.err;
   EXPECT_NE(json_of(latin1).dump().find("t\xef\xbf\xbdn"), std::string::npos) << latin1.out;
+  // Nothing to show is an error on its own, with no table header printed above it.
+  const auto empty = run("data info --data " + dir);
+  EXPECT_EQ(empty.code, 2);
+  EXPECT_EQ(empty.out, "");
+  EXPECT_NE(empty.err.find("no data in " + dir), std::string::npos) << empty.err;
   const auto ok = run("data import " + good + " --data " + dir + " --json");
   EXPECT_EQ(ok.code, 0) << ok.err;
   EXPECT_EQ(json_of(ok)[0]["rows"], 2);
