@@ -253,6 +253,15 @@ void SimBroker::fill(Order& o, std::size_t k, double reference, double quantity)
 bool SimBroker::try_fill(Order& o) {
   const std::size_t k = symbol_index(o.symbol);
   const std::size_t i = bars_->at(bar_, k);
+  if (!bars_->trades(bar_, k)) {
+    // A halt or a gap in the data: nothing trades at the stale price the bar holds, and a day
+    // order dies with the day, as at a real broker.
+    if (day_order_[o.id]) {
+      o.status = o.filled_quantity > 0 ? OrderStatus::kCanceled : OrderStatus::kExpired;
+      o.reject_reason = o.symbol + " did not trade on " + format_instant(bars_->time[bar_]);
+    }
+    return false;
+  }
   const double open = bars_->open[i], high = bars_->high[i], low = bars_->low[i];
   double remaining = o.quantity - o.filled_quantity;
   if (options_.max_volume_share > 0) remaining = std::min(remaining, options_.max_volume_share * bars_->volume[i]);

@@ -82,6 +82,7 @@ broker::SimBars sim_bars_from(const env::MarketData& m) {
   b.volume = m.volume;
   b.volatility = m.volatility;
   b.adv = m.adv;
+  b.tradable = m.tradable;
   return b;
 }
 

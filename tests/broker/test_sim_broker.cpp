@@ -118,6 +118,36 @@ TEST(SimBroker, PartialFillsTakeAShareOfEachBarsVolume) {
   EXPECT_NEAR(sim.positions()[0].quantity, 25, 1e-9);
 }
 
+// A bar a symbol did not trade (a halt, a gap in the data: the market holds its last close there)
+// fills nothing at that stale price. A day order dies with it, as at a real broker (and as the
+// environment refuses a trade whose fill bar cannot trade); a GTC order waits for the next real bar.
+TEST(SimBroker, NothingFillsOnABarTheSymbolDidNotTrade) {
+  auto m = test::flat_market(1, 6, 100.0);
+  for (std::size_t t = 0; t < 6; ++t) test::set_bar(m, t, 0, 100 + t, 101 + t, 99 + t, 100.5 + t);
+  test::set_bar(m, 2, 0, 101.5, 101.5, 101.5, 101.5);  // bar 2: no data, bar 1's close held
+  m.tradable[m.at(2, 0)] = 0;
+  auto b = std::make_shared<SimBars>(trading::sim_bars_from(m));
+  SimBroker sim(b, {}, 1);
+  sim.submit(market("day", Side::kBuy, 10));
+  OrderRequest gtc = market("gtc", Side::kBuy, 5);
+  gtc.time_in_force = "gtc";
+  sim.submit(gtc);
+  ASSERT_TRUE(sim.advance());  // to bar 2
+  const auto day = *sim.order_by_client_id("day");
+  EXPECT_EQ(day.status, OrderStatus::kExpired);
+  EXPECT_EQ(day.filled_quantity, 0.0);
+  EXPECT_NE(day.reject_reason.find("did not trade"), std::string::npos) << day.reject_reason;
+  EXPECT_EQ(sim.order_by_client_id("gtc")->status, OrderStatus::kNew);
+  EXPECT_DOUBLE_EQ(sim.account().cash, 100000);
+  EXPECT_TRUE(sim.fills().empty());
+  ASSERT_TRUE(sim.advance());  // to bar 3, a real one
+  const auto filled = *sim.order_by_client_id("gtc");
+  EXPECT_EQ(filled.status, OrderStatus::kFilled);
+  EXPECT_GT(filled.filled_avg_price, 103.0) << "bar 3's open, not the stale price";
+  ASSERT_EQ(sim.fills().size(), 1u);
+  EXPECT_EQ(sim.fills()[0].bar, 3u);
+}
+
 TEST(SimBroker, RefusesWhatARealBrokerRefuses) {
   auto b = bars();
   SimBroker sim(b, {}, 0);

@@ -1,6 +1,6 @@
 // Backtest-live parity: the same scripted decisions through the environment's backtest engine and
 // through the trader with the SimBroker give the same fills, prices and equity (one ticker, where the
-// two sizing paths coincide: the next open equals the decision close).
+// two sizing paths coincide: the next open equals the decision close), bars without trading included.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -23,7 +23,16 @@ TEST(Simulate, TraderAndSimBrokerReproduceTheEnvironmentsBacktest) {
   auto m = test::flat_market(1, 160, 100.0);
   Rng rng(17);
   double price = 100;
+  // Bars without trading (a halt, a gap in the data) right after decisions to trade: neither
+  // engine fills at the price such a bar holds.
+  std::size_t gaps = 0;
   for (std::size_t t = 0; t < 160; ++t) {
+    if (t > 30 && gaps < 4 && scripted_action(t - 1) != env::kHold && m.tradable[t - 1]) {
+      test::set_bar(m, t, 0, price, price, price, price);
+      m.tradable[t] = 0;
+      ++gaps;
+      continue;
+    }
     const double close = price * (1 + 0.02 * rng.normal());
     test::set_bar(m, t, 0, price, std::max(price, close) * 1.004, std::min(price, close) * 0.996, close);
     m.volatility[t] = 0.01 + 0.02 * rng.uniform();  // the realistic slippage model reads it

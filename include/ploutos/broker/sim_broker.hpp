@@ -21,6 +21,10 @@ struct SimBars {
   std::vector<std::string> symbols;
   std::vector<Instant> time;
   std::vector<double> open, high, low, close, volume, volatility, adv;
+  // 0 where the symbol has no real bar (its prices hold the last close) and nothing can fill;
+  // empty: every bar trades.
+  std::vector<std::uint8_t> tradable;
+  bool trades(std::size_t bar, std::size_t symbol) const { return tradable.empty() || tradable[at(bar, symbol)]; }
   std::size_t n_symbols() const { return symbols.size(); }
   std::size_t n_bars() const { return time.size(); }
   std::size_t at(std::size_t bar, std::size_t symbol) const { return bar * symbols.size() + symbol; }
