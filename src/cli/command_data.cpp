@@ -90,15 +90,22 @@ nlohmann::ordered_json fetch_bars(const config::Config& config, const std::strin
   nlohmann::ordered_json out = nlohmann::ordered_json::array();
   for (const auto& ticker : tickers) {
     try {
-      const auto r = data::fetch_into_store(store, chain, data::FetchRequest{ticker, timeframe, start, end});
+      const auto r = data::fetch_into_store(store, chain, data::FetchRequest{ticker, timeframe, start, end}, now_utc());
       out.push_back({{"ticker", ticker},
                      {"new_bars", r.new_bars},
                      {"total_bars", r.total_bars},
                      {"source", r.source},
-                     {"up_to_date", r.requested.empty()}});
+                     {"up_to_date", r.requested.empty()},
+                     {"unfinished_bars", r.unfinished_bars},
+                     {"rebased", r.rebased}});
+      if (r.rebased) {
+        out.back()["note"] = r.note;
+        spdlog::warn("{}: {}", ticker, r.note);
+      }
       if (print) {
         std::cout << ticker << ": " << (r.requested.empty() ? "up to date" : "+" + std::to_string(r.new_bars) + " bars")
-                  << ", " << r.total_bars << " stored (" << r.source << ")\n";
+                  << ", " << r.total_bars << " stored (" << r.source << ")"
+                  << (r.unfinished_bars > 0 ? "; the bar under way is left for a later fetch" : "") << "\n";
       }
     } catch (const data::SourceError& e) {
       spdlog::error("{}", e.what());

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "../support/fake_server.hpp"
 #include "ploutos/calendar/nyse.hpp"
@@ -43,11 +44,17 @@ HttpClientOptions quick_retries() {
 }
 
 // Alpaca v2 bars with page tokens; 401 without both auth headers; a symbol ZZZZ returns no bars.
+// Daily bars or, for timeframe=1Hour, the session's hours (the last one half an hour), at prices
+// times `basis` (volumes divided by it, as a split does) from `available_from` on; with `now` set,
+// nothing after it, and a bar under way at `now` with its close so far.
 struct FakeAlpaca {
   FakeServer fake;
   std::atomic<int> requests{0};
   int page_size = 7;
   std::string mode = "ok";  // ok | truncated
+  double basis = 1.0;
+  Day available_from{};
+  std::optional<Instant> now;
   std::mutex mutex;
   std::vector<std::string> queries;
   FakeAlpaca() {
@@ -67,23 +74,38 @@ struct FakeAlpaca {
         return;
       }
       const std::string symbol = req.matches[1];
-      const Day start = parse_day(req.get_param_value("start").substr(0, 10));
+      const Day start = std::max(available_from, parse_day(req.get_param_value("start").substr(0, 10)));
       const Day end = parse_day(req.get_param_value("end").substr(0, 10));
-      auto bars = symbol == "ZZZZ" ? std::vector<DayBar>{} : market(start, end);
+      const bool hourly = req.get_param_value("timeframe") == "1Hour";
+      std::vector<json> bars;
+      auto add = [&](Instant t, Instant ends, const DayBar& b, double shift) {
+        if (now && t >= *now) return;
+        const bool under_way = now && ends > *now;
+        const double c = under_way ? b.o + shift : b.c + shift;  // a bar under way: its close so far
+        bars.push_back({{"t", format_instant(t)},
+                        {"o", (b.o + shift) * basis},
+                        {"h", (b.h + shift) * basis},
+                        {"l", (b.l + shift) * basis},
+                        {"c", c * basis},
+                        {"v", (under_way ? b.v / 2 : b.v) / basis},
+                        {"n", 1},
+                        {"vw", c * basis}});
+      };
+      for (const auto& b : symbol == "ZZZZ" ? std::vector<DayBar>{} : market(start, end)) {
+        const auto session = calendar::nyse().session(b.day);
+        if (!hourly) {
+          add(Instant{b.day} + std::chrono::hours{5}, session.close, b, 0);  // midnight New York, in UTC
+          continue;
+        }
+        for (int k = 0; session.open + std::chrono::hours{k} < session.close; ++k) {
+          const Instant t = session.open + std::chrono::hours{k};
+          add(t, std::min<Instant>(t + std::chrono::hours{1}, session.close), b, 0.25 * k);
+        }
+      }
       const std::size_t offset = req.has_param("page_token") ? std::stoul(req.get_param_value("page_token")) : 0;
       json page = json::array();
-      for (std::size_t i = offset; i < bars.size() && i < offset + static_cast<std::size_t>(page_size); ++i) {
-        const auto& b = bars[i];
-        // Daily bars are stamped at midnight New York time, in UTC.
-        page.push_back({{"t", format_day(b.day) + "T05:00:00Z"},
-                        {"o", b.o},
-                        {"h", b.h},
-                        {"l", b.l},
-                        {"c", b.c},
-                        {"v", b.v},
-                        {"n", 1},
-                        {"vw", b.c}});
-      }
+      for (std::size_t i = offset; i < bars.size() && i < offset + static_cast<std::size_t>(page_size); ++i)
+        page.push_back(bars[i]);
       const std::size_t next = offset + static_cast<std::size_t>(page_size);
       json body{{"bars", page},
                 {"symbol", symbol},
@@ -320,36 +342,159 @@ TEST(SourceChain, WhenAllFailTheErrorNamesEachSourceAndWhy) {
   EXPECT_EQ(polygon.requests.load(), 3);
 }
 
-TEST(Fetch, SecondFetchAsksOnlyForWhatIsMissing) {
-  FakeAlpaca alpaca;
+const Instant kLater = Instant{parse_day("2025-01-02")};  // every bar of 2024 has ended
+
+std::filesystem::path fresh_dir(const std::string& name) {
+  const auto dir = std::filesystem::temp_directory_path() / ("ploutos_" + name + "_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  return dir;
+}
+
+SourceChain alpaca_chain(HttpClient& http, FakeAlpaca& alpaca) {
   alpaca.page_size = 1000;
-  HttpClient http(quick_retries());
   SourceChain chain;
   chain.add(make_alpaca_source(http, alpaca.options()));
-  const auto dir = std::filesystem::temp_directory_path() / ("ploutos_fetch_" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
+  return chain;
+}
+
+TEST(Fetch, SecondFetchAsksOnlyForWhatIsMissing) {
+  FakeAlpaca alpaca;
+  HttpClient http(quick_retries());
+  SourceChain chain = alpaca_chain(http, alpaca);
+  const auto dir = fresh_dir("fetch");
   const DataStore store(dir);
 
-  const auto first = fetch_into_store(store, chain, kJanuary);
+  const auto first = fetch_into_store(store, chain, kJanuary, kLater);
   EXPECT_EQ(first.new_bars, 21u);
   EXPECT_EQ(first.source, "alpaca");
   EXPECT_EQ(alpaca.requests.load(), 1);
 
-  const auto again = fetch_into_store(store, chain, kJanuary);
+  const auto again = fetch_into_store(store, chain, kJanuary, kLater);
   EXPECT_TRUE(again.requested.empty());
   EXPECT_EQ(alpaca.requests.load(), 1);  // nothing asked
 
+  // Each range reaches one stored session (the last, 01-31; the first, 01-02) to compare prices.
   const FetchRequest longer{"AAPL", Timeframe::k1d, parse_day("2023-12-15"), parse_day("2024-02-09")};
-  const auto extended = fetch_into_store(store, chain, longer);
+  const auto extended = fetch_into_store(store, chain, longer, kLater);
   ASSERT_EQ(extended.requested.size(), 2u);
-  EXPECT_EQ(alpaca.queries.back().substr(0, 10), "2024-02-01");
   EXPECT_EQ(alpaca.queries[1].substr(0, 10), "2023-12-15");
+  EXPECT_EQ(alpaca.queries[1].substr(22, 10), "2024-01-02");
+  EXPECT_EQ(alpaca.queries.back().substr(0, 10), "2024-01-31");
+  EXPECT_EQ(extended.new_bars, market(longer.start, longer.end).size() - 21);
   EXPECT_EQ(extended.total_bars, market(longer.start, longer.end).size());
+  EXPECT_FALSE(extended.rebased);
   expect_market(store.load("AAPL", Timeframe::k1d), longer);
   const auto listed = store.list();
   ASSERT_EQ(listed.size(), 1u);
   EXPECT_EQ(listed[0].source, "alpaca");
   EXPECT_FALSE(listed[0].content_hash.empty());
+
+  // A window beyond the stored one brings the sessions between: the store stays contiguous.
+  const FetchRequest march{"AAPL", Timeframe::k1d, parse_day("2024-03-01"), parse_day("2024-03-08")};
+  fetch_into_store(store, chain, march, kLater);
+  expect_market(store.load("AAPL", Timeframe::k1d), {"AAPL", Timeframe::k1d, longer.start, march.end});
+  std::filesystem::remove_all(dir);
+}
+
+// A daily bar fetched before its session closed is the day so far: it is not stored, and a fetch
+// after the close stores the whole bar.
+TEST(Fetch, ABarThatHasNotEndedIsNotStored) {
+  FakeAlpaca alpaca;
+  HttpClient http(quick_retries());
+  SourceChain chain = alpaca_chain(http, alpaca);
+  const auto dir = fresh_dir("fetch_unfinished");
+  const DataStore store(dir);
+  const Instant lunch = calendar::nyse().session(parse_day("2024-01-31")).open + std::chrono::hours{3};
+  alpaca.now = lunch;
+  const auto during = fetch_into_store(store, chain, kJanuary, lunch);
+  EXPECT_EQ(during.unfinished_bars, 1u);
+  EXPECT_EQ(during.total_bars, 20u);
+  EXPECT_EQ(format_day(std::chrono::floor<std::chrono::days>(store.load("AAPL", Timeframe::k1d).time.back())),
+            "2024-01-30");
+  alpaca.now.reset();
+  const auto after = fetch_into_store(store, chain, kJanuary, kLater);
+  EXPECT_EQ(after.new_bars, 1u);
+  EXPECT_EQ(after.unfinished_bars, 0u);
+  expect_market(store.load("AAPL", Timeframe::k1d), kJanuary);  // 01-31 with its closing price
+  std::filesystem::remove_all(dir);
+}
+
+// Hourly bars arrive through the day: each fetch adds the hours that have ended since the last
+// one (the last stored session is asked again until its last bar has ended at the close).
+TEST(Fetch, HourlyBarsOfTheDayArriveWithEachFetch) {
+  FakeAlpaca alpaca;
+  HttpClient http(quick_retries());
+  SourceChain chain = alpaca_chain(http, alpaca);
+  const auto dir = fresh_dir("fetch_hourly");
+  const DataStore store(dir);
+  const Day day = parse_day("2024-01-31");
+  const Instant open = calendar::nyse().session(day).open;
+  const FetchRequest week{"AAPL", Timeframe::k1h, parse_day("2024-01-29"), day};
+  std::size_t stored = 0;
+  for (int hour = 1; hour <= 7; ++hour) {
+    const Instant now = open + std::chrono::hours{hour} + std::chrono::minutes{1};
+    alpaca.now = now;
+    const auto r = fetch_into_store(store, chain, week, now);
+    ASSERT_FALSE(r.requested.empty()) << "hour " << hour;
+    const auto series = store.load("AAPL", Timeframe::k1h);
+    EXPECT_EQ(series.size(), 14u + static_cast<std::size_t>(std::min(hour, 7))) << "hour " << hour;
+    EXPECT_EQ(series.time.back(), open + std::chrono::hours{std::min(hour, 7) - 1}) << "hour " << hour;
+    EXPECT_EQ(r.new_bars, series.size() - stored) << "hour " << hour;
+    stored = series.size();
+  }
+  EXPECT_TRUE(fetch_into_store(store, chain, week, kLater).requested.empty()) << "the session is complete";
+  std::filesystem::remove_all(dir);
+}
+
+// A 4:1 split between two fetches: the source's history is now a quarter of the stored prices
+// (volumes 4x). Appending would leave a -75% bar that never happened; the whole history is fetched
+// again on the new basis instead, and the outcome says why.
+TEST(Fetch, ASplitSinceTheLastFetchRefetchesTheHistoryOnTheNewBasis) {
+  FakeAlpaca alpaca;
+  HttpClient http(quick_retries());
+  SourceChain chain = alpaca_chain(http, alpaca);
+  const auto dir = fresh_dir("fetch_split");
+  const DataStore store(dir);
+  fetch_into_store(store, chain, kJanuary, kLater);
+  alpaca.basis = 0.25;
+  const FetchRequest longer{"AAPL", Timeframe::k1d, parse_day("2024-01-01"), parse_day("2024-02-09")};
+  const auto r = fetch_into_store(store, chain, longer, kLater);
+  EXPECT_TRUE(r.rebased);
+  EXPECT_NE(r.note.find("2024-01-31"), std::string::npos) << r.note;
+  const auto s = store.load("AAPL", Timeframe::k1d);
+  const auto expected = market(longer.start, longer.end);
+  ASSERT_EQ(s.size(), expected.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    EXPECT_DOUBLE_EQ(s.close[i], expected[i].c * 0.25) << i;
+    EXPECT_DOUBLE_EQ(s.volume[i], expected[i].v * 4) << i;
+  }
+  EXPECT_EQ(r.new_bars, expected.size() - 21);
+  std::filesystem::remove_all(dir);
+}
+
+// When the source no longer reaches back as far as the stored history, a basis change cannot be
+// repaired by fetching: the store is left exactly as it was and the error says what to do.
+TEST(Fetch, ABasisChangeTheSourceCannotRepairChangesNothing) {
+  FakeAlpaca alpaca;
+  HttpClient http(quick_retries());
+  SourceChain chain = alpaca_chain(http, alpaca);
+  const auto dir = fresh_dir("fetch_short_source");
+  const DataStore store(dir);
+  fetch_into_store(store, chain, kJanuary, kLater);
+  const auto before = store.list().at(0).content_hash;
+  alpaca.basis = 0.5;
+  alpaca.available_from = parse_day("2024-01-10");
+  const FetchRequest longer{"AAPL", Timeframe::k1d, parse_day("2024-01-01"), parse_day("2024-02-09")};
+  try {
+    fetch_into_store(store, chain, longer, kLater);
+    FAIL() << "a history on two bases was stored";
+  } catch (const SourceError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("AAPL: the source's prices changed"), std::string::npos) << what;
+    EXPECT_NE(what.find("starts 2024-01-10, the store 2024-01-02"), std::string::npos) << what;
+    EXPECT_NE(what.find("nothing was changed"), std::string::npos) << what;
+  }
+  EXPECT_EQ(store.list().at(0).content_hash, before);
   std::filesystem::remove_all(dir);
 }
 
@@ -361,7 +506,8 @@ TEST(Fetch, MissingRangesSkipSpansWithoutSessions) {
   EXPECT_TRUE(missing_ranges(parse_day("2024-01-02"), parse_day("2024-01-07"), &stored).empty());
   const auto r = missing_ranges(parse_day("2023-12-30"), parse_day("2024-01-08"), &stored);
   ASSERT_EQ(r.size(), 1u);  // 12-30..01-01 has no session (weekend + New Year)
-  EXPECT_EQ(format_day(r[0].first), "2024-01-06");
+  EXPECT_EQ(format_day(r[0].first), "2024-01-05") << "from the stored last session, to compare its prices";
+  EXPECT_EQ(format_day(r[0].second), "2024-01-08");
 }
 
 // Every source against a server that answers with one odd body (other JSON types, fields of the
