@@ -173,6 +173,9 @@ std::string AlpacaBroker::order_body(const OrderRequest& r) {
   if (r.type == OrderType::kStop) j["stop_price"] = price(r.stop_price);
   j["client_order_id"] = r.client_order_id;
   if (r.take_profit_price > 0 || r.stop_loss_price > 0) {
+    // The legs live as long as the order's time in force: those of a day order are canceled at
+    // the close, and a position held overnight would lose its protection.
+    j["time_in_force"] = "gtc";
     j["order_class"] = r.take_profit_price > 0 && r.stop_loss_price > 0 ? "bracket" : "oto";
     if (r.take_profit_price > 0) j["take_profit"] = {{"limit_price", price(r.take_profit_price)}};
     if (r.stop_loss_price > 0) j["stop_loss"] = {{"stop_price", price(r.stop_loss_price)}};

@@ -344,11 +344,15 @@ CycleReport Trader::run_cycle(const env::MarketData& m, std::size_t bar) {
     const double held = quantities[k] * price;
     amount =
         std::min({amount, cash, equity * config_.max_position_pct - held, equity * config_.max_gross_exposure - gross});
-    if (amount < 1.1 * price) continue;               // as the environment: below one share and a margin, no order
-    const double quantity = amount / (price * 1.02);  // room for an adverse open and costs
+    if (amount < 1.1 * price) continue;         // as the environment: below one share and a margin, no order
+    double quantity = amount / (price * 1.02);  // room for an adverse open and costs
+    const bool protected_entry = config_.bracket_orders && broker_.supports_brackets() &&
+                                 (config_.stop_loss_pct > 0 || config_.take_profit_pct > 0);
+    // At least 1.1 / 1.02 shares by the rule above, so never less than one whole share.
+    if (protected_entry && broker_.brackets_need_whole_shares()) quantity = std::floor(quantity);
     JournalOrder o = order_for(k, broker::Side::kBuy, quantity, "buy");
     broker::OrderRequest r = request_of(o);
-    if (config_.bracket_orders && broker_.supports_brackets()) {
+    if (protected_entry) {
       if (config_.stop_loss_pct > 0) r.stop_loss_price = price * (1 - config_.stop_loss_pct);
       if (config_.take_profit_pct > 0) r.take_profit_price = price * (1 + config_.take_profit_pct);
     }

@@ -66,7 +66,7 @@ TEST(AlpacaBroker, SpeaksTheProtocol) {
   EXPECT_EQ(body["qty"], "3");
   EXPECT_EQ(body["side"], "buy");
   EXPECT_EQ(body["type"], "market");
-  EXPECT_EQ(body["time_in_force"], "day");
+  EXPECT_EQ(body["time_in_force"], "gtc") << "the legs of a day bracket would be canceled at the close";
   EXPECT_EQ(body["client_order_id"], "pl-x-1");
   EXPECT_EQ(body["order_class"], "bracket");
   EXPECT_EQ(body["take_profit"]["limit_price"], "110.00");
@@ -141,6 +141,43 @@ TEST(AlpacaBroker, RejectsAndAuthFailuresAreClear) {
 
 // The trader over Alpaca: partial fills settle into the journal, a changed position stops trading,
 // and no secret is written anywhere.
+// Alpaca takes fractional quantities only in simple market day orders: an entry protected by
+// broker-side stop-loss and take-profit legs goes out in whole shares (good till canceled, so the
+// legs outlive the day), and is accepted; without legs the entry keeps its fractional quantity.
+TEST(AlpacaBroker, ABracketEntryGoesOutInWholeSharesAndIsAccepted) {
+  for (const bool brackets : {true, false}) {
+    FakeAlpaca f;
+    auto a = client(f);
+    auto m = test::flat_market(1, 5, 100.0);
+    trading::Journal journal(":memory:", false);
+    trading::TraderConfig c;
+    c.min_holding_period = 0;
+    c.bracket_orders = brackets;
+    c.stop_loss_pct = 0.05;
+    c.take_profit_pct = 0.10;
+    trading::Trader trader(*a, journal, c,
+                           [](const env::MarketData&, std::size_t, std::span<const double>, const env::PortfolioState&,
+                              std::span<std::int32_t> x) { x[0] = env::kBuy; });
+    const auto r = trader.run_cycle(m, 0);
+    EXPECT_EQ(r.orders_sent, 1u) << brackets;
+    ASSERT_EQ(f.bodies.size(), 1u);
+    const Json& body = f.bodies.back();
+    const double fractional = 20000 / (100 * 1.02);  // buy_pct of the cash, 2% kept aside, at the close
+    if (brackets) {
+      EXPECT_EQ(body["qty"], "196");
+      EXPECT_EQ(body["order_class"], "bracket");
+      EXPECT_EQ(body["time_in_force"], "gtc");
+      EXPECT_EQ(body["stop_loss"]["stop_price"], "95.00");
+      EXPECT_EQ(journal.orders().at(0).quantity, 196.0);
+    } else {
+      EXPECT_FALSE(body.contains("order_class"));
+      EXPECT_NEAR(std::stod(body["qty"].get<std::string>()), fractional, 1e-6);
+    }
+    trader.reconcile();
+    EXPECT_EQ(journal.orders().at(0).state, "filled") << brackets;
+  }
+}
+
 TEST(AlpacaBroker, TraderSettlesPartialFillsStopsOnForeignPositionsAndLeaksNoSecret) {
   namespace fs = std::filesystem;
   const fs::path dir = fs::temp_directory_path() / ("ploutos_alpaca_" + std::to_string(::getpid()));

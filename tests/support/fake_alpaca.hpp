@@ -5,6 +5,7 @@
 #include <httplib.h>
 
 #include <chrono>
+#include <cmath>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -123,6 +124,15 @@ struct FakeAlpaca {
           return;
         }
         const double qty = std::stod(body.at("qty").get<std::string>());
+        // As the real API: fractional quantities only in simple market day orders.
+        if (qty != std::floor(qty) &&
+            (body.value("order_class", "simple") != "simple" || body.value("type", "") != "market" ||
+             body.value("time_in_force", "") != "day")) {
+          res.status = 422;
+          res.set_content(R"({"code":42210000,"message":"fractional orders must be simple market day orders"})",
+                          "application/json");
+          return;
+        }
         const double filled = partial ? qty / 2 : qty;
         const std::string id = "ord-" + std::to_string(next_id++);
         nlohmann::json o = {{"id", id},

@@ -42,6 +42,7 @@ class AlpacaBroker : public Broker {
   MarketClock clock() override;
   double latest_price(const std::string& symbol) override;
   bool supports_brackets() const override { return true; }
+  bool brackets_need_whole_shares() const override { return true; }
   std::vector<AlpacaSession> calendar(Day first, Day last);
 
   // The order body Alpaca expects for a request (tests compare it with the protocol).

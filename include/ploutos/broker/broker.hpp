@@ -26,6 +26,9 @@ class Broker {
   virtual MarketClock clock() = 0;
   virtual double latest_price(const std::string& symbol) = 0;
   virtual bool supports_brackets() const = 0;
+  // True when an order with stop-loss/take-profit legs must be for whole shares (Alpaca takes
+  // fractional quantities only in simple market day orders).
+  virtual bool brackets_need_whole_shares() const { return false; }
 
   // After an unknown outcome (a lost response, a crash between sending and journaling): the order
   // the broker accepted for `request`, if any. Brokers with client order ids look it up by id;
