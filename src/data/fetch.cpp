@@ -72,7 +72,18 @@ std::vector<std::pair<Day, Day>> missing_ranges(Day start, Day end, const BarSer
   const auto& cal = calendar::nyse();
   // An intraday session is complete when its last bar ends at the close.
   const bool last_complete = !cal.is_session(last) || bar_end(tf, stored->time.back()) >= cal.session(last).close;
-  if (has_session(last + days{1}, end) || (!last_complete && end >= last)) out.emplace_back(last, end);
+  if (has_session(last + days{1}, end) || (!last_complete && end >= last)) {
+    // Back to the stored session before the last, when there is one: the last may hold a source's
+    // first word on that day (a close corrected later), the one before is settled.
+    Day from = last;
+    for (std::size_t i = stored->size(); i-- > 0;) {
+      if (const Day d = session_day(tf, stored->time[i]); d < last) {
+        from = d;
+        break;
+      }
+    }
+    out.emplace_back(from, end);
+  }
   return out;
 }
 

@@ -54,6 +54,7 @@ struct FakeAlpaca {
   std::string mode = "ok";  // ok | truncated
   double basis = 1.0;
   Day available_from{};
+  Day corrected{};  // this session's close is 0.5 higher: a correction after a first report
   std::optional<Instant> now;
   std::mutex mutex;
   std::vector<std::string> queries;
@@ -81,7 +82,8 @@ struct FakeAlpaca {
       auto add = [&](Instant t, Instant ends, const DayBar& b, double shift) {
         if (now && t >= *now) return;
         const bool under_way = now && ends > *now;
-        const double c = under_way ? b.o + shift : b.c + shift;  // a bar under way: its close so far
+        double c = under_way ? b.o + shift : b.c + shift;  // a bar under way: its close so far
+        if (b.day == corrected) c += 0.5;
         bars.push_back({{"t", format_instant(t)},
                         {"o", (b.o + shift) * basis},
                         {"h", (b.h + shift) * basis},
@@ -373,13 +375,14 @@ TEST(Fetch, SecondFetchAsksOnlyForWhatIsMissing) {
   EXPECT_TRUE(again.requested.empty());
   EXPECT_EQ(alpaca.requests.load(), 1);  // nothing asked
 
-  // Each range reaches one stored session (the last, 01-31; the first, 01-02) to compare prices.
+  // Each range reaches into the stored sessions (the first, 01-02; the one before the last, 01-30,
+  // whose prices are settled) to compare prices.
   const FetchRequest longer{"AAPL", Timeframe::k1d, parse_day("2023-12-15"), parse_day("2024-02-09")};
   const auto extended = fetch_into_store(store, chain, longer, kLater);
   ASSERT_EQ(extended.requested.size(), 2u);
   EXPECT_EQ(alpaca.queries[1].substr(0, 10), "2023-12-15");
   EXPECT_EQ(alpaca.queries[1].substr(22, 10), "2024-01-02");
-  EXPECT_EQ(alpaca.queries.back().substr(0, 10), "2024-01-31");
+  EXPECT_EQ(alpaca.queries.back().substr(0, 10), "2024-01-30");
   EXPECT_EQ(extended.new_bars, market(longer.start, longer.end).size() - 21);
   EXPECT_EQ(extended.total_bars, market(longer.start, longer.end).size());
   EXPECT_FALSE(extended.rebased);
@@ -446,6 +449,27 @@ TEST(Fetch, HourlyBarsOfTheDayArriveWithEachFetch) {
   std::filesystem::remove_all(dir);
 }
 
+// A source that corrects the close of the last session it reported is not a change of basis:
+// the correction replaces the stored bar, the rest stays.
+TEST(Fetch, ACorrectedLastCloseReplacesTheStoredOne) {
+  FakeAlpaca alpaca;
+  HttpClient http(quick_retries());
+  SourceChain chain = alpaca_chain(http, alpaca);
+  const auto dir = fresh_dir("fetch_corrected");
+  const DataStore store(dir);
+  fetch_into_store(store, chain, kJanuary, kLater);
+  alpaca.corrected = parse_day("2024-01-31");
+  const FetchRequest longer{"AAPL", Timeframe::k1d, parse_day("2024-01-01"), parse_day("2024-02-09")};
+  const auto r = fetch_into_store(store, chain, longer, kLater);
+  EXPECT_FALSE(r.rebased) << r.note;
+  const auto s = store.load("AAPL", Timeframe::k1d);
+  const auto expected = market(longer.start, longer.end);
+  ASSERT_EQ(s.size(), expected.size());
+  for (std::size_t i = 0; i < s.size(); ++i)
+    EXPECT_DOUBLE_EQ(s.close[i], expected[i].day == alpaca.corrected ? expected[i].c + 0.5 : expected[i].c) << i;
+  std::filesystem::remove_all(dir);
+}
+
 // A 4:1 split between two fetches: the source's history is now a quarter of the stored prices
 // (volumes 4x). Appending would leave a -75% bar that never happened; the whole history is fetched
 // again on the new basis instead, and the outcome says why.
@@ -460,7 +484,7 @@ TEST(Fetch, ASplitSinceTheLastFetchRefetchesTheHistoryOnTheNewBasis) {
   const FetchRequest longer{"AAPL", Timeframe::k1d, parse_day("2024-01-01"), parse_day("2024-02-09")};
   const auto r = fetch_into_store(store, chain, longer, kLater);
   EXPECT_TRUE(r.rebased);
-  EXPECT_NE(r.note.find("2024-01-31"), std::string::npos) << r.note;
+  EXPECT_NE(r.note.find("2024-01-30"), std::string::npos) << r.note;
   const auto s = store.load("AAPL", Timeframe::k1d);
   const auto expected = market(longer.start, longer.end);
   ASSERT_EQ(s.size(), expected.size());
@@ -506,7 +530,7 @@ TEST(Fetch, MissingRangesSkipSpansWithoutSessions) {
   EXPECT_TRUE(missing_ranges(parse_day("2024-01-02"), parse_day("2024-01-07"), &stored).empty());
   const auto r = missing_ranges(parse_day("2023-12-30"), parse_day("2024-01-08"), &stored);
   ASSERT_EQ(r.size(), 1u);  // 12-30..01-01 has no session (weekend + New Year)
-  EXPECT_EQ(format_day(r[0].first), "2024-01-05") << "from the stored last session, to compare its prices";
+  EXPECT_EQ(format_day(r[0].first), "2024-01-02") << "from the stored session before the last, to compare prices";
   EXPECT_EQ(format_day(r[0].second), "2024-01-08");
 }
 

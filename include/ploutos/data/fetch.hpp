@@ -29,9 +29,10 @@ struct FetchOutcome {
 Instant bar_end(Timeframe tf, Instant t);
 
 // The ranges to ask for to cover [start, end] given a stored series spanning sessions
-// [first, last]: [start, first] when a session lies before `first`, [last, end] when one lies
-// after `last` or the stored last session is not complete yet (intraday). Each reaches one stored
-// session, whose bars show whether the source's prices are still the stored ones.
+// [first, last]: [start, first] when a session lies before `first`; [the stored session before
+// `last`, end] when one lies after `last` or the stored last session is not complete yet
+// (intraday). Each reaches into the stored sessions, whose bars show whether the source's prices
+// are still the stored ones.
 std::vector<std::pair<Day, Day>> missing_ranges(Day start, Day end, const BarSeries* stored);
 
 // The fetch window from config-style text: explicit start/end (YYYY-MM-DD), else `period` (90d, 12w,
