@@ -8,6 +8,7 @@
 
 #include "ploutos/calendar/nyse.hpp"
 #include "ploutos/core/http.hpp"
+#include "ploutos/data/resample.hpp"
 
 namespace ploutos::data {
 namespace {
@@ -84,7 +85,8 @@ class AlpacaSource final : public BarSource {
   std::string name() const override { return "alpaca"; }
   bool has_credentials() const override { return !o_.key_id.empty() && !o_.secret_key.empty(); }
   BarSeries fetch(const FetchRequest& req) override {
-    const std::string timeframe = req.timeframe == Timeframe::k1d ? "1Day" : "1Hour";
+    // Alpaca's hours are clock-hour anchored (10:00, 11:00): half hours build the project's grid.
+    const std::string timeframe = req.timeframe == Timeframe::k1d ? "1Day" : "30Min";
     const std::string base = trim_slash(o_.base_url) + "/v2/stocks/" + url_encode(req.ticker) +
                              "/bars?timeframe=" + timeframe + "&start=" + format_day(req.start) +
                              "T00:00:00Z&end=" + format_day(req.end) +
@@ -116,6 +118,7 @@ class AlpacaSource final : public BarSource {
       if (next == body.end() || next->is_null() || !next->is_string() || next->get<std::string>().empty()) break;
       page_token = next->get<std::string>();
     }
+    if (is_intraday(req.timeframe)) out = session_hours(out);
     return finish(std::move(out), name(), req);
   }
 
@@ -198,7 +201,8 @@ class PolygonSource final : public BarSource {
   std::string name() const override { return "polygon"; }
   bool has_credentials() const override { return !o_.api_key.empty(); }
   BarSeries fetch(const FetchRequest& req) override {
-    const std::string span = req.timeframe == Timeframe::k1d ? "1/day" : "1/hour";
+    // Polygon's hours are clock-hour anchored, as Alpaca's: half hours build the project's grid.
+    const std::string span = req.timeframe == Timeframe::k1d ? "1/day" : "30/minute";
     std::string url = trim_slash(o_.base_url) + "/v2/aggs/ticker/" + url_encode(req.ticker) + "/range/" + span + "/" +
                       format_day(req.start) + "/" + format_day(req.end) + "?adjusted=true&sort=asc&limit=50000";
     BarSeries out;
@@ -224,6 +228,7 @@ class PolygonSource final : public BarSource {
       }
       url = body.contains("next_url") && body["next_url"].is_string() ? body["next_url"].get<std::string>() : "";
     }
+    if (is_intraday(req.timeframe)) out = session_hours(out);
     return finish(std::move(out), name(), req);
   }
 

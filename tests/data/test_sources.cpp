@@ -44,9 +44,12 @@ HttpClientOptions quick_retries() {
 }
 
 // Alpaca v2 bars with page tokens; 401 without both auth headers; a symbol ZZZZ returns no bars.
-// Daily bars or, for timeframe=1Hour, the session's hours (the last one half an hour), at prices
-// times `basis` (volumes divided by it, as a split does) from `available_from` on; with `now` set,
-// nothing after it, and a bar under way at `now` with its close so far.
+// Daily bars; for timeframe=30Min the session's half hours plus one before the open and one after
+// the close (Alpaca's bars include extended hours); for timeframe=1Hour clock-hour anchored hours
+// (09:00, 10:00, ...), as Alpaca's are. Half hours of the 09:30-anchored hour k (its last one only
+// half an hour) make that hour's bar: open, high, low, close of the day's bar shifted by 0.25 k.
+// Prices times `basis` (volumes divided by it, as a split does) from `available_from` on; with
+// `now` set, nothing after it, and a bar under way at `now` with its close so far.
 struct FakeAlpaca {
   FakeServer fake;
   std::atomic<int> requests{0};
@@ -77,31 +80,47 @@ struct FakeAlpaca {
       const std::string symbol = req.matches[1];
       const Day start = std::max(available_from, parse_day(req.get_param_value("start").substr(0, 10)));
       const Day end = parse_day(req.get_param_value("end").substr(0, 10));
-      const bool hourly = req.get_param_value("timeframe") == "1Hour";
+      const std::string timeframe = req.get_param_value("timeframe");
       std::vector<json> bars;
-      auto add = [&](Instant t, Instant ends, const DayBar& b, double shift) {
+      auto add = [&](Instant t, Instant ends, double o, double h, double l, double c, double v) {
         if (now && t >= *now) return;
         const bool under_way = now && ends > *now;
-        double c = under_way ? b.o + shift : b.c + shift;  // a bar under way: its close so far
-        if (b.day == corrected) c += 0.5;
+        if (under_way) {  // its close so far
+          c = o;
+          v /= 2;
+        }
         bars.push_back({{"t", format_instant(t)},
-                        {"o", (b.o + shift) * basis},
-                        {"h", (b.h + shift) * basis},
-                        {"l", (b.l + shift) * basis},
+                        {"o", o * basis},
+                        {"h", h * basis},
+                        {"l", l * basis},
                         {"c", c * basis},
-                        {"v", (under_way ? b.v / 2 : b.v) / basis},
+                        {"v", v / basis},
                         {"n", 1},
                         {"vw", c * basis}});
       };
+      using std::chrono::minutes;
       for (const auto& b : symbol == "ZZZZ" ? std::vector<DayBar>{} : market(start, end)) {
         const auto session = calendar::nyse().session(b.day);
-        if (!hourly) {
-          add(Instant{b.day} + std::chrono::hours{5}, session.close, b, 0);  // midnight New York, in UTC
-          continue;
-        }
-        for (int k = 0; session.open + std::chrono::hours{k} < session.close; ++k) {
-          const Instant t = session.open + std::chrono::hours{k};
-          add(t, std::min<Instant>(t + std::chrono::hours{1}, session.close), b, 0.25 * k);
+        const double close = b.day == corrected ? b.c + 0.5 : b.c;
+        if (timeframe == "1Day") {
+          add(Instant{b.day} + std::chrono::hours{5}, session.close, b.o, b.h, b.l, close, b.v);  // midnight NY
+        } else if (timeframe == "1Hour") {
+          for (Instant t = session.open - minutes{30}; t < session.close; t += std::chrono::hours{1})
+            add(t, t + std::chrono::hours{1}, b.o, b.h, b.l, close, b.v);
+        } else {
+          add(session.open - minutes{30}, session.open, 1, 1000, 1, 1, 1e9);  // pre-market: not the session's
+          for (int k = 0; session.open + std::chrono::hours{k} < session.close; ++k) {
+            const double shift = 0.25 * k;
+            const Instant first = session.open + std::chrono::hours{k}, second = first + minutes{30};
+            const double o = b.o + shift, h = b.h + shift, l = b.l + shift, c = close + shift, mid = (o + c) / 2;
+            if (second >= session.close) {  // the last hour: one half hour
+              add(first, session.close, o, h, l, c, b.v);
+              continue;
+            }
+            add(first, second, o, std::max(o, mid) + 1, l, mid, b.v / 2);  // the low falls in the first half,
+            add(second, second + minutes{30}, mid, h, std::min(mid, c) + 0.5, c, b.v / 2);  // the high in the second
+          }
+          add(session.close, session.close + minutes{30}, 1, 1000, 1, 1, 1e9);  // after hours
         }
       }
       const std::size_t offset = req.has_param("page_token") ? std::stoul(req.get_param_value("page_token")) : 0;
@@ -218,6 +237,28 @@ struct FakePolygon {
       res.set_content(body.dump(), "application/json");
     };
     fake.server().Get(R"(/v2/aggs/ticker/(\w+)/range/1/day/([0-9-]+)/([0-9-]+))", handler);
+    // Half hours, clock-aligned from 09:00 to 16:30 (extended hours included, as Polygon's are):
+    // the i-th of a day at price 100 + i, volume 10.
+    fake.server().Get(R"(/v2/aggs/ticker/(\w+)/range/30/minute/([0-9-]+)/([0-9-]+))",
+                      [](const httplib::Request& req, httplib::Response& res) {
+                        json results = json::array();
+                        for (const Day d : calendar::nyse().sessions_between(parse_day(req.matches[2].str()),
+                                                                             parse_day(req.matches[3].str()))) {
+                          const auto session = calendar::nyse().session(d);
+                          int i = 0;
+                          for (Instant t = session.open - std::chrono::minutes{30};
+                               t <= session.close + std::chrono::minutes{30}; t += std::chrono::minutes{30}, ++i) {
+                            const double p = 100 + i;
+                            results.push_back({{"t", t.time_since_epoch().count() * 1000LL},
+                                               {"o", p},
+                                               {"h", p + 0.5},
+                                               {"l", p - 0.5},
+                                               {"c", p + 0.25},
+                                               {"v", 10}});
+                          }
+                        }
+                        res.set_content(json{{"status", "OK"}, {"results", results}}.dump(), "application/json");
+                      });
     fake.start();
   }
   ~FakePolygon() { fake.stop(); }  // before the members its handlers use are destroyed
@@ -293,6 +334,27 @@ TEST(Polygon, FollowsNextUrlAddingTheKeyAgain) {
   EXPECT_EQ(polygon.requests.load(), 5);  // 21 bars in pages of 5
   FetchRequest weekend{"AAPL", Timeframe::k1d, parse_day("2024-01-06"), parse_day("2024-01-07")};
   EXPECT_THROW(source->fetch(weekend), SourceError);  // empty result
+}
+
+// Polygon's hours are clock-aligned: its half hours make the project's hours from the session
+// open (the pre-market half hour and the ones after the close left out).
+TEST(Polygon, HourlyBarsStartAtTheSessionOpen) {
+  FakePolygon polygon;
+  HttpClient http(quick_retries());
+  const FetchRequest day{"AAPL", Timeframe::k1h, parse_day("2024-01-31"), parse_day("2024-01-31")};
+  const auto s = make_polygon_source(http, polygon.options())->fetch(day);
+  ASSERT_EQ(s.size(), 7u);
+  const Instant open = calendar::nyse().session(day.start).open;
+  for (std::size_t k = 0; k < 7; ++k) {
+    const double first = 101 + 2.0 * static_cast<double>(k);  // the half hour from the open is the day's 2nd
+    const bool last = k == 6;                                 // 15:30-16:00: one half hour
+    EXPECT_EQ(s.time[k], open + std::chrono::hours{k}) << k;
+    EXPECT_DOUBLE_EQ(s.open[k], first) << k;
+    EXPECT_DOUBLE_EQ(s.high[k], (last ? first : first + 1) + 0.5) << k;
+    EXPECT_DOUBLE_EQ(s.low[k], first - 0.5) << k;
+    EXPECT_DOUBLE_EQ(s.close[k], (last ? first : first + 1) + 0.25) << k;
+    EXPECT_DOUBLE_EQ(s.volume[k], last ? 10 : 20) << k;
+  }
 }
 
 TEST(SourceChain, FallsThroughAlpacaToYahooToPolygon) {
@@ -423,7 +485,8 @@ TEST(Fetch, ABarThatHasNotEndedIsNotStored) {
 }
 
 // Hourly bars arrive through the day: each fetch adds the hours that have ended since the last
-// one (the last stored session is asked again until its last bar has ended at the close).
+// one (the last stored session is asked again until its last bar has ended at the close), on the
+// grid of the session open whatever the source's own hours.
 TEST(Fetch, HourlyBarsOfTheDayArriveWithEachFetch) {
   FakeAlpaca alpaca;
   HttpClient http(quick_retries());
@@ -446,6 +509,21 @@ TEST(Fetch, HourlyBarsOfTheDayArriveWithEachFetch) {
     stored = series.size();
   }
   EXPECT_TRUE(fetch_into_store(store, chain, week, kLater).requested.empty()) << "the session is complete";
+  // Alpaca's own hours start on the clock (09:00, 10:00); the store holds the project's grid from
+  // the session open, each hour built from its two half hours, nothing from outside the session.
+  const auto series = store.load("AAPL", Timeframe::k1h);
+  const auto days = market(week.start, week.end);
+  ASSERT_EQ(series.size(), 7 * days.size());
+  for (std::size_t i = 0; i < series.size(); ++i) {
+    const auto& b = days[i / 7];
+    const double shift = 0.25 * static_cast<double>(i % 7);
+    EXPECT_EQ(series.time[i], calendar::nyse().session(b.day).open + std::chrono::hours{i % 7}) << i;
+    EXPECT_DOUBLE_EQ(series.open[i], b.o + shift) << i;
+    EXPECT_DOUBLE_EQ(series.high[i], b.h + shift) << i;
+    EXPECT_DOUBLE_EQ(series.low[i], b.l + shift) << i;
+    EXPECT_DOUBLE_EQ(series.close[i], b.c + shift) << i;
+    EXPECT_DOUBLE_EQ(series.volume[i], b.v) << i;
+  }
   std::filesystem::remove_all(dir);
 }
 
