@@ -406,6 +406,8 @@ TEST(SourceChain, WhenAllFailTheErrorNamesEachSourceAndWhy) {
   EXPECT_EQ(polygon.requests.load(), 3);
 }
 
+namespace {
+
 const Instant kLater = Instant{parse_day("2025-01-02")};  // every bar of 2024 has ended
 
 std::filesystem::path fresh_dir(const std::string& name) {
@@ -421,26 +423,47 @@ SourceChain alpaca_chain(HttpClient& http, FakeAlpaca& alpaca) {
   return chain;
 }
 
-TEST(Fetch, SecondFetchAsksOnlyForWhatIsMissing) {
+// A data directory filled from the fake Alpaca, removed at the end.
+struct AlpacaStore {
   FakeAlpaca alpaca;
-  HttpClient http(quick_retries());
+  HttpClient http{quick_retries()};
   SourceChain chain = alpaca_chain(http, alpaca);
-  const auto dir = fresh_dir("fetch");
-  const DataStore store(dir);
+  std::filesystem::path dir;
+  DataStore store;
+  explicit AlpacaStore(const std::string& name) : dir(fresh_dir(name)), store(dir) {}
+  ~AlpacaStore() { std::filesystem::remove_all(dir); }
+  FetchOutcome fetch(const FetchRequest& request, Instant now = kLater) {
+    return fetch_into_store(store, chain, request, now);
+  }
+};
 
-  const auto first = fetch_into_store(store, chain, kJanuary, kLater);
+// The same, holding January.
+struct JanuaryInStore : AlpacaStore {
+  explicit JanuaryInStore(const std::string& name) : AlpacaStore(name) { fetch(kJanuary); }
+  FetchOutcome fetch_to_february() {
+    return fetch({"AAPL", Timeframe::k1d, parse_day("2024-01-01"), parse_day("2024-02-09")});
+  }
+};
+
+}  // namespace
+
+TEST(Fetch, SecondFetchAsksOnlyForWhatIsMissing) {
+  AlpacaStore f("fetch");
+  auto& alpaca = f.alpaca;
+  const auto& store = f.store;
+  const auto first = f.fetch(kJanuary);
   EXPECT_EQ(first.new_bars, 21u);
   EXPECT_EQ(first.source, "alpaca");
   EXPECT_EQ(alpaca.requests.load(), 1);
 
-  const auto again = fetch_into_store(store, chain, kJanuary, kLater);
+  const auto again = f.fetch(kJanuary);
   EXPECT_TRUE(again.requested.empty());
   EXPECT_EQ(alpaca.requests.load(), 1);  // nothing asked
 
   // Each range reaches into the stored sessions (the first, 01-02; the one before the last, 01-30,
   // whose prices are settled) to compare prices.
   const FetchRequest longer{"AAPL", Timeframe::k1d, parse_day("2023-12-15"), parse_day("2024-02-09")};
-  const auto extended = fetch_into_store(store, chain, longer, kLater);
+  const auto extended = f.fetch(longer);
   ASSERT_EQ(extended.requested.size(), 2u);
   EXPECT_EQ(alpaca.queries[1].substr(0, 10), "2023-12-15");
   EXPECT_EQ(alpaca.queries[1].substr(22, 10), "2024-01-02");
@@ -456,43 +479,37 @@ TEST(Fetch, SecondFetchAsksOnlyForWhatIsMissing) {
 
   // A window beyond the stored one brings the sessions between: the store stays contiguous.
   const FetchRequest march{"AAPL", Timeframe::k1d, parse_day("2024-03-01"), parse_day("2024-03-08")};
-  fetch_into_store(store, chain, march, kLater);
+  f.fetch(march);
   expect_market(store.load("AAPL", Timeframe::k1d), {"AAPL", Timeframe::k1d, longer.start, march.end});
-  std::filesystem::remove_all(dir);
 }
 
 // A daily bar fetched before its session closed is the day so far: it is not stored, and a fetch
 // after the close stores the whole bar.
 TEST(Fetch, ABarThatHasNotEndedIsNotStored) {
-  FakeAlpaca alpaca;
-  HttpClient http(quick_retries());
-  SourceChain chain = alpaca_chain(http, alpaca);
-  const auto dir = fresh_dir("fetch_unfinished");
-  const DataStore store(dir);
+  AlpacaStore f("fetch_unfinished");
+  auto& alpaca = f.alpaca;
+  const auto& store = f.store;
   const Instant lunch = calendar::nyse().session(parse_day("2024-01-31")).open + std::chrono::hours{3};
   alpaca.now = lunch;
-  const auto during = fetch_into_store(store, chain, kJanuary, lunch);
+  const auto during = f.fetch(kJanuary, lunch);
   EXPECT_EQ(during.unfinished_bars, 1u);
   EXPECT_EQ(during.total_bars, 20u);
   EXPECT_EQ(format_day(std::chrono::floor<std::chrono::days>(store.load("AAPL", Timeframe::k1d).time.back())),
             "2024-01-30");
   alpaca.now.reset();
-  const auto after = fetch_into_store(store, chain, kJanuary, kLater);
+  const auto after = f.fetch(kJanuary);
   EXPECT_EQ(after.new_bars, 1u);
   EXPECT_EQ(after.unfinished_bars, 0u);
   expect_market(store.load("AAPL", Timeframe::k1d), kJanuary);  // 01-31 with its closing price
-  std::filesystem::remove_all(dir);
 }
 
 // Hourly bars arrive through the day: each fetch adds the hours that have ended since the last
 // one (the last stored session is asked again until its last bar has ended at the close), on the
 // grid of the session open whatever the source's own hours.
 TEST(Fetch, HourlyBarsOfTheDayArriveWithEachFetch) {
-  FakeAlpaca alpaca;
-  HttpClient http(quick_retries());
-  SourceChain chain = alpaca_chain(http, alpaca);
-  const auto dir = fresh_dir("fetch_hourly");
-  const DataStore store(dir);
+  AlpacaStore f("fetch_hourly");
+  auto& alpaca = f.alpaca;
+  const auto& store = f.store;
   const Day day = parse_day("2024-01-31");
   const Instant open = calendar::nyse().session(day).open;
   const FetchRequest week{"AAPL", Timeframe::k1h, parse_day("2024-01-29"), day};
@@ -500,7 +517,7 @@ TEST(Fetch, HourlyBarsOfTheDayArriveWithEachFetch) {
   for (int hour = 1; hour <= 7; ++hour) {
     const Instant now = open + std::chrono::hours{hour} + std::chrono::minutes{1};
     alpaca.now = now;
-    const auto r = fetch_into_store(store, chain, week, now);
+    const auto r = f.fetch(week, now);
     ASSERT_FALSE(r.requested.empty()) << "hour " << hour;
     const auto series = store.load("AAPL", Timeframe::k1h);
     EXPECT_EQ(series.size(), 14u + static_cast<std::size_t>(std::min(hour, 7))) << "hour " << hour;
@@ -508,7 +525,7 @@ TEST(Fetch, HourlyBarsOfTheDayArriveWithEachFetch) {
     EXPECT_EQ(r.new_bars, series.size() - stored) << "hour " << hour;
     stored = series.size();
   }
-  EXPECT_TRUE(fetch_into_store(store, chain, week, kLater).requested.empty()) << "the session is complete";
+  EXPECT_TRUE(f.fetch(week).requested.empty()) << "the session is complete";
   // Alpaca's own hours start on the clock (09:00, 10:00); the store holds the project's grid from
   // the session open, each hour built from its two half hours, nothing from outside the session.
   const auto series = store.load("AAPL", Timeframe::k1h);
@@ -524,71 +541,50 @@ TEST(Fetch, HourlyBarsOfTheDayArriveWithEachFetch) {
     EXPECT_DOUBLE_EQ(series.close[i], b.c + shift) << i;
     EXPECT_DOUBLE_EQ(series.volume[i], b.v) << i;
   }
-  std::filesystem::remove_all(dir);
 }
 
 // A source that corrects the close of the last session it reported is not a change of basis:
 // the correction replaces the stored bar, the rest stays.
 TEST(Fetch, ACorrectedLastCloseReplacesTheStoredOne) {
-  FakeAlpaca alpaca;
-  HttpClient http(quick_retries());
-  SourceChain chain = alpaca_chain(http, alpaca);
-  const auto dir = fresh_dir("fetch_corrected");
-  const DataStore store(dir);
-  fetch_into_store(store, chain, kJanuary, kLater);
-  alpaca.corrected = parse_day("2024-01-31");
-  const FetchRequest longer{"AAPL", Timeframe::k1d, parse_day("2024-01-01"), parse_day("2024-02-09")};
-  const auto r = fetch_into_store(store, chain, longer, kLater);
+  JanuaryInStore f("fetch_corrected");
+  f.alpaca.corrected = parse_day("2024-01-31");
+  const auto r = f.fetch_to_february();
   EXPECT_FALSE(r.rebased) << r.note;
-  const auto s = store.load("AAPL", Timeframe::k1d);
-  const auto expected = market(longer.start, longer.end);
+  const auto s = f.store.load("AAPL", Timeframe::k1d);
+  const auto expected = market(parse_day("2024-01-01"), parse_day("2024-02-09"));
   ASSERT_EQ(s.size(), expected.size());
   for (std::size_t i = 0; i < s.size(); ++i)
-    EXPECT_DOUBLE_EQ(s.close[i], expected[i].day == alpaca.corrected ? expected[i].c + 0.5 : expected[i].c) << i;
-  std::filesystem::remove_all(dir);
+    EXPECT_DOUBLE_EQ(s.close[i], expected[i].day == f.alpaca.corrected ? expected[i].c + 0.5 : expected[i].c) << i;
 }
 
 // A 4:1 split between two fetches: the source's history is now a quarter of the stored prices
 // (volumes 4x). Appending would leave a -75% bar that never happened; the whole history is fetched
 // again on the new basis instead, and the outcome says why.
 TEST(Fetch, ASplitSinceTheLastFetchRefetchesTheHistoryOnTheNewBasis) {
-  FakeAlpaca alpaca;
-  HttpClient http(quick_retries());
-  SourceChain chain = alpaca_chain(http, alpaca);
-  const auto dir = fresh_dir("fetch_split");
-  const DataStore store(dir);
-  fetch_into_store(store, chain, kJanuary, kLater);
-  alpaca.basis = 0.25;
-  const FetchRequest longer{"AAPL", Timeframe::k1d, parse_day("2024-01-01"), parse_day("2024-02-09")};
-  const auto r = fetch_into_store(store, chain, longer, kLater);
+  JanuaryInStore f("fetch_split");
+  f.alpaca.basis = 0.25;
+  const auto r = f.fetch_to_february();
   EXPECT_TRUE(r.rebased);
   EXPECT_NE(r.note.find("2024-01-30"), std::string::npos) << r.note;
-  const auto s = store.load("AAPL", Timeframe::k1d);
-  const auto expected = market(longer.start, longer.end);
+  const auto s = f.store.load("AAPL", Timeframe::k1d);
+  const auto expected = market(parse_day("2024-01-01"), parse_day("2024-02-09"));
   ASSERT_EQ(s.size(), expected.size());
   for (std::size_t i = 0; i < s.size(); ++i) {
     EXPECT_DOUBLE_EQ(s.close[i], expected[i].c * 0.25) << i;
     EXPECT_DOUBLE_EQ(s.volume[i], expected[i].v * 4) << i;
   }
   EXPECT_EQ(r.new_bars, expected.size() - 21);
-  std::filesystem::remove_all(dir);
 }
 
 // When the source no longer reaches back as far as the stored history, a basis change cannot be
 // repaired by fetching: the store is left exactly as it was and the error says what to do.
 TEST(Fetch, ABasisChangeTheSourceCannotRepairChangesNothing) {
-  FakeAlpaca alpaca;
-  HttpClient http(quick_retries());
-  SourceChain chain = alpaca_chain(http, alpaca);
-  const auto dir = fresh_dir("fetch_short_source");
-  const DataStore store(dir);
-  fetch_into_store(store, chain, kJanuary, kLater);
-  const auto before = store.list().at(0).content_hash;
-  alpaca.basis = 0.5;
-  alpaca.available_from = parse_day("2024-01-10");
-  const FetchRequest longer{"AAPL", Timeframe::k1d, parse_day("2024-01-01"), parse_day("2024-02-09")};
+  JanuaryInStore f("fetch_short_source");
+  const auto before = f.store.list().at(0).content_hash;
+  f.alpaca.basis = 0.5;
+  f.alpaca.available_from = parse_day("2024-01-10");
   try {
-    fetch_into_store(store, chain, longer, kLater);
+    f.fetch_to_february();
     FAIL() << "a history on two bases was stored";
   } catch (const SourceError& e) {
     const std::string what = e.what();
@@ -596,8 +592,7 @@ TEST(Fetch, ABasisChangeTheSourceCannotRepairChangesNothing) {
     EXPECT_NE(what.find("starts 2024-01-10, the store 2024-01-02"), std::string::npos) << what;
     EXPECT_NE(what.find("nothing was changed"), std::string::npos) << what;
   }
-  EXPECT_EQ(store.list().at(0).content_hash, before);
-  std::filesystem::remove_all(dir);
+  EXPECT_EQ(f.store.list().at(0).content_hash, before);
 }
 
 TEST(Fetch, MissingRangesSkipSpansWithoutSessions) {
