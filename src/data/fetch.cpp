@@ -155,7 +155,14 @@ FetchOutcome fetch_into_store(const DataStore& store, SourceChain& chain, const 
     // source's history is still the stored one's (a split or dividend since then rescales it).
     for (const Bar& b : bars) {
       const auto i = stored_at(b.time);
-      if (!i) continue;
+      if (!i) {
+        // A bar inside the stored span at a time the store has none: another bar grid (hours
+        // of a clock-anchored source stored by an earlier version) or a hole; either way the
+        // two cannot be merged bar by bar.
+        if (changed.empty() && !stored.empty() && b.time > stored.time.front() && b.time < stored.time.back())
+          changed = got.source + " has a bar at " + bar_text(tf, b.time) + ", where the store has none";
+        continue;
+      }
       if (changed.empty() && std::abs(b.close / stored.close[*i] - 1) > kBasisTolerance)
         changed = "the close of " + bar_text(tf, b.time) + " was stored as " + price_text(stored.close[*i]) +
                   " and is now " + price_text(b.close) + " at " + got.source;
@@ -173,8 +180,8 @@ FetchOutcome fetch_into_store(const DataStore& store, SourceChain& chain, const 
     outcome.unfinished_bars = 0;
     fetched = finished_bars(again.series, now, outcome.unfinished_bars);
     if (fetched.empty() || fetched.front().time > stored.time.front()) {
-      throw SourceError(request.ticker + ": the source's prices changed since they were stored (" + changed +
-                        ": a split or a dividend adjusts the history), and " + again.source +
+      throw SourceError(request.ticker + ": the source's bars differ from the stored ones (" + changed +
+                        ": a split or a dividend since adjusts the history), and " + again.source +
                         " cannot deliver the whole stored history again (it starts " +
                         (fetched.empty() ? std::string("nowhere") : bar_text(tf, fetched.front().time)) +
                         ", the store " + bar_text(tf, stored.time.front()) +
