@@ -201,7 +201,8 @@ std::optional<Order> AlpacaBroker::order_by_client_id(const std::string& cid) {
 }
 
 std::vector<Order> AlpacaBroker::open_orders() {
-  const auto r = call("GET", options_.base_url + "/v2/orders?status=open&nested=true&limit=500");
+  // Not nested: the legs of a bracket whose parent has filled are open orders of their own.
+  const auto r = call("GET", options_.base_url + "/v2/orders?status=open&limit=500");
   if (!ok(r)) fail(r, "open orders");
   return reading_reply("alpaca open orders", [&] {
     std::vector<Order> out;

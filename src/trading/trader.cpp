@@ -3,11 +3,13 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <map>
 #include <optional>
 #include <set>
+#include <thread>
 
 #include "ploutos/core/error.hpp"
 #include "ploutos/data/bar.hpp"
@@ -215,6 +217,37 @@ Trader::Sent Trader::send(const JournalOrder& o, const broker::OrderRequest& r, 
   }
 }
 
+bool Trader::release_legs(const std::string& symbol, CycleReport& report) {
+  if (!config_.bracket_orders || !broker_.supports_brackets() || config_.dry_run) return true;
+  const auto open_legs = [&] {
+    std::vector<broker::Order> legs;
+    for (const auto& o : broker_.open_orders()) {
+      if (o.symbol == symbol && o.side == broker::Side::kSell) legs.push_back(o);
+    }
+    return legs;
+  };
+  try {
+    auto legs = open_legs();
+    if (legs.empty()) return true;
+    std::string ids;
+    for (const auto& l : legs) {
+      broker_.cancel(l.id);
+      ids += (ids.empty() ? "" : ", ") + l.id;
+    }
+    journal_.record_event("legs_canceled", symbol + ": " + ids + ", to sell the position");
+    // A cancel is asynchronous at a real broker: the shares are free once the legs are canceled.
+    for (int wait = 0; wait < 20 && !(legs = open_legs()).empty(); ++wait)
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    if (legs.empty()) return true;
+    report.notes.push_back(symbol +
+                           " sell: its stop-loss/take-profit legs are not canceled yet; left for the next cycle");
+  } catch (const broker::BrokerError& e) {
+    report.notes.push_back(symbol + " sell: its stop-loss/take-profit legs could not be canceled (" +
+                           std::string(e.what()) + "); left for the next cycle");
+  }
+  return false;
+}
+
 CycleReport Trader::run_cycle(const env::MarketData& m, std::size_t bar) {
   CycleReport report;
   const Instant when = m.time[bar];
@@ -300,7 +333,7 @@ CycleReport Trader::run_cycle(const env::MarketData& m, std::size_t bar) {
     } else if (report.actions[k] == env::kSell && holding_ok(k) && trades_today < config_.max_trades_per_day) {
       intent = "sell";
     }
-    if (intent.empty()) continue;
+    if (intent.empty() || (intent == "sell" && !release_legs(m.tickers[k], report))) continue;
     const JournalOrder o = order_for(k, broker::Side::kSell, quantities[k], intent);
     if (send(o, request_of(o), report) == Sent::kNow) ++trades_today;
   }

@@ -178,6 +178,38 @@ TEST(AlpacaBroker, ABracketEntryGoesOutInWholeSharesAndIsAccepted) {
   }
 }
 
+// The legs of a filled bracket hold its shares at Alpaca, which refuses to sell shares held for
+// other orders: a decision to sell the position cancels its legs first, then sells.
+TEST(AlpacaBroker, ASellOfABracketedPositionCancelsItsLegsFirst) {
+  FakeAlpaca f;
+  auto a = client(f);
+  auto m = test::flat_market(1, 5, 100.0);
+  trading::Journal journal(":memory:", false);
+  trading::TraderConfig c;
+  c.min_holding_period = 0;
+  c.bracket_orders = true;
+  c.stop_loss_pct = 0.05;
+  c.take_profit_pct = 0.10;
+  trading::Trader trader(
+      *a, journal, c,
+      [](const env::MarketData&, std::size_t bar, std::span<const double>, const env::PortfolioState&,
+         std::span<std::int32_t> x) { x[0] = bar == 0 ? env::kBuy : env::kSell; });
+  trader.run_cycle(m, 0);
+  ASSERT_EQ(a->open_orders().size(), 2u) << "the take-profit and stop-loss legs";
+  {  // the sell a trader that left the legs alone would send is refused
+    auto naked = buy("naked-sell", 196);
+    naked.side = Side::kSell;
+    EXPECT_THROW(a->submit(naked), BrokerError);
+  }
+  const auto sold = trader.run_cycle(m, 1);
+  EXPECT_EQ(sold.orders_sent, 1u);
+  EXPECT_EQ(sold.orders_rejected, 0u);
+  EXPECT_TRUE(a->open_orders().empty());
+  EXPECT_TRUE(a->positions().empty());
+  ASSERT_EQ(journal.events("legs_canceled").size(), 1u);
+  trader.reconcile();
+}
+
 TEST(AlpacaBroker, TraderSettlesPartialFillsStopsOnForeignPositionsAndLeaksNoSecret) {
   namespace fs = std::filesystem;
   const fs::path dir = fs::temp_directory_path() / ("ploutos_alpaca_" + std::to_string(::getpid()));

@@ -133,6 +133,24 @@ struct FakeAlpaca {
                           "application/json");
           return;
         }
+        if (body["side"] == "sell") {  // as the real API: shares held for open sell orders cannot be sold
+          double available = positions[body["symbol"].get<std::string>()];
+          for (const auto& [other, o] : orders) {
+            if (o["symbol"] == body["symbol"] && o["side"] == "sell" && o["status"] != "filled" &&
+                o["status"] != "canceled")
+              available -= std::stod(o["qty"].get<std::string>());
+          }
+          if (qty > available + 1e-9) {
+            res.status = 403;
+            res.set_content(nlohmann::json{{"code", 40310000},
+                                           {"message", "insufficient qty available for order (requested: " +
+                                                           body["qty"].get<std::string>() +
+                                                           ", available: " + std::to_string(available) + ")"}}
+                                .dump(),
+                            "application/json");
+            return;
+          }
+        }
         const double filled = partial ? qty / 2 : qty;
         const std::string id = "ord-" + std::to_string(next_id++);
         nlohmann::json o = {{"id", id},
@@ -147,6 +165,22 @@ struct FakeAlpaca {
                             {"order_class", body.value("order_class", "simple")}};
         apply_fill(body["symbol"], body["side"], filled);
         orders[id] = o;
+        // A filled bracket's legs are open sell orders of their own (listed flat, as without
+        // `nested`): the take-profit limit order new, the stop-loss order held.
+        auto leg = [&](const char* suffix, const char* type, const char* status) {
+          orders[id + suffix] = {{"id", id + suffix},
+                                 {"client_order_id", "leg-" + id + suffix},
+                                 {"symbol", body["symbol"]},
+                                 {"side", "sell"},
+                                 {"type", type},
+                                 {"qty", body["qty"]},
+                                 {"filled_qty", "0"},
+                                 {"filled_avg_price", "0"},
+                                 {"status", status},
+                                 {"order_class", body["order_class"]}};
+        };
+        if (body.contains("take_profit")) leg("-tp", "limit", "new");
+        if (body.contains("stop_loss")) leg("-sl", "stop", "held");
         res.set_content(o.dump(), "application/json");
         late = slow_accept;
         slow_accept = false;
