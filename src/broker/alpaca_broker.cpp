@@ -200,6 +200,12 @@ std::optional<Order> AlpacaBroker::order_by_client_id(const std::string& cid) {
   return reading_reply("alpaca order lookup", [&] { return parse_order(parse(r, "order lookup")); });
 }
 
+std::vector<Order> AlpacaBroker::legs_of(const Order& parent) {
+  const auto r = call("GET", options_.base_url + "/v2/orders/" + url_encode(parent.id) + "?nested=true");
+  if (!ok(r)) fail(r, "order " + parent.client_order_id);
+  return reading_reply("alpaca order", [&] { return parse_order(parse(r, "order")).legs; });
+}
+
 std::vector<Order> AlpacaBroker::open_orders() {
   // Not nested: the legs of a bracket whose parent has filled are open orders of their own.
   const auto r = call("GET", options_.base_url + "/v2/orders?status=open&limit=500");

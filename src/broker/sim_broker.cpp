@@ -175,6 +175,14 @@ std::optional<Order> SimBroker::order_by_client_id(const std::string& cid) {
   return std::nullopt;
 }
 
+std::vector<Order> SimBroker::legs_of(const Order& parent) {
+  std::vector<Order> out;
+  for (const char* suffix : {"-tp", "-sl"}) {
+    if (auto leg = order_by_client_id(parent.client_order_id + suffix)) out.push_back(*leg);
+  }
+  return out;
+}
+
 std::vector<Order> SimBroker::open_orders() {
   std::vector<Order> out;
   for (const auto& o : orders_) {

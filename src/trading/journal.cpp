@@ -26,7 +26,8 @@ CREATE TABLE IF NOT EXISTS orders (
   symbol TEXT NOT NULL, side TEXT NOT NULL, quantity REAL NOT NULL, intent TEXT NOT NULL,
   state TEXT NOT NULL, detail TEXT NOT NULL DEFAULT '', broker_order_id TEXT NOT NULL DEFAULT '',
   filled_quantity REAL NOT NULL DEFAULT 0, filled_avg_price REAL NOT NULL DEFAULT 0,
-  fees REAL NOT NULL DEFAULT 0, created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
+  fees REAL NOT NULL DEFAULT 0, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+  parent TEXT NOT NULL DEFAULT '');
 CREATE TABLE IF NOT EXISTS responses (
   id INTEGER PRIMARY KEY AUTOINCREMENT, client_order_id TEXT NOT NULL, at TEXT NOT NULL, what TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS fills (
@@ -64,12 +65,13 @@ JournalOrder order_from(SQLite::Statement& q) {
   o.filled_avg_price = q.getColumn(10).getDouble();
   o.fees = q.getColumn(11).getDouble();
   o.created_at = q.getColumn(12).getString();
+  o.parent = q.getColumn(13).getString();
   return o;
 }
 
 constexpr const char* kOrderColumns =
     "SELECT client_order_id, cycle, decision_time, symbol, side, quantity, intent, state, broker_order_id, "
-    "filled_quantity, filled_avg_price, fees, created_at FROM orders ";
+    "filled_quantity, filled_avg_price, fees, created_at, parent FROM orders ";
 
 // A damaged journal (a disk error, a copy taken mid-write by something other than SQLite) must stop
 // a session before it trades on half a history, and a report before it shows one. quick_check reads
@@ -120,6 +122,11 @@ Journal::Journal(const std::string& path, bool durable) : path_(path) {
     db_->exec("PRAGMA journal_mode=WAL");
     db_->exec(durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
     db_->exec(kSchema);
+    // Journals from before bracket legs were journaled lack the column; it is added empty.
+    bool has_parent = false;
+    for (SQLite::Statement columns(*db_, "PRAGMA table_info(orders)"); columns.executeStep();)
+      has_parent = has_parent || columns.getColumn(1).getString() == "parent";
+    if (!has_parent) db_->exec("ALTER TABLE orders ADD COLUMN parent TEXT NOT NULL DEFAULT ''");
     if (auto id = meta("run_id")) {
       run_id_ = *id;
     } else {
@@ -243,7 +250,7 @@ std::vector<std::pair<std::string, int>> Journal::decisions(std::int64_t cycle) 
 void Journal::record_intent(const JournalOrder& o) try {
   SQLite::Statement q(*db_,
                       "INSERT OR IGNORE INTO orders (client_order_id, cycle, decision_time, symbol, side, quantity, "
-                      "intent, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                      "intent, state, created_at, updated_at, parent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   const std::string now = now_text();
   q.bind(1, o.client_order_id);
   q.bind(2, static_cast<std::int64_t>(o.cycle));
@@ -255,6 +262,7 @@ void Journal::record_intent(const JournalOrder& o) try {
   q.bind(8, o.state);
   q.bind(9, now);
   q.bind(10, now);
+  q.bind(11, o.parent);
   q.exec();
 } catch (const SQLite::Exception& e) {
   failed(path_, e);
@@ -359,7 +367,7 @@ std::optional<std::int64_t> Journal::last_trade_cycle(const std::string& symbol)
 std::int64_t Journal::orders_on_day(const std::string& day_prefix) const try {
   SQLite::Statement q(*db_,
                       "SELECT COUNT(*) FROM orders WHERE substr(decision_time, 1, 10) = ? AND state NOT IN "
-                      "('rejected', 'not_sent', 'dry_run')");
+                      "('rejected', 'not_sent', 'dry_run') AND parent = ''");
   q.bind(1, day_prefix.substr(0, 10));
   q.executeStep();
   return q.getColumn(0).getInt64();

@@ -95,6 +95,10 @@ std::set<std::string> Trader::known_broker_ids() const {
   return ids;
 }
 
+bool Trader::brackets() const {
+  return config_.bracket_orders && broker_.supports_brackets();
+}
+
 void Trader::settle(const JournalOrder& o) {
   if (o.state == kIntended) {
     // Sent or not? Only the broker knows: a crash or a lost response can fall between the two.
@@ -102,6 +106,7 @@ void Trader::settle(const JournalOrder& o) {
     if (const auto found = broker_.recover(request_of(o), since, known_broker_ids())) {
       journal_.apply_broker_order(o.client_order_id, *found);
       journal_.record_response(o.client_order_id, "recovered after restart: " + std::string(to_string(found->status)));
+      journal_legs(o, *found);
     } else {
       journal_.set_state(o.client_order_id, kNotSent, "no trace at the broker");
     }
@@ -113,6 +118,29 @@ void Trader::settle(const JournalOrder& o) {
                               ") is in the journal as " + o.state + " but unknown to " + broker_.name());
   }
   journal_.apply_broker_order(o.client_order_id, *b);
+  journal_legs(o, *b);
+}
+
+void Trader::journal_legs(const JournalOrder& entry, const broker::Order& at_broker) {
+  if (!brackets() || entry.side != broker::Side::kBuy || !entry.parent.empty() ||
+      at_broker.status != broker::OrderStatus::kFilled)
+    return;
+  // A filled bracket's legs are orders of the broker's: journaled as such, the next reconciliations
+  // settle them like any other, and the journal's positions follow a stop or a target the broker hit.
+  for (const broker::Order& leg : broker_.legs_of(at_broker)) {
+    JournalOrder l;
+    l.client_order_id = leg.client_order_id.empty() ? leg.id : leg.client_order_id;
+    if (journal_.order(l.client_order_id)) continue;
+    l.cycle = entry.cycle;
+    l.decision_time = entry.decision_time;
+    l.symbol = entry.symbol;
+    l.side = broker::Side::kSell;
+    l.quantity = leg.quantity > 0 ? leg.quantity : at_broker.filled_quantity;
+    l.intent = leg.type == broker::OrderType::kStop ? "stop_loss" : "take_profit";
+    l.parent = entry.client_order_id;
+    journal_.record_intent(l);
+    journal_.apply_broker_order(l.client_order_id, leg);
+  }
 }
 
 void Trader::reconcile() {
@@ -187,6 +215,7 @@ Trader::Sent Trader::send(const JournalOrder& o, const broker::OrderRequest& r, 
     crash_point("submitted");
     journal_.apply_broker_order(o.client_order_id, accepted);
     journal_.record_response(o.client_order_id, std::string("accepted: ") + to_string(accepted.status));
+    journal_legs(o, accepted);
     ++report.orders_sent;
     handled(to_string(accepted.status));
     return Sent::kNow;
@@ -206,6 +235,7 @@ Trader::Sent Trader::send(const JournalOrder& o, const broker::OrderRequest& r, 
             broker_.recover(r, parse_instant(journal_.order(o.client_order_id)->created_at) - std::chrono::minutes{5},
                             known_broker_ids())) {
       journal_.apply_broker_order(o.client_order_id, *found);
+      journal_legs(o, *found);
       ++report.orders_recovered;
       ++report.orders_sent;
       handled(to_string(found->status));
@@ -218,7 +248,7 @@ Trader::Sent Trader::send(const JournalOrder& o, const broker::OrderRequest& r, 
 }
 
 bool Trader::release_legs(const std::string& symbol, CycleReport& report) {
-  if (!config_.bracket_orders || !broker_.supports_brackets() || config_.dry_run) return true;
+  if (!brackets() || config_.dry_run) return true;
   const auto open_legs = [&] {
     std::vector<broker::Order> legs;
     for (const auto& o : broker_.open_orders()) {
@@ -325,10 +355,9 @@ CycleReport Trader::run_cycle(const env::MarketData& m, std::size_t bar) {
     const std::size_t i = m.at(bar, k);
     if (quantities[k] <= 0 || !m.tradable[i]) continue;
     std::string intent;
-    if (!config_.bracket_orders && config_.stop_loss_pct > 0 && m.low[i] <= entry[k] * (1 - config_.stop_loss_pct)) {
+    if (!brackets() && config_.stop_loss_pct > 0 && m.low[i] <= entry[k] * (1 - config_.stop_loss_pct)) {
       intent = "stop_loss";
-    } else if (!config_.bracket_orders && config_.take_profit_pct > 0 &&
-               m.high[i] >= entry[k] * (1 + config_.take_profit_pct)) {
+    } else if (!brackets() && config_.take_profit_pct > 0 && m.high[i] >= entry[k] * (1 + config_.take_profit_pct)) {
       intent = "take_profit";
     } else if (report.actions[k] == env::kSell && holding_ok(k) && trades_today < config_.max_trades_per_day) {
       intent = "sell";
@@ -379,8 +408,7 @@ CycleReport Trader::run_cycle(const env::MarketData& m, std::size_t bar) {
         std::min({amount, cash, equity * config_.max_position_pct - held, equity * config_.max_gross_exposure - gross});
     if (amount < 1.1 * price) continue;         // as the environment: below one share and a margin, no order
     double quantity = amount / (price * 1.02);  // room for an adverse open and costs
-    const bool protected_entry = config_.bracket_orders && broker_.supports_brackets() &&
-                                 (config_.stop_loss_pct > 0 || config_.take_profit_pct > 0);
+    const bool protected_entry = brackets() && (config_.stop_loss_pct > 0 || config_.take_profit_pct > 0);
     // At least 1.1 / 1.02 shares by the rule above, so never less than one whole share.
     if (protected_entry && broker_.brackets_need_whole_shares()) quantity = std::floor(quantity);
     JournalOrder o = order_for(k, broker::Side::kBuy, quantity, "buy");

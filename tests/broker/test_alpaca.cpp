@@ -210,6 +210,49 @@ TEST(AlpacaBroker, ASellOfABracketedPositionCancelsItsLegsFirst) {
   trader.reconcile();
 }
 
+// When Alpaca fills a leg (the stop was hit between cycles), the journal knows it: the legs were
+// journaled as orders of the entry, and reconciling settles them like any other order.
+TEST(AlpacaBroker, ALegAlpacaFillsIsJournaledAndReconciles) {
+  FakeAlpaca f;
+  auto a = client(f);
+  auto m = test::flat_market(1, 5, 100.0);
+  trading::Journal journal(":memory:", false);
+  trading::TraderConfig c;
+  c.min_holding_period = 0;
+  c.bracket_orders = true;
+  c.stop_loss_pct = 0.05;
+  c.take_profit_pct = 0.10;
+  trading::Trader trader(
+      *a, journal, c,
+      [](const env::MarketData&, std::size_t, std::span<const double> held, const env::PortfolioState&,
+         std::span<std::int32_t> x) { x[0] = held[0] > 0 ? env::kHold : env::kBuy; });
+  trader.run_cycle(m, 0);
+  const auto orders = journal.orders();
+  ASSERT_EQ(orders.size(), 3u) << "the entry and its two legs";
+  for (std::size_t i = 1; i < 3; ++i) {
+    EXPECT_EQ(orders[i].parent, orders[0].client_order_id);
+    EXPECT_EQ(orders[i].side, Side::kSell);
+    EXPECT_EQ(orders[i].quantity, 196.0);
+  }
+  EXPECT_EQ(journal.orders_on_day(orders[0].decision_time), 1) << "legs are not the day's trades";
+  f.hit_leg(orders[0].broker_order_id, "-sl");
+  EXPECT_NO_THROW(trader.reconcile());
+  EXPECT_TRUE(journal.positions().empty() || journal.positions().at("T0") == 0.0);
+  std::size_t stop_fills = 0;
+  for (const auto& o : journal.orders()) {
+    if (o.intent == "stop_loss") {
+      EXPECT_EQ(o.state, "filled");
+      stop_fills += o.filled_quantity == 196.0;
+    }
+    if (o.intent == "take_profit") {
+      EXPECT_EQ(o.state, "canceled");
+    }
+  }
+  EXPECT_EQ(stop_fills, 1u);
+  const auto next = trader.run_cycle(m, 1);  // flat again: the policy buys, and the session goes on
+  EXPECT_EQ(next.orders_sent, 1u);
+}
+
 TEST(AlpacaBroker, TraderSettlesPartialFillsStopsOnForeignPositionsAndLeaksNoSecret) {
   namespace fs = std::filesystem;
   const fs::path dir = fs::temp_directory_path() / ("ploutos_alpaca_" + std::to_string(::getpid()));

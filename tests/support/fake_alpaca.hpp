@@ -214,6 +214,25 @@ struct FakeAlpaca {
       }
       res.set_content(out.dump(), "application/json");
     });
+    s.Get(R"(/v2/orders/([\w-]+))", [this, guard](const httplib::Request& req, httplib::Response& res) {
+      if (!guard(req, res)) return;
+      std::lock_guard lock(mutex);
+      const auto it = orders.find(req.matches[1]);
+      if (it == orders.end()) {
+        res.status = 404;
+        res.set_content(R"({"code":40410000,"message":"order not found"})", "application/json");
+        return;
+      }
+      nlohmann::json o = it->second;
+      if (req.get_param_value("nested") == "true") {  // the legs rolled up under their parent
+        nlohmann::json legs = nlohmann::json::array();
+        for (const char* suffix : {"-tp", "-sl"}) {
+          if (const auto leg = orders.find(it->first + suffix); leg != orders.end()) legs.push_back(leg->second);
+        }
+        if (!legs.empty()) o["legs"] = legs;
+      }
+      res.set_content(o.dump(), "application/json");
+    });
     s.Delete(R"(/v2/orders/([\w-]+))", [this, guard](const httplib::Request& req, httplib::Response& res) {
       if (!guard(req, res)) return;
       std::lock_guard lock(mutex);
@@ -238,6 +257,18 @@ struct FakeAlpaca {
     fake.start();
   }
   ~FakeAlpaca() { fake.stop(); }  // before the members its handlers use are destroyed
+
+  // The market reaches a leg (`parent_id` + "-tp" or "-sl"): it fills at `price`, its sibling is canceled.
+  void hit_leg(const std::string& parent_id, const std::string& suffix) {
+    std::lock_guard lock(mutex);
+    auto& leg = orders.at(parent_id + suffix);
+    leg["status"] = "filled";
+    leg["filled_qty"] = leg["qty"];
+    leg["filled_avg_price"] = std::to_string(price);
+    apply_fill(leg["symbol"], "sell", std::stod(leg["qty"].get<std::string>()));
+    const auto sibling = orders.find(parent_id + (suffix == "-tp" ? "-sl" : "-tp"));
+    if (sibling != orders.end()) sibling->second["status"] = "canceled";
+  }
 
   void apply_fill(const std::string& symbol, const std::string& side, double q) {
     positions[symbol] += side == "buy" ? q : -q;

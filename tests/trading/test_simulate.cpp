@@ -72,3 +72,36 @@ TEST(Simulate, TraderAndSimBrokerReproduceTheEnvironmentsBacktest) {
 
 }  // namespace
 }  // namespace ploutos::trading
+
+namespace ploutos::trading {
+namespace {
+
+// Bracket mode: the broker's legs sell a position without the trader deciding to. Their fills
+// are journaled (as stop_loss or take_profit orders of the entry), so the journal's positions
+// keep matching the broker's and the session goes on; a reconciliation failed at the first one.
+TEST(Simulate, BracketLegsTheBrokerFillsAreJournaledAndTradingGoesOn) {
+  const auto market = std::make_shared<const env::MarketData>(test::random_walk_market(200, 3, 0.03));
+  TraderConfig c;
+  c.min_holding_period = 0;
+  c.bracket_orders = true;
+  c.stop_loss_pct = 0.02;
+  c.take_profit_pct = 0.03;
+  const auto r = simulate_trading(
+      market, c, env::EnvConfig{}.costs, 20, 150,
+      [](const env::MarketData&, std::size_t, std::span<const double> held, const env::PortfolioState&,
+         std::span<std::int32_t> a) { a[0] = held[0] > 0 ? env::kHold : env::kBuy; },
+      "broker");
+  std::size_t stops = 0, targets = 0, buys = 0;
+  for (const auto& f : r.fills) {
+    buys += f.buy;
+    stops += !f.buy && std::string(f.reason) == "stop_loss";
+    targets += !f.buy && std::string(f.reason) == "take_profit";
+  }
+  EXPECT_GT(stops, 3u);
+  EXPECT_GT(targets, 3u);
+  EXPECT_GE(buys, stops + targets) << "every exit was a leg of an entry";
+  EXPECT_EQ(r.sells, 0u) << "the policy never decided to sell";
+}
+
+}  // namespace
+}  // namespace ploutos::trading

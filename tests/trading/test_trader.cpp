@@ -83,9 +83,11 @@ class CountingBroker : public broker::Broker {
   void cancel(const std::string& id) override { sim_.cancel(id); }
   broker::MarketClock clock() override { return sim_.clock(); }
   double latest_price(const std::string& s) override { return sim_.latest_price(s); }
-  bool supports_brackets() const override { return true; }
+  bool supports_brackets() const override { return brackets; }
+  std::vector<broker::Order> legs_of(const broker::Order& parent) override { return sim_.legs_of(parent); }
 
   std::map<std::string, int> accepted;
+  bool brackets = true;       // false: a broker that takes no stop-loss/take-profit legs (eToro here)
   std::string reject_symbol;  // every order for it is rejected
   int lose_every = 0;
   int submissions = 0;
@@ -360,28 +362,35 @@ TEST(Trader, ATickerThatCannotTradeAtTheDecisionBarTradesNothingThatCycle) {
   fs::remove_all(dir);
 }
 
+// Also in bracket mode on a broker that takes no legs (eToro): the stops are then the trader's to
+// watch, not dropped.
 TEST(Trader, MonitoredStopLossSellsWhenTheBarBreaksTheLevel) {
-  auto m = test::flat_market(1, 8, 100.0);
-  test::set_bar(m, 3, 0, 100, 100, 93, 95);  // low 93 breaks a 5% stop
-  const auto dir = fresh_dir("stop");
-  broker::SimBroker sim(std::make_shared<broker::SimBars>(sim_bars_from(m)), {}, 0);
-  Journal journal((dir / "j.sqlite").string(), false);
-  TraderConfig c = test_config();
-  c.stop_loss_pct = 0.05;
-  c.min_holding_period = 100;  // the agent could not sell: only the stop does
-  auto buy_first = [](const env::MarketData&, std::size_t bar, std::span<const double>, const env::PortfolioState&,
-                      std::span<std::int32_t> a) { a[0] = bar == 0 ? env::kBuy : env::kHold; };
-  Trader trader(sim, journal, c, buy_first);
-  while (sim.bar() < 6) {
-    trader.run_cycle(m, sim.bar());
-    sim.advance();
-    trader.reconcile();
+  for (const bool bracket_mode : {false, true}) {
+    auto m = test::flat_market(1, 8, 100.0);
+    test::set_bar(m, 3, 0, 100, 100, 93, 95);  // low 93 breaks a 5% stop
+    const auto dir = fresh_dir("stop");
+    broker::SimBroker sim(std::make_shared<broker::SimBars>(sim_bars_from(m)), {}, 0);
+    CountingBroker without_legs(sim);
+    without_legs.brackets = false;
+    Journal journal((dir / "j.sqlite").string(), false);
+    TraderConfig c = test_config();
+    c.stop_loss_pct = 0.05;
+    c.bracket_orders = bracket_mode;
+    c.min_holding_period = 100;  // the agent could not sell: only the stop does
+    auto buy_first = [](const env::MarketData&, std::size_t bar, std::span<const double>, const env::PortfolioState&,
+                        std::span<std::int32_t> a) { a[0] = bar == 0 ? env::kBuy : env::kHold; };
+    Trader trader(without_legs, journal, c, buy_first);
+    while (sim.bar() < 6) {
+      trader.run_cycle(m, sim.bar());
+      sim.advance();
+      trader.reconcile();
+    }
+    bool stopped = false;
+    for (const auto& o : journal.orders()) stopped = stopped || (o.intent == "stop_loss" && o.state == "filled");
+    EXPECT_TRUE(stopped) << bracket_mode;
+    EXPECT_TRUE(sim.positions().empty()) << bracket_mode;
+    fs::remove_all(dir);
   }
-  bool stopped = false;
-  for (const auto& o : journal.orders()) stopped = stopped || (o.intent == "stop_loss" && o.state == "filled");
-  EXPECT_TRUE(stopped);
-  EXPECT_TRUE(sim.positions().empty());
-  fs::remove_all(dir);
 }
 
 // A cycle repeated after a crash counts the orders it already sent once against the daily cap: at
@@ -487,6 +496,36 @@ TEST(Trader, CrashAtTwoHundredRandomPointsNeverDuplicatesOrLosesAnything) {
     fs::remove(path);
   }
   EXPECT_GE(crashes, 200);
+  fs::remove_all(dir);
+}
+
+// A journal written before bracket legs were journaled has no `parent` column: opening it adds
+// one, empty, and keeps every order it had.
+TEST(Journal, AJournalWithoutLegsGainsTheColumnAndKeepsItsOrders) {
+  const auto dir = fresh_dir("old_journal");
+  const std::string path = (dir / "j.sqlite").string();
+  JournalOrder entry;
+  entry.client_order_id = "pl-x-20240102T0000-T0-buy";
+  entry.cycle = 1;
+  entry.decision_time = "2024-01-02T00:00:00Z";
+  entry.symbol = "T0";
+  entry.quantity = 10;
+  entry.intent = "buy";
+  { Journal(path, false).record_intent(entry); }
+  SQLite::Database(path, SQLite::OPEN_READWRITE).exec("ALTER TABLE orders DROP COLUMN parent");
+  Journal journal(path, false);
+  const auto orders = journal.orders();
+  ASSERT_EQ(orders.size(), 1u);
+  EXPECT_EQ(orders[0].client_order_id, entry.client_order_id);
+  EXPECT_EQ(orders[0].parent, "");
+  JournalOrder leg = entry;
+  leg.client_order_id += "-sl";
+  leg.intent = "stop_loss";
+  leg.side = broker::Side::kSell;
+  leg.parent = entry.client_order_id;
+  journal.record_intent(leg);
+  EXPECT_EQ(journal.order(leg.client_order_id)->parent, entry.client_order_id);
+  EXPECT_EQ(journal.orders_on_day("2024-01-02"), 1) << "a leg is not one of the day's trades";
   fs::remove_all(dir);
 }
 

@@ -43,6 +43,7 @@ class AlpacaBroker : public Broker {
   double latest_price(const std::string& symbol) override;
   bool supports_brackets() const override { return true; }
   bool brackets_need_whole_shares() const override { return true; }
+  std::vector<Order> legs_of(const Order& parent) override;
   std::vector<AlpacaSession> calendar(Day first, Day last);
 
   // The order body Alpaca expects for a request (tests compare it with the protocol).

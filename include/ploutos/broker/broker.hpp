@@ -29,6 +29,9 @@ class Broker {
   // True when an order with stop-loss/take-profit legs must be for whole shares (Alpaca takes
   // fractional quantities only in simple market day orders).
   virtual bool brackets_need_whole_shares() const { return false; }
+  // The stop-loss and take-profit legs of the filled bracket order `parent` (as order_by_client_id
+  // gave it), each with its state now.
+  virtual std::vector<Order> legs_of(const Order& parent) { return parent.legs; }
 
   // After an unknown outcome (a lost response, a crash between sending and journaling): the order
   // the broker accepted for `request`, if any. Brokers with client order ids look it up by id;

@@ -51,7 +51,9 @@ class EtoroBroker : public Broker {
   // eToro has no market clock: the NYSE calendar on the local clock.
   MarketClock clock() override;
   double latest_price(const std::string& symbol) override;
-  bool supports_brackets() const override { return true; }  // stop-loss/take-profit rates on open
+  // No: submit() can set stop-loss and take-profit rates on an open, but a position eToro closes at
+  // one leaves no order the journal could look up, so the trader monitors the stops itself.
+  bool supports_brackets() const override { return false; }
   std::optional<Order> recover(const OrderRequest& request, Instant sent_after,
                                const std::set<std::string>& known_ids) override;
 

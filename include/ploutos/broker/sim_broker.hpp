@@ -63,6 +63,7 @@ class SimBroker : public Broker {
   MarketClock clock() override;
   double latest_price(const std::string& symbol) override;
   bool supports_brackets() const override { return true; }
+  std::vector<Order> legs_of(const Order& parent) override;
 
   // The last closed bar: decisions see it, orders submitted now fill from the next one.
   std::size_t bar() const { return bar_; }

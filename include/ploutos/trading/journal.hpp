@@ -44,6 +44,9 @@ struct JournalOrder {
   double filled_avg_price = 0;
   double fees = 0;
   std::string created_at;
+  // A bracket leg (a stop-loss or take-profit order the broker attached to an entry): the entry's
+  // client order id. Empty for the orders the trader decided; only those count as the day's trades.
+  std::string parent;
 };
 
 struct JournalFill {

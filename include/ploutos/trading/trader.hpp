@@ -108,6 +108,10 @@ class Trader {
   std::set<std::string> known_broker_ids() const;
   std::vector<diagnose::RoundTrip> round_trips() const;  // from the journal's fills
   void settle(const JournalOrder& order);
+  // Stops go out as bracket legs: asked for, and the broker takes them (else they are monitored).
+  bool brackets() const;
+  // Journals the legs of a filled bracketed entry, once each.
+  void journal_legs(const JournalOrder& entry, const broker::Order& at_broker);
   // Sends one order unless the journal shows it was already handled, and says what became of it.
   // kNow: it went out in this run (an answer lost on the way included; dry: journaled) and counts
   // against the day's orders now. kBefore: a repeated cycle (a restart) finds it journaled, and the
