@@ -104,9 +104,9 @@ void Trader::settle(const JournalOrder& o) {
     // Sent or not? Only the broker knows: a crash or a lost response can fall between the two.
     const auto since = parse_instant(o.created_at) - std::chrono::minutes{5};
     if (const auto found = broker_.recover(request_of(o), since, known_broker_ids())) {
+      journal_legs(o, *found);
       journal_.apply_broker_order(o.client_order_id, *found);
       journal_.record_response(o.client_order_id, "recovered after restart: " + std::string(to_string(found->status)));
-      journal_legs(o, *found);
     } else {
       journal_.set_state(o.client_order_id, kNotSent, "no trace at the broker");
     }
@@ -117,8 +117,8 @@ void Trader::settle(const JournalOrder& o) {
     throw ReconciliationError("order " + o.client_order_id + " (" + o.symbol + ", broker id " + o.broker_order_id +
                               ") is in the journal as " + o.state + " but unknown to " + broker_.name());
   }
-  journal_.apply_broker_order(o.client_order_id, *b);
   journal_legs(o, *b);
+  journal_.apply_broker_order(o.client_order_id, *b);
 }
 
 void Trader::journal_legs(const JournalOrder& entry, const broker::Order& at_broker) {
@@ -127,6 +127,8 @@ void Trader::journal_legs(const JournalOrder& entry, const broker::Order& at_bro
     return;
   // A filled bracket's legs are orders of the broker's: journaled as such, the next reconciliations
   // settle them like any other, and the journal's positions follow a stop or a target the broker hit.
+  // Callers journal them before the entry's filled state: a crash between the two leaves the entry
+  // unsettled, and the next reconciliation comes back here.
   for (const broker::Order& leg : broker_.legs_of(at_broker)) {
     JournalOrder l;
     l.client_order_id = leg.client_order_id.empty() ? leg.id : leg.client_order_id;
@@ -213,9 +215,9 @@ Trader::Sent Trader::send(const JournalOrder& o, const broker::OrderRequest& r, 
   try {
     const broker::Order accepted = broker_.submit(r);
     crash_point("submitted");
+    journal_legs(o, accepted);
     journal_.apply_broker_order(o.client_order_id, accepted);
     journal_.record_response(o.client_order_id, std::string("accepted: ") + to_string(accepted.status));
-    journal_legs(o, accepted);
     ++report.orders_sent;
     handled(to_string(accepted.status));
     return Sent::kNow;
@@ -234,8 +236,8 @@ Trader::Sent Trader::send(const JournalOrder& o, const broker::OrderRequest& r, 
     if (const auto found =
             broker_.recover(r, parse_instant(journal_.order(o.client_order_id)->created_at) - std::chrono::minutes{5},
                             known_broker_ids())) {
-      journal_.apply_broker_order(o.client_order_id, *found);
       journal_legs(o, *found);
+      journal_.apply_broker_order(o.client_order_id, *found);
       ++report.orders_recovered;
       ++report.orders_sent;
       handled(to_string(found->status));
@@ -252,7 +254,9 @@ bool Trader::release_legs(const std::string& symbol, CycleReport& report) {
   const auto open_legs = [&] {
     std::vector<broker::Order> legs;
     for (const auto& o : broker_.open_orders()) {
-      if (o.symbol == symbol && o.side == broker::Side::kSell) legs.push_back(o);
+      if (o.symbol != symbol || o.side != broker::Side::kSell) continue;
+      // Only legs: a sell of the trader's own (sent before a restart that repeats its cycle) stays.
+      if (const auto mine = journal_.order(o.client_order_id); mine && !mine->parent.empty()) legs.push_back(o);
     }
     return legs;
   };

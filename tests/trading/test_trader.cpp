@@ -108,9 +108,10 @@ fs::path fresh_dir(const std::string& name) {
 // Runs cycles from the sim's bar to `last`, the market moving after each; crashes when the crash
 // hook has been called `crash_at` times (0: never). Returns the hook calls made.
 int run_until(const env::MarketData& m, broker::SimBroker& sim, CountingBroker& broker, const std::string& journal_path,
-              std::size_t last, int crash_at, std::vector<CycleReport>* reports = nullptr) {
+              std::size_t last, int crash_at, std::vector<CycleReport>* reports = nullptr,
+              const TraderConfig& config = test_config()) {
   Journal journal(journal_path, false);
-  Trader trader(broker, journal, test_config(), scripted);
+  Trader trader(broker, journal, config, scripted);
   int calls = 0;
   trader.set_crash_hook([&](const char*) {
     if (++calls == crash_at) throw InjectedCrash{};
@@ -446,10 +447,13 @@ TEST(Trader, ARepeatedCycleCountsItsOrdersOnceAgainstTheDailyCap) {
   fs::remove_all(dir);
 }
 
-TEST(Trader, CrashAtTwoHundredRandomPointsNeverDuplicatesOrLosesAnything) {
+// Sessions crashed at random hook points (again soon after each restart), then finished, against
+// one never crashed: every order sent once, every broker order (bracket legs included) in the
+// journal with its fills, the same positions, orders and cash.
+void expect_crashes_change_nothing(const TraderConfig& config, int trials, const std::string& name) {
   const auto m = walk_market(40);
   const std::size_t start = 5, last = 25;
-  const auto dir = fresh_dir("crash");
+  const auto dir = fresh_dir(name);
   const auto bars = std::make_shared<broker::SimBars>(sim_bars_from(m));
   broker::SimOptions options;
   options.refuse_duplicate_ids = false;  // a resend would go through: the journal alone must prevent it
@@ -457,26 +461,26 @@ TEST(Trader, CrashAtTwoHundredRandomPointsNeverDuplicatesOrLosesAnything) {
   // Reference: no crash.
   broker::SimBroker reference(bars, options, start);
   CountingBroker reference_broker(reference);
-  const int points = run_until(m, reference, reference_broker, (dir / "ref.sqlite").string(), last, 0);
+  const int points = run_until(m, reference, reference_broker, (dir / "ref.sqlite").string(), last, 0, nullptr, config);
   ASSERT_GT(points, 100);
 
   Rng rng(derive_seed(2024, "crash-points"));
   int crashes = 0;
-  for (int trial = 0; trial < 200; ++trial) {
+  for (int trial = 0; trial < trials; ++trial) {
     const std::string path = (dir / std::string(1, 't').append(std::to_string(trial)).append(".sqlite")).string();
     broker::SimBroker sim(bars, options, start);  // the broker outlives the trader's crashes
     CountingBroker broker(sim);
     int crash_at = 1 + static_cast<int>(rng.uniform_int(static_cast<std::uint64_t>(points)));
     for (int restart = 0; restart < 4; ++restart) {
       try {
-        run_until(m, sim, broker, path, last, crash_at);
+        run_until(m, sim, broker, path, last, crash_at, nullptr, config);
         break;
       } catch (const InjectedCrash&) {
         ++crashes;
         crash_at = 1 + static_cast<int>(rng.uniform_int(40));  // crash again soon after the restart
       }
     }
-    run_until(m, sim, broker, path, last, 0);  // finish the session
+    run_until(m, sim, broker, path, last, 0, nullptr, config);  // finish the session
     for (const auto& [cid, n] : broker.accepted)
       ASSERT_EQ(n, 1) << "trial " << trial << ": " << cid << " sent " << n << "x";
     Journal journal(path, false);
@@ -488,15 +492,27 @@ TEST(Trader, CrashAtTwoHundredRandomPointsNeverDuplicatesOrLosesAnything) {
     std::map<std::string, double> held;
     for (const auto& p : sim.positions()) held[p.symbol] = p.quantity;
     const auto mine = journal.positions();
-    ASSERT_EQ(mine.size(), held.size()) << "trial " << trial;
-    for (const auto& [s, q] : held) ASSERT_NEAR(mine.at(s), q, 1e-9) << "trial " << trial;
+    for (const auto& [s, q] : held) ASSERT_NEAR(mine.count(s) ? mine.at(s) : 0.0, q, 1e-9) << "trial " << trial;
+    for (const auto& [s, q] : mine) ASSERT_NEAR(held.count(s) ? held.at(s) : 0.0, q, 1e-9) << "trial " << trial;
     // Same decisions, same fills: the crashes changed nothing the broker saw.
     ASSERT_EQ(sim.accepted_orders(), reference.accepted_orders()) << "trial " << trial;
     ASSERT_NEAR(sim.account().cash, reference.account().cash, 1e-6) << "trial " << trial;
     fs::remove(path);
   }
-  EXPECT_GE(crashes, 200);
+  EXPECT_GE(crashes, trials);
   fs::remove_all(dir);
+}
+
+TEST(Trader, CrashAtTwoHundredRandomPointsNeverDuplicatesOrLosesAnything) {
+  expect_crashes_change_nothing(test_config(), 200, "crash");
+}
+
+TEST(Trader, CrashesInBracketModeNeverDuplicateOrLoseALeg) {
+  TraderConfig c = test_config();
+  c.bracket_orders = true;
+  c.stop_loss_pct = 0.01;
+  c.take_profit_pct = 0.015;
+  expect_crashes_change_nothing(c, 60, "crash_bracket");
 }
 
 // A journal written before bracket legs were journaled has no `parent` column: opening it adds

@@ -118,8 +118,8 @@ class Trader {
   // day's count at the start of the cycle already has it. kNo: rejected, now or before.
   enum class Sent { kNo, kNow, kBefore };
   Sent send(const JournalOrder& order, const broker::OrderRequest& request, CycleReport& report);
-  // Bracket mode: cancels the open sell orders (stop-loss and take-profit legs) of `symbol`, which
-  // hold its shares at the broker, so that a decision to sell it can go out. False, with a note,
+  // Bracket mode: cancels the open stop-loss and take-profit legs (journaled with a parent) of
+  // `symbol`, which hold its shares at the broker, so that a decision to sell it can go out. False, with a note,
   // when they are not canceled yet: the sell waits for the next cycle, the legs still protect it.
   bool release_legs(const std::string& symbol, CycleReport& report);
 
