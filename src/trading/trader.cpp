@@ -104,8 +104,7 @@ void Trader::settle(const JournalOrder& o) {
     // Sent or not? Only the broker knows: a crash or a lost response can fall between the two.
     const auto since = parse_instant(o.created_at) - std::chrono::minutes{5};
     if (const auto found = broker_.recover(request_of(o), since, known_broker_ids())) {
-      journal_legs(o, *found);
-      journal_.apply_broker_order(o.client_order_id, *found);
+      apply(o, *found);
       journal_.record_response(o.client_order_id, "recovered after restart: " + std::string(to_string(found->status)));
     } else {
       journal_.set_state(o.client_order_id, kNotSent, "no trace at the broker");
@@ -117,32 +116,35 @@ void Trader::settle(const JournalOrder& o) {
     throw ReconciliationError("order " + o.client_order_id + " (" + o.symbol + ", broker id " + o.broker_order_id +
                               ") is in the journal as " + o.state + " but unknown to " + broker_.name());
   }
-  journal_legs(o, *b);
-  journal_.apply_broker_order(o.client_order_id, *b);
+  apply(o, *b);
 }
 
-void Trader::journal_legs(const JournalOrder& entry, const broker::Order& at_broker) {
-  if (!brackets() || entry.side != broker::Side::kBuy || !entry.parent.empty() ||
-      at_broker.status != broker::OrderStatus::kFilled)
-    return;
-  // A filled bracket's legs are orders of the broker's: journaled as such, the next reconciliations
-  // settle them like any other, and the journal's positions follow a stop or a target the broker hit.
-  // Callers journal them before the entry's filled state: a crash between the two leaves the entry
-  // unsettled, and the next reconciliation comes back here.
-  for (const broker::Order& leg : broker_.legs_of(at_broker)) {
-    JournalOrder l;
-    l.client_order_id = leg.client_order_id.empty() ? leg.id : leg.client_order_id;
-    if (journal_.order(l.client_order_id)) continue;
-    l.cycle = entry.cycle;
-    l.decision_time = entry.decision_time;
-    l.symbol = entry.symbol;
-    l.side = broker::Side::kSell;
-    l.quantity = leg.quantity > 0 ? leg.quantity : at_broker.filled_quantity;
-    l.intent = leg.type == broker::OrderType::kStop ? "stop_loss" : "take_profit";
-    l.parent = entry.client_order_id;
-    journal_.record_intent(l);
-    journal_.apply_broker_order(l.client_order_id, leg);
+void Trader::apply(const JournalOrder& o, const broker::Order& at_broker) {
+  // The legs of a filled bracketed entry are orders of the broker's: journaled as orders of the
+  // entry, the next reconciliations settle them like any other, and the journal's positions follow
+  // a stop or a target the broker hit. They are journaled before the entry's new state (a crash
+  // between the two leaves the entry unsettled, and the next reconciliation comes back here), their
+  // fills after the entry's (a leg that filled on the entry's bar comes after the entry).
+  std::vector<std::pair<std::string, broker::Order>> legs;
+  if (brackets() && o.side == broker::Side::kBuy && o.parent.empty() &&
+      at_broker.status == broker::OrderStatus::kFilled) {
+    for (const broker::Order& leg : broker_.legs_of(at_broker)) {
+      JournalOrder l;
+      l.client_order_id = leg.client_order_id.empty() ? leg.id : leg.client_order_id;
+      if (journal_.order(l.client_order_id)) continue;  // journaled before a crash: settled on its own
+      l.cycle = o.cycle;
+      l.decision_time = o.decision_time;
+      l.symbol = o.symbol;
+      l.side = broker::Side::kSell;
+      l.quantity = leg.quantity > 0 ? leg.quantity : at_broker.filled_quantity;
+      l.intent = leg.type == broker::OrderType::kStop ? "stop_loss" : "take_profit";
+      l.parent = o.client_order_id;
+      journal_.record_intent(l);
+      legs.emplace_back(l.client_order_id, leg);
+    }
   }
+  journal_.apply_broker_order(o.client_order_id, at_broker);
+  for (const auto& [id, leg] : legs) journal_.apply_broker_order(id, leg);
 }
 
 void Trader::reconcile() {
@@ -215,8 +217,7 @@ Trader::Sent Trader::send(const JournalOrder& o, const broker::OrderRequest& r, 
   try {
     const broker::Order accepted = broker_.submit(r);
     crash_point("submitted");
-    journal_legs(o, accepted);
-    journal_.apply_broker_order(o.client_order_id, accepted);
+    apply(o, accepted);
     journal_.record_response(o.client_order_id, std::string("accepted: ") + to_string(accepted.status));
     ++report.orders_sent;
     handled(to_string(accepted.status));
@@ -236,8 +237,7 @@ Trader::Sent Trader::send(const JournalOrder& o, const broker::OrderRequest& r, 
     if (const auto found =
             broker_.recover(r, parse_instant(journal_.order(o.client_order_id)->created_at) - std::chrono::minutes{5},
                             known_broker_ids())) {
-      journal_legs(o, *found);
-      journal_.apply_broker_order(o.client_order_id, *found);
+      apply(o, *found);
       ++report.orders_recovered;
       ++report.orders_sent;
       handled(to_string(found->status));

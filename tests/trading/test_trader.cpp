@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <map>
+#include <set>
 
 #include "../env/market_fixture.hpp"
 #include "ploutos/broker/sim_broker.hpp"
@@ -488,6 +489,14 @@ void expect_crashes_change_nothing(const TraderConfig& config, int trials, const
       const auto j = journal.order(o.client_order_id);
       ASSERT_TRUE(j) << "trial " << trial << ": broker order " << o.client_order_id << " missing from the journal";
       ASSERT_NEAR(j->filled_quantity, o.filled_quantity, 1e-9) << "trial " << trial << ": fill lost";
+    }
+    // A leg's fill comes after its entry's (round trips read the fills in order).
+    std::set<std::string> filled;
+    for (const auto& fill : journal.fills()) {
+      const auto order = journal.order(fill.client_order_id);
+      ASSERT_TRUE(order->parent.empty() || filled.count(order->parent))
+          << "trial " << trial << ": " << fill.client_order_id << " before its entry";
+      filled.insert(fill.client_order_id);
     }
     std::map<std::string, double> held;
     for (const auto& p : sim.positions()) held[p.symbol] = p.quantity;

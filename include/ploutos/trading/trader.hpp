@@ -110,8 +110,9 @@ class Trader {
   void settle(const JournalOrder& order);
   // Stops go out as bracket legs: asked for, and the broker takes them (else they are monitored).
   bool brackets() const;
-  // Journals the legs of a filled bracketed entry, once each.
-  void journal_legs(const JournalOrder& entry, const broker::Order& at_broker);
+  // The broker's state of a journaled order into the journal, with the legs of a filled bracketed
+  // entry, once each.
+  void apply(const JournalOrder& order, const broker::Order& at_broker);
   // Sends one order unless the journal shows it was already handled, and says what became of it.
   // kNow: it went out in this run (an answer lost on the way included; dry: journaled) and counts
   // against the day's orders now. kBefore: a repeated cycle (a restart) finds it journaled, and the
