@@ -450,10 +450,14 @@ TEST(Cli, TrainOnTheSharedDailyData) {
 TEST(Cli, CtrlCSavesACheckpointAndResumeContinues) {
   const std::string model = kTmp + "/interrupted.pt";
   std::filesystem::remove(model);
-  const std::string cmd = std::string("cd '") + PLOUTOS_SOURCE_DIR + "' && PLOUTOS_ENV_FILE=/nonexistent '" +
-                          PLOUTOS_BIN + "' --quiet train --config quickstart --timesteps 100000000 --threads 1 --out " +
-                          model + " --metrics-dir " + kTmp +
-                          "/int_runs > /dev/null 2>&1 & pid=$!; sleep 3; kill -INT $pid; wait $pid; echo $?";
+  std::filesystem::remove_all(kTmp + "/int_runs");
+  // SIGINT once the first update is in the metrics (not after a fixed time: a loaded machine may
+  // not have finished one by then), and a little later, mid-rollout.
+  const std::string cmd =
+      std::string("cd '") + PLOUTOS_SOURCE_DIR + "' && PLOUTOS_ENV_FILE=/nonexistent '" + PLOUTOS_BIN +
+      "' --quiet train --config quickstart --timesteps 100000000 --threads 1 --out " + model + " --metrics-dir " +
+      kTmp + "/int_runs > /dev/null 2>&1 & pid=$!; for i in $(seq 600); do " + "[ -s '" + kTmp +
+      "/int_runs/metrics.jsonl' ] && break; sleep 0.2; done; sleep 0.5; " + "kill -INT $pid; wait $pid; echo $?";
   std::FILE* pipe = ::popen(cmd.c_str(), "r");
   char buf[64] = {0};
   std::string out;
