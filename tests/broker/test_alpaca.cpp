@@ -141,6 +141,26 @@ TEST(AlpacaBroker, RejectsAndAuthFailuresAreClear) {
 
 // The trader over Alpaca: partial fills settle into the journal, a changed position stops trading,
 // and no secret is written anywhere.
+// Stops of 5% and targets of 10% sent as bracket legs, trades on consecutive cycles allowed.
+trading::TraderConfig bracket_config() {
+  trading::TraderConfig c;
+  c.min_holding_period = 0;
+  c.bracket_orders = true;
+  c.stop_loss_pct = 0.05;
+  c.take_profit_pct = 0.10;
+  return c;
+}
+
+// A trader in bracket mode on the fake Alpaca, one ticker at 100.
+struct BracketSession {
+  FakeAlpaca f;
+  std::unique_ptr<AlpacaBroker> a = client(f);
+  env::MarketData m = test::flat_market(1, 5, 100.0);
+  trading::Journal journal{":memory:", false};
+  trading::Trader trader;
+  explicit BracketSession(trading::DecideFn decide) : trader(*a, journal, bracket_config(), std::move(decide)) {}
+};
+
 // Alpaca takes fractional quantities only in simple market day orders: an entry protected by
 // broker-side stop-loss and take-profit legs goes out in whole shares (good till canceled, so the
 // legs outlive the day), and is accepted; without legs the entry keeps its fractional quantity.
@@ -150,11 +170,8 @@ TEST(AlpacaBroker, ABracketEntryGoesOutInWholeSharesAndIsAccepted) {
     auto a = client(f);
     auto m = test::flat_market(1, 5, 100.0);
     trading::Journal journal(":memory:", false);
-    trading::TraderConfig c;
-    c.min_holding_period = 0;
+    trading::TraderConfig c = bracket_config();
     c.bracket_orders = brackets;
-    c.stop_loss_pct = 0.05;
-    c.take_profit_pct = 0.10;
     trading::Trader trader(*a, journal, c,
                            [](const env::MarketData&, std::size_t, std::span<const double>, const env::PortfolioState&,
                               std::span<std::int32_t> x) { x[0] = env::kBuy; });
@@ -181,19 +198,10 @@ TEST(AlpacaBroker, ABracketEntryGoesOutInWholeSharesAndIsAccepted) {
 // The legs of a filled bracket hold its shares at Alpaca, which refuses to sell shares held for
 // other orders: a decision to sell the position cancels its legs first, then sells.
 TEST(AlpacaBroker, ASellOfABracketedPositionCancelsItsLegsFirst) {
-  FakeAlpaca f;
-  auto a = client(f);
-  auto m = test::flat_market(1, 5, 100.0);
-  trading::Journal journal(":memory:", false);
-  trading::TraderConfig c;
-  c.min_holding_period = 0;
-  c.bracket_orders = true;
-  c.stop_loss_pct = 0.05;
-  c.take_profit_pct = 0.10;
-  trading::Trader trader(
-      *a, journal, c,
-      [](const env::MarketData&, std::size_t bar, std::span<const double>, const env::PortfolioState&,
-         std::span<std::int32_t> x) { x[0] = bar == 0 ? env::kBuy : env::kSell; });
+  BracketSession session([](const env::MarketData&, std::size_t bar, std::span<const double>,
+                            const env::PortfolioState&,
+                            std::span<std::int32_t> x) { x[0] = bar == 0 ? env::kBuy : env::kSell; });
+  auto& [f, a, m, journal, trader] = session;
   trader.run_cycle(m, 0);
   ASSERT_EQ(a->open_orders().size(), 2u) << "the take-profit and stop-loss legs";
   {  // the sell a trader that left the legs alone would send is refused
@@ -213,19 +221,10 @@ TEST(AlpacaBroker, ASellOfABracketedPositionCancelsItsLegsFirst) {
 // When Alpaca fills a leg (the stop was hit between cycles), the journal knows it: the legs were
 // journaled as orders of the entry, and reconciling settles them like any other order.
 TEST(AlpacaBroker, ALegAlpacaFillsIsJournaledAndReconciles) {
-  FakeAlpaca f;
-  auto a = client(f);
-  auto m = test::flat_market(1, 5, 100.0);
-  trading::Journal journal(":memory:", false);
-  trading::TraderConfig c;
-  c.min_holding_period = 0;
-  c.bracket_orders = true;
-  c.stop_loss_pct = 0.05;
-  c.take_profit_pct = 0.10;
-  trading::Trader trader(
-      *a, journal, c,
-      [](const env::MarketData&, std::size_t, std::span<const double> held, const env::PortfolioState&,
-         std::span<std::int32_t> x) { x[0] = held[0] > 0 ? env::kHold : env::kBuy; });
+  BracketSession session([](const env::MarketData&, std::size_t, std::span<const double> held,
+                            const env::PortfolioState&,
+                            std::span<std::int32_t> x) { x[0] = held[0] > 0 ? env::kHold : env::kBuy; });
+  auto& [f, a, m, journal, trader] = session;
   trader.run_cycle(m, 0);
   const auto orders = journal.orders();
   ASSERT_EQ(orders.size(), 3u) << "the entry and its two legs";
