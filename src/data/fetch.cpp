@@ -151,8 +151,8 @@ FetchOutcome fetch_into_store(const DataStore& store, SourceChain& chain, const 
   for (const auto& [first, last] : outcome.requested) {
     const ChainResult got = chain.fetch(FetchRequest{request.ticker, tf, first, last});
     const auto bars = finished_bars(got.series, now, outcome.unfinished_bars);
-    // Each range reaches one stored session: its first bar the source also has tells whether the
-    // source's history is still the stored one's (a split or dividend since then rescales it).
+    // Each range reaches into the stored sessions: the first stored bar the source delivers again
+    // tells whether its history is still the stored one's (a split or dividend since rescales it).
     for (const Bar& b : bars) {
       const auto i = stored_at(b.time);
       if (!i) {
