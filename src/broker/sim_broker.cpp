@@ -12,6 +12,9 @@ namespace ploutos::broker {
 namespace {
 
 constexpr double kEpsilon = 1e-9;
+// A bracket leg's id and client order id: its parent's with one of these.
+constexpr const char* kTakeProfitLeg = "-tp";
+constexpr const char* kStopLossLeg = "-sl";
 // Buying power held back for a market buy until it fills: room for an adverse open and costs.
 constexpr double kBuyReserve = 1.02;
 
@@ -159,8 +162,8 @@ Order SimBroker::submit(const OrderRequest& r) {
       return l;
     };
     auto& legs = pending_legs_[o.id];
-    if (r.take_profit_price > 0) legs.push_back(leg(OrderType::kLimit, r.take_profit_price, "-tp"));
-    if (r.stop_loss_price > 0) legs.push_back(leg(OrderType::kStop, r.stop_loss_price, "-sl"));
+    if (r.take_profit_price > 0) legs.push_back(leg(OrderType::kLimit, r.take_profit_price, kTakeProfitLeg));
+    if (r.stop_loss_price > 0) legs.push_back(leg(OrderType::kStop, r.stop_loss_price, kStopLossLeg));
     o.legs = legs;
   }
   submitted_bar_[o.id] = bar_;
@@ -177,7 +180,7 @@ std::optional<Order> SimBroker::order_by_client_id(const std::string& cid) {
 
 std::vector<Order> SimBroker::legs_of(const Order& parent) {
   std::vector<Order> out;
-  for (const char* suffix : {"-tp", "-sl"}) {
+  for (const char* suffix : {kTakeProfitLeg, kStopLossLeg}) {
     if (auto leg = order_by_client_id(parent.client_order_id + suffix)) out.push_back(*leg);
   }
   return out;

@@ -67,11 +67,7 @@ nlohmann::ordered_json issue_json(const data::QualityIssue& i) {
 
 std::string range_of(const data::BarSeries& s) {
   if (s.empty()) return "";
-  auto text = [&](Instant t) {
-    return s.timeframe == data::Timeframe::k1d ? format_day(std::chrono::floor<std::chrono::days>(t))
-                                               : format_instant(t);
-  };
-  return text(s.time.front()) + " .. " + text(s.time.back());
+  return data::stamp_text(s.timeframe, s.time.front()) + " .. " + data::stamp_text(s.timeframe, s.time.back());
 }
 
 }  // namespace

@@ -11,6 +11,10 @@ Day session_day(Timeframe tf, Instant t) {
   return tf == Timeframe::k1d ? std::chrono::floor<std::chrono::days>(t) : calendar::nyse().new_york_day(t);
 }
 
+std::string stamp_text(Timeframe tf, Instant t) {
+  return tf == Timeframe::k1d ? format_day(std::chrono::floor<std::chrono::days>(t)) : format_instant(t);
+}
+
 std::string_view to_string(Timeframe tf) {
   switch (tf) {
     case Timeframe::k1d:

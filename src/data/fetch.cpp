@@ -30,10 +30,6 @@ std::string price_text(double price) {
   return text;
 }
 
-std::string bar_text(Timeframe tf, Instant t) {
-  return tf == Timeframe::k1d ? format_day(std::chrono::floor<days>(t)) : format_instant(t);
-}
-
 // Bars of the chain that have ended at `now`; the others are counted, not kept.
 std::vector<Bar> finished_bars(const BarSeries& series, Instant now, std::size_t& unfinished) {
   std::vector<Bar> out;
@@ -160,11 +156,11 @@ FetchOutcome fetch_into_store(const DataStore& store, SourceChain& chain, const 
         // of a clock-anchored source stored by an earlier version) or a hole; either way the
         // two cannot be merged bar by bar.
         if (changed.empty() && !stored.empty() && b.time > stored.time.front() && b.time < stored.time.back())
-          changed = got.source + " has a bar at " + bar_text(tf, b.time) + ", where the store has none";
+          changed = got.source + " has a bar at " + stamp_text(tf, b.time) + ", where the store has none";
         continue;
       }
       if (changed.empty() && std::abs(b.close / stored.close[*i] - 1) > kBasisTolerance)
-        changed = "the close of " + bar_text(tf, b.time) + " was stored as " + price_text(stored.close[*i]) +
+        changed = "the close of " + stamp_text(tf, b.time) + " was stored as " + price_text(stored.close[*i]) +
                   " and is now " + price_text(b.close) + " at " + got.source;
       break;
     }
@@ -183,8 +179,8 @@ FetchOutcome fetch_into_store(const DataStore& store, SourceChain& chain, const 
       throw SourceError(request.ticker + ": the source's bars differ from the stored ones (" + changed +
                         ": a split or a dividend since adjusts the history), and " + again.source +
                         " cannot deliver the whole stored history again (it starts " +
-                        (fetched.empty() ? std::string("nowhere") : bar_text(tf, fetched.front().time)) +
-                        ", the store " + bar_text(tf, stored.time.front()) +
+                        (fetched.empty() ? std::string("nowhere") : stamp_text(tf, fetched.front().time)) +
+                        ", the store " + stamp_text(tf, stored.time.front()) +
                         "); nothing was changed: import a file on today's basis, or move " + stored_file.string() +
                         " away and fetch afresh");
     }

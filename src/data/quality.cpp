@@ -18,8 +18,7 @@ std::string fmt_price(double v) {
 }
 
 std::string time_text(const BarSeries& s, std::size_t i) {
-  return s.timeframe == Timeframe::k1d ? format_day(std::chrono::floor<std::chrono::days>(s.time[i]))
-                                       : format_instant(s.time[i]);
+  return stamp_text(s.timeframe, s.time[i]);
 }
 
 class Collector {

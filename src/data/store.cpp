@@ -35,7 +35,7 @@ std::vector<std::string> folders(Timeframe tf) {
 std::string range_text(const BarSeries& s, bool last) {
   if (s.empty()) return "";
   const Instant t = last ? s.time.back() : s.time.front();
-  return s.timeframe == Timeframe::k1d ? format_day(std::chrono::floor<std::chrono::days>(t)) : format_instant(t);
+  return stamp_text(s.timeframe, t);
 }
 
 }  // namespace

@@ -376,6 +376,7 @@ CycleReport Trader::run_cycle(const env::MarketData& m, std::size_t bar) {
   double gross = 0;
   std::optional<double> kelly;  // computed on the first entry that needs it
   for (std::size_t k = 0; k < m.n_tickers; ++k) gross += quantities[k] * m.close[m.at(bar, k)];
+  const bool protected_entry = brackets() && (config_.stop_loss_pct > 0 || config_.take_profit_pct > 0);
   for (std::size_t k = 0; k < m.n_tickers && !report.kill_switch; ++k) {
     if (report.actions[k] != env::kBuy || !holding_ok(k) || trades_today >= config_.max_trades_per_day) continue;
     const std::size_t i = m.at(bar, k);
@@ -412,7 +413,6 @@ CycleReport Trader::run_cycle(const env::MarketData& m, std::size_t bar) {
         std::min({amount, cash, equity * config_.max_position_pct - held, equity * config_.max_gross_exposure - gross});
     if (amount < 1.1 * price) continue;         // as the environment: below one share and a margin, no order
     double quantity = amount / (price * 1.02);  // room for an adverse open and costs
-    const bool protected_entry = brackets() && (config_.stop_loss_pct > 0 || config_.take_profit_pct > 0);
     // At least 1.1 / 1.02 shares by the rule above, so never less than one whole share.
     if (protected_entry && broker_.brackets_need_whole_shares()) quantity = std::floor(quantity);
     JournalOrder o = order_for(k, broker::Side::kBuy, quantity, "buy");

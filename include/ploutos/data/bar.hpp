@@ -32,6 +32,8 @@ inline double bars_per_year(Timeframe tf) {
 // The NYSE session of a bar stamped `t`: a daily bar's stamp is its date, an intraday bar's its
 // start instant (the New York trading day of that instant).
 Day session_day(Timeframe tf, Instant t);
+// A bar's stamp as text: its date for daily bars (2024-11-29), its start instant otherwise.
+std::string stamp_text(Timeframe tf, Instant t);
 
 struct Bar {
   Instant time;

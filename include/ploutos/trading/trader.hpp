@@ -120,8 +120,9 @@ class Trader {
   enum class Sent { kNo, kNow, kBefore };
   Sent send(const JournalOrder& order, const broker::OrderRequest& request, CycleReport& report);
   // Bracket mode: cancels the open stop-loss and take-profit legs (journaled with a parent) of
-  // `symbol`, which hold its shares at the broker, so that a decision to sell it can go out. False, with a note,
-  // when they are not canceled yet: the sell waits for the next cycle, the legs still protect it.
+  // `symbol`, which hold its shares at the broker, so that a decision to sell it can go out.
+  // False, with a note, when they are not canceled yet: the sell waits for the next cycle, the legs
+  // still protect it.
   bool release_legs(const std::string& symbol, CycleReport& report);
 
   broker::Broker& broker_;
