@@ -75,6 +75,15 @@ bool ok(const HttpResponse& r) {
   return r.status >= 200 && r.status < 300;
 }
 
+std::string id_list(const std::set<int>& ids) {
+  std::string text;
+  for (const int id : ids) {
+    if (!text.empty()) text += ',';
+    text += std::to_string(id);
+  }
+  return text;
+}
+
 }  // namespace
 
 EtoroBroker::EtoroBroker(EtoroOptions options)
@@ -140,7 +149,7 @@ std::string EtoroBroker::symbol_of(int instrument) const {
 std::vector<EtoroBroker::EtoroPosition> EtoroBroker::portfolio(double* credit) {
   const auto r = call("GET", path(options_.routes.portfolio));
   if (!ok(r)) fail(r, "portfolio");
-  return reading_reply("etoro portfolio", [&] {
+  auto held = reading_reply("etoro portfolio", [&] {
     const auto j = parse(r, "portfolio");
     const Json* root = field(j, {"clientPortfolio", "ClientPortfolio"});
     if (root == nullptr) throw BrokerError(BrokerError::Kind::kProtocol, "etoro portfolio: no 'clientPortfolio'");
@@ -165,18 +174,47 @@ std::vector<EtoroBroker::EtoroPosition> EtoroBroker::portfolio(double* credit) {
     }
     return out;
   });
+  learn_symbols(held);
+  return held;
+}
+
+void EtoroBroker::learn_symbols(const std::vector<EtoroPosition>& held) {
+  std::set<int> unknown;
+  for (const auto& p : held) unknown.insert(p.instrument);
+  for (const auto& [symbol, id] : instruments_) unknown.erase(id);
+  if (unknown.empty()) return;
+  const std::string ids = id_list(unknown);
+  const auto r = call("GET", options_.routes.instruments + ids);
+  if (!ok(r)) fail(r, "instruments " + ids);
+  reading_reply("etoro instruments", [&] {
+    const auto j = parse(r, "instruments");
+    const Json* items = field(j, {"instrumentDisplayDatas", "InstrumentDisplayDatas", "items"});
+    if (items == nullptr || !items->is_array())
+      throw BrokerError(BrokerError::Kind::kProtocol, "etoro instruments: no 'instrumentDisplayDatas'");
+    for (const auto& item : *items) {
+      const std::string symbol = str(item, {"symbolFull", "SymbolFull", "internalSymbolFull"});
+      const int id = id_num(item, {"instrumentID", "InstrumentID", "instrumentId"});
+      if (!symbol.empty() && unknown.erase(id)) instruments_[symbol] = id;
+    }
+    // An id eToro does not name is "etoro:<id>" (reconciliation reports it as a foreign position),
+    // and not asked about again.
+    for (const int id : unknown) instruments_["etoro:" + std::to_string(id)] = id;
+    return 0;
+  });
 }
 
 Account EtoroBroker::account() {
   double credit = 0;
   const auto held = portfolio(&credit);
+  std::vector<int> ids;
+  for (const auto& p : held) ids.push_back(p.instrument);
+  const auto mid = rates(ids);
   Account a;
   a.cash = credit;
   a.equity = credit;
   for (const auto& p : held) {
-    const double price = latest_price(symbol_of(p.instrument));
     // Long positions only (this adapter never opens a short): units at the current rate.
-    a.equity += p.is_buy ? p.units * price : p.amount;
+    a.equity += p.is_buy ? p.units * mid.at(p.instrument) : p.amount;
   }
   a.buying_power = credit;
   return a;
@@ -230,11 +268,10 @@ Order EtoroBroker::submit(const OrderRequest& r) {
     const auto resp =
         call("POST", path(by_units ? options_.routes.open_by_units : options_.routes.open_by_amount), json_text(body));
     if (!ok(resp)) fail(resp, "open " + r.symbol);
-    // The open response names an order, not the position: the position is read back.
-    if (auto found = recover(r, before, known)) {
-      submitted_[r.client_order_id] = *found;
-      return *found;
-    }
+    // The open response names an order, not the position: the position is read back, now or
+    // when it shows (eToro may execute an open later than it answers).
+    if (auto found = match_open(r, before, known)) return *found;
+    pending_[r.client_order_id] = {r, before, known};
     o.id = reading_reply("etoro open", [&] {
       const auto j = parse(resp, "open");
       const Json* order = field(j, {"orderForOpen", "OrderForOpen"});
@@ -259,13 +296,25 @@ Order EtoroBroker::submit(const OrderRequest& r) {
   if (units_held + 1e-9 < r.quantity)
     throw BrokerError(BrokerError::Kind::kRejected, "etoro: sell of " + std::to_string(r.quantity) + " " + r.symbol +
                                                         " but only " + std::to_string(units_held) + " units held");
+  bool stopped = false;
   for (const auto& p : held) {
     if (left <= 1e-9) break;
     const double units = std::min(left, p.units);
     Json body = {{"InstrumentId", instrument}};
     if (units < p.units - 1e-9) body["UnitsToDeduct"] = units;
-    const auto resp = call("POST", path(options_.routes.close_position, p.id), json_text(body));
-    if (!ok(resp)) fail(resp, "close position " + p.id);
+    try {
+      const auto resp = call("POST", path(options_.routes.close_position, p.id), json_text(body));
+      if (!ok(resp)) fail(resp, "close position " + p.id);
+    } catch (const BrokerError& e) {
+      if (o.id.empty()) throw;  // nothing closed: the sell failed as a whole
+      // Positions already closed are sold: the order ends with them, so the journal holds what
+      // the account does. (A close whose answer was lost but which went through shows as a
+      // difference at the next reconciliation.)
+      o.reject_reason = "closed " + std::to_string(r.quantity - left) + " of " + std::to_string(r.quantity) +
+                        " units; then " + e.what();
+      stopped = true;
+      break;
+    }
     left -= units;
     proceeds += units * rate;
     o.id = o.id.empty() ? "close:" + p.id : o.id + "+" + p.id;
@@ -274,29 +323,45 @@ Order EtoroBroker::submit(const OrderRequest& r) {
   o.filled_quantity = r.quantity - left;
   // eToro's close response carries no fill price (uncertain): the current rate stands in.
   o.filled_avg_price = o.filled_quantity > 0 ? proceeds / o.filled_quantity : 0;
-  o.status = left <= 1e-9 ? OrderStatus::kFilled : OrderStatus::kPartiallyFilled;
+  o.status = stopped ? OrderStatus::kCanceled : OrderStatus::kFilled;
   submitted_[r.client_order_id] = o;
   return o;
 }
 
 std::optional<Order> EtoroBroker::order_by_client_id(const std::string& cid) {
+  if (const auto it = pending_.find(cid); it != pending_.end()) {
+    if (auto found = match_open(it->second.request, it->second.sent_after, it->second.known)) {
+      pending_.erase(it);
+      return found;
+    }
+  }
   if (const auto it = submitted_.find(cid); it != submitted_.end()) return it->second;
   return std::nullopt;
 }
 
 std::optional<Order> EtoroBroker::recover(const OrderRequest& r, Instant sent_after,
                                           const std::set<std::string>& known_ids) {
-  if (const auto it = submitted_.find(r.client_order_id); it != submitted_.end()) return it->second;
+  if (submitted_.count(r.client_order_id)) return order_by_client_id(r.client_order_id);
   if (r.side != Side::kBuy) return std::nullopt;  // a close leaves no record to match: reconciliation decides
+  return match_open(r, sent_after, known_ids);
+}
+
+std::optional<Order> EtoroBroker::match_open(const OrderRequest& r, Instant sent_after,
+                                             const std::set<std::string>& known_ids) {
+  std::set<std::string> claimed;  // by the other opens of this process
+  for (const auto& [cid, o] : submitted_) {
+    if (cid != r.client_order_id) claimed.insert(o.id);
+  }
   const int instrument = instrument_id(r.symbol);
   for (const auto& p : portfolio()) {
-    const bool ours = known_ids.count(p.id) || known_ids.count("position:" + p.id);
+    const std::string id = "position:" + p.id;
+    const bool ours = known_ids.count(p.id) || known_ids.count(id) || claimed.count(id);
     if (ours || p.instrument != instrument || !p.is_buy || p.opened < sent_after) continue;
     const bool same_size = r.quantity > 0 ? std::abs(p.units - r.quantity) <= 1e-6 * std::max(1.0, r.quantity)
                                           : std::abs(p.amount - r.notional) <= 0.01 * r.notional;
     if (!same_size) continue;
     Order o;
-    o.id = "position:" + p.id;
+    o.id = id;
     o.client_order_id = r.client_order_id;
     o.symbol = r.symbol;
     o.side = Side::kBuy;
@@ -321,20 +386,30 @@ MarketClock EtoroBroker::clock() {
 }
 
 double EtoroBroker::latest_price(const std::string& symbol) {
-  const int instrument = instrument_id(symbol);
-  const auto r = call("GET", options_.routes.rates + std::to_string(instrument));
-  if (!ok(r)) fail(r, "rates " + symbol);
+  return rates({instrument_id(symbol)}).begin()->second;
+}
+
+std::map<int, double> EtoroBroker::rates(const std::vector<int>& instruments) {
+  const std::set<int> wanted(instruments.begin(), instruments.end());
+  if (wanted.empty()) return {};
+  const std::string ids = id_list(wanted);
+  const auto r = call("GET", options_.routes.rates + ids);
+  if (!ok(r)) fail(r, "rates " + ids);
   return reading_reply("etoro rates", [&] {
     const auto j = parse(r, "rates");
-    const Json* rates = field(j, {"rates", "Rates"});
-    if (rates != nullptr && rates->is_array()) {
+    std::map<int, double> mid;
+    if (const Json* rates = field(j, {"rates", "Rates"}); rates != nullptr && rates->is_array()) {
       for (const auto& x : *rates) {
-        if (id_num(x, {"instrumentID", "InstrumentID", "instrumentId"}) != instrument) continue;
+        const int id = id_num(x, {"instrumentID", "InstrumentID", "instrumentId"});
         const double bid = num(x, {"bid", "Bid"}), ask = num(x, {"ask", "Ask"});
-        if (bid > 0 || ask > 0) return bid > 0 && ask > 0 ? 0.5 * (bid + ask) : std::max(bid, ask);
+        if (wanted.count(id) && (bid > 0 || ask > 0))
+          mid[id] = bid > 0 && ask > 0 ? 0.5 * (bid + ask) : std::max(bid, ask);
       }
     }
-    throw BrokerError(BrokerError::Kind::kProtocol, "etoro rates: no rate for " + symbol);
+    for (const int id : wanted) {
+      if (!mid.count(id)) throw BrokerError(BrokerError::Kind::kProtocol, "etoro rates: no rate for " + symbol_of(id));
+    }
+    return mid;
   });
 }
 

@@ -111,7 +111,10 @@ void Trader::settle(const JournalOrder& o) {
     }
     return;
   }
-  const auto b = broker_.order_by_client_id(o.client_order_id);
+  auto b = broker_.order_by_client_id(o.client_order_id);
+  // A broker without client order ids (eToro) forgets an order it had not executed when it
+  // restarts; what it holds now may show it.
+  if (!b) b = broker_.recover(request_of(o), parse_instant(o.created_at) - std::chrono::minutes{5}, known_broker_ids());
   if (!b) {
     throw ReconciliationError("order " + o.client_order_id + " (" + o.symbol + ", broker id " + o.broker_order_id +
                               ") is in the journal as " + o.state + " but unknown to " + broker_.name());

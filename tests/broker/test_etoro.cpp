@@ -32,6 +32,15 @@ struct FakeEtoro {
   std::vector<Json> opens;
   int fail_429 = 0, fail_500 = 0;
   bool slow_open = false, reject_open = false, bad_headers = false;
+  int closes_before_failing = -1;      // >= 0: closes answered before every further one gets a 500
+  bool hold_opens = false;             // accepted opens stay out of the portfolio until release()
+  std::map<std::string, Json> held;    // by position id
+  std::vector<std::string> looked_up;  // instrumentIds of each instruments request
+
+  void release() {
+    std::lock_guard lock(mutex);
+    positions.merge(held);
+  }
 
   FakeEtoro() {
     auto& s = fake.server();
@@ -66,6 +75,18 @@ struct FakeEtoro {
       if (symbol == "AAPL") items.push_back({{"instrumentId", 1001}, {"internalSymbolFull", "AAPL"}});
       res.set_content(Json{{"items", items}}.dump(), "application/json");
     });
+    s.Get("/api/v1/market-data/instruments", [this, guard](const httplib::Request& req, httplib::Response& res) {
+      if (!guard(req, res)) return;
+      std::lock_guard lock(mutex);
+      looked_up.push_back(req.get_param_value("instrumentIds"));
+      Json items = Json::array();
+      for (const auto& [id, symbol] : {std::pair{1001, "AAPL"}, std::pair{1002, "MSFT"}}) {
+        if (("," + req.get_param_value("instrumentIds") + ",").find("," + std::to_string(id) + ",") !=
+            std::string::npos)
+          items.push_back({{"instrumentID", id}, {"symbolFull", symbol}, {"instrumentDisplayName", symbol}});
+      }
+      res.set_content(Json{{"instrumentDisplayDatas", items}}.dump(), "application/json");
+    });
     s.Get("/api/v1/market-data/instruments/rates", [guard](const httplib::Request& req, httplib::Response& res) {
       if (!guard(req, res)) return;
       res.set_content(R"({"rates":[{"instrumentID":1001,"bid":189.9,"ask":190.1}]})", "application/json");
@@ -95,6 +116,7 @@ struct FakeEtoro {
                                 {"amount", 190.1 * body["AmountInUnits"].get<double>()},
                                 {"openDateTime", format_instant(now_utc())}};
                credit -= positions[id]["amount"].get<double>();
+               if (hold_opens) held.insert(positions.extract(id));
                res.set_content(R"({"orderForOpen":{"orderID":555,"statusID":1}})", "application/json");
                late = slow_open;
                slow_open = false;
@@ -105,6 +127,11 @@ struct FakeEtoro {
            [this, guard](const httplib::Request& req, httplib::Response& res) {
              if (!guard(req, res)) return;
              std::lock_guard lock(mutex);
+             if (closes_before_failing == 0) {
+               res.status = 500;
+               return;
+             }
+             if (closes_before_failing > 0) --closes_before_failing;
              const auto it = positions.find(req.matches[1]);
              if (it == positions.end()) {
                res.status = 404;
@@ -233,6 +260,23 @@ TEST(EtoroBroker, ALostOpenResponseIsRecoveredFromThePortfolioNotReopened) {
   EXPECT_FALSE(fresh->recover(order("other", Side::kBuy, 7), before, {found->id}));
 }
 
+TEST(EtoroBroker, ASellThatFailsAfterClosingSomePositionsEndsWithWhatItClosed) {
+  FakeEtoro f;
+  auto e = client(f);
+  e->submit(order("b1", Side::kBuy, 10));
+  e->submit(order("b2", Side::kBuy, 5));
+  f.closes_before_failing = 1;
+  const auto sold = e->submit(order("s1", Side::kSell, 12));
+  EXPECT_EQ(sold.status, OrderStatus::kCanceled);
+  EXPECT_DOUBLE_EQ(sold.filled_quantity, 10) << "the oldest position was closed, the second close failed";
+  EXPECT_NE(sold.reject_reason.find("HTTP 500"), std::string::npos) << sold.reject_reason;
+  EXPECT_DOUBLE_EQ(e->positions().front().quantity, 5);
+  EXPECT_EQ(e->order_by_client_id("s1")->status, OrderStatus::kCanceled) << "final: nothing left to settle";
+  f.closes_before_failing = 0;
+  EXPECT_THROW(e->submit(order("s2", Side::kSell, 5)), BrokerError) << "nothing closed: the sell failed";
+  EXPECT_DOUBLE_EQ(e->positions().front().quantity, 5);
+}
+
 TEST(EtoroBroker, FaultsAreTransientOrRejected) {
   FakeEtoro f;
   std::vector<double> waits;
@@ -293,6 +337,105 @@ TEST(EtoroBroker, TraderStopsOnAPositionOpenedBehindItsBack) {
   }
   EXPECT_THROW(trader.run_cycle(m, 1), trading::ReconciliationError);
   std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace ploutos::broker
+
+namespace ploutos::broker {
+namespace {
+
+struct EtoroTrading : ::testing::Test {
+  FakeEtoro f;
+  std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("ploutos_etoro_trading_" + std::to_string(::getpid()));
+  env::MarketData m = [] {
+    auto market = test::flat_market(1, 5, 190.0);
+    market.tickers = {"AAPL"};
+    return market;
+  }();
+
+  void SetUp() override { std::filesystem::remove_all(dir); }
+  void TearDown() override { std::filesystem::remove_all(dir); }
+
+  // A trader over its own broker and journal handle, as a (re)started `ploutos trade` has.
+  struct Session {
+    std::unique_ptr<EtoroBroker> broker;
+    trading::Journal journal;
+    trading::Trader trader;
+    Session(const FakeEtoro& f, const std::filesystem::path& dir)
+        : broker(client(f)), journal((dir / "j.sqlite").string(), false), trader(*broker, journal, config(), buy) {}
+    static trading::TraderConfig config() {
+      trading::TraderConfig c;
+      c.min_holding_period = 0;
+      return c;
+    }
+    static void buy(const env::MarketData&, std::size_t, std::span<const double>, const env::PortfolioState&,
+                    std::span<std::int32_t> a) {
+      a[0] = env::kBuy;
+    }
+  };
+};
+
+TEST_F(EtoroTrading, ARestartedTraderKnowsItsPositionsBySymbol) {
+  {
+    Session first(f, dir);
+    EXPECT_EQ(first.trader.run_cycle(m, 0).orders_sent, 1u);
+  }
+  Session restarted(f, dir);  // knows no instrument id yet
+  ASSERT_EQ(restarted.broker->positions().size(), 1u);
+  EXPECT_EQ(restarted.broker->positions().front().symbol, "AAPL");
+  EXPECT_NO_THROW(restarted.trader.run_cycle(m, 1)) << "the journal's AAPL is the portfolio's instrument 1001";
+  EXPECT_GT(restarted.broker->account().equity, 0);
+  EXPECT_EQ(f.looked_up, std::vector<std::string>{"1001"}) << "looked up once, then known";
+}
+
+TEST_F(EtoroTrading, AnInstrumentEtoroDoesNotNameIsReportedNotGuessed) {
+  {
+    std::lock_guard lock(f.mutex);
+    f.positions["77"] = {{"positionID", 77},
+                         {"instrumentID", 4242},
+                         {"isBuy", true},
+                         {"units", 2.0},
+                         {"openRate", 10.0},
+                         {"amount", 20.0},
+                         {"openDateTime", "2020-01-01T00:00:00Z"}};
+  }
+  Session s(f, dir);
+  ASSERT_EQ(s.broker->positions().size(), 1u);
+  EXPECT_EQ(s.broker->positions().front().symbol, "etoro:4242");
+  try {
+    s.trader.run_cycle(m, 0);
+    FAIL() << "a position Ploutos did not open stops trading";
+  } catch (const trading::ReconciliationError& e) {
+    EXPECT_NE(std::string(e.what()).find("etoro:4242"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(f.looked_up.size(), 1u) << "an unnamed id is not asked about on every read";
+}
+
+TEST_F(EtoroTrading, AnOpenThePortfolioShowsLaterIsSettledWhenItShows) {
+  f.hold_opens = true;
+  {
+    Session s(f, dir);
+    s.trader.run_cycle(m, 0);
+    ASSERT_EQ(s.journal.orders().size(), 1u);
+    EXPECT_NE(s.journal.orders().front().state, "filled") << "not in the portfolio yet";
+    f.release();
+    s.trader.run_cycle(m, 1);
+    const auto first = s.journal.order(s.journal.orders().front().client_order_id);
+    EXPECT_EQ(first->state, "filled");
+    EXPECT_EQ(first->broker_order_id, "position:1000");
+    EXPECT_NEAR(s.journal.positions().at("AAPL"), s.broker->positions().front().quantity, 1e-9);
+    // The open of cycle 1 shows later too, and the trader stops before it does (a restart).
+    EXPECT_EQ(s.journal.orders().size(), 2u);
+  }
+  f.hold_opens = false;
+  f.release();
+  Session restarted(f, dir);
+  EXPECT_NO_THROW(restarted.trader.run_cycle(m, 2)) << "the restarted trader finds the open it had sent";
+  for (const auto& o : restarted.journal.orders()) EXPECT_EQ(o.state, "filled") << o.client_order_id;
+  EXPECT_NEAR(restarted.journal.positions().at("AAPL"), restarted.broker->positions().front().quantity, 1e-9);
+  EXPECT_EQ(f.opens.size(), restarted.journal.orders().size()) << "each order opened once";
 }
 
 }  // namespace

@@ -6,6 +6,8 @@
 // The exact paths and field casing are uncertain (docs/brokers.md): they live in EtoroRoutes only.
 #include <map>
 #include <memory>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -18,6 +20,7 @@ namespace ploutos::broker {
 // on the real one, `{id}` a position id.
 struct EtoroRoutes {
   std::string search = "/market-data/search?internalSymbolFull=";
+  std::string instruments = "/market-data/instruments?instrumentIds=";  // ids -> symbols
   std::string rates = "/market-data/instruments/rates?instrumentIds=";
   std::string open_by_units = "/trading/execution{demo}/market-open-orders/by-units";
   std::string open_by_amount = "/trading/execution{demo}/market-open-orders/by-amount";
@@ -67,15 +70,27 @@ class EtoroBroker : public Broker {
     double units = 0, open_rate = 0, amount = 0;
     Instant opened{};
   };
+  // An open the portfolio did not show yet: matched again on every order_by_client_id().
+  struct PendingOpen {
+    OrderRequest request;
+    Instant sent_after{};
+    std::set<std::string> known;  // position ids held before it was sent
+  };
+  // Every position in it has a symbol in instruments_ afterwards (a restarted trader knows none).
   std::vector<EtoroPosition> portfolio(double* credit = nullptr);
+  void learn_symbols(const std::vector<EtoroPosition>& held);
+  std::map<int, double> rates(const std::vector<int>& instruments);  // mid rates by instrument id
+  std::optional<Order> match_open(const OrderRequest& request, Instant sent_after,
+                                  const std::set<std::string>& known_ids);
   std::string path(std::string route, const std::string& id = "") const;
   HttpResponse call(const std::string& method, const std::string& path, const std::string& body = "");
   std::string symbol_of(int instrument) const;
 
   EtoroOptions options_;
   std::unique_ptr<HttpClient> http_;
-  std::map<std::string, int> instruments_;  // symbol -> instrument id
-  std::map<std::string, Order> submitted_;  // by client order id, this process only
+  std::map<std::string, int> instruments_;      // symbol -> instrument id
+  std::map<std::string, Order> submitted_;      // by client order id, this process only
+  std::map<std::string, PendingOpen> pending_;  // by client order id
   std::uint64_t request_counter_ = 0;
 };
 
