@@ -33,7 +33,7 @@ CREATE TABLE IF NOT EXISTS responses (
 CREATE TABLE IF NOT EXISTS fills (
   id INTEGER PRIMARY KEY AUTOINCREMENT, client_order_id TEXT NOT NULL, symbol TEXT NOT NULL,
   side TEXT NOT NULL, quantity REAL NOT NULL, price REAL NOT NULL, fees REAL NOT NULL, at TEXT NOT NULL,
-  cumulative_quantity REAL NOT NULL, UNIQUE (client_order_id, cumulative_quantity));
+  cumulative_quantity REAL NOT NULL, cycle INTEGER, UNIQUE (client_order_id, cumulative_quantity));
 CREATE INDEX IF NOT EXISTS orders_by_symbol ON orders (symbol, cycle);
 CREATE TABLE IF NOT EXISTS positions (at TEXT NOT NULL, symbol TEXT NOT NULL, quantity REAL NOT NULL,
   avg_entry_price REAL NOT NULL, market_price REAL NOT NULL);
@@ -41,6 +41,14 @@ CREATE TABLE IF NOT EXISTS equity (at TEXT NOT NULL, cash REAL NOT NULL, equity 
 CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL,
   kind TEXT NOT NULL, message TEXT NOT NULL);
 )sql";
+
+void add_missing_column(SQLite::Database& db, const std::string& table, const std::string& column,
+                        const std::string& declaration) {
+  for (SQLite::Statement columns(db, "PRAGMA table_info(" + table + ")"); columns.executeStep();) {
+    if (columns.getColumn(1).getString() == column) return;
+  }
+  db.exec("ALTER TABLE " + table + " ADD COLUMN " + column + " " + declaration);
+}
 
 std::string now_text() {
   return format_instant(now_utc());
@@ -122,11 +130,10 @@ Journal::Journal(const std::string& path, bool durable) : path_(path) {
     db_->exec("PRAGMA journal_mode=WAL");
     db_->exec(durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
     db_->exec(kSchema);
-    // Journals from before bracket legs were journaled lack the column; it is added empty.
-    bool has_parent = false;
-    for (SQLite::Statement columns(*db_, "PRAGMA table_info(orders)"); columns.executeStep();)
-      has_parent = has_parent || columns.getColumn(1).getString() == "parent";
-    if (!has_parent) db_->exec("ALTER TABLE orders ADD COLUMN parent TEXT NOT NULL DEFAULT ''");
+    // Journals from before bracket legs were journaled lack orders.parent (added empty), and those
+    // from before fills knew their cycle fills.cycle (added NULL: unknown).
+    add_missing_column(*db_, "orders", "parent", "TEXT NOT NULL DEFAULT ''");
+    add_missing_column(*db_, "fills", "cycle", "INTEGER");
     if (auto id = meta("run_id")) {
       run_id_ = *id;
     } else {
@@ -317,7 +324,7 @@ void Journal::apply_broker_order(const std::string& cid, const broker::Order& b)
     const double notional = b.filled_avg_price * b.filled_quantity - before->filled_avg_price * before->filled_quantity;
     SQLite::Statement f(*db_,
                         "INSERT OR IGNORE INTO fills (client_order_id, symbol, side, quantity, price, fees, at, "
-                        "cumulative_quantity) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+                        "cumulative_quantity, cycle) VALUES (?, ?, ?, ?, ?, ?, ?, ?, (SELECT MAX(seq) FROM cycles))");
     f.bind(1, cid);
     f.bind(2, before->symbol);
     f.bind(3, broker::to_string(before->side));
@@ -376,12 +383,13 @@ std::int64_t Journal::orders_on_day(const std::string& day_prefix) const try {
 }
 
 std::vector<JournalFill> Journal::fills() const try {
-  SQLite::Statement q(*db_, "SELECT client_order_id, symbol, side, quantity, price, fees, at FROM fills ORDER BY id");
+  SQLite::Statement q(*db_,
+                      "SELECT client_order_id, symbol, side, quantity, price, fees, at, cycle FROM fills ORDER BY id");
   std::vector<JournalFill> out;
   while (q.executeStep()) {
     out.push_back({q.getColumn(0).getString(), q.getColumn(1).getString(), side_from(q.getColumn(2).getString()),
                    q.getColumn(3).getDouble(), q.getColumn(4).getDouble(), q.getColumn(5).getDouble(),
-                   q.getColumn(6).getString()});
+                   q.getColumn(6).getString(), q.getColumn(7).isNull() ? 0 : q.getColumn(7).getInt64()});
   }
   return out;
 } catch (const SQLite::Exception& e) {

@@ -129,13 +129,17 @@ std::string journal_html(const JournalReport& r) {
 }  // namespace
 
 std::vector<diagnose::RoundTrip> journal_round_trips(const Journal& journal) {
-  std::map<std::string, std::pair<std::int64_t, std::string>> order_info;
-  for (const auto& o : journal.orders()) order_info[o.client_order_id] = {o.cycle, o.intent};
+  std::map<std::string, JournalOrder> order_of;
+  for (auto& o : journal.orders()) order_of[o.client_order_id] = std::move(o);
   std::vector<diagnose::FillEvent> fills;
   for (const auto& f : journal.fills()) {
-    const auto& [cycle, intent] = order_info[f.client_order_id];
+    const JournalOrder& o = order_of[f.client_order_id];
+    // The trader's own orders count from the cycle that decided them (a fill at the next open
+    // belongs to it); a bracket leg, which the broker fills when the price gets there, from the
+    // cycle in which it filled (it carries its entry's cycle).
+    const std::int64_t cycle = !o.parent.empty() && f.cycle > 0 ? f.cycle : o.cycle;
     fills.push_back({f.symbol, f.side == broker::Side::kBuy, f.quantity, f.price, f.fees,
-                     static_cast<std::size_t>(cycle), intent == "sell" || intent == "buy" ? "decision" : intent});
+                     static_cast<std::size_t>(cycle), o.intent == "sell" || o.intent == "buy" ? "decision" : o.intent});
   }
   return diagnose::round_trips(fills);
 }
@@ -332,16 +336,17 @@ std::vector<std::string> write_journal_report(const JournalReport& r, const std:
               svg::num(drawdown[i], 6) + "\n";
   std::string orders =
       "client_order_id,cycle,decision_time,symbol,side,quantity,intent,state,broker_order_id,filled_quantity,"
-      "filled_avg_price,fees,created_at\n";
+      "filled_avg_price,fees,created_at,parent\n";
   for (const auto& o : r.orders)
     orders += o.client_order_id + "," + std::to_string(o.cycle) + "," + o.decision_time + "," + o.symbol + "," +
               broker::to_string(o.side) + "," + svg::num(o.quantity, 6) + "," + o.intent + "," + o.state + "," +
               o.broker_order_id + "," + svg::num(o.filled_quantity, 6) + "," + svg::num(o.filled_avg_price, 6) + "," +
-              svg::num(o.fees, 6) + "," + o.created_at + "\n";
-  std::string fills = "at,client_order_id,symbol,side,quantity,price,fees\n";
+              svg::num(o.fees, 6) + "," + o.created_at + "," + o.parent + "\n";
+  std::string fills = "at,cycle,client_order_id,symbol,side,quantity,price,fees\n";
   for (const auto& f : r.fills)
-    fills += f.at + "," + f.client_order_id + "," + f.symbol + "," + broker::to_string(f.side) + "," +
-             svg::num(f.quantity, 6) + "," + svg::num(f.price, 6) + "," + svg::num(f.fees, 6) + "\n";
+    fills += f.at + "," + (f.cycle > 0 ? std::to_string(f.cycle) : "") + "," + f.client_order_id + "," + f.symbol +
+             "," + broker::to_string(f.side) + "," + svg::num(f.quantity, 6) + "," + svg::num(f.price, 6) + "," +
+             svg::num(f.fees, 6) + "\n";
   std::string trips = "symbol,quantity,entry_price,exit_price,pnl,return_pct,fees,cycles_held,exit_reason\n";
   for (const auto& t : r.round_trips)
     trips += t.symbol + "," + svg::num(t.quantity, 6) + "," + svg::num(t.entry_price, 6) + "," +

@@ -152,6 +152,58 @@ TEST(JournalReport, EveryNumberOfAHandWrittenJournal) {
   fs::remove_all(dir);
 }
 
+// A bracket leg is journaled with its entry's cycle, when the entry fills; the broker fills it
+// cycles later. The round trip lasts until then, and the fills say when they were seen.
+TEST(JournalReport, ABracketLegIsHeldUntilTheCycleItFilledIn) {
+  const auto dir = fresh_dir("legs");
+  const std::string path = (dir / "j.sqlite").string();
+  {
+    Journal j(path, false);
+    for (int day = 1; day <= 5; ++day) {
+      const std::string at = "2024-01-0" + std::to_string(day) + "T00:00:00Z";
+      if (day == 5) {  // the reconciliation before cycle 5 sees the leg filled, in bar 4 -> 5
+        broker::Order hit;
+        hit.id = "b-sl";
+        hit.client_order_id = "entry-sl";
+        hit.side = broker::Side::kSell;
+        hit.status = broker::OrderStatus::kFilled;
+        hit.quantity = hit.filled_quantity = 10;
+        hit.filled_avg_price = 95;
+        j.apply_broker_order("entry-sl", hit);
+      }
+      j.begin_cycle(at);  // cycle `day`
+      if (day == 1) {
+        order(j, "entry", 1, "AAPL", broker::Side::kBuy, 10, 100, 1);
+        JournalOrder leg;
+        leg.client_order_id = "entry-sl";
+        leg.cycle = 1;
+        leg.decision_time = at;
+        leg.symbol = "AAPL";
+        leg.side = broker::Side::kSell;
+        leg.quantity = 10;
+        leg.intent = "stop_loss";
+        leg.parent = "entry";
+        j.record_intent(leg);
+      }
+      j.finish_cycle(at);
+    }
+  }
+  const auto r = read_journal_report(path);
+  ASSERT_EQ(r.round_trips.size(), 1u);
+  EXPECT_EQ(r.round_trips[0].exit_reason, "stop_loss");
+  EXPECT_EQ(r.round_trips[0].bars_held, 3u) << "from the entry's cycle 1 to cycle 4, the one the leg filled after";
+  write_journal_report(r, dir / "report");
+  std::ifstream fills_csv(dir / "report" / "fills.csv");
+  std::string header, entry, leg;
+  std::getline(fills_csv, header);
+  std::getline(fills_csv, entry);
+  std::getline(fills_csv, leg);
+  EXPECT_EQ(header, "at,cycle,client_order_id,symbol,side,quantity,price,fees");
+  EXPECT_NE(entry.find(",1,entry,AAPL,buy,"), std::string::npos) << entry;
+  EXPECT_NE(leg.find(",4,entry-sl,AAPL,sell,"), std::string::npos) << leg;
+  fs::remove_all(dir);
+}
+
 TEST(JournalReport, RefusesWhatIsNotAJournalAndCreatesNothing) {
   const auto dir = fresh_dir("refuse");
   const auto missing = dir / "none.sqlite";

@@ -526,7 +526,7 @@ TEST(Trader, CrashesInBracketModeNeverDuplicateOrLoseALeg) {
 
 // A journal written before bracket legs were journaled has no `parent` column: opening it adds
 // one, empty, and keeps every order it had.
-TEST(Journal, AJournalWithoutLegsGainsTheColumnAndKeepsItsOrders) {
+TEST(Journal, AJournalFromBeforeLegsAndFillCyclesGainsTheColumnsAndKeepsItsRows) {
   const auto dir = fresh_dir("old_journal");
   const std::string path = (dir / "j.sqlite").string();
   JournalOrder entry;
@@ -536,13 +536,28 @@ TEST(Journal, AJournalWithoutLegsGainsTheColumnAndKeepsItsOrders) {
   entry.symbol = "T0";
   entry.quantity = 10;
   entry.intent = "buy";
-  { Journal(path, false).record_intent(entry); }
+  broker::Order filled;
+  filled.id = "b1";
+  filled.client_order_id = entry.client_order_id;
+  filled.status = broker::OrderStatus::kFilled;
+  filled.quantity = filled.filled_quantity = 10;
+  filled.filled_avg_price = 100;
+  {
+    Journal old(path, false);
+    old.begin_cycle(entry.decision_time);
+    old.record_intent(entry);
+    old.apply_broker_order(entry.client_order_id, filled);
+  }
   SQLite::Database(path, SQLite::OPEN_READWRITE).exec("ALTER TABLE orders DROP COLUMN parent");
+  SQLite::Database(path, SQLite::OPEN_READWRITE).exec("ALTER TABLE fills DROP COLUMN cycle");
   Journal journal(path, false);
   const auto orders = journal.orders();
   ASSERT_EQ(orders.size(), 1u);
   EXPECT_EQ(orders[0].client_order_id, entry.client_order_id);
   EXPECT_EQ(orders[0].parent, "");
+  ASSERT_EQ(journal.fills().size(), 1u);
+  EXPECT_EQ(journal.fills()[0].cycle, 0) << "unknown in an old journal";
+  EXPECT_DOUBLE_EQ(journal.positions().at("T0"), 10);
   JournalOrder leg = entry;
   leg.client_order_id += "-sl";
   leg.intent = "stop_loss";
@@ -551,6 +566,13 @@ TEST(Journal, AJournalWithoutLegsGainsTheColumnAndKeepsItsOrders) {
   journal.record_intent(leg);
   EXPECT_EQ(journal.order(leg.client_order_id)->parent, entry.client_order_id);
   EXPECT_EQ(journal.orders_on_day("2024-01-02"), 1) << "a leg is not one of the day's trades";
+  journal.begin_cycle("2024-01-03T00:00:00Z");
+  broker::Order hit = filled;
+  hit.id = "b2";
+  hit.client_order_id = leg.client_order_id;
+  hit.side = broker::Side::kSell;
+  journal.apply_broker_order(leg.client_order_id, hit);
+  EXPECT_EQ(journal.fills().back().cycle, 2) << "a new fill knows its cycle";
   fs::remove_all(dir);
 }
 

@@ -57,6 +57,9 @@ struct JournalFill {
   double price = 0;
   double fees = 0;
   std::string at;
+  // The latest cycle begun when the fill was journaled: a fill seen by the reconciliation before a
+  // cycle belongs to the one before (0: unknown, in journals from before fills recorded it).
+  std::int64_t cycle = 0;
 };
 
 struct JournalEvent {
