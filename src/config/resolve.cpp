@@ -49,6 +49,8 @@ std::filesystem::path resolve_config_path(std::string_view name, std::string_vie
     if (!std::filesystem::exists(text)) throw UsageError(opt + " " + text + ": no such file");
     return text;
   }
+  // A file of that name here is the one meant (`--config my.yaml` beside it), before any library.
+  if (std::error_code ec; std::filesystem::is_regular_file(text, ec)) return text;
   std::vector<std::string> names{text, "training_config_" + text};
   if (!text.ends_with(".yaml") && !text.ends_with(".yml")) {
     names.push_back(text + ".yaml");
@@ -63,8 +65,9 @@ std::filesystem::path resolve_config_path(std::string_view name, std::string_vie
     }
     tried += (tried.empty() ? "" : ", ") + dir.string();
   }
-  throw UsageError(opt + " " + text + ": not found in " + tried +
-                   " (a path containing '/' is used as given; `ploutos config list` shows the available configs)");
+  throw UsageError(
+      opt + " " + text + ": not found in " + tried +
+      " (nor here; a path containing '/' is used as given; `ploutos config list` shows the available configs)");
 }
 
 }  // namespace ploutos::config

@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -181,6 +182,24 @@ TEST(Config, ResolvesBareNamesAgainstTheConfigDirectory) {
   const auto explicit_path = (kConfigDir / "quickstart.yaml").string();
   EXPECT_EQ(resolve_config_path(explicit_path), explicit_path);
   ::unsetenv("PLOUTOS_CONFIG_DIR");
+}
+
+TEST(Config, ABareNameOfAFileInTheWorkingDirectoryIsThatFile) {
+  const auto here = std::filesystem::current_path();
+  const auto dir = std::filesystem::temp_directory_path() / ("ploutos_config_cwd_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::filesystem::current_path(dir);
+  std::ofstream("mine.yaml") << "name: mine\n";
+  std::ofstream("quickstart.yaml") << "name: my_quickstart\n";
+  ::setenv("PLOUTOS_CONFIG_DIR", kConfigDir.c_str(), 1);
+  EXPECT_EQ(resolve_config_path("mine.yaml"), "mine.yaml");
+  EXPECT_EQ(resolve_config_path("quickstart.yaml"), "quickstart.yaml") << "the file here, not the library's";
+  EXPECT_EQ(resolve_config_path("quickstart").filename(), "quickstart.yaml");
+  EXPECT_NE(resolve_config_path("quickstart").parent_path(), "") << "a name without the file's extension: the library";
+  EXPECT_THROW(resolve_config_path("theirs.yaml"), UsageError);
+  ::unsetenv("PLOUTOS_CONFIG_DIR");
+  std::filesystem::current_path(here);
+  std::filesystem::remove_all(dir);
 }
 
 TEST(Config, EveryKeyIsDocumented) {
