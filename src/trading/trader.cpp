@@ -355,6 +355,17 @@ CycleReport Trader::run_cycle(const env::MarketData& m, std::size_t bar) {
   };
   std::int64_t trades_today = journal_.orders_on_day(report.decision_time);
 
+  // In bracket mode the broker's open legs guard a position. One without them (legs canceled by
+  // hand or expired at the broker, a sell that failed after its legs were released, a position from
+  // before bracket mode) falls back to the trader's own stops, as without bracket mode.
+  std::set<std::pair<std::string, std::string>> open_legs;  // (symbol, stop_loss | take_profit)
+  if (brackets()) {
+    for (const auto& o : journal_.unsettled_orders()) {
+      if (!o.parent.empty()) open_legs.emplace(o.symbol, o.intent);
+    }
+  }
+  auto monitored = [&](std::size_t k, const char* intent) { return !open_legs.count({m.tickers[k], intent}); };
+
   // Exits first: they free cash for the entries. Monitored stops judge the decision bar's range. A
   // ticker that cannot trade at the decision bar (no bar there: the price is the last close carried
   // over) trades nothing, as in the environment.
@@ -362,9 +373,10 @@ CycleReport Trader::run_cycle(const env::MarketData& m, std::size_t bar) {
     const std::size_t i = m.at(bar, k);
     if (quantities[k] <= 0 || !m.tradable[i]) continue;
     std::string intent;
-    if (!brackets() && config_.stop_loss_pct > 0 && m.low[i] <= entry[k] * (1 - config_.stop_loss_pct)) {
+    if (monitored(k, "stop_loss") && config_.stop_loss_pct > 0 && m.low[i] <= entry[k] * (1 - config_.stop_loss_pct)) {
       intent = "stop_loss";
-    } else if (!brackets() && config_.take_profit_pct > 0 && m.high[i] >= entry[k] * (1 + config_.take_profit_pct)) {
+    } else if (monitored(k, "take_profit") && config_.take_profit_pct > 0 &&
+               m.high[i] >= entry[k] * (1 + config_.take_profit_pct)) {
       intent = "take_profit";
     } else if (report.actions[k] == env::kSell && holding_ok(k) && trades_today < config_.max_trades_per_day) {
       intent = "sell";

@@ -395,9 +395,38 @@ TEST(Trader, MonitoredStopLossSellsWhenTheBarBreaksTheLevel) {
   }
 }
 
-// A cycle repeated after a crash counts the orders it already sent once against the daily cap: at
-// every crash point of a cycle whose cap binds, the restarted cycle leaves the broker with the
-// orders of an uninterrupted one.
+// A position whose legs the broker no longer holds (canceled by hand here; expired GTC legs or a
+// sell that failed after releasing them do the same) is guarded by the trader's own stop.
+TEST(Trader, ABracketedPositionThatLostItsLegsFallsBackToTheMonitoredStop) {
+  auto m = test::flat_market(1, 8, 100.0);
+  test::set_bar(m, 3, 0, 100, 100, 93, 95);  // low 93 breaks a 5% stop
+  const auto dir = fresh_dir("lost_legs");
+  broker::SimBroker sim(std::make_shared<broker::SimBars>(sim_bars_from(m)), {}, 0);
+  Journal journal((dir / "j.sqlite").string(), false);
+  TraderConfig c = test_config();
+  c.stop_loss_pct = 0.05;
+  c.bracket_orders = true;
+  c.min_holding_period = 100;  // the agent could not sell: only a stop does
+  auto buy_first = [](const env::MarketData&, std::size_t bar, std::span<const double>, const env::PortfolioState&,
+                      std::span<std::int32_t> a) { a[0] = bar == 0 ? env::kBuy : env::kHold; };
+  Trader trader(sim, journal, c, buy_first);
+  while (sim.bar() < 6) {
+    trader.run_cycle(m, sim.bar());
+    sim.advance();
+    if (sim.bar() == 2) {
+      ASSERT_EQ(sim.open_orders().size(), 1u) << "the entry's stop-loss leg";
+      sim.cancel(sim.open_orders().front().id);
+    }
+    trader.reconcile();
+  }
+  bool stopped_by_trader = false;
+  for (const auto& o : journal.orders())
+    stopped_by_trader = stopped_by_trader || (o.intent == "stop_loss" && o.parent.empty() && o.state == "filled");
+  EXPECT_TRUE(stopped_by_trader);
+  EXPECT_TRUE(sim.positions().empty());
+  fs::remove_all(dir);
+}
+
 // A cycle repeated after a crash counts the orders it already sent once against the daily cap, and
 // a rejected order not at all: at every crash point of a cycle whose cap binds, the repeated cycle
 // leaves the broker with the orders of an uninterrupted one.
