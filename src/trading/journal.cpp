@@ -363,7 +363,8 @@ void Journal::record_response(const std::string& cid, const std::string& what) t
 }
 
 std::optional<std::int64_t> Journal::last_trade_cycle(const std::string& symbol) const try {
-  SQLite::Statement q(*db_, "SELECT MAX(cycle) FROM orders WHERE symbol = ? AND filled_quantity > 0");
+  SQLite::Statement q(
+      *db_, "SELECT MAX(cycle) FROM orders WHERE symbol = ? AND filled_quantity > 0 AND intent IN ('buy', 'sell')");
   q.bind(1, symbol);
   if (q.executeStep() && !q.getColumn(0).isNull()) return q.getColumn(0).getInt64();
   return std::nullopt;
@@ -374,7 +375,7 @@ std::optional<std::int64_t> Journal::last_trade_cycle(const std::string& symbol)
 std::int64_t Journal::orders_on_day(const std::string& day_prefix) const try {
   SQLite::Statement q(*db_,
                       "SELECT COUNT(*) FROM orders WHERE substr(decision_time, 1, 10) = ? AND state NOT IN "
-                      "('rejected', 'not_sent', 'dry_run') AND parent = ''");
+                      "('rejected', 'not_sent', 'dry_run') AND intent IN ('buy', 'sell')");
   q.bind(1, day_prefix.substr(0, 10));
   q.executeStep();
   return q.getColumn(0).getInt64();

@@ -383,7 +383,8 @@ CycleReport Trader::run_cycle(const env::MarketData& m, std::size_t bar) {
     }
     if (intent.empty() || (intent == "sell" && !release_legs(m.tickers[k], report))) continue;
     const JournalOrder o = order_for(k, broker::Side::kSell, quantities[k], intent);
-    if (send(o, request_of(o), report) == Sent::kNow) ++trades_today;
+    // As in the environment, only the agent's decisions count against the daily cap, not stops.
+    if (send(o, request_of(o), report) == Sent::kNow && intent == "sell") ++trades_today;
   }
   crash_point("exits_sent");
 

@@ -427,6 +427,41 @@ TEST(Trader, ABracketedPositionThatLostItsLegsFallsBackToTheMonitoredStop) {
   fs::remove_all(dir);
 }
 
+// As in the environment, the daily cap and the holding period count the agent's decisions, not
+// the stops that guard its positions: a stop-loss exit neither uses up the day's only trade nor
+// restarts the ticker's holding period.
+TEST(Trader, StopExitsAreNotTheAgentsTrades) {
+  auto m = test::flat_market(2, 8, 100.0);
+  test::set_bar(m, 3, 0, 100, 100, 93, 95);  // low 93 breaks T0's 5% stop
+  const auto dir = fresh_dir("stop_cap");
+  broker::SimBroker sim(std::make_shared<broker::SimBars>(sim_bars_from(m)), {}, 0);
+  Journal journal((dir / "j.sqlite").string(), false);
+  TraderConfig c = test_config();
+  c.stop_loss_pct = 0.05;
+  c.max_trades_per_day = 1;
+  c.min_holding_period = 4;
+  auto decide = [](const env::MarketData&, std::size_t bar, std::span<const double>, const env::PortfolioState&,
+                   std::span<std::int32_t> a) {
+    a[0] = bar == 0 || bar == 4 ? env::kBuy : env::kHold;  // again 4 bars after its first buy
+    a[1] = bar == 3 ? env::kBuy : env::kHold;              // on the bar T0's stop is hit
+  };
+  Trader trader(sim, journal, c, decide);
+  while (sim.bar() < 6) {
+    trader.run_cycle(m, sim.bar());
+    sim.advance();
+    trader.reconcile();
+  }
+  std::map<std::string, std::string> state;
+  for (const auto& o : journal.orders())
+    state[o.decision_time.substr(0, 10) + " " + o.symbol + " " + o.intent] = o.state;
+  const auto day = [&](std::size_t bar) { return format_instant(m.time[bar]).substr(0, 10); };
+  EXPECT_EQ(state[day(3) + " T0 stop_loss"], "filled");
+  EXPECT_EQ(state[day(3) + " T1 buy"], "filled") << "the day's one trade was still free";
+  EXPECT_EQ(state[day(4) + " T0 buy"], "filled") << "four bars after the agent's last T0 trade";
+  EXPECT_EQ(journal.orders_on_day(day(3)), 1) << "the stop is not counted";
+  fs::remove_all(dir);
+}
+
 // A cycle repeated after a crash counts the orders it already sent once against the daily cap, and
 // a rejected order not at all: at every crash point of a cycle whose cap binds, the repeated cycle
 // leaves the broker with the orders of an uninterrupted one.

@@ -114,7 +114,9 @@ class Journal {
   // last update (price from the change in the broker's average), in one transaction.
   void apply_broker_order(const std::string& client_order_id, const broker::Order& order);
   void record_response(const std::string& client_order_id, const std::string& what);
-  // The cycle of the latest order with fills for `symbol` (min holding period), or nullopt.
+  // The agent's trades (buy and sell decisions; stops and legs are not its trades, as in the
+  // environment): the cycle of the latest with fills for `symbol` (min holding period), or nullopt,
+  // and how many were sent on a day (max_trades_per_day).
   std::optional<std::int64_t> last_trade_cycle(const std::string& symbol) const;
   std::int64_t orders_on_day(const std::string& day_prefix) const;
 
