@@ -214,8 +214,9 @@ int run(int argc, char** argv) {
       "130 interrupted (train, autonomous and backtest --walk-forward keep what they finished).");
 
   app.add_option("-c,--config", globals.config_name,
-                 "Config file: a bare name is looked up in config/ (v6_better_timing.yaml finds "
-                 "training_config_v6_better_timing.yaml); a path with '/' is used as given. Default: built-in defaults")
+                 "Config file: a file of that name here, else a bare name is looked up in config/ "
+                 "(v6_better_timing.yaml finds training_config_v6_better_timing.yaml); a path with '/' is used as "
+                 "given. Default: built-in defaults")
       ->group("Global options");
   app.add_option("--log-level", globals.log_level, "trace, debug, info, warn, error, critical or off")
       ->default_str("info")
