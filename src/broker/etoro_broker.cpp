@@ -106,7 +106,8 @@ std::string EtoroBroker::path(std::string route, const std::string& id) const {
   return route;
 }
 
-HttpResponse EtoroBroker::call(const std::string& method, const std::string& p, const std::string& body) {
+HttpResponse EtoroBroker::call(const std::string& method, const std::string& p, const std::string& body,
+                               bool idempotent) {
   // x-request-id: a version-4 UUID per request, from a seeded stream (reproducible in tests).
   Rng rng(derive_seed(options_.request_id_seed, "etoro.request", request_counter_++));
   const std::uint64_t a = rng(), b = rng();
@@ -116,7 +117,8 @@ HttpResponse EtoroBroker::call(const std::string& method, const std::string& p, 
                 static_cast<unsigned>(0x8000 | ((b >> 48) & 0x3fff)),
                 static_cast<unsigned long long>(b & 0xffffffffffffULL));
   return send_json(*http_, "etoro", method, options_.base_url + p,
-                   {{"x-api-key", options_.api_key}, {"x-user-key", options_.user_key}, {"x-request-id", uuid}}, body);
+                   {{"x-api-key", options_.api_key}, {"x-user-key", options_.user_key}, {"x-request-id", uuid}}, body,
+                   idempotent);
 }
 
 int EtoroBroker::instrument_id(const std::string& symbol) {
@@ -265,8 +267,8 @@ Order EtoroBroker::submit(const OrderRequest& r) {
     const Instant before = now_utc() - std::chrono::seconds{5};
     std::set<std::string> known;
     for (const auto& p : portfolio()) known.insert(p.id);
-    const auto resp =
-        call("POST", path(by_units ? options_.routes.open_by_units : options_.routes.open_by_amount), json_text(body));
+    const auto resp = call("POST", path(by_units ? options_.routes.open_by_units : options_.routes.open_by_amount),
+                           json_text(body), false);
     if (!ok(resp)) fail(resp, "open " + r.symbol);
     // The open response names an order, not the position: the position is read back, now or
     // when it shows (eToro may execute an open later than it answers).
@@ -303,7 +305,7 @@ Order EtoroBroker::submit(const OrderRequest& r) {
     Json body = {{"InstrumentId", instrument}};
     if (units < p.units - 1e-9) body["UnitsToDeduct"] = units;
     try {
-      const auto resp = call("POST", path(options_.routes.close_position, p.id), json_text(body));
+      const auto resp = call("POST", path(options_.routes.close_position, p.id), json_text(body), false);
       if (!ok(resp)) fail(resp, "close position " + p.id);
     } catch (const BrokerError& e) {
       if (o.id.empty()) throw;  // nothing closed: the sell failed as a whole

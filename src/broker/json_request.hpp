@@ -16,9 +16,10 @@ namespace ploutos::broker {
 
 inline HttpResponse send_json(HttpClient& http, const std::string& broker, const std::string& method,
                               const std::string& url, std::vector<std::pair<std::string, std::string>> headers,
-                              const std::string& body) {
+                              const std::string& body, bool idempotent = true) {
   HttpRequest req;
   req.method = method;
+  req.idempotent = idempotent;
   req.url = url;
   req.headers = std::move(headers);
   if (!body.empty()) {

@@ -99,7 +99,7 @@ double HttpClient::retry_delay(int retry, const std::string& retry_after) {
   return base * jitter_.uniform(0.5, 1.0);  // "equal jitter": never less than half the backoff
 }
 
-HttpResponse HttpClient::perform_once(const HttpRequest& request, std::string& transport_error) {
+HttpResponse HttpClient::perform_once(const HttpRequest& request, std::string& transport_error, bool& reached) {
   HttpResponse response;
   CURL* curl = curl_easy_init();
   if (curl == nullptr) throw HttpError("libcurl initialisation failed");
@@ -128,6 +128,7 @@ HttpResponse HttpClient::perform_once(const HttpRequest& request, std::string& t
   } else {
     transport_error = curl_easy_strerror(code);
   }
+  reached = code != CURLE_COULDNT_CONNECT && code != CURLE_COULDNT_RESOLVE_HOST && code != CURLE_COULDNT_RESOLVE_PROXY;
   curl_slist_free_all(headers);
   curl_easy_cleanup(curl);
   return response;
@@ -138,7 +139,8 @@ HttpResponse HttpClient::send(const HttpRequest& request) {
   for (int attempt = 0;; ++attempt) {
     if (bucket_) bucket_->acquire();
     std::string transport_error;
-    HttpResponse response = perform_once(request, transport_error);
+    bool reached = true;
+    HttpResponse response = perform_once(request, transport_error, reached);
     response.attempts = attempt + 1;
     const bool transport_failed = !transport_error.empty();
     if (!transport_failed && !retryable_status(response.status)) {
@@ -147,7 +149,8 @@ HttpResponse HttpClient::send(const HttpRequest& request) {
       return response;
     }
     const std::string what = transport_failed ? transport_error : "HTTP " + std::to_string(response.status);
-    if (attempt >= options_.max_retries) {
+    const bool surely_not_done = transport_failed ? !reached : response.status == 429;
+    if (attempt >= options_.max_retries || (!request.idempotent && !surely_not_done)) {
       if (transport_failed) {
         throw HttpError(request.method + " " + shown + ": " + what + " (after " + std::to_string(attempt + 1) +
                         " attempts)");

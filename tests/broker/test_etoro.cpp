@@ -251,11 +251,29 @@ TEST(EtoroBroker, ALostOpenResponseIsRecoveredFromThePortfolioNotReopened) {
   } catch (const BrokerError& err) {
     EXPECT_EQ(err.kind(), BrokerError::Kind::kTransient);
   }
+  EXPECT_EQ(f.opens.size(), 1u);
+  {
+    // With the HTTP retries a session configures: the timed-out open is not sent again.
+    std::vector<double> waits;
+    EtoroOptions o;
+    o.base_url = f.fake.url() + "/api/v1";
+    o.api_key = "etoro-app-key-123";
+    o.user_key = "etoro-user-key-456";
+    o.http.timeout_seconds = 1.0;
+    o.http.max_retries = 3;
+    o.http.sleep = [&waits](double s) { waits.push_back(s); };
+    EtoroBroker retrying(o);
+    f.slow_open = true;
+    EXPECT_THROW(retrying.submit(order("lost-again", Side::kBuy, 2)), BrokerError);
+    EXPECT_EQ(f.opens.size(), 2u) << "one open each, no HTTP retry of an open";
+    EXPECT_TRUE(waits.empty());
+    std::this_thread::sleep_for(std::chrono::milliseconds(600));  // the slow answer ends
+  }
   auto fresh = client(f);  // as after a restart: nothing in memory
   const auto found = fresh->recover(order("lost", Side::kBuy, 7), before, {});
   ASSERT_TRUE(found);
   EXPECT_DOUBLE_EQ(found->filled_quantity, 7);
-  EXPECT_EQ(f.opens.size(), 1u) << "opened once";
+  EXPECT_EQ(f.opens.size(), 2u) << "recovering opened nothing";
   // A position we already know is not claimed twice.
   EXPECT_FALSE(fresh->recover(order("other", Side::kBuy, 7), before, {found->id}));
 }

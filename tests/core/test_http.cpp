@@ -106,6 +106,64 @@ TEST(Http, TimeoutsAreRetriedThenRaisedWithTheUrlRedacted) {
   EXPECT_EQ(log.waits.size(), 1u);
 }
 
+// Opening an eToro position twice would buy twice: such a request is repeated only when it cannot
+// have been carried out (429, or no connection at all), never after a timeout or a 5xx.
+TEST(Http, ARequestThatMustNotRunTwiceIsRetriedOnlyWhenItSurelyDidNotArrive) {
+  FakeServer fake;
+  std::atomic<int> slow{0}, failing{0}, limited{0};
+  fake.server().Post("/slow", [&](const httplib::Request&, httplib::Response& res) {
+    ++slow;
+    std::this_thread::sleep_for(std::chrono::milliseconds(600));
+    res.set_content("late", "text/plain");
+  });
+  fake.server().Post("/failing", [&](const httplib::Request&, httplib::Response& res) {
+    ++failing;
+    res.status = 500;
+  });
+  fake.server().Post("/limited", [&](const httplib::Request&, httplib::Response& res) {
+    if (limited++ == 0) {
+      res.status = 429;
+      return;
+    }
+    res.set_content("ok", "text/plain");
+  });
+  fake.start();
+  SleepLog log;
+  HttpClientOptions o;
+  o.sleep = log.fn();
+  o.timeout_seconds = 0.2;
+  o.max_retries = 3;
+  HttpClient http(o);
+  auto once = [&](const std::string& path) {
+    HttpRequest r;
+    r.method = "POST";
+    r.url = fake.url() + path;
+    r.body = "{}";
+    r.idempotent = false;
+    return http.send(r);
+  };
+  EXPECT_THROW(once("/slow"), HttpError);
+  EXPECT_EQ(slow.load(), 1) << "a timed-out request may have been carried out";
+  EXPECT_EQ(once("/failing").status, 500);
+  EXPECT_EQ(failing.load(), 1) << "so may one answered with a 5xx";
+  EXPECT_EQ(once("/limited").status, 200);
+  EXPECT_EQ(limited.load(), 2) << "a 429 was refused, not carried out";
+  EXPECT_EQ(log.waits.size(), 1u);
+  int port = 0;
+  {
+    FakeServer gone;
+    gone.start();
+    port = gone.port();
+  }
+  HttpRequest refused;
+  refused.method = "POST";
+  refused.url = "http://127.0.0.1:" + std::to_string(port) + "/";
+  refused.idempotent = false;
+  EXPECT_THROW(http.send(refused), HttpError);
+  EXPECT_EQ(log.waits.size(), 4u) << "no connection: retried, it never arrived";
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the slow handler ends before the server
+}
+
 TEST(Http, ConnectionRefusedIsAnHttpError) {
   int port = 0;
   {

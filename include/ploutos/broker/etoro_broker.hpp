@@ -83,7 +83,9 @@ class EtoroBroker : public Broker {
   std::optional<Order> match_open(const OrderRequest& request, Instant sent_after,
                                   const std::set<std::string>& known_ids);
   std::string path(std::string route, const std::string& id = "") const;
-  HttpResponse call(const std::string& method, const std::string& path, const std::string& body = "");
+  // Opens and closes are not idempotent: the HTTP client must not repeat one that may have arrived.
+  HttpResponse call(const std::string& method, const std::string& path, const std::string& body = "",
+                    bool idempotent = true);
   std::string symbol_of(int instrument) const;
 
   EtoroOptions options_;

@@ -27,6 +27,10 @@ struct HttpRequest {
   std::string url;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  // False for a request that must not take effect twice (opening an eToro position): it is retried
+  // only when it surely did not arrive (429, or no connection was made), never after a timeout or
+  // a 5xx, whose request may have been carried out.
+  bool idempotent = true;
 };
 
 struct HttpResponse {
@@ -80,7 +84,8 @@ class HttpClient {
   double retry_delay(int retry, const std::string& retry_after);
 
  private:
-  HttpResponse perform_once(const HttpRequest& request, std::string& transport_error);
+  // `reached`: false when no connection was made (the request surely did not arrive).
+  HttpResponse perform_once(const HttpRequest& request, std::string& transport_error, bool& reached);
   HttpClientOptions options_;
   std::unique_ptr<TokenBucket> bucket_;
   Rng jitter_;
