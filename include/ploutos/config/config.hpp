@@ -324,7 +324,9 @@ struct BrokerConfig : Section {
       check::one_of({"etoro", "alpaca", "sim"}));
     v("paper", paper, "paper trading; live needs --live and a typed confirmation as well");
     v("timeout_seconds", timeout_seconds, "HTTP request timeout", check::positive());
-    v("max_retries", max_retries, "retries on 429/5xx/timeouts with exponential backoff", check::non_negative());
+    v("max_retries", max_retries,
+      "retries on 429/5xx/timeouts with exponential backoff (an eToro open or close only if it surely never arrived)",
+      check::non_negative());
     v("requests_per_minute", requests_per_minute, "client-side rate limit", check::at_least(1));
   }
 };
