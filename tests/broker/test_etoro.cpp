@@ -160,14 +160,15 @@ struct FakeEtoro {
   ~FakeEtoro() { fake.stop(); }  // before the members its handlers use are destroyed
 };
 
-std::unique_ptr<EtoroBroker> client(const FakeEtoro& f, std::vector<double>* waits = nullptr) {
+// max_retries 0 unless a test asks: the HTTP client never repeats an open anyway.
+std::unique_ptr<EtoroBroker> client(const FakeEtoro& f, std::vector<double>* waits = nullptr, int max_retries = 0) {
   EtoroOptions o;
   o.base_url = f.fake.url() + "/api/v1";
   o.api_key = "etoro-app-key-123";
   o.user_key = "etoro-user-key-456";
   o.demo = true;
   o.http.timeout_seconds = 1.0;
-  o.http.max_retries = 0;  // opening a position is not idempotent: no blind retry, recover() instead
+  o.http.max_retries = max_retries;
   o.http.sleep = [waits](double s) {
     if (waits != nullptr) waits->push_back(s);
   };
@@ -255,16 +256,9 @@ TEST(EtoroBroker, ALostOpenResponseIsRecoveredFromThePortfolioNotReopened) {
   {
     // With the HTTP retries a session configures: the timed-out open is not sent again.
     std::vector<double> waits;
-    EtoroOptions o;
-    o.base_url = f.fake.url() + "/api/v1";
-    o.api_key = "etoro-app-key-123";
-    o.user_key = "etoro-user-key-456";
-    o.http.timeout_seconds = 1.0;
-    o.http.max_retries = 3;
-    o.http.sleep = [&waits](double s) { waits.push_back(s); };
-    EtoroBroker retrying(o);
+    auto retrying = client(f, &waits, 3);
     f.slow_open = true;
-    EXPECT_THROW(retrying.submit(order("lost-again", Side::kBuy, 2)), BrokerError);
+    EXPECT_THROW(retrying->submit(order("lost-again", Side::kBuy, 2)), BrokerError);
     EXPECT_EQ(f.opens.size(), 2u) << "one open each, no HTTP retry of an open";
     EXPECT_TRUE(waits.empty());
     std::this_thread::sleep_for(std::chrono::milliseconds(600));  // the slow answer ends
@@ -298,13 +292,8 @@ TEST(EtoroBroker, ASellThatFailsAfterClosingSomePositionsEndsWithWhatItClosed) {
 TEST(EtoroBroker, FaultsAreTransientOrRejected) {
   FakeEtoro f;
   std::vector<double> waits;
-  EtoroOptions o;
-  o.base_url = f.fake.url() + "/api/v1";
-  o.api_key = "etoro-app-key-123";
-  o.user_key = "etoro-user-key-456";
-  o.http.max_retries = 2;
-  o.http.sleep = [&waits](double s) { waits.push_back(s); };
-  EtoroBroker e(o);
+  auto client_with_retries = client(f, &waits, 2);
+  auto& e = *client_with_retries;
   f.fail_429 = 1;
   f.fail_500 = 1;
   EXPECT_EQ(e.positions().size(), 0u);

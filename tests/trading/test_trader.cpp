@@ -367,99 +367,40 @@ TEST(Trader, ATickerThatCannotTradeAtTheDecisionBarTradesNothingThatCycle) {
 // Also in bracket mode on a broker that takes no legs (eToro): the stops are then the trader's to
 // watch, not dropped.
 TEST(Trader, MonitoredStopLossSellsWhenTheBarBreaksTheLevel) {
-  for (const bool bracket_mode : {false, true}) {
+  // Without bracket mode; in bracket mode on a broker without brackets; and in bracket mode on one
+  // with them whose legs were canceled behind the trader's back (expired GTC legs or a sell that
+  // failed after releasing them do the same): a position is never left without its stop.
+  for (const std::string mode : {"monitored", "broker without brackets", "legs lost"}) {
     auto m = test::flat_market(1, 8, 100.0);
     test::set_bar(m, 3, 0, 100, 100, 93, 95);  // low 93 breaks a 5% stop
     const auto dir = fresh_dir("stop");
     broker::SimBroker sim(std::make_shared<broker::SimBars>(sim_bars_from(m)), {}, 0);
-    CountingBroker without_legs(sim);
-    without_legs.brackets = false;
+    CountingBroker broker(sim);
+    broker.brackets = mode == "legs lost";
     Journal journal((dir / "j.sqlite").string(), false);
     TraderConfig c = test_config();
     c.stop_loss_pct = 0.05;
-    c.bracket_orders = bracket_mode;
+    c.bracket_orders = mode != "monitored";
     c.min_holding_period = 100;  // the agent could not sell: only the stop does
     auto buy_first = [](const env::MarketData&, std::size_t bar, std::span<const double>, const env::PortfolioState&,
                         std::span<std::int32_t> a) { a[0] = bar == 0 ? env::kBuy : env::kHold; };
-    Trader trader(without_legs, journal, c, buy_first);
+    Trader trader(broker, journal, c, buy_first);
     while (sim.bar() < 6) {
       trader.run_cycle(m, sim.bar());
       sim.advance();
+      if (mode == "legs lost" && sim.bar() == 2) {
+        ASSERT_EQ(sim.open_orders().size(), 1u) << "the entry's stop-loss leg";
+        sim.cancel(sim.open_orders().front().id);
+      }
       trader.reconcile();
     }
-    bool stopped = false;
-    for (const auto& o : journal.orders()) stopped = stopped || (o.intent == "stop_loss" && o.state == "filled");
-    EXPECT_TRUE(stopped) << bracket_mode;
-    EXPECT_TRUE(sim.positions().empty()) << bracket_mode;
+    bool stopped = false;  // by the trader: an order of its own, not a leg
+    for (const auto& o : journal.orders())
+      stopped = stopped || (o.intent == "stop_loss" && o.parent.empty() && o.state == "filled");
+    EXPECT_TRUE(stopped) << mode;
+    EXPECT_TRUE(sim.positions().empty()) << mode;
     fs::remove_all(dir);
   }
-}
-
-// A position whose legs the broker no longer holds (canceled by hand here; expired GTC legs or a
-// sell that failed after releasing them do the same) is guarded by the trader's own stop.
-TEST(Trader, ABracketedPositionThatLostItsLegsFallsBackToTheMonitoredStop) {
-  auto m = test::flat_market(1, 8, 100.0);
-  test::set_bar(m, 3, 0, 100, 100, 93, 95);  // low 93 breaks a 5% stop
-  const auto dir = fresh_dir("lost_legs");
-  broker::SimBroker sim(std::make_shared<broker::SimBars>(sim_bars_from(m)), {}, 0);
-  Journal journal((dir / "j.sqlite").string(), false);
-  TraderConfig c = test_config();
-  c.stop_loss_pct = 0.05;
-  c.bracket_orders = true;
-  c.min_holding_period = 100;  // the agent could not sell: only a stop does
-  auto buy_first = [](const env::MarketData&, std::size_t bar, std::span<const double>, const env::PortfolioState&,
-                      std::span<std::int32_t> a) { a[0] = bar == 0 ? env::kBuy : env::kHold; };
-  Trader trader(sim, journal, c, buy_first);
-  while (sim.bar() < 6) {
-    trader.run_cycle(m, sim.bar());
-    sim.advance();
-    if (sim.bar() == 2) {
-      ASSERT_EQ(sim.open_orders().size(), 1u) << "the entry's stop-loss leg";
-      sim.cancel(sim.open_orders().front().id);
-    }
-    trader.reconcile();
-  }
-  bool stopped_by_trader = false;
-  for (const auto& o : journal.orders())
-    stopped_by_trader = stopped_by_trader || (o.intent == "stop_loss" && o.parent.empty() && o.state == "filled");
-  EXPECT_TRUE(stopped_by_trader);
-  EXPECT_TRUE(sim.positions().empty());
-  fs::remove_all(dir);
-}
-
-// As in the environment, the daily cap and the holding period count the agent's decisions, not
-// the stops that guard its positions: a stop-loss exit neither uses up the day's only trade nor
-// restarts the ticker's holding period.
-TEST(Trader, StopExitsAreNotTheAgentsTrades) {
-  auto m = test::flat_market(2, 8, 100.0);
-  test::set_bar(m, 3, 0, 100, 100, 93, 95);  // low 93 breaks T0's 5% stop
-  const auto dir = fresh_dir("stop_cap");
-  broker::SimBroker sim(std::make_shared<broker::SimBars>(sim_bars_from(m)), {}, 0);
-  Journal journal((dir / "j.sqlite").string(), false);
-  TraderConfig c = test_config();
-  c.stop_loss_pct = 0.05;
-  c.max_trades_per_day = 1;
-  c.min_holding_period = 4;
-  auto decide = [](const env::MarketData&, std::size_t bar, std::span<const double>, const env::PortfolioState&,
-                   std::span<std::int32_t> a) {
-    a[0] = bar == 0 || bar == 4 ? env::kBuy : env::kHold;  // again 4 bars after its first buy
-    a[1] = bar == 3 ? env::kBuy : env::kHold;              // on the bar T0's stop is hit
-  };
-  Trader trader(sim, journal, c, decide);
-  while (sim.bar() < 6) {
-    trader.run_cycle(m, sim.bar());
-    sim.advance();
-    trader.reconcile();
-  }
-  std::map<std::string, std::string> state;
-  for (const auto& o : journal.orders())
-    state[o.decision_time.substr(0, 10) + " " + o.symbol + " " + o.intent] = o.state;
-  const auto day = [&](std::size_t bar) { return format_instant(m.time[bar]).substr(0, 10); };
-  EXPECT_EQ(state[day(3) + " T0 stop_loss"], "filled");
-  EXPECT_EQ(state[day(3) + " T1 buy"], "filled") << "the day's one trade was still free";
-  EXPECT_EQ(state[day(4) + " T0 buy"], "filled") << "four bars after the agent's last T0 trade";
-  EXPECT_EQ(journal.orders_on_day(day(3)), 1) << "the stop is not counted";
-  fs::remove_all(dir);
 }
 
 // A cycle repeated after a crash counts the orders it already sent once against the daily cap, and
