@@ -234,10 +234,14 @@ std::vector<Position> EtoroBroker::positions() {
     pos.quantity += units;
     cost[p.instrument] += p.open_rate * units;
   }
+  std::vector<int> ids;
+  for (const auto& [id, p] : by_instrument) ids.push_back(id);
+  const auto mid = rates(ids, false);
   std::vector<Position> out;
   out.reserve(by_instrument.size());
   for (auto& [id, p] : by_instrument) {
     p.avg_entry_price = std::abs(p.quantity) > 1e-9 ? cost[id] / p.quantity : 0.0;
+    if (const auto it = mid.find(id); it != mid.end()) p.market_price = it->second;
     out.push_back(p);
   }
   return out;
@@ -391,7 +395,7 @@ double EtoroBroker::latest_price(const std::string& symbol) {
   return rates({instrument_id(symbol)}).begin()->second;
 }
 
-std::map<int, double> EtoroBroker::rates(const std::vector<int>& instruments) {
+std::map<int, double> EtoroBroker::rates(const std::vector<int>& instruments, bool every_one) {
   const std::set<int> wanted(instruments.begin(), instruments.end());
   if (wanted.empty()) return {};
   const std::string ids = id_list(wanted);
@@ -409,7 +413,8 @@ std::map<int, double> EtoroBroker::rates(const std::vector<int>& instruments) {
       }
     }
     for (const int id : wanted) {
-      if (!mid.count(id)) throw BrokerError(BrokerError::Kind::kProtocol, "etoro rates: no rate for " + symbol_of(id));
+      if (every_one && !mid.count(id))
+        throw BrokerError(BrokerError::Kind::kProtocol, "etoro rates: no rate for " + symbol_of(id));
     }
     return mid;
   });

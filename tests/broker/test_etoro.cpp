@@ -208,6 +208,7 @@ TEST(EtoroBroker, OpensClosesAndReadsThePortfolio) {
   EXPECT_DOUBLE_EQ(f.opens.back()["Amount"].get<double>(), 950.5);
   ASSERT_EQ(e->positions().size(), 1u);
   EXPECT_DOUBLE_EQ(e->positions()[0].quantity, 15);
+  EXPECT_DOUBLE_EQ(e->positions()[0].market_price, 190.0) << "the mid rate (the journal's last price)";
   EXPECT_DOUBLE_EQ(e->latest_price("AAPL"), 190.0);
   const auto sold = e->submit(order("c3", Side::kSell, 12));  // the oldest position, then part of the next
   EXPECT_EQ(sold.status, OrderStatus::kFilled);

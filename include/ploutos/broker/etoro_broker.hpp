@@ -79,7 +79,8 @@ class EtoroBroker : public Broker {
   // Every position in it has a symbol in instruments_ afterwards (a restarted trader knows none).
   std::vector<EtoroPosition> portfolio(double* credit = nullptr);
   void learn_symbols(const std::vector<EtoroPosition>& held);
-  std::map<int, double> rates(const std::vector<int>& instruments);  // mid rates by instrument id
+  // Mid rates by instrument id; `every_one`: a missing rate is a protocol error, else left out.
+  std::map<int, double> rates(const std::vector<int>& instruments, bool every_one = true);
   std::optional<Order> match_open(const OrderRequest& request, Instant sent_after,
                                   const std::set<std::string>& known_ids);
   std::string path(std::string route, const std::string& id = "") const;
