@@ -144,6 +144,7 @@ void add_trade_command(CLI::App& app, Globals& globals) {
       request.start_bars = o->start_bars;
       request.seed = config.training.seed;
       request.interval = trading::decision_interval(config);
+      request.live = o->live;
       const StopOnSignals signals;  // the cycle in flight finishes, then the loop ends
       request.stop = signals.flag();
       request.meta = {{"model", model}, {"decision_precision", rl::to_string(precision)}};

@@ -78,7 +78,8 @@ std::string journal_html(const JournalReport& r) {
       "td,th{padding:4px 10px;border-bottom:1px solid #ddd;text-align:right}"
       "td:first-child,th:first-child{text-align:left}</style></head><body>";
   html += "<h1>Journal " + escape(r.path) + "</h1>";
-  html += "<p>Run " + escape(r.run_id) + ", broker " + escape(r.broker) + ", " + escape(r.interval) + " decisions, " +
+  html += "<p>Run " + escape(r.run_id) + ", broker " + escape(r.broker) +
+          (r.account.empty() ? "" : " (" + escape(r.account) + ")") + ", " + escape(r.interval) + " decisions, " +
           std::to_string(r.cycles_done) + " cycles " + escape(bar_time_text(r.first_decision)) + " .. " +
           escape(bar_time_text(r.last_decision)) + ". Equity is the broker's: every cost is paid.</p>";
   const auto& m = r.metrics;
@@ -152,6 +153,7 @@ JournalReport read_journal_report(const std::string& path) {
   r.path = path;
   r.run_id = journal.run_id();
   r.broker = journal.meta("broker").value_or("?");
+  r.account = journal.meta("account").value_or("");
   r.created_at = journal.meta("created_at").value_or("?");
   r.model = journal.meta("model").value_or("");
   r.decision_precision = journal.meta("decision_precision").value_or("");
@@ -217,6 +219,7 @@ std::string journal_report_json(const JournalReport& r) {
   j["journal"] = r.path;
   j["run_id"] = r.run_id;
   j["broker"] = r.broker;
+  j["account"] = r.account.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(r.account);
   j["interval"] = r.interval;
   j["created_at"] = r.created_at;
   j["model"] = r.model;
@@ -248,8 +251,8 @@ std::string journal_report_json(const JournalReport& r) {
 
 std::string journal_report_text(const JournalReport& r, std::size_t max_events) {
   std::string out = "journal " + r.path + "\n";
-  out += "  run          " + r.run_id + ", broker " + r.broker + ", " + r.interval + " decisions, created " +
-         r.created_at + "\n";
+  out += "  run          " + r.run_id + ", broker " + r.broker + (r.account.empty() ? "" : " (" + r.account + ")") +
+         ", " + r.interval + " decisions, created " + r.created_at + "\n";
   if (!r.model.empty())
     out += "  model        " + r.model + (r.decision_precision.empty() ? "" : " (" + r.decision_precision + ")") + "\n";
   out += "  cycles       " + std::to_string(r.cycles_done);

@@ -62,9 +62,20 @@ class PersistentSim : public broker::SimBroker {
   std::string path_;
 };
 
-// What the journal says of the session that writes to it (`ploutos journal` prints it).
+// What the journal says of the session that writes to it (`ploutos journal` prints it). A journal
+// belongs to one broker and one account (paper or live): its positions and equity are that
+// account's, and another's would fail reconciliation at best and mix two equity curves at worst.
 void record_session(Journal& journal, const std::string& broker, const SessionRequest& request) {
+  const std::string account = request.live ? "live" : "paper";
+  const auto held_broker = journal.meta("broker");
+  const auto held_account = journal.meta("account");
+  if ((held_broker && *held_broker != broker) || (held_account && *held_account != account)) {
+    throw InputError(journal.path() + ": the journal of a " + (held_account ? *held_account + " " : "") +
+                     held_broker.value_or("?") + " session; this one trades " + account + " on " + broker +
+                     ": give it its own journal (--journal or trading.journal)");
+  }
   journal.set_meta("broker", broker);
+  journal.set_meta("account", account);
   journal.set_meta("interval", request.interval);
   for (const auto& [key, value] : request.meta) journal.set_meta(key, value);
 }
@@ -106,6 +117,7 @@ SessionResult run_sim_session(const env::MarketData& m, const DecideFn& decide, 
   result.journal = request.journal_path;
   const auto lock = lock_session(request.journal_path);
   Journal journal(request.journal_path, request.durable);
+  record_session(journal, "sim", request);
   const std::string state_path = request.journal_path + ".sim.json";
   broker::SimOptions options;
   options.initial_cash = config.initial_balance;
@@ -130,7 +142,6 @@ SessionResult run_sim_session(const env::MarketData& m, const DecideFn& decide, 
                        " (the simulated broker) is missing; start a new journal");
     sim.save();
   }
-  record_session(journal, "sim", request);
   Trader trader(sim, journal, config, decide);
   trader.reconcile();
   while (true) {

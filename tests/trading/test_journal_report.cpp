@@ -302,6 +302,9 @@ TEST(JournalReport, ASimulatedSessionReadsBackAsTheBrokerLeftIt) {
   EXPECT_EQ(result.cycles.size(), 35u);
   const auto r = read_journal_report(request.journal_path);
   EXPECT_EQ(r.interval, "1d");
+  EXPECT_EQ(r.broker, "sim");
+  EXPECT_EQ(r.account, "paper");
+  EXPECT_NE(journal_report_text(r).find(", broker sim (paper), 1d decisions"), std::string::npos);
   EXPECT_EQ(r.cycles_done, static_cast<std::int64_t>(result.cycles.size()));
   ASSERT_FALSE(r.round_trips.empty());
   ASSERT_FALSE(r.equity.empty());

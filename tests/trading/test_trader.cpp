@@ -714,5 +714,42 @@ TEST(Session, ASecondSessionOnAJournalIsRefusedBeforeItTouchesAnything) {
   fs::remove_all(dir);
 }
 
+// A journal is one account's record: a session on another broker, or live on a paper journal, is
+// refused before it writes anything, the simulator's state included.
+TEST(Session, AJournalOfAnotherBrokerOrAccountIsRefused) {
+  const auto m = walk_market();
+  const auto dir = fresh_dir("other_account");
+  SessionRequest request;
+  request.journal_path = (dir / "j.sqlite").string();
+  request.durable = false;
+  request.start_bars = 3;
+  {
+    Journal journal(request.journal_path, false);
+    journal.set_meta("broker", "alpaca");
+    journal.set_meta("account", "paper");
+  }
+  const auto before = Journal(request.journal_path, false).events().size();
+  try {
+    run_sim_session(m, scripted, test_config(), costs::CostParams{}, request);
+    ADD_FAILURE() << "a sim session ran on an Alpaca journal";
+  } catch (const InputError& e) {
+    EXPECT_STREQ(e.what(), (request.journal_path +
+                            ": the journal of a paper alpaca session; this one trades paper on sim: give it its own "
+                            "journal (--journal or trading.journal)")
+                               .c_str());
+  }
+  EXPECT_FALSE(fs::exists(request.journal_path + ".sim.json"));
+  EXPECT_EQ(Journal(request.journal_path, false).meta("broker"), "alpaca");
+  EXPECT_EQ(Journal(request.journal_path, false).events().size(), before);
+  fs::remove_all(dir);
+  // Paper, then live on the same journal.
+  request.journal_path = (fresh_dir("paper_then_live") / "j.sqlite").string();
+  EXPECT_EQ(run_sim_session(m, scripted, test_config(), costs::CostParams{}, request).cycles.size(), 3u);
+  EXPECT_EQ(Journal(request.journal_path, false).meta("account"), "paper");
+  request.live = true;
+  EXPECT_THROW(run_sim_session(m, scripted, test_config(), costs::CostParams{}, request), InputError);
+  fs::remove_all(fs::path(request.journal_path).parent_path());
+}
+
 }  // namespace
 }  // namespace ploutos::trading

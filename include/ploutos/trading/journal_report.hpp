@@ -17,6 +17,7 @@ namespace ploutos::trading {
 
 struct JournalReport {
   std::string path, run_id, broker, created_at;
+  std::string account;                    // paper | live ("" in journals from before it was recorded)
   std::string model, decision_precision;  // of the latest session ("" in journals from before they were recorded)
   std::string interval;  // the decision interval the session recorded (older journals: from the decision times)
   std::int64_t cycles_done = 0;

@@ -28,7 +28,10 @@ struct SessionRequest {
   std::string start_day;  // sim: first decision day; empty: `start_bars` sessions before the end
   std::size_t start_bars = 60;
   std::uint64_t seed = 2024;
-  std::string interval = "1d";              // brokers: 1d decides after the close; 1h/4h after each bar of the session
+  std::string interval = "1d";  // brokers: 1d decides after the close; 1h/4h after each bar of the session
+  // The account traded. A journal belongs to one broker and one of paper/live: a session of another
+  // is refused (InputError) before it touches anything.
+  bool live = false;
   const std::atomic<bool>* stop = nullptr;  // set by SIGINT/SIGTERM: finish the cycle, then return
   std::function<void(const CycleReport&)> on_cycle;
   // Written to the journal's meta at the start (the model's path and precision, ...), so that a
