@@ -207,6 +207,7 @@ TimingReport analyze_timing(const env::MarketData& m, const backtest::StrategyRe
   }
   r.mean_holding_bars = trips.empty() ? 0.0 : held / static_cast<double>(trips.size());
   r.costs = run.costs;
+  r.closed_pnl = net;
   r.cost_share = run.costs > 0 ? run.costs / (run.costs + std::abs(net)) : 0;
   r.suggestions = losing_trade_suggestions(trips, settings);
   return r;
@@ -240,6 +241,7 @@ std::string to_json(const TimingReport& r) {
   j["holding_period"] = r.mean_holding_bars;
   j["mfe"] = r.mean_mfe;
   j["costs"] = r.costs;
+  j["closed_pnl"] = r.closed_pnl;
   j["cost_share"] = r.cost_share;
   nlohmann::ordered_json suggestions = nlohmann::ordered_json::array();
   for (const auto& x : r.suggestions) suggestions.push_back({{"key", x.key}, {"value", x.value}, {"why", x.why}});
@@ -295,7 +297,9 @@ std::string to_text(const TimingReport& r) {
                 r.round_trips, 100 * r.mean_mae, 100 * r.mean_mfe, 100 * r.mean_exit_return, r.mean_holding_bars);
   out += line;
   out += "verdict: " + r.verdict + "\n";
-  std::snprintf(line, sizeof line, "costs %.2f USD: %.1f%% of the gross result\n", r.costs, 100 * r.cost_share);
+  std::snprintf(line, sizeof line,
+                "costs %.2f USD over all fills; closed round trips %+.2f USD after costs (cost share %.1f%%)\n",
+                r.costs, r.closed_pnl, 100 * r.cost_share);
   out += line;
   for (const auto& x : r.suggestions) out += "suggestion: try " + x.key + " = " + x.value + " (" + x.why + ")\n";
   std::snprintf(line, sizeof line, "%-8s %6s %8s %6s %9s %7s %12s\n", "ticker", "buys", "buy_low", "sells", "sell_high",
@@ -328,7 +332,8 @@ std::string to_html(const TimingReport& r) {
           num(r.mean_entry_percentile) + " (0 = at the 20-bar low); within the " + std::to_string(r.horizon) +
           " bars before and after: " + num(r.mean_entry_position) + ". Round trips " + std::to_string(r.round_trips) +
           ": mean MAE " + num(100 * r.mean_mae) + "%, mean MFE " + num(100 * r.mean_mfe) + "%. Costs " + num(r.costs) +
-          " USD, " + num(100 * r.cost_share, 1) + "% of the gross result.</p>";
+          " USD over all fills; closed round trips " + num(r.closed_pnl) + " USD after costs (cost share " +
+          num(100 * r.cost_share, 1) + "%).</p>";
   // Buy-low vs buy-high per ticker: stacked horizontal bars.
   const double row_h = 20, width = 900, left = 90;
   std::size_t most = 1;

@@ -40,9 +40,16 @@ TEST(Diagnose, RoundTripsMeasureAdverseAndFavourableExcursions) {
   test::set_bar(m, 3, 0, 101, 110, 99, 105);
   test::set_bar(m, 4, 0, 105, 106, 102, 103);
   backtest::StrategyResult run;
-  run.fills = {{2, 1, 0, true, 10, 100.0, 0, 0, "decision"}, {4, 3, 0, false, 10, 103.0, 0, 30, "decision"}};
+  run.fills = {{2, 1, 0, true, 10, 100.0, 1, 0, "decision"}, {4, 3, 0, false, 10, 103.0, 1, 28, "decision"}};
+  run.costs = 12;  // fees and what spread and slippage took from the fill prices
   const auto r = diagnose::analyze_timing(m, run);
   EXPECT_EQ(r.round_trips, 1u);
+  EXPECT_DOUBLE_EQ(r.closed_pnl, 28.0) << "1030 - 1 - (1000 + 1)";
+  EXPECT_DOUBLE_EQ(r.cost_share, 12.0 / 40.0);
+  EXPECT_NE(diagnose::to_text(r).find("costs 12.00 USD over all fills; closed round trips +28.00 USD after costs "
+                                      "(cost share 30.0%)"),
+            std::string::npos)
+      << diagnose::to_text(r);
   EXPECT_NEAR(r.mean_mae, -0.03, 1e-12);
   EXPECT_NEAR(r.mean_mfe, 0.10, 1e-12);
   EXPECT_NEAR(r.mean_exit_return, 0.03, 1e-12);

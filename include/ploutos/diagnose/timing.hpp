@@ -52,8 +52,10 @@ struct TimingReport {
   double mean_holding_bars = 0;  // bars from the first buy to the closing sell
   std::string verdict;
   std::vector<TickerTiming> per_ticker;
-  // P&L lost to costs: costs paid / (costs paid + |net P&L of the closed round trips|).
+  // Costs paid over all fills, the net P&L (after costs) of the closed round trips, and the share
+  // of costs: costs / (costs + |closed_pnl|).
   double costs = 0;
+  double closed_pnl = 0;
   double cost_share = 0;
   std::vector<Suggestion> suggestions;  // the losing-trade analysis (suggestions.hpp)
   // Decisions per ticker and market regime (bull/bear/sideways: the benchmark's return over the 63
