@@ -7,6 +7,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -47,7 +48,9 @@ risk::Metrics metrics_from(const nlohmann::json& j) {
   m.calmar = j.at("calmar").get<double>();
   m.max_drawdown = j.at("max_drawdown").get<double>();
   m.win_rate = j.at("win_rate").get<double>();
-  m.profit_factor = j.at("profit_factor").get<double>();
+  // null: no losing trade (+inf, which JSON cannot hold).
+  m.profit_factor =
+      j.at("profit_factor").is_null() ? std::numeric_limits<double>::infinity() : j.at("profit_factor").get<double>();
   m.turnover = j.at("turnover").get<double>();
   m.trades = j.at("trades").get<std::size_t>();
   return m;

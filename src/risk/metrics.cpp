@@ -81,7 +81,9 @@ Metrics compute_metrics(std::span<const double> equity, std::span<const ClosedTr
     m.expectancy = total / static_cast<double>(trades.size());
     m.avg_holding_bars = held / static_cast<double>(trades.size());
   }
-  m.profit_factor = gross_loss > 0 ? gross_profit / gross_loss : 0;
+  m.profit_factor = gross_loss > 0     ? gross_profit / gross_loss
+                    : gross_profit > 0 ? std::numeric_limits<double>::infinity()
+                                       : 0;
   return m;
 }
 

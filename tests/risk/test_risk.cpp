@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "ploutos/risk/metrics.hpp"
+#include "ploutos/risk/metrics_json.hpp"
 #include "ploutos/risk/sizing.hpp"
 #include "ploutos/risk/stops.hpp"
 
@@ -39,6 +40,18 @@ TEST(Stops, TrailingStopFollowsTheHighSeenBefore) {
   const auto fill = evaluate_long_stops(levels, state, 110, 111, 107);
   EXPECT_EQ(fill.reason, StopReason::kTrailingStop);
   EXPECT_DOUBLE_EQ(fill.price, 108);
+}
+
+// Winning trades only: the profit factor is unbounded, not 0 (which reads as "nothing but losses").
+TEST(Metrics, ProfitFactorWithoutALosingTradeIsInfiniteAndNullInJson) {
+  const std::vector<double> equity{100, 105, 110};
+  const std::vector<ClosedTrade> wins{{5, 0.05, 1}, {5, 0.05, 1}};
+  const auto m = compute_metrics(equity, wins, 200, 252);
+  EXPECT_TRUE(std::isinf(m.profit_factor) && m.profit_factor > 0);
+  EXPECT_TRUE(metrics_to_json(m)["profit_factor"].is_null()) << metrics_to_json(m).dump();
+  EXPECT_EQ(compute_metrics(equity, {}, 0, 252).profit_factor, 0.0) << "no trades";
+  const std::vector<ClosedTrade> flat{{0, 0, 1}};
+  EXPECT_EQ(compute_metrics(equity, flat, 100, 252).profit_factor, 0.0) << "no profit";
 }
 
 TEST(Metrics, KnownCurve) {

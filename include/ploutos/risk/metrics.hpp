@@ -22,9 +22,10 @@ struct Metrics {
   double max_drawdown = 0;                // fraction of the running peak, >= 0
   std::size_t max_drawdown_duration = 0;  // bars from a peak to the recovery (or the end)
   double win_rate = 0;                    // winning trades / closed trades
-  double profit_factor = 0;               // gross profit / gross loss (inf-free: 0 without losses and profits)
-  double expectancy = 0;                  // mean pnl per closed trade, USD
-  double turnover = 0;                    // traded notional / mean equity, annualised
+  // Gross profit / gross loss: +inf with profits and no loss (JSON null), 0 without profits.
+  double profit_factor = 0;
+  double expectancy = 0;  // mean pnl per closed trade, USD
+  double turnover = 0;    // traded notional / mean equity, annualised
   std::size_t trades = 0;
   double avg_holding_bars = 0;  // mean bars a closed trade was held
   double exposure = 0;          // mean share of equity in positions (when the caller gives it)

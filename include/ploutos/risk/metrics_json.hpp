@@ -1,5 +1,6 @@
 #pragma once
 // The metrics as JSON, one spelling for every output that reports them (backtests, journals).
+#include <cmath>
 #include <nlohmann/json.hpp>
 
 #include "ploutos/risk/metrics.hpp"
@@ -16,7 +17,9 @@ inline nlohmann::ordered_json metrics_to_json(const Metrics& m) {
           {"max_drawdown", m.max_drawdown},
           {"max_drawdown_duration", m.max_drawdown_duration},
           {"win_rate", m.win_rate},
-          {"profit_factor", m.profit_factor},
+          // +inf (no losing trade) has no JSON number: null.
+          {"profit_factor",
+           std::isfinite(m.profit_factor) ? nlohmann::ordered_json(m.profit_factor) : nlohmann::ordered_json(nullptr)},
           {"expectancy", m.expectancy},
           {"turnover", m.turnover},
           {"trades", m.trades},
