@@ -145,6 +145,9 @@ void add_trade_command(CLI::App& app, Globals& globals) {
       request.seed = config.training.seed;
       request.interval = trading::decision_interval(config);
       request.live = o->live;
+      const bool fetching = config.trading.fetch && !o->no_fetch && data != "synthetic";
+      // A source may publish a bar minutes after it ends: wait for it when fetching, not otherwise.
+      if (fetching) request.data_wait = request.interval == "1d" ? std::chrono::minutes{30} : std::chrono::minutes{10};
       const StopOnSignals signals;  // the cycle in flight finishes, then the loop ends
       request.stop = signals.flag();
       request.meta = {{"model", model}, {"decision_precision", rl::to_string(precision)}};
@@ -189,7 +192,7 @@ void add_trade_command(CLI::App& app, Globals& globals) {
         result = trading::run_broker_session(
             *broker,
             [&]() {
-              if (config.trading.fetch && !o->no_fetch && data != "synthetic") {
+              if (fetching) {
                 auto timeframe = data::parse_timeframe(config.data.interval);
                 if (timeframe == data::Timeframe::k4h) timeframe = data::Timeframe::k1h;
                 const Day today = calendar::nyse().new_york_day(now_utc());

@@ -177,24 +177,49 @@ SessionResult run_broker_session(broker::Broker& broker,
   Trader trader(broker, journal, config, decide);
   trader.reconcile();
   const auto& cal = calendar::nyse();
-  while (!stopping(request)) {
-    const auto clock = broker.clock();  // the broker's clock, never the local one
-    const auto market = load_market();
-    const std::size_t bar = market->last_bar;
+  // Why `market` cannot be decided on at `clock`, or "".
+  const auto stale = [&](const env::MarketData& market, const broker::MarketClock& clock) -> std::string {
+    const std::size_t bar = market.last_bar;
     if (request.interval == "1d") {
-      const Day data_day = market->new_york_day[bar];  // daily bars are stamped with the session date
+      const Day data_day = market.new_york_day[bar];  // daily bars are stamped with the session date
       const Day closed_day = cal.new_york_day(cal.previous_close(clock.now) - std::chrono::seconds{1});
-      if (data_day < closed_day) {
-        throw InputError("the market data ends on " + format_day(data_day) + " but the latest closed session is " +
-                         format_day(closed_day) + ": run `ploutos data fetch` first");
-      }
+      if (data_day < closed_day)
+        return "the market data ends on " + format_day(data_day) + " but the latest closed session is " +
+               format_day(closed_day);
     } else if (clock.is_open) {
       const auto step = request.interval == "4h" ? std::chrono::hours{4} : std::chrono::hours{1};
-      if (market->time[bar] + 2 * step <= clock.now) {
-        throw InputError("the market data ends at " + format_instant(market->time[bar]) +
-                         ", more than one bar ago: run `ploutos data fetch` first");
-      }
+      if (market.time[bar] + 2 * step <= clock.now)
+        return "the market data ends at " + format_instant(market.time[bar]) + ", more than one bar ago";
     }
+    return "";
+  };
+  while (!stopping(request)) {
+    auto clock = broker.clock();  // the broker's clock, never the local one
+    auto market = load_market();
+    // A source publishes a bar some minutes after it ends: a cycle waits for it, loading (and so
+    // fetching) again every data_retry, up to data_wait.
+    const Instant give_up = now_utc() + request.data_wait;
+    for (std::string why = stale(*market, clock); !why.empty(); why = stale(*market, clock)) {
+      if (now_utc() >= give_up) {
+        const auto waited = request.data_wait.count();
+        throw InputError(why +
+                         (waited <= 0 ? ""
+                          : waited < 60
+                              ? " (still after waiting " + std::to_string(waited) + " s for the source)"
+                              : " (still after waiting " + std::to_string(waited / 60) + " min for the source)") +
+                         ": run `ploutos data fetch` first");
+      }
+      spdlog::info("{}: loading again in {} s", why, request.data_retry.count());
+      for (const Instant next = now_utc() + request.data_retry; !stopping(request) && now_utc() < next;)
+        std::this_thread::sleep_for(std::min<std::chrono::nanoseconds>(std::chrono::seconds{1}, next - now_utc()));
+      if (stopping(request)) {
+        result.ended = "stopped by signal";
+        return result;
+      }
+      clock = broker.clock();
+      market = load_market();
+    }
+    const std::size_t bar = market->last_bar;
     const Instant wake = next_decision_time(clock.now, request.interval);
     const bool day_over = cal.new_york_day(wake) != cal.new_york_day(clock.now);
     if (record_cycle(trader, trader.run_cycle(*market, bar), day_over, request, result)) return result;

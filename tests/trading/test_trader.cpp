@@ -714,6 +714,53 @@ TEST(Session, ASecondSessionOnAJournalIsRefusedBeforeItTouchesAnything) {
   fs::remove_all(dir);
 }
 
+// A daily cycle on a real broker waits for the closed session's bar, loading (fetching) again, and
+// gives up with a clear error when the source never publishes it.
+TEST(Session, ADailyCycleWaitsForTheLatestSessionsBar) {
+  const auto m = walk_market(40);  // its last bar: Monday 2020-02-10
+  const auto dir = fresh_dir("data_wait");
+  broker::SimBroker sim(std::make_shared<broker::SimBars>(sim_bars_from(m)), {}, 30);
+  struct AfterTheClose : CountingBroker {
+    using CountingBroker::CountingBroker;
+    broker::MarketClock clock() override {
+      const Instant now = parse_instant("2020-02-10T21:10:00Z");  // 16:10 in New York
+      return {now, false, parse_instant("2020-02-11T14:30:00Z"), parse_instant("2020-02-11T21:00:00Z")};
+    }
+  } broker(sim);
+  SessionRequest request;
+  request.journal_path = (dir / "j.sqlite").string();
+  request.durable = false;
+  request.once = true;
+  request.data_wait = std::chrono::seconds{5};
+  request.data_retry = std::chrono::seconds{1};
+  int loads = 0;
+  auto published_late = [&] {
+    auto loaded = std::make_shared<env::MarketData>(m);
+    if (++loads < 3) loaded->last_bar = m.last_bar - 1;  // Sunday's: the session's bar is not there yet
+    return std::shared_ptr<const env::MarketData>(loaded);
+  };
+  const auto result = run_broker_session(broker, published_late, scripted, test_config(), request);
+  ASSERT_EQ(result.cycles.size(), 1u);
+  EXPECT_EQ(result.cycles[0].decision_time, format_instant(m.time[m.last_bar])) << "decided on the session's bar";
+  EXPECT_EQ(loads, 3);
+  request.journal_path = (dir / "j2.sqlite").string();
+  request.data_wait = std::chrono::seconds{2};
+  auto never = [&] {
+    auto loaded = std::make_shared<env::MarketData>(m);
+    loaded->last_bar = m.last_bar - 1;
+    return std::shared_ptr<const env::MarketData>(loaded);
+  };
+  try {
+    run_broker_session(broker, never, scripted, test_config(), request);
+    ADD_FAILURE() << "decided on stale data";
+  } catch (const InputError& e) {
+    EXPECT_STREQ(e.what(),
+                 "the market data ends on 2020-02-09 but the latest closed session is 2020-02-10 (still after waiting "
+                 "2 s for the source): run `ploutos data fetch` first");
+  }
+  fs::remove_all(dir);
+}
+
 // A journal is one account's record: a session on another broker, or live on a paper journal, is
 // refused before it writes anything, the simulator's state included.
 TEST(Session, AJournalOfAnotherBrokerOrAccountIsRefused) {

@@ -3,6 +3,7 @@
 // synthetic bars, state kept beside the journal so a paper session continues across runs) and the
 // broker session (Alpaca, eToro: NYSE-calendar aligned, deciding after the close on final bars).
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -32,6 +33,11 @@ struct SessionRequest {
   // The account traded. A journal belongs to one broker and one of paper/live: a session of another
   // is refused (InputError) before it touches anything.
   bool live = false;
+  // Real brokers: a cycle whose data are stale (a daily one without the latest closed session, an
+  // intraday one more than a bar behind) loads them again every `data_retry` (the caller's loader
+  // fetches) for up to `data_wait` before it gives up (InputError).
+  std::chrono::seconds data_wait{0};
+  std::chrono::seconds data_retry{60};
   const std::atomic<bool>* stop = nullptr;  // set by SIGINT/SIGTERM: finish the cycle, then return
   std::function<void(const CycleReport&)> on_cycle;
   // Written to the journal's meta at the start (the model's path and precision, ...), so that a
