@@ -10,6 +10,7 @@
 
 #include "ploutos/calendar/nyse.hpp"
 #include "ploutos/core/atomic_file.hpp"
+#include "ploutos/data/fetch.hpp"
 
 namespace ploutos::trading {
 namespace {
@@ -97,6 +98,17 @@ broker::SimBars sim_bars_from(const env::MarketData& m) {
   return b;
 }
 
+Instant latest_bar_end(Instant now, const std::string& interval) {
+  const auto& cal = calendar::nyse();
+  const auto step = interval == "4h" ? std::chrono::hours{4} : std::chrono::hours{1};
+  const Day day = cal.new_york_day(now);
+  if (!cal.is_session(day) || now < cal.session(day).open + step) return cal.previous_close(now);
+  const auto session = cal.session(day);
+  Instant latest = session.open + step;
+  for (Instant end = latest; end <= now && end <= session.close; end += step) latest = end;
+  return now >= session.close ? session.close : latest;
+}
+
 Instant next_decision_time(Instant now, const std::string& interval) {
   const auto& cal = calendar::nyse();
   if (interval == "1d") return cal.next_close(now) + std::chrono::minutes{5};
@@ -177,39 +189,54 @@ SessionResult run_broker_session(broker::Broker& broker,
   Trader trader(broker, journal, config, decide);
   trader.reconcile();
   const auto& cal = calendar::nyse();
-  // Why `market` cannot be decided on at `clock`, or "".
-  const auto stale = [&](const env::MarketData& market, const broker::MarketClock& clock) -> std::string {
+  // Why `market` should not be decided on at `clock` yet: `missing` when its latest bar has ended
+  // but is not in the data, `hard` when the data are too old to decide on at all.
+  struct Staleness {
+    std::string why;
+    bool hard = false;
+  };
+  const auto staleness = [&](const env::MarketData& market, const broker::MarketClock& clock) -> Staleness {
     const std::size_t bar = market.last_bar;
     if (request.interval == "1d") {
       const Day data_day = market.new_york_day[bar];  // daily bars are stamped with the session date
       const Day closed_day = cal.new_york_day(cal.previous_close(clock.now) - std::chrono::seconds{1});
       if (data_day < closed_day)
-        return "the market data ends on " + format_day(data_day) + " but the latest closed session is " +
-               format_day(closed_day);
-    } else if (clock.is_open) {
-      const auto step = request.interval == "4h" ? std::chrono::hours{4} : std::chrono::hours{1};
-      if (market.time[bar] + 2 * step <= clock.now)
-        return "the market data ends at " + format_instant(market.time[bar]) + ", more than one bar ago";
+        return {"the market data ends on " + format_day(data_day) + " but the latest closed session is " +
+                    format_day(closed_day),
+                true};
+      return {};
     }
-    return "";
+    const Instant ended = latest_bar_end(clock.now, request.interval);
+    const Instant data_end = data::bar_end(data::parse_timeframe(request.interval), market.time[bar]);
+    if (data_end >= ended) return {};
+    if (data_end < latest_bar_end(ended - std::chrono::seconds{1}, request.interval))
+      return {
+          "the market data ends at " + format_instant(data_end) + ", more than one bar before " + format_instant(ended),
+          true};
+    return {"the bar that ended at " + format_instant(ended) + " is not in the market data yet", false};
   };
   while (!stopping(request)) {
     auto clock = broker.clock();  // the broker's clock, never the local one
     auto market = load_market();
     // A source publishes a bar some minutes after it ends: a cycle waits for it, loading (and so
-    // fetching) again every data_retry, up to data_wait.
+    // fetching) again every data_retry, up to data_wait; then an intraday cycle decides on the bar
+    // before, a daily one (or data more than a bar behind) stops.
     const Instant give_up = now_utc() + request.data_wait;
-    for (std::string why = stale(*market, clock); !why.empty(); why = stale(*market, clock)) {
+    for (Staleness s = staleness(*market, clock); !s.why.empty(); s = staleness(*market, clock)) {
       if (now_utc() >= give_up) {
+        if (!s.hard) {
+          spdlog::warn("{}: deciding on the bar before", s.why);
+          break;
+        }
         const auto waited = request.data_wait.count();
-        throw InputError(why +
+        throw InputError(s.why +
                          (waited <= 0 ? ""
                           : waited < 60
                               ? " (still after waiting " + std::to_string(waited) + " s for the source)"
                               : " (still after waiting " + std::to_string(waited / 60) + " min for the source)") +
                          ": run `ploutos data fetch` first");
       }
-      spdlog::info("{}: loading again in {} s", why, request.data_retry.count());
+      spdlog::info("{}: loading again in {} s", s.why, request.data_retry.count());
       for (const Instant next = now_utc() + request.data_retry; !stopping(request) && now_utc() < next;)
         std::this_thread::sleep_for(std::min<std::chrono::nanoseconds>(std::chrono::seconds{1}, next - now_utc()));
       if (stopping(request)) {

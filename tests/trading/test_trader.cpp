@@ -683,6 +683,13 @@ TEST(Session, NextDecisionTimeFollowsTheNyseCalendar) {
   EXPECT_EQ(format_instant(next_decision_time(parse_instant("2024-12-02T15:00:00Z"), "4h")), "2024-12-02T18:31:00Z");
   // Before the open on a holiday weekend: the first bar of the next session.
   EXPECT_EQ(format_instant(next_decision_time(parse_instant("2024-11-28T15:00:00Z"), "1h")), "2024-11-29T15:31:00Z");
+  // The latest bar that has ended: within a session, at its close, and before its first bar ends.
+  EXPECT_EQ(format_instant(latest_bar_end(parse_instant("2024-12-02T16:31:00Z"), "1h")), "2024-12-02T16:30:00Z");
+  EXPECT_EQ(format_instant(latest_bar_end(parse_instant("2024-12-02T20:59:00Z"), "1h")), "2024-12-02T20:30:00Z");
+  EXPECT_EQ(format_instant(latest_bar_end(parse_instant("2024-12-02T21:00:30Z"), "1h")), "2024-12-02T21:00:00Z");
+  EXPECT_EQ(format_instant(latest_bar_end(parse_instant("2024-12-02T20:00:00Z"), "4h")), "2024-12-02T18:30:00Z");
+  EXPECT_EQ(format_instant(latest_bar_end(parse_instant("2024-12-02T15:00:00Z"), "1h")), "2024-11-29T18:00:00Z");
+  EXPECT_EQ(format_instant(latest_bar_end(parse_instant("2024-11-30T12:00:00Z"), "1h")), "2024-11-29T18:00:00Z");
 }
 
 // Two sessions on one journal would both trade its cycles and both write the simulated broker's
@@ -757,6 +764,63 @@ TEST(Session, ADailyCycleWaitsForTheLatestSessionsBar) {
     EXPECT_STREQ(e.what(),
                  "the market data ends on 2020-02-09 but the latest closed session is 2020-02-10 (still after waiting "
                  "2 s for the source): run `ploutos data fetch` first");
+  }
+  fs::remove_all(dir);
+}
+
+// An hourly cycle waits for the bar that has just ended too; when the source never publishes it,
+// it decides on the bar before (still within one bar of the clock) rather than stop.
+TEST(Session, AnHourlyCycleWaitsForTheBarThatJustEndedThenDecidesOnTheOneBefore) {
+  auto m = walk_market(7);  // the seven hourly bars of Tuesday 2024-03-05, 09:30 .. 15:30 New York
+  for (std::size_t t = 0; t < 7; ++t) {
+    m.time[t] = parse_instant("2024-03-05T14:30:00Z") + std::chrono::hours{t};
+    m.new_york_day[t] = Day{std::chrono::year{2024} / 3 / 5};
+  }
+  m.last_bar = 3;  // the 12:30 bar, which ended at 13:30 New York
+  const auto dir = fresh_dir("hourly_wait");
+  broker::SimBroker sim(std::make_shared<broker::SimBars>(sim_bars_from(m)), {}, 0);
+  struct AfterTheBar : CountingBroker {
+    using CountingBroker::CountingBroker;
+    broker::MarketClock clock() override {
+      return {parse_instant("2024-03-05T18:31:00Z"), true, parse_instant("2024-03-06T14:30:00Z"),
+              parse_instant("2024-03-05T21:00:00Z")};
+    }
+  } broker(sim);
+  SessionRequest request;
+  request.journal_path = (dir / "j.sqlite").string();
+  request.durable = false;
+  request.once = true;
+  request.interval = "1h";
+  request.data_wait = std::chrono::seconds{3};
+  request.data_retry = std::chrono::seconds{1};
+  int loads = 0;
+  auto load = [&](std::size_t published_from_load) {
+    return [&m, &loads, published_from_load] {
+      auto loaded = std::make_shared<env::MarketData>(m);
+      if (++loads < static_cast<int>(published_from_load)) loaded->last_bar = 2;  // the 12:30 bar is not there yet
+      return std::shared_ptr<const env::MarketData>(loaded);
+    };
+  };
+  auto result = run_broker_session(broker, load(2), scripted, test_config(), request);
+  ASSERT_EQ(result.cycles.size(), 1u);
+  EXPECT_EQ(result.cycles[0].decision_time, "2024-03-05T17:30:00Z") << "the bar that had just ended";
+  EXPECT_EQ(loads, 2);
+  loads = 0;
+  request.journal_path = (dir / "j2.sqlite").string();
+  result = run_broker_session(broker, load(1000), scripted, test_config(), request);
+  ASSERT_EQ(result.cycles.size(), 1u);
+  EXPECT_EQ(result.cycles[0].decision_time, "2024-03-05T16:30:00Z") << "after the wait, the bar before";
+  EXPECT_GE(loads, 3);
+  request.journal_path = (dir / "j3.sqlite").string();
+  request.data_wait = std::chrono::seconds{0};
+  m.last_bar = 1;  // the 10:30 bar: two bars behind
+  try {
+    run_broker_session(broker, load(0), scripted, test_config(), request);
+    ADD_FAILURE() << "decided on data two bars old";
+  } catch (const InputError& e) {
+    EXPECT_STREQ(e.what(),
+                 "the market data ends at 2024-03-05T16:30:00Z, more than one bar before 2024-03-05T18:30:00Z: run "
+                 "`ploutos data fetch` first");
   }
   fs::remove_all(dir);
 }

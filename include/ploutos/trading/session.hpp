@@ -20,6 +20,9 @@ broker::SimBars sim_bars_from(const env::MarketData& market);
 // When the next cycle runs: a minute after the bar in progress at `now` ends (1h and 4h bars start
 // at the session open and the last one ends at the close), or five minutes after the next close (1d).
 Instant next_decision_time(Instant now, const std::string& interval);
+// The end of the latest 1h or 4h bar that has ended at `now` (the session's last ends at the close;
+// before a session's first bar ends, the previous session's close).
+Instant latest_bar_end(Instant now, const std::string& interval);
 
 struct SessionRequest {
   std::string journal_path = "data/journal.sqlite";
@@ -33,9 +36,10 @@ struct SessionRequest {
   // The account traded. A journal belongs to one broker and one of paper/live: a session of another
   // is refused (InputError) before it touches anything.
   bool live = false;
-  // Real brokers: a cycle whose data are stale (a daily one without the latest closed session, an
-  // intraday one more than a bar behind) loads them again every `data_retry` (the caller's loader
-  // fetches) for up to `data_wait` before it gives up (InputError).
+  // Real brokers: a cycle whose data lack the latest bar that has ended loads them again every
+  // `data_retry` (the caller's loader fetches) for up to `data_wait`. Then a daily cycle, or one
+  // whose data are more than a bar behind, gives up (InputError); an intraday one decides on the
+  // bar before.
   std::chrono::seconds data_wait{0};
   std::chrono::seconds data_retry{60};
   const std::atomic<bool>* stop = nullptr;  // set by SIGINT/SIGTERM: finish the cycle, then return
