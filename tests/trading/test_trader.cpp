@@ -82,7 +82,7 @@ class CountingBroker : public broker::Broker {
   }
   std::vector<broker::Order> open_orders() override { return sim_.open_orders(); }
   void cancel(const std::string& id) override { sim_.cancel(id); }
-  broker::MarketClock clock() override { return sim_.clock(); }
+  broker::MarketClock clock() override { return fixed_clock ? *fixed_clock : sim_.clock(); }
   double latest_price(const std::string& s) override { return sim_.latest_price(s); }
   bool supports_brackets() const override { return brackets; }
   std::vector<broker::Order> legs_of(const broker::Order& parent) override { return sim_.legs_of(parent); }
@@ -92,10 +92,22 @@ class CountingBroker : public broker::Broker {
   std::string reject_symbol;  // every order for it is rejected
   int lose_every = 0;
   int submissions = 0;
+  std::optional<broker::MarketClock> fixed_clock;  // a real broker's clock at a chosen moment
 
  private:
   broker::SimBroker& sim_;
 };
+
+// The one-line error with which a real-broker session refuses the market `load` gives it.
+std::string refused(CountingBroker& broker, const std::function<std::shared_ptr<const env::MarketData>()>& load,
+                    const SessionRequest& request) {
+  try {
+    run_broker_session(broker, load, scripted, test_config(), request);
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "(not refused: the session decided)";
+}
 
 struct InjectedCrash {};
 
@@ -727,13 +739,9 @@ TEST(Session, ADailyCycleWaitsForTheLatestSessionsBar) {
   const auto m = walk_market(40);  // its last bar: Monday 2020-02-10
   const auto dir = fresh_dir("data_wait");
   broker::SimBroker sim(std::make_shared<broker::SimBars>(sim_bars_from(m)), {}, 30);
-  struct AfterTheClose : CountingBroker {
-    using CountingBroker::CountingBroker;
-    broker::MarketClock clock() override {
-      const Instant now = parse_instant("2020-02-10T21:10:00Z");  // 16:10 in New York
-      return {now, false, parse_instant("2020-02-11T14:30:00Z"), parse_instant("2020-02-11T21:00:00Z")};
-    }
-  } broker(sim);
+  CountingBroker broker(sim);
+  broker.fixed_clock = {parse_instant("2020-02-10T21:10:00Z"), false,  // 16:10 in New York
+                        parse_instant("2020-02-11T14:30:00Z"), parse_instant("2020-02-11T21:00:00Z")};
   SessionRequest request;
   request.journal_path = (dir / "j.sqlite").string();
   request.durable = false;
@@ -757,14 +765,9 @@ TEST(Session, ADailyCycleWaitsForTheLatestSessionsBar) {
     loaded->last_bar = m.last_bar - 1;
     return std::shared_ptr<const env::MarketData>(loaded);
   };
-  try {
-    run_broker_session(broker, never, scripted, test_config(), request);
-    ADD_FAILURE() << "decided on stale data";
-  } catch (const InputError& e) {
-    EXPECT_STREQ(e.what(),
-                 "the market data ends on 2020-02-09 but the latest closed session is 2020-02-10 (still after waiting "
-                 "2 s for the source): run `ploutos data fetch` first");
-  }
+  EXPECT_EQ(refused(broker, never, request),
+            "the market data ends on 2020-02-09 but the latest closed session is 2020-02-10 (still after waiting 2 s "
+            "for the source): run `ploutos data fetch` first");
   fs::remove_all(dir);
 }
 
@@ -779,13 +782,9 @@ TEST(Session, AnHourlyCycleWaitsForTheBarThatJustEndedThenDecidesOnTheOneBefore)
   m.last_bar = 3;  // the 12:30 bar, which ended at 13:30 New York
   const auto dir = fresh_dir("hourly_wait");
   broker::SimBroker sim(std::make_shared<broker::SimBars>(sim_bars_from(m)), {}, 0);
-  struct AfterTheBar : CountingBroker {
-    using CountingBroker::CountingBroker;
-    broker::MarketClock clock() override {
-      return {parse_instant("2024-03-05T18:31:00Z"), true, parse_instant("2024-03-06T14:30:00Z"),
-              parse_instant("2024-03-05T21:00:00Z")};
-    }
-  } broker(sim);
+  CountingBroker broker(sim);
+  broker.fixed_clock = {parse_instant("2024-03-05T18:31:00Z"), true, parse_instant("2024-03-06T14:30:00Z"),
+                        parse_instant("2024-03-05T21:00:00Z")};
   SessionRequest request;
   request.journal_path = (dir / "j.sqlite").string();
   request.durable = false;
@@ -814,14 +813,10 @@ TEST(Session, AnHourlyCycleWaitsForTheBarThatJustEndedThenDecidesOnTheOneBefore)
   request.journal_path = (dir / "j3.sqlite").string();
   request.data_wait = std::chrono::seconds{0};
   m.last_bar = 1;  // the 10:30 bar: two bars behind
-  try {
-    run_broker_session(broker, load(0), scripted, test_config(), request);
-    ADD_FAILURE() << "decided on data two bars old";
-  } catch (const InputError& e) {
-    EXPECT_STREQ(e.what(),
-                 "the market data ends at 2024-03-05T16:30:00Z, more than one bar before 2024-03-05T18:30:00Z: run "
-                 "`ploutos data fetch` first");
-  }
+  EXPECT_EQ(refused(broker, load(0), request),
+            "the market data ends at 2024-03-05T16:30:00Z, more than one bar before 2024-03-05T18:30:00Z: run "
+            "`ploutos data fetch` first")
+      << "data two bars old";
   fs::remove_all(dir);
 }
 
