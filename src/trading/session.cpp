@@ -19,6 +19,13 @@ bool stopping(const SessionRequest& r) {
   return r.stop != nullptr && r.stop->load();
 }
 
+// Sleeps until `when`, waking each second to see whether the session is asked to stop; false then.
+bool sleep_until(Instant when, const SessionRequest& r) {
+  while (!stopping(r) && now_utc() < when)
+    std::this_thread::sleep_for(std::min<std::chrono::nanoseconds>(std::chrono::seconds{1}, when - now_utc()));
+  return !stopping(r);
+}
+
 // After a cycle: the losing-trade analysis when it closed a trading day, the caller's callback, the
 // record. True when the request's cycle budget (--once, --cycles) is spent; `ended` then says so.
 bool record_cycle(Trader& trader, CycleReport report, bool day_over, const SessionRequest& request,
@@ -237,9 +244,7 @@ SessionResult run_broker_session(broker::Broker& broker,
                          ": run `ploutos data fetch` first");
       }
       spdlog::info("{}: loading again in {} s", s.why, request.data_retry.count());
-      for (const Instant next = now_utc() + request.data_retry; !stopping(request) && now_utc() < next;)
-        std::this_thread::sleep_for(std::min<std::chrono::nanoseconds>(std::chrono::seconds{1}, next - now_utc()));
-      if (stopping(request)) {
+      if (!sleep_until(now_utc() + request.data_retry, request)) {
         result.ended = "stopped by signal";
         return result;
       }
@@ -251,7 +256,7 @@ SessionResult run_broker_session(broker::Broker& broker,
     const bool day_over = cal.new_york_day(wake) != cal.new_york_day(clock.now);
     if (record_cycle(trader, trader.run_cycle(*market, bar), day_over, request, result)) return result;
     spdlog::info("next cycle after {}", format_instant(wake));
-    while (!stopping(request) && now_utc() < wake) std::this_thread::sleep_for(std::chrono::seconds{1});
+    sleep_until(wake, request);
   }
   result.ended = "stopped by signal";
   return result;

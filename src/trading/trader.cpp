@@ -23,6 +23,12 @@ namespace {
 
 constexpr double kEpsilon = 1e-6;
 
+// The earliest a journaled order can have reached the broker: when its intent was journaled, less
+// five minutes for the skew between our clock and the broker's (recover() matches from there).
+Instant sent_after(const JournalOrder& o) {
+  return parse_instant(o.created_at) - std::chrono::minutes{5};
+}
+
 bool same_quantity(double a, double b) {
   return std::abs(a - b) <= kEpsilon * std::max(1.0, std::abs(b));
 }
@@ -102,8 +108,7 @@ bool Trader::brackets() const {
 void Trader::settle(const JournalOrder& o) {
   if (o.state == kIntended) {
     // Sent or not? Only the broker knows: a crash or a lost response can fall between the two.
-    const auto since = parse_instant(o.created_at) - std::chrono::minutes{5};
-    if (const auto found = broker_.recover(request_of(o), since, known_broker_ids())) {
+    if (const auto found = broker_.recover(request_of(o), sent_after(o), known_broker_ids())) {
       apply(o, *found);
       journal_.record_response(o.client_order_id, "recovered after restart: " + std::string(to_string(found->status)));
     } else {
@@ -114,7 +119,7 @@ void Trader::settle(const JournalOrder& o) {
   auto b = broker_.order_by_client_id(o.client_order_id);
   // A broker without client order ids (eToro) forgets an order it had not executed when it
   // restarts; what it holds now may show it.
-  if (!b) b = broker_.recover(request_of(o), parse_instant(o.created_at) - std::chrono::minutes{5}, known_broker_ids());
+  if (!b) b = broker_.recover(request_of(o), sent_after(o), known_broker_ids());
   if (!b) {
     throw ReconciliationError("order " + o.client_order_id + " (" + o.symbol + ", broker id " + o.broker_order_id +
                               ") is in the journal as " + o.state + " but unknown to " + broker_.name());
@@ -237,9 +242,7 @@ Trader::Sent Trader::send(const JournalOrder& o, const broker::OrderRequest& r, 
     }
     // Unknown outcome: the broker may have accepted it. Look before anything else.
     journal_.record_response(o.client_order_id, std::string("no answer: ") + e.what());
-    if (const auto found =
-            broker_.recover(r, parse_instant(journal_.order(o.client_order_id)->created_at) - std::chrono::minutes{5},
-                            known_broker_ids())) {
+    if (const auto found = broker_.recover(r, sent_after(*journal_.order(o.client_order_id)), known_broker_ids())) {
       apply(o, *found);
       ++report.orders_recovered;
       ++report.orders_sent;
