@@ -118,6 +118,40 @@ TEST(SimBroker, PartialFillsTakeAShareOfEachBarsVolume) {
   EXPECT_NEAR(sim.positions()[0].quantity, 25, 1e-9);
 }
 
+// A stop that the bar's volume let fill only partly was triggered: its rest is a market order and
+// fills at the next opens, even when the price is back above the stop.
+TEST(SimBroker, APartlyFilledStopKeepsSellingAtTheOpens) {
+  auto m = test::flat_market(1, 6, 100.0);
+  test::set_bar(m, 1, 0, 100, 101, 99, 100);
+  test::set_bar(m, 2, 0, 97, 98, 94, 96);     // touches the stop at 95
+  test::set_bar(m, 3, 0, 99, 100, 98, 99.5);  // back above it
+  test::set_bar(m, 4, 0, 101, 102, 100, 101);
+  auto b = std::make_shared<SimBars>(trading::sim_bars_from(m));
+  SimOptions options;
+  options.costs.slippage_model = "none";
+  options.costs.spread_bps = 0;
+  options.costs.impact_coefficient = 0;
+  options.max_volume_share = 0.00001;  // 10 shares of a 1e6 bar
+  SimBroker sim(b, options, 0);
+  sim.set_position("T0", 25, 100);
+  OrderRequest stop = market("stop", Side::kSell, 25);
+  stop.type = OrderType::kStop;
+  stop.stop_price = 95;
+  stop.time_in_force = "gtc";
+  sim.submit(stop);
+  sim.advance();  // bar 1 stays above the stop
+  EXPECT_EQ(sim.order_by_client_id("stop")->filled_quantity, 0.0);
+  sim.advance();  // bar 2: triggered, 10 sold at the stop
+  EXPECT_NEAR(sim.order_by_client_id("stop")->filled_quantity, 10, 1e-9);
+  EXPECT_DOUBLE_EQ(sim.order_by_client_id("stop")->filled_avg_price, 95.0);
+  sim.advance();  // bar 3: 10 more at its open
+  sim.advance();  // bar 4: the last 5
+  const auto done = *sim.order_by_client_id("stop");
+  EXPECT_EQ(done.status, OrderStatus::kFilled);
+  EXPECT_NEAR(done.filled_avg_price, (10 * 95.0 + 10 * 99.0 + 5 * 101.0) / 25, 1e-9);
+  EXPECT_TRUE(sim.positions().empty());
+}
+
 // A bar a symbol did not trade (a halt, a gap in the data: the market holds its last close there)
 // fills nothing at that stale price. A day order dies with it, as at a real broker (and as the
 // environment refuses a trade whose fill bar cannot trade); a GTC order waits for the next real bar.
