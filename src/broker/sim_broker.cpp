@@ -290,9 +290,8 @@ bool SimBroker::try_fill(Order& o) {
   if (o.type == OrderType::kLimit) {
     if (buy ? low > trigger : high < trigger) return false;
     reference = buy ? std::min(open, trigger) : std::max(open, trigger);
-  } else if (o.type == OrderType::kStop && o.filled_quantity > 0) {
-    // Triggered on an earlier bar: a stop is a market order from then on, its rest fills at the open.
-  } else if (o.type == OrderType::kStop) {
+  } else if (o.type == OrderType::kStop && o.filled_quantity == 0) {
+    // A stop that filled in part was triggered: a market order from then on, its rest at the open.
     if (buy ? high < trigger : low > trigger) return false;
     reference = buy ? std::max(open, trigger) : std::min(open, trigger);
   }

@@ -25,6 +25,15 @@ OrderRequest market(const std::string& cid, Side side, double q, const std::stri
   return r;
 }
 
+// No slippage, spread or impact: fills at the reference price, so a test can name it.
+SimOptions frictionless() {
+  SimOptions options;
+  options.costs.slippage_model = "none";
+  options.costs.spread_bps = 0;
+  options.costs.impact_coefficient = 0;
+  return options;
+}
+
 TEST(SimBroker, MarketOrderFillsAtTheNextOpenThroughTheCostModel) {
   auto b = bars();
   SimOptions options;
@@ -52,10 +61,7 @@ TEST(SimBroker, LimitAndStopOrdersFillWhenTouchedAndAtTheOpenOnAGap) {
   test::set_bar(m, 2, 0, 90, 92, 88, 91);  // gaps down through the stop
   test::set_bar(m, 3, 0, 91, 95, 90, 94);
   auto b = std::make_shared<SimBars>(trading::sim_bars_from(m));
-  SimOptions options;
-  options.costs.slippage_model = "none";
-  options.costs.spread_bps = 0;
-  options.costs.impact_coefficient = 0;
+  SimOptions options = frictionless();
   SimBroker sim(b, options, 0);
   sim.submit(market("buy", Side::kBuy, 10));
   sim.advance();  // bar 1: bought at 100
@@ -84,10 +90,7 @@ TEST(SimBroker, BracketLegsAreOneCancelsOtherAndTheStopWinsABarThatTouchesBoth) 
   test::set_bar(m, 1, 0, 100, 100.5, 99.5, 100);
   test::set_bar(m, 2, 0, 100, 111, 89, 100);  // touches both legs
   auto b = std::make_shared<SimBars>(trading::sim_bars_from(m));
-  SimOptions options;
-  options.costs.slippage_model = "none";
-  options.costs.spread_bps = 0;
-  options.costs.impact_coefficient = 0;
+  SimOptions options = frictionless();
   SimBroker sim(b, options, 0);
   OrderRequest r = market("br", Side::kBuy, 10);
   r.take_profit_price = 110;
@@ -127,10 +130,7 @@ TEST(SimBroker, APartlyFilledStopKeepsSellingAtTheOpens) {
   test::set_bar(m, 3, 0, 99, 100, 98, 99.5);  // back above it
   test::set_bar(m, 4, 0, 101, 102, 100, 101);
   auto b = std::make_shared<SimBars>(trading::sim_bars_from(m));
-  SimOptions options;
-  options.costs.slippage_model = "none";
-  options.costs.spread_bps = 0;
-  options.costs.impact_coefficient = 0;
+  SimOptions options = frictionless();
   options.max_volume_share = 0.00001;  // 10 shares of a 1e6 bar
   SimBroker sim(b, options, 0);
   sim.set_position("T0", 25, 100);
