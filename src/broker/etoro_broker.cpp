@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <exception>
 #include <limits>
 #include <nlohmann/json.hpp>
 
@@ -251,10 +252,6 @@ Order EtoroBroker::submit(const OrderRequest& r) {
   if (r.type != OrderType::kMarket)
     throw BrokerError(BrokerError::Kind::kRejected, "etoro: only market orders are supported by this adapter");
   const int instrument = instrument_id(r.symbol);
-  Order o;
-  o.client_order_id = r.client_order_id;
-  o.symbol = r.symbol;
-  o.side = r.side;
   if (r.side == Side::kBuy) {
     // By units when the request has a quantity, else by amount (USD).
     const bool by_units = r.quantity > 0;
@@ -278,6 +275,10 @@ Order EtoroBroker::submit(const OrderRequest& r) {
     // when it shows (eToro may execute an open later than it answers).
     if (auto found = match_open(r, before, known)) return *found;
     pending_[r.client_order_id] = {r, before, known};
+    Order o;
+    o.client_order_id = r.client_order_id;
+    o.symbol = r.symbol;
+    o.side = r.side;
     o.id = reading_reply("etoro open", [&] {
       const auto j = parse(resp, "open");
       const Json* order = field(j, {"orderForOpen", "OrderForOpen"});
@@ -289,9 +290,6 @@ Order EtoroBroker::submit(const OrderRequest& r) {
     return o;
   }
   // A sell closes positions of the instrument, oldest first, the last one partly when needed.
-  double left = r.quantity;
-  double proceeds = 0;
-  const double rate = latest_price(r.symbol);
   std::vector<EtoroPosition> held;
   for (const auto& p : portfolio()) {
     if (p.instrument == instrument && p.is_buy) held.push_back(p);
@@ -302,7 +300,11 @@ Order EtoroBroker::submit(const OrderRequest& r) {
   if (units_held + 1e-9 < r.quantity)
     throw BrokerError(BrokerError::Kind::kRejected, "etoro: sell of " + std::to_string(r.quantity) + " " + r.symbol +
                                                         " but only " + std::to_string(units_held) + " units held");
-  bool stopped = false;
+  ClosePlan& plan = closing_[r.client_order_id];
+  plan = {r, latest_price(r.symbol), {}};
+  for (const auto& p : held) plan.units_before[p.id] = p.units;
+  double left = r.quantity;
+  std::string closed_ids;
   for (const auto& p : held) {
     if (left <= 1e-9) break;
     const double units = std::min(left, p.units);
@@ -312,25 +314,64 @@ Order EtoroBroker::submit(const OrderRequest& r) {
       const auto resp = call("POST", path(options_.routes.close_position, p.id), json_text(body), false);
       if (!ok(resp)) fail(resp, "close position " + p.id);
     } catch (const BrokerError& e) {
-      if (o.id.empty()) throw;  // nothing closed: the sell failed as a whole
-      // Positions already closed are sold: the order ends with them, so the journal holds what
-      // the account does. (A close whose answer was lost but which went through shows as a
-      // difference at the next reconciliation.)
-      o.reject_reason = "closed " + std::to_string(r.quantity - left) + " of " + std::to_string(r.quantity) +
-                        " units; then " + e.what();
-      stopped = true;
-      break;
+      const std::exception_ptr failure = std::current_exception();
+      // What went through, the failed close included when only its answer was lost: the portfolio
+      // says. When it cannot be read either, the closes answered stand; with none, the sell fails
+      // as a whole (unknown outcome: the trader's recover() reads the portfolio again).
+      std::optional<Order> done;
+      try {
+        done = closed_so_far(plan);
+      } catch (const BrokerError&) {
+        if (closed_ids.empty()) std::rethrow_exception(failure);
+        done = closed_order(plan, r.quantity - left, closed_ids);
+      }
+      if (!done) std::rethrow_exception(failure);
+      if (done->status != OrderStatus::kFilled) done->reject_reason += "; then " + std::string(e.what());
+      submitted_[r.client_order_id] = *done;
+      return *done;
     }
     left -= units;
-    proceeds += units * rate;
-    o.id = o.id.empty() ? "close:" + p.id : o.id + "+" + p.id;
+    closed_ids += (closed_ids.empty() ? "close:" : "+") + p.id;
   }
+  const Order done = closed_order(plan, r.quantity - left, closed_ids);
+  submitted_[r.client_order_id] = done;
+  return done;
+}
+
+std::optional<Order> EtoroBroker::closed_so_far(const ClosePlan& plan) {
+  std::map<std::string, double> now;
+  for (const auto& p : portfolio()) now[p.id] = p.units;
+  double closed = 0;
+  std::string ids;
+  for (const auto& [id, before] : plan.units_before) {
+    const auto it = now.find(id);
+    const double gone = before - (it == now.end() ? 0.0 : it->second);
+    if (gone <= 1e-9) continue;
+    closed += gone;
+    ids += (ids.empty() ? "close:" : "+") + id;
+  }
+  if (closed <= 1e-9) return std::nullopt;
+  return closed_order(plan, std::min(closed, plan.request.quantity), ids);
+}
+
+Order EtoroBroker::closed_order(const ClosePlan& plan, double units, const std::string& id) const {
+  const OrderRequest& r = plan.request;
+  Order o;
+  o.id = id;
+  o.client_order_id = r.client_order_id;
+  o.symbol = r.symbol;
+  o.side = Side::kSell;
   o.quantity = r.quantity;
-  o.filled_quantity = r.quantity - left;
-  // eToro's close response carries no fill price (uncertain): the current rate stands in.
-  o.filled_avg_price = o.filled_quantity > 0 ? proceeds / o.filled_quantity : 0;
-  o.status = stopped ? OrderStatus::kCanceled : OrderStatus::kFilled;
-  submitted_[r.client_order_id] = o;
+  o.filled_quantity = units;
+  // eToro's close response carries no fill price (uncertain): the rate before the closes stands in.
+  o.filled_avg_price = units > 0 ? plan.rate : 0;
+  if (units >= r.quantity - 1e-9 * std::max(1.0, r.quantity)) {
+    o.status = OrderStatus::kFilled;
+  } else {
+    // The order ends with what it closed, so the journal holds what the account does.
+    o.status = OrderStatus::kCanceled;
+    o.reject_reason = "closed " + std::to_string(units) + " of " + std::to_string(r.quantity) + " units";
+  }
   return o;
 }
 
@@ -348,8 +389,16 @@ std::optional<Order> EtoroBroker::order_by_client_id(const std::string& cid) {
 std::optional<Order> EtoroBroker::recover(const OrderRequest& r, Instant sent_after,
                                           const std::set<std::string>& known_ids) {
   if (submitted_.count(r.client_order_id)) return order_by_client_id(r.client_order_id);
-  if (r.side != Side::kBuy) return std::nullopt;  // a close leaves no record to match: reconciliation decides
-  return match_open(r, sent_after, known_ids);
+  if (r.side == Side::kBuy) return match_open(r, sent_after, known_ids);
+  // A close leaves no record at eToro: this process compares the portfolio with what it held
+  // before the closes; a restarted one knows nothing of them, and reconciliation decides.
+  if (const auto it = closing_.find(r.client_order_id); it != closing_.end()) {
+    if (auto done = closed_so_far(it->second)) {
+      submitted_[r.client_order_id] = *done;
+      return done;
+    }
+  }
+  return std::nullopt;
 }
 
 std::optional<Order> EtoroBroker::match_open(const OrderRequest& r, Instant sent_after,

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
+#include <utility>
 
 #include "../env/market_fixture.hpp"
 #include "../support/fake_server.hpp"
@@ -33,6 +34,10 @@ struct FakeEtoro {
   int fail_429 = 0, fail_500 = 0;
   bool slow_open = false, reject_open = false, bad_headers = false;
   int closes_before_failing = -1;      // >= 0: closes answered before every further one gets a 500
+  int closes = 0;                      // closes done
+  int lose_close_answer = 0;           // > 0: the close that many from now answers after the timeout
+  int fail_portfolio_after_close = 0;  // portfolio reads that get a 500 after the lost answer
+  int portfolio_500s = 0;
   bool hold_opens = false;             // accepted opens stay out of the portfolio until release()
   std::map<std::string, Json> held;    // by position id
   std::vector<std::string> looked_up;  // instrumentIds of each instruments request
@@ -126,31 +131,43 @@ struct FakeEtoro {
     s.Post(R"(/api/v1/trading/execution/demo/market-close-orders/positions/(\d+))",
            [this, guard](const httplib::Request& req, httplib::Response& res) {
              if (!guard(req, res)) return;
-             std::lock_guard lock(mutex);
-             if (closes_before_failing == 0) {
-               res.status = 500;
-               return;
+             bool late = false;
+             {
+               std::lock_guard lock(mutex);
+               if (closes_before_failing == 0) {
+                 res.status = 500;
+                 return;
+               }
+               if (closes_before_failing > 0) --closes_before_failing;
+               const auto it = positions.find(req.matches[1]);
+               if (it == positions.end()) {
+                 res.status = 404;
+                 return;
+               }
+               const Json body = Json::parse(req.body);
+               const double units = it->second["units"].get<double>();
+               const double cut = body.contains("UnitsToDeduct") ? body["UnitsToDeduct"].get<double>() : units;
+               credit += cut * 189.9;
+               if (cut >= units - 1e-9) {
+                 positions.erase(it);
+               } else {
+                 it->second["units"] = units - cut;
+               }
+               ++closes;
+               late = lose_close_answer > 0 && --lose_close_answer == 0;
+               if (late) portfolio_500s = std::exchange(fail_portfolio_after_close, 0);
+               res.set_content(R"({"token":"ok"})", "application/json");
              }
-             if (closes_before_failing > 0) --closes_before_failing;
-             const auto it = positions.find(req.matches[1]);
-             if (it == positions.end()) {
-               res.status = 404;
-               return;
-             }
-             const Json body = Json::parse(req.body);
-             const double units = it->second["units"].get<double>();
-             const double cut = body.contains("UnitsToDeduct") ? body["UnitsToDeduct"].get<double>() : units;
-             credit += cut * 189.9;
-             if (cut >= units - 1e-9) {
-               positions.erase(it);
-             } else {
-               it->second["units"] = units - cut;
-             }
-             res.set_content(R"({"token":"ok"})", "application/json");
+             if (late) std::this_thread::sleep_for(std::chrono::milliseconds(1500));
            });
     s.Get("/api/v1/trading/info/demo/portfolio", [this, guard](const httplib::Request& req, httplib::Response& res) {
       if (!guard(req, res)) return;
       std::lock_guard lock(mutex);
+      if (portfolio_500s > 0) {
+        --portfolio_500s;
+        res.status = 500;
+        return;
+      }
       Json ps = Json::array();
       for (const auto& [id, p] : positions) ps.push_back(p);
       res.set_content(Json{{"clientPortfolio", {{"credit", credit}, {"positions", ps}}}}.dump(), "application/json");
@@ -288,6 +305,35 @@ TEST(EtoroBroker, ASellThatFailsAfterClosingSomePositionsEndsWithWhatItClosed) {
   f.closes_before_failing = 0;
   EXPECT_THROW(e->submit(order("s2", Side::kSell, 5)), BrokerError) << "nothing closed: the sell failed";
   EXPECT_DOUBLE_EQ(e->positions().front().quantity, 5);
+}
+
+TEST(EtoroBroker, ALostCloseAnswerIsReadFromThePortfolioNotSentAgain) {
+  FakeEtoro f;
+  auto e = client(f);
+  e->submit(order("b1", Side::kBuy, 10));
+  e->submit(order("b2", Side::kBuy, 5));
+  f.lose_close_answer = 2;  // the second position's close goes through; its answer times out
+  const auto sold = e->submit(order("s1", Side::kSell, 12));
+  EXPECT_EQ(sold.status, OrderStatus::kFilled) << sold.reject_reason;
+  EXPECT_DOUBLE_EQ(sold.filled_quantity, 12);
+  EXPECT_EQ(f.closes, 2);
+  EXPECT_DOUBLE_EQ(e->positions().front().quantity, 3);
+
+  // The first close's answer lost and the portfolio unreadable just after: unknown, then read back.
+  f.lose_close_answer = 1;
+  f.fail_portfolio_after_close = 1;
+  const Instant before = now_utc() - std::chrono::seconds{2};
+  EXPECT_THROW(e->submit(order("s2", Side::kSell, 3)), BrokerError);
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));  // the late answer ends
+  const auto found = e->recover(order("s2", Side::kSell, 3), before, {});
+  ASSERT_TRUE(found) << "this process knows what it held before the close";
+  EXPECT_EQ(found->status, OrderStatus::kFilled);
+  EXPECT_DOUBLE_EQ(found->filled_quantity, 3);
+  EXPECT_EQ(f.closes, 3) << "recovering closed nothing more";
+  EXPECT_TRUE(e->positions().empty());
+  EXPECT_EQ(e->order_by_client_id("s2")->status, OrderStatus::kFilled);
+  // A restarted process knows nothing of its closes: reconciliation decides.
+  EXPECT_FALSE(client(f)->recover(order("s2", Side::kSell, 3), before, {}));
 }
 
 TEST(EtoroBroker, FaultsAreTransientOrRejected) {
@@ -444,6 +490,25 @@ TEST_F(EtoroTrading, AnOpenThePortfolioShowsLaterIsSettledWhenItShows) {
   for (const auto& o : restarted.journal.orders()) EXPECT_EQ(o.state, "filled") << o.client_order_id;
   EXPECT_NEAR(restarted.journal.positions().at("AAPL"), restarted.broker->positions().front().quantity, 1e-9);
   EXPECT_EQ(f.opens.size(), restarted.journal.orders().size()) << "each order opened once";
+}
+
+TEST_F(EtoroTrading, ASellWhoseAnswerWasLostIsJournaledAsThePortfolioShowsIt) {
+  auto broker = client(f);
+  trading::Journal journal((dir / "j.sqlite").string(), false);
+  std::int32_t action = env::kBuy;
+  trading::Trader trader(*broker, journal, Session::config(),
+                         [&action](const env::MarketData&, std::size_t, std::span<const double>,
+                                   const env::PortfolioState&, std::span<std::int32_t> a) { a[0] = action; });
+  trader.run_cycle(m, 0);
+  action = env::kSell;
+  f.lose_close_answer = 1;
+  trader.run_cycle(m, 1);
+  const auto sell = journal.orders().back();
+  EXPECT_EQ(sell.side, Side::kSell);
+  EXPECT_EQ(sell.state, "filled");
+  EXPECT_NO_THROW(trader.run_cycle(m, 2)) << "the journal holds what the portfolio does";
+  EXPECT_TRUE(broker->positions().empty());
+  EXPECT_EQ(f.closes, 1) << "closed once";
 }
 
 }  // namespace

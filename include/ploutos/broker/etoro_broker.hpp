@@ -76,6 +76,12 @@ class EtoroBroker : public Broker {
     Instant sent_after{};
     std::set<std::string> known;  // position ids held before it was sent
   };
+  // A sell's closes: the instrument's long positions (id -> units) before the first was sent.
+  struct ClosePlan {
+    OrderRequest request;
+    double rate = 0;  // the mid rate before the closes: the fill price (eToro answers none)
+    std::map<std::string, double> units_before;
+  };
   // Every position in it has a symbol in instruments_ afterwards (a restarted trader knows none).
   std::vector<EtoroPosition> portfolio(double* credit = nullptr);
   void learn_symbols(const std::vector<EtoroPosition>& held);
@@ -83,6 +89,9 @@ class EtoroBroker : public Broker {
   std::map<int, double> rates(const std::vector<int>& instruments, bool every_one = true);
   std::optional<Order> match_open(const OrderRequest& request, Instant sent_after,
                                   const std::set<std::string>& known_ids);
+  // The sell as far as the portfolio shows it went through; nullopt when nothing closed.
+  std::optional<Order> closed_so_far(const ClosePlan& plan);
+  Order closed_order(const ClosePlan& plan, double units, const std::string& id) const;
   std::string path(std::string route, const std::string& id = "") const;
   // Opens and closes are not idempotent: the HTTP client must not repeat one that may have arrived.
   HttpResponse call(const std::string& method, const std::string& path, const std::string& body = "",
@@ -94,6 +103,7 @@ class EtoroBroker : public Broker {
   std::map<std::string, int> instruments_;      // symbol -> instrument id
   std::map<std::string, Order> submitted_;      // by client order id, this process only
   std::map<std::string, PendingOpen> pending_;  // by client order id
+  std::map<std::string, ClosePlan> closing_;    // by client order id, this process only
   std::uint64_t request_counter_ = 0;
 };
 
