@@ -149,7 +149,7 @@ std::string EtoroBroker::symbol_of(int instrument) const {
   return "etoro:" + std::to_string(instrument);
 }
 
-std::vector<EtoroBroker::EtoroPosition> EtoroBroker::portfolio(double* credit) {
+std::vector<EtoroBroker::EtoroPosition> EtoroBroker::portfolio(double* credit, std::vector<WaitingOpen>* waiting) {
   const auto r = call("GET", path(options_.routes.portfolio));
   if (!ok(r)) fail(r, "portfolio");
   auto held = reading_reply("etoro portfolio", [&] {
@@ -173,6 +173,23 @@ std::vector<EtoroBroker::EtoroPosition> EtoroBroker::portfolio(double* credit) {
         const std::string opened = str(p, {"openDateTime", "OpenDateTime"});
         if (!opened.empty()) e.opened = parse_instant(opened);
         out.push_back(e);
+      }
+    }
+    if (waiting == nullptr) return out;
+    if (const Json* os = field(*root, {"ordersForOpen", "OrdersForOpen"}); os != nullptr && os->is_array()) {
+      for (const auto& x : *os) {
+        WaitingOpen w;
+        w.id = str(x, {"orderId", "orderID", "OrderID"});
+        w.instrument = id_num(x, {"instrumentId", "instrumentID", "InstrumentID"});
+        const Json* buy = field(x, {"isBuy", "IsBuy"});
+        if (buy != nullptr && !buy->is_boolean())
+          throw BrokerError(BrokerError::Kind::kProtocol, "etoro portfolio: an order's isBuy is not true or false");
+        w.is_buy = buy == nullptr || buy->get<bool>();
+        w.units = num(x, {"amountInUnits", "AmountInUnits", "units"});
+        w.amount = num(x, {"amount", "Amount"});
+        const std::string opened = str(x, {"openDateTime", "OpenDateTime"});
+        if (!opened.empty()) w.opened = parse_instant(opened);
+        waiting->push_back(w);
       }
     }
     return out;
@@ -377,10 +394,9 @@ Order EtoroBroker::closed_order(const ClosePlan& plan, double units, const std::
 
 std::optional<Order> EtoroBroker::order_by_client_id(const std::string& cid) {
   if (const auto it = pending_.find(cid); it != pending_.end()) {
-    if (auto found = match_open(it->second.request, it->second.sent_after, it->second.known)) {
-      pending_.erase(it);
-      return found;
-    }
+    auto found = match_open(it->second.request, it->second.sent_after, it->second.known);
+    if (found && found->status == OrderStatus::kFilled) pending_.erase(cid);
+    if (found) return found;
   }
   if (const auto it = submitted_.find(cid); it != submitted_.end()) return it->second;
   return std::nullopt;
@@ -408,13 +424,16 @@ std::optional<Order> EtoroBroker::match_open(const OrderRequest& r, Instant sent
     if (cid != r.client_order_id) claimed.insert(o.id);
   }
   const int instrument = instrument_id(r.symbol);
-  for (const auto& p : portfolio()) {
+  const auto same_size = [&r](double units, double amount) {
+    return r.quantity > 0 ? std::abs(units - r.quantity) <= 1e-6 * std::max(1.0, r.quantity)
+                          : std::abs(amount - r.notional) <= 0.01 * r.notional;
+  };
+  std::vector<WaitingOpen> waiting;
+  for (const auto& p : portfolio(nullptr, &waiting)) {
     const std::string id = "position:" + p.id;
     const bool ours = known_ids.count(p.id) || known_ids.count(id) || claimed.count(id);
     if (ours || p.instrument != instrument || !p.is_buy || p.opened < sent_after) continue;
-    const bool same_size = r.quantity > 0 ? std::abs(p.units - r.quantity) <= 1e-6 * std::max(1.0, r.quantity)
-                                          : std::abs(p.amount - r.notional) <= 0.01 * r.notional;
-    if (!same_size) continue;
+    if (!same_size(p.units, p.amount)) continue;
     Order o;
     o.id = id;
     o.client_order_id = r.client_order_id;
@@ -423,6 +442,24 @@ std::optional<Order> EtoroBroker::match_open(const OrderRequest& r, Instant sent
     o.status = OrderStatus::kFilled;
     o.quantity = o.filled_quantity = p.units;
     o.filled_avg_price = p.open_rate;
+    submitted_[r.client_order_id] = o;
+    return o;
+  }
+  // Accepted, not executed yet: eToro holds an open placed while the market is closed until it
+  // opens. The order is live (matched again on every lookup until its position shows).
+  for (const auto& w : waiting) {
+    const std::string id = "order:" + w.id;
+    const bool ours = known_ids.count(id) || claimed.count(id);
+    if (ours || w.instrument != instrument || !w.is_buy || w.opened < sent_after || !same_size(w.units, w.amount))
+      continue;
+    Order o;
+    o.id = id;
+    o.client_order_id = r.client_order_id;
+    o.symbol = r.symbol;
+    o.side = Side::kBuy;
+    o.status = OrderStatus::kNew;
+    o.quantity = r.quantity;
+    if (!pending_.count(r.client_order_id)) pending_.emplace(r.client_order_id, PendingOpen{r, sent_after, known_ids});
     submitted_[r.client_order_id] = o;
     return o;
   }

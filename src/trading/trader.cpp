@@ -93,10 +93,10 @@ std::string client_order_id(const std::string& run_id, Instant t, const std::str
 Trader::Trader(broker::Broker& broker, Journal& journal, TraderConfig config, DecideFn decide)
     : broker_(broker), journal_(journal), config_(std::move(config)), decide_(std::move(decide)) {}
 
-std::set<std::string> Trader::known_broker_ids() const {
+std::set<std::string> Trader::known_broker_ids(const std::string& except) const {
   std::set<std::string> ids;
   for (const auto& o : journal_.orders()) {
-    if (!o.broker_order_id.empty()) ids.insert(o.broker_order_id);
+    if (!o.broker_order_id.empty() && o.client_order_id != except) ids.insert(o.broker_order_id);
   }
   return ids;
 }
@@ -108,7 +108,7 @@ bool Trader::brackets() const {
 void Trader::settle(const JournalOrder& o) {
   if (o.state == kIntended) {
     // Sent or not? Only the broker knows: a crash or a lost response can fall between the two.
-    if (const auto found = broker_.recover(request_of(o), sent_after(o), known_broker_ids())) {
+    if (const auto found = broker_.recover(request_of(o), sent_after(o), known_broker_ids(o.client_order_id))) {
       apply(o, *found);
       journal_.record_response(o.client_order_id, "recovered after restart: " + std::string(to_string(found->status)));
     } else {
@@ -119,7 +119,7 @@ void Trader::settle(const JournalOrder& o) {
   auto b = broker_.order_by_client_id(o.client_order_id);
   // A broker without client order ids (eToro) forgets an order it had not executed when it
   // restarts; what it holds now may show it.
-  if (!b) b = broker_.recover(request_of(o), sent_after(o), known_broker_ids());
+  if (!b) b = broker_.recover(request_of(o), sent_after(o), known_broker_ids(o.client_order_id));
   if (!b) {
     throw ReconciliationError("order " + o.client_order_id + " (" + o.symbol + ", broker id " + o.broker_order_id +
                               ") is in the journal as " + o.state + " but unknown to " + broker_.name());
@@ -242,7 +242,8 @@ Trader::Sent Trader::send(const JournalOrder& o, const broker::OrderRequest& r, 
     }
     // Unknown outcome: the broker may have accepted it. Look before anything else.
     journal_.record_response(o.client_order_id, std::string("no answer: ") + e.what());
-    if (const auto found = broker_.recover(r, sent_after(*journal_.order(o.client_order_id)), known_broker_ids())) {
+    if (const auto found = broker_.recover(r, sent_after(*journal_.order(o.client_order_id)),
+                                             known_broker_ids(o.client_order_id))) {
       apply(o, *found);
       ++report.orders_recovered;
       ++report.orders_sent;

@@ -38,13 +38,17 @@ struct FakeEtoro {
   int lose_close_answer = 0;           // > 0: the close that many from now answers after the timeout
   int fail_portfolio_after_close = 0;  // portfolio reads that get a 500 after the lost answer
   int portfolio_500s = 0;
-  bool hold_opens = false;             // accepted opens stay out of the portfolio until release()
-  std::map<std::string, Json> held;    // by position id
+  bool hold_opens = false;              // accepted opens stay out of the positions until release()
+  bool list_held = true;                // held opens show as the portfolio's ordersForOpen
+  std::map<std::string, Json> held;     // by position id
+  std::map<std::string, Json> waiting;  // the ordersForOpen of the held opens, by position id
+  int next_order = 555;
   std::vector<std::string> looked_up;  // instrumentIds of each instruments request
 
   void release() {
     std::lock_guard lock(mutex);
     positions.merge(held);
+    waiting.clear();
   }
 
   FakeEtoro() {
@@ -96,38 +100,47 @@ struct FakeEtoro {
       if (!guard(req, res)) return;
       res.set_content(R"({"rates":[{"instrumentID":1001,"bid":189.9,"ask":190.1}]})", "application/json");
     });
-    s.Post(R"(/api/v1/trading/execution/demo/market-open-orders/by-(units|amount))",
-           [this, guard](const httplib::Request& req, httplib::Response& res) {
-             if (!guard(req, res)) return;
-             bool late = false;
-             {
-               std::lock_guard lock(mutex);
-               Json body = Json::parse(req.body);
-               if (body.contains("Amount")) body["AmountInUnits"] = body["Amount"].get<double>() / 190.1;
-               opens.push_back(body);
-               if (reject_open) {
-                 reject_open = false;
-                 res.status = 400;
-                 res.set_content(R"({"errorCode":"InsufficientFunds","errorMessage":"not enough funds"})",
-                                 "application/json");
-                 return;
-               }
-               const std::string id = std::to_string(next_position++);
-               positions[id] = {{"positionID", std::stoll(id)},
-                                {"instrumentID", body["InstrumentID"]},
-                                {"isBuy", true},
-                                {"units", body["AmountInUnits"]},
-                                {"openRate", 190.1},
-                                {"amount", 190.1 * body["AmountInUnits"].get<double>()},
-                                {"openDateTime", format_instant(now_utc())}};
-               credit -= positions[id]["amount"].get<double>();
-               if (hold_opens) held.insert(positions.extract(id));
-               res.set_content(R"({"orderForOpen":{"orderID":555,"statusID":1}})", "application/json");
-               late = slow_open;
-               slow_open = false;
-             }
-             if (late) std::this_thread::sleep_for(std::chrono::milliseconds(1500));
-           });
+    s.Post(R"(/api/v1/trading/execution/demo/market-open-orders/by-(units|amount))", [this, guard](
+                                                                                         const httplib::Request& req,
+                                                                                         httplib::Response& res) {
+      if (!guard(req, res)) return;
+      bool late = false;
+      {
+        std::lock_guard lock(mutex);
+        Json body = Json::parse(req.body);
+        if (body.contains("Amount")) body["AmountInUnits"] = body["Amount"].get<double>() / 190.1;
+        opens.push_back(body);
+        if (reject_open) {
+          reject_open = false;
+          res.status = 400;
+          res.set_content(R"({"errorCode":"InsufficientFunds","errorMessage":"not enough funds"})", "application/json");
+          return;
+        }
+        const std::string id = std::to_string(next_position++);
+        positions[id] = {{"positionID", std::stoll(id)},
+                         {"instrumentID", body["InstrumentID"]},
+                         {"isBuy", true},
+                         {"units", body["AmountInUnits"]},
+                         {"openRate", 190.1},
+                         {"amount", 190.1 * body["AmountInUnits"].get<double>()},
+                         {"openDateTime", format_instant(now_utc())}};
+        credit -= positions[id]["amount"].get<double>();
+        const int order_id = next_order++;
+        if (hold_opens) {
+          waiting[id] = {{"orderId", order_id},
+                         {"instrumentId", body["InstrumentID"]},
+                         {"isBuy", true},
+                         {"amountInUnits", body["AmountInUnits"]},
+                         {"amount", positions[id]["amount"]},
+                         {"openDateTime", format_instant(now_utc())}};
+          held.insert(positions.extract(id));
+        }
+        res.set_content(Json{{"orderForOpen", {{"orderID", order_id}, {"statusID", 1}}}}.dump(), "application/json");
+        late = slow_open;
+        slow_open = false;
+      }
+      if (late) std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    });
     s.Post(R"(/api/v1/trading/execution/demo/market-close-orders/positions/(\d+))",
            [this, guard](const httplib::Request& req, httplib::Response& res) {
              if (!guard(req, res)) return;
@@ -168,9 +181,13 @@ struct FakeEtoro {
         res.status = 500;
         return;
       }
-      Json ps = Json::array();
+      Json ps = Json::array(), os = Json::array();
       for (const auto& [id, p] : positions) ps.push_back(p);
-      res.set_content(Json{{"clientPortfolio", {{"credit", credit}, {"positions", ps}}}}.dump(), "application/json");
+      if (list_held) {
+        for (const auto& [id, o] : waiting) os.push_back(o);
+      }
+      res.set_content(Json{{"clientPortfolio", {{"credit", credit}, {"positions", ps}, {"ordersForOpen", os}}}}.dump(),
+                      "application/json");
     });
     fake.start();
   }
@@ -288,6 +305,28 @@ TEST(EtoroBroker, ALostOpenResponseIsRecoveredFromThePortfolioNotReopened) {
   EXPECT_EQ(f.opens.size(), 2u) << "recovering opened nothing";
   // A position we already know is not claimed twice.
   EXPECT_FALSE(fresh->recover(order("other", Side::kBuy, 7), before, {found->id}));
+}
+
+TEST(EtoroBroker, ALostOpenResponseFindsTheOrderEtoroHoldsForTheMarket) {
+  FakeEtoro f;
+  auto e = client(f);
+  f.hold_opens = true;  // placed while the market is closed: an order for open, no position yet
+  f.slow_open = true;
+  const Instant before = now_utc() - std::chrono::seconds{2};
+  EXPECT_THROW(e->submit(order("night", Side::kBuy, 4)), BrokerError);
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));  // the slow answer ends
+  auto fresh = client(f);
+  const auto found = fresh->recover(order("night", Side::kBuy, 4), before, {});
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->status, OrderStatus::kNew);
+  EXPECT_EQ(found->id, "order:555");
+  EXPECT_FALSE(client(f)->recover(order("other", Side::kBuy, 4), before, {"order:555"})) << "known: not claimed";
+  f.release();
+  const auto filled = fresh->order_by_client_id("night");
+  ASSERT_TRUE(filled);
+  EXPECT_EQ(filled->status, OrderStatus::kFilled);
+  EXPECT_EQ(filled->id, "position:1000");
+  EXPECT_EQ(f.opens.size(), 1u) << "recovering opened nothing";
 }
 
 TEST(EtoroBroker, ASellThatFailsAfterClosingSomePositionsEndsWithWhatItClosed) {
@@ -469,6 +508,7 @@ TEST_F(EtoroTrading, AnInstrumentEtoroDoesNotNameIsReportedNotGuessed) {
 
 TEST_F(EtoroTrading, AnOpenThePortfolioShowsLaterIsSettledWhenItShows) {
   f.hold_opens = true;
+  f.list_held = false;  // not even as a waiting order
   {
     Session s(f, dir);
     s.trader.run_cycle(m, 0);
@@ -488,6 +528,38 @@ TEST_F(EtoroTrading, AnOpenThePortfolioShowsLaterIsSettledWhenItShows) {
   Session restarted(f, dir);
   EXPECT_NO_THROW(restarted.trader.run_cycle(m, 2)) << "the restarted trader finds the open it had sent";
   for (const auto& o : restarted.journal.orders()) EXPECT_EQ(o.state, "filled") << o.client_order_id;
+  EXPECT_NEAR(restarted.journal.positions().at("AAPL"), restarted.broker->positions().front().quantity, 1e-9);
+  EXPECT_EQ(f.opens.size(), restarted.journal.orders().size()) << "each order opened once";
+}
+
+TEST_F(EtoroTrading, ARestartWhileEtoroHoldsAnOpenForTheMarketFindsIt) {
+  f.hold_opens = true;  // as an open placed after the close: an order for open until the market opens
+  {
+    Session s(f, dir);
+    s.trader.run_cycle(m, 0);
+    ASSERT_EQ(s.journal.orders().size(), 1u);
+    EXPECT_EQ(s.journal.orders().front().state, "new");
+    EXPECT_EQ(s.journal.orders().front().broker_order_id, "order:555");
+  }
+  {
+    Session restarted(f, dir);  // overnight, before the open
+    EXPECT_NO_THROW(restarted.trader.run_cycle(m, 1)) << "the waiting order is the journal's, still live";
+    const auto first = restarted.journal.order(restarted.journal.orders().front().client_order_id);
+    EXPECT_EQ(first->state, "new");
+    EXPECT_EQ(first->broker_order_id, "order:555");
+    EXPECT_EQ(restarted.journal.orders().back().broker_order_id, "order:556") << "the second waits too";
+  }
+  f.release();  // the market opens
+  Session restarted(f, dir);
+  EXPECT_NO_THROW(restarted.trader.run_cycle(m, 2));
+  const auto orders = restarted.journal.orders();
+  ASSERT_GE(orders.size(), 2u);
+  std::set<std::string> positions;
+  for (std::size_t k = 0; k < 2; ++k) {
+    EXPECT_EQ(orders[k].state, "filled") << orders[k].client_order_id;
+    positions.insert(orders[k].broker_order_id);
+  }
+  EXPECT_EQ(positions, (std::set<std::string>{"position:1000", "position:1001"})) << "one position each";
   EXPECT_NEAR(restarted.journal.positions().at("AAPL"), restarted.broker->positions().front().quantity, 1e-9);
   EXPECT_EQ(f.opens.size(), restarted.journal.orders().size()) << "each order opened once";
 }

@@ -38,7 +38,18 @@ const std::vector<std::string> kBodies = {
     R"({"clientPortfolio": {"credit": 1, "positions": [{"positionID": 1, "instrumentID": 5, "openDateTime": "x"}]}})",
     R"({"items": [{"internalSymbolFull": "AAPL", "instrumentId": -3.5}]})", R"({"clientPortfolio": []})",
     R"({"rates": [{"instrumentID": "a", "ask": "b", "bid": []}]})", R"({"rates": 7})",
-    R"({"orderForOpen": {"orderID": []}, "token": 5})", R"({"positionID": {}})"};
+    R"({"orderForOpen": {"orderID": []}, "token": 5})", R"({"positionID": {}})",
+    // eToro's waiting opens, behind an instrument search that succeeds (every request gets the body)
+    R"({"items": [{"internalSymbolFull": "AAPL", "instrumentId": 5}], "clientPortfolio": {"credit": 1,
+        "positions": [], "ordersForOpen": [{"orderId": [], "instrumentId": "x", "isBuy": "yes", "amountInUnits": {}}]}})",
+    R"({"items": [{"internalSymbolFull": "AAPL", "instrumentId": 5}], "clientPortfolio": {"credit": 1,
+        "positions": [], "ordersForOpen": [{"orderId": 1, "instrumentId": 5, "isBuy": "yes"}]}})",
+    R"({"items": [{"internalSymbolFull": "AAPL", "instrumentId": 5}], "clientPortfolio": {"credit": 1,
+        "positions": [], "ordersForOpen": [{"orderId": 1, "instrumentId": 5, "amountInUnits": "inf"}]}})",
+    R"({"items": [{"internalSymbolFull": "AAPL", "instrumentId": 5}], "clientPortfolio": {"credit": 1,
+        "positions": [], "ordersForOpen": [{"orderId": 1, "instrumentId": 5, "openDateTime": 7}]}})",
+    R"({"items": [{"internalSymbolFull": "AAPL", "instrumentId": 5}], "clientPortfolio": {"credit": 1,
+        "positions": [], "ordersForOpen": 5}})"};
 
 // Calls every method of the interface; reports the first exception that is not a BrokerError.
 std::string first_foreign_exception(Broker& b) {

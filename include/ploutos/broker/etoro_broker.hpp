@@ -70,7 +70,16 @@ class EtoroBroker : public Broker {
     double units = 0, open_rate = 0, amount = 0;
     Instant opened{};
   };
-  // An open the portfolio did not show yet: matched again on every order_by_client_id().
+  // An open eToro accepted and holds (the portfolio's ordersForOpen), e.g. until the market opens.
+  struct WaitingOpen {
+    std::string id;  // the order id
+    int instrument = 0;
+    bool is_buy = true;
+    double units = 0, amount = 0;
+    Instant opened{};
+  };
+  // An open whose position the portfolio does not show yet (not at all, or as a waiting order):
+  // matched again on every order_by_client_id().
   struct PendingOpen {
     OrderRequest request;
     Instant sent_after{};
@@ -83,7 +92,7 @@ class EtoroBroker : public Broker {
     std::map<std::string, double> units_before;
   };
   // Every position in it has a symbol in instruments_ afterwards (a restarted trader knows none).
-  std::vector<EtoroPosition> portfolio(double* credit = nullptr);
+  std::vector<EtoroPosition> portfolio(double* credit = nullptr, std::vector<WaitingOpen>* waiting = nullptr);
   void learn_symbols(const std::vector<EtoroPosition>& held);
   // Mid rates by instrument id; `every_one`: a missing rate is a protocol error, else left out.
   std::map<int, double> rates(const std::vector<int>& instruments, bool every_one = true);

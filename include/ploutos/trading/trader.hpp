@@ -105,7 +105,10 @@ class Trader {
   void crash_point(const char* point) {
     if (crash_hook_) crash_hook_(point);
   }
-  std::set<std::string> known_broker_ids() const;
+  // The broker ids the journal holds for its orders other than `except` (a client order id): what
+  // recover() must not claim for that order. Its own id stays claimable, so a restarted trader
+  // finds an order the broker still holds as it was journaled.
+  std::set<std::string> known_broker_ids(const std::string& except) const;
   std::vector<diagnose::RoundTrip> round_trips() const;  // from the journal's fills
   void settle(const JournalOrder& order);
   // Stops go out as bracket legs: asked for, and the broker takes them (else they are monitored).
