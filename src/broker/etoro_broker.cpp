@@ -149,7 +149,7 @@ std::string EtoroBroker::symbol_of(int instrument) const {
   return "etoro:" + std::to_string(instrument);
 }
 
-std::vector<EtoroBroker::EtoroPosition> EtoroBroker::portfolio(double* credit, std::vector<WaitingOpen>* waiting) {
+std::vector<EtoroBroker::EtoroPosition> EtoroBroker::portfolio(double* credit, Waiting* waiting) {
   const auto r = call("GET", path(options_.routes.portfolio));
   if (!ok(r)) fail(r, "portfolio");
   auto held = reading_reply("etoro portfolio", [&] {
@@ -189,7 +189,24 @@ std::vector<EtoroBroker::EtoroPosition> EtoroBroker::portfolio(double* credit, s
         w.amount = num(x, {"amount", "Amount"});
         const std::string opened = str(x, {"openDateTime", "OpenDateTime"});
         if (!opened.empty()) w.opened = parse_instant(opened);
-        waiting->push_back(w);
+        waiting->opens.push_back(w);
+      }
+    }
+    if (const Json* cs = field(*root, {"ordersForClose", "OrdersForClose"}); cs != nullptr && cs->is_array()) {
+      for (const auto& x : *cs) {
+        WaitingClose c;
+        c.id = str(x, {"orderId", "orderID", "OrderID"});
+        c.instrument = id_num(x, {"instrumentId", "instrumentID", "InstrumentID"});
+        c.position = str(x, {"positionId", "positionID", "PositionID"});
+        c.units = num(x, {"unitsToDeduct", "UnitsToDeduct"});
+        // No units to deduct: the whole position (a close of one the portfolio lacks closes nothing).
+        if (c.units <= 0) {
+          const auto p = std::find_if(out.begin(), out.end(), [&c](const auto& e) { return e.id == c.position; });
+          c.units = p != out.end() ? p->units : 0.0;
+        }
+        const std::string opened = str(x, {"openDateTime", "OpenDateTime"});
+        if (!opened.empty()) c.opened = parse_instant(opened);
+        waiting->closes.push_back(c);
       }
     }
     return out;
@@ -245,7 +262,7 @@ std::vector<Position> EtoroBroker::positions() {
   // trader; a hedge that nets to zero has no entry price (not 0/0).
   std::map<int, Position> by_instrument;
   std::map<int, double> cost;
-  for (const auto& p : portfolio()) {
+  for (const auto& p : open_units()) {
     auto& pos = by_instrument[p.instrument];
     pos.symbol = symbol_of(p.instrument);
     const double units = p.is_buy ? p.units : -p.units;
@@ -308,7 +325,7 @@ Order EtoroBroker::submit(const OrderRequest& r) {
   }
   // A sell closes positions of the instrument, oldest first, the last one partly when needed.
   std::vector<EtoroPosition> held;
-  for (const auto& p : portfolio()) {
+  for (const auto& p : open_units()) {
     if (p.instrument == instrument && p.is_buy) held.push_back(p);
   }
   std::sort(held.begin(), held.end(), [](const auto& a, const auto& b) { return a.opened < b.opened; });
@@ -318,29 +335,27 @@ Order EtoroBroker::submit(const OrderRequest& r) {
     throw BrokerError(BrokerError::Kind::kRejected, "etoro: sell of " + std::to_string(r.quantity) + " " + r.symbol +
                                                         " but only " + std::to_string(units_held) + " units held");
   ClosePlan& plan = closing_[r.client_order_id];
-  plan = {r, latest_price(r.symbol), {}};
+  plan = ClosePlan{r, latest_price(r.symbol), {}, "", 0};
   for (const auto& p : held) plan.units_before[p.id] = p.units;
   double left = r.quantity;
-  std::string closed_ids;
   for (const auto& p : held) {
     if (left <= 1e-9) break;
     const double units = std::min(left, p.units);
     Json body = {{"InstrumentId", instrument}};
-    if (units < p.units - 1e-9) body["UnitsToDeduct"] = units;
+    if (units < p.units + p.closing - 1e-9) body["UnitsToDeduct"] = units;  // a part, or the rest of one closing
     try {
       const auto resp = call("POST", path(options_.routes.close_position, p.id), json_text(body), false);
       if (!ok(resp)) fail(resp, "close position " + p.id);
     } catch (const BrokerError& e) {
       const std::exception_ptr failure = std::current_exception();
       // What went through, the failed close included when only its answer was lost: the portfolio
-      // says. When it cannot be read either, the closes answered stand; with none, the sell fails
-      // as a whole (unknown outcome: the trader's recover() reads the portfolio again).
+      // says (or the closes answered, when it shows less or cannot be read). With neither, the
+      // sell fails as a whole (an unknown outcome: the trader's recover() reads it again).
       std::optional<Order> done;
       try {
         done = closed_so_far(plan);
       } catch (const BrokerError&) {
-        if (closed_ids.empty()) std::rethrow_exception(failure);
-        done = closed_order(plan, r.quantity - left, closed_ids);
+        if (plan.answered > 0) done = closed_order(plan, plan.answered, plan.id);
       }
       if (!done) std::rethrow_exception(failure);
       if (done->status != OrderStatus::kFilled) done->reject_reason += "; then " + std::string(e.what());
@@ -348,16 +363,19 @@ Order EtoroBroker::submit(const OrderRequest& r) {
       return *done;
     }
     left -= units;
-    closed_ids += (closed_ids.empty() ? "close:" : "+") + p.id;
+    plan.answered += units;
+    plan.id += (plan.id.empty() ? "close:" : "+") + p.id;
   }
-  const Order done = closed_order(plan, r.quantity - left, closed_ids);
+  // Every close answered: sold (eToro may hold a close until the market opens, and positions()
+  // counts it closed from now on).
+  const Order done = closed_order(plan, r.quantity, plan.id);
   submitted_[r.client_order_id] = done;
   return done;
 }
 
 std::optional<Order> EtoroBroker::closed_so_far(const ClosePlan& plan) {
   std::map<std::string, double> now;
-  for (const auto& p : portfolio()) now[p.id] = p.units;
+  for (const auto& p : open_units()) now[p.id] = p.units;
   double closed = 0;
   std::string ids;
   for (const auto& [id, before] : plan.units_before) {
@@ -367,8 +385,9 @@ std::optional<Order> EtoroBroker::closed_so_far(const ClosePlan& plan) {
     closed += gone;
     ids += (ids.empty() ? "close:" : "+") + id;
   }
+  closed = std::max(closed, plan.answered);
   if (closed <= 1e-9) return std::nullopt;
-  return closed_order(plan, std::min(closed, plan.request.quantity), ids);
+  return closed_order(plan, std::min(closed, plan.request.quantity), ids.empty() ? plan.id : ids);
 }
 
 Order EtoroBroker::closed_order(const ClosePlan& plan, double units, const std::string& id) const {
@@ -406,15 +425,59 @@ std::optional<Order> EtoroBroker::recover(const OrderRequest& r, Instant sent_af
                                           const std::set<std::string>& known_ids) {
   if (submitted_.count(r.client_order_id)) return order_by_client_id(r.client_order_id);
   if (r.side == Side::kBuy) return match_open(r, sent_after, known_ids);
-  // A close leaves no record at eToro: this process compares the portfolio with what it held
-  // before the closes; a restarted one knows nothing of them, and reconciliation decides.
+  // A close leaves no record at eToro once it executed: this process compares the positions with
+  // what it held before the closes.
   if (const auto it = closing_.find(r.client_order_id); it != closing_.end()) {
     if (auto done = closed_so_far(it->second)) {
       submitted_[r.client_order_id] = *done;
       return done;
     }
+    return std::nullopt;
   }
-  return std::nullopt;
+  // A restarted process knows nothing of its closes, but closes eToro still holds for the market
+  // (the portfolio's ordersForClose, placed after the intent) are the sell when the latest of them
+  // add up to it (a sell's closes go out one after another); one that executed already cannot be
+  // told from a close by hand: reconciliation decides.
+  const int instrument = instrument_id(r.symbol);
+  Waiting waiting;
+  portfolio(nullptr, &waiting);
+  std::vector<WaitingClose> mine;
+  for (const auto& c : waiting.closes) {
+    if (c.instrument == instrument && c.opened >= sent_after) mine.push_back(c);
+  }
+  std::sort(mine.begin(), mine.end(), [](const WaitingClose& a, const WaitingClose& b) {  // latest first
+    if (a.opened != b.opened) return a.opened > b.opened;
+    return a.id.size() != b.id.size() ? a.id.size() > b.id.size() : a.id > b.id;  // numeric ids grow
+  });
+  double units = 0;
+  std::string ids;
+  for (const auto& c : mine) {
+    units += c.units;
+    ids = "+" + c.position + ids;
+    if (units >= r.quantity - 1e-6 * std::max(1.0, r.quantity)) break;
+  }
+  if (ids.empty() || std::abs(units - r.quantity) > 1e-6 * std::max(1.0, r.quantity)) return std::nullopt;
+  ids = "close:" + ids.substr(1);
+  const ClosePlan plan{r, latest_price(r.symbol), {}, ids, units};
+  const Order done = closed_order(plan, units, ids);
+  submitted_[r.client_order_id] = done;
+  return done;
+}
+
+std::vector<EtoroBroker::EtoroPosition> EtoroBroker::open_units() {
+  Waiting waiting;
+  auto held = portfolio(nullptr, &waiting);
+  std::map<std::string, double> closing;
+  for (const auto& c : waiting.closes) closing[c.position] += c.units;
+  std::vector<EtoroPosition> out;
+  for (auto& p : held) {
+    if (const auto it = closing.find(p.id); it != closing.end()) {
+      p.closing = std::min(it->second, p.units);
+      p.units -= p.closing;
+    }
+    if (p.units > 1e-9) out.push_back(p);
+  }
+  return out;
 }
 
 std::optional<Order> EtoroBroker::match_open(const OrderRequest& r, Instant sent_after,
@@ -428,7 +491,7 @@ std::optional<Order> EtoroBroker::match_open(const OrderRequest& r, Instant sent
     return r.quantity > 0 ? std::abs(units - r.quantity) <= 1e-6 * std::max(1.0, r.quantity)
                           : std::abs(amount - r.notional) <= 0.01 * r.notional;
   };
-  std::vector<WaitingOpen> waiting;
+  Waiting waiting;
   for (const auto& p : portfolio(nullptr, &waiting)) {
     const std::string id = "position:" + p.id;
     const bool ours = known_ids.count(p.id) || known_ids.count(id) || claimed.count(id);
@@ -447,7 +510,7 @@ std::optional<Order> EtoroBroker::match_open(const OrderRequest& r, Instant sent
   }
   // Accepted, not executed yet: eToro holds an open placed while the market is closed until it
   // opens. The order is live (matched again on every lookup until its position shows).
-  for (const auto& w : waiting) {
+  for (const auto& w : waiting.opens) {
     const std::string id = "order:" + w.id;
     const bool ours = known_ids.count(id) || claimed.count(id);
     if (ours || w.instrument != instrument || !w.is_buy || w.opened < sent_after || !same_size(w.units, w.amount))

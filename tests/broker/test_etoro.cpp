@@ -43,12 +43,30 @@ struct FakeEtoro {
   std::map<std::string, Json> held;     // by position id
   std::map<std::string, Json> waiting;  // the ordersForOpen of the held opens, by position id
   int next_order = 555;
+  bool hold_closes = false;  // accepted closes wait (as ordersForClose) until release()
+  std::vector<Json> waiting_closes;
   std::vector<std::string> looked_up;  // instrumentIds of each instruments request
 
-  void release() {
+  void release() {  // the market opens: what waited executes
     std::lock_guard lock(mutex);
     positions.merge(held);
     waiting.clear();
+    for (const auto& c : waiting_closes)
+      close(std::to_string(c["positionId"].get<long long>()), c["unitsToDeduct"].get<double>());
+    waiting_closes.clear();
+  }
+
+  void close(const std::string& id, double units_to_deduct) {  // under the mutex
+    const auto it = positions.find(id);
+    if (it == positions.end()) return;
+    const double units = it->second["units"].get<double>();
+    const double cut = units_to_deduct > 0 ? units_to_deduct : units;
+    credit += cut * 189.9;
+    if (cut >= units - 1e-9) {
+      positions.erase(it);
+    } else {
+      it->second["units"] = units - cut;
+    }
   }
 
   FakeEtoro() {
@@ -158,13 +176,15 @@ struct FakeEtoro {
                  return;
                }
                const Json body = Json::parse(req.body);
-               const double units = it->second["units"].get<double>();
-               const double cut = body.contains("UnitsToDeduct") ? body["UnitsToDeduct"].get<double>() : units;
-               credit += cut * 189.9;
-               if (cut >= units - 1e-9) {
-                 positions.erase(it);
+               const double cut = body.contains("UnitsToDeduct") ? body["UnitsToDeduct"].get<double>() : 0.0;
+               if (hold_closes) {
+                 waiting_closes.push_back({{"orderId", next_order++},
+                                           {"instrumentId", body["InstrumentId"]},
+                                           {"positionId", std::stoll(it->first)},
+                                           {"unitsToDeduct", cut},
+                                           {"openDateTime", format_instant(now_utc())}});
                } else {
-                 it->second["units"] = units - cut;
+                 close(it->first, cut);
                }
                ++closes;
                late = lose_close_answer > 0 && --lose_close_answer == 0;
@@ -186,8 +206,11 @@ struct FakeEtoro {
       if (list_held) {
         for (const auto& [id, o] : waiting) os.push_back(o);
       }
-      res.set_content(Json{{"clientPortfolio", {{"credit", credit}, {"positions", ps}, {"ordersForOpen", os}}}}.dump(),
-                      "application/json");
+      res.set_content(
+          Json{{"clientPortfolio",
+                {{"credit", credit}, {"positions", ps}, {"ordersForOpen", os}, {"ordersForClose", waiting_closes}}}}
+              .dump(),
+          "application/json");
     });
     fake.start();
   }
@@ -373,6 +396,32 @@ TEST(EtoroBroker, ALostCloseAnswerIsReadFromThePortfolioNotSentAgain) {
   EXPECT_EQ(e->order_by_client_id("s2")->status, OrderStatus::kFilled);
   // A restarted process knows nothing of its closes: reconciliation decides.
   EXPECT_FALSE(client(f)->recover(order("s2", Side::kSell, 3), before, {}));
+}
+
+TEST(EtoroBroker, ACloseEtoroHoldsForTheMarketIsSoldWithItsUnitsOutOfThePositions) {
+  FakeEtoro f;
+  auto e = client(f);
+  e->submit(order("b1", Side::kBuy, 10));
+  f.hold_closes = true;  // placed while the market is closed: orders for close until it opens
+  const auto sold = e->submit(order("s1", Side::kSell, 4));
+  EXPECT_EQ(sold.status, OrderStatus::kFilled);
+  EXPECT_DOUBLE_EQ(sold.filled_avg_price, 190.0) << "the mid rate when the sell was sent";
+  ASSERT_EQ(e->positions().size(), 1u);
+  EXPECT_DOUBLE_EQ(e->positions().front().quantity, 6) << "net of the close eToro holds";
+  EXPECT_THROW(e->submit(order("s2", Side::kSell, 7)), BrokerError) << "the 4 units are being closed";
+  // A close whose answer was lost while it waits: found among the waiting closes, now and after a restart.
+  f.lose_close_answer = 1;
+  const Instant before = now_utc() - std::chrono::seconds{2};
+  const auto rest = e->submit(order("s3", Side::kSell, 6));
+  EXPECT_EQ(rest.status, OrderStatus::kFilled) << rest.reject_reason;
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));  // the late answer ends
+  EXPECT_TRUE(e->positions().empty());
+  const auto found = client(f)->recover(order("s3", Side::kSell, 6), before, {});
+  ASSERT_TRUE(found) << "a restarted process finds the close eToro still holds";
+  EXPECT_DOUBLE_EQ(found->filled_quantity, 6);
+  f.release();
+  EXPECT_TRUE(e->positions().empty());
+  EXPECT_EQ(f.closes, 2) << "each sell closed once";
 }
 
 TEST(EtoroBroker, FaultsAreTransientOrRejected) {
@@ -562,6 +611,31 @@ TEST_F(EtoroTrading, ARestartWhileEtoroHoldsAnOpenForTheMarketFindsIt) {
   EXPECT_EQ(positions, (std::set<std::string>{"position:1000", "position:1001"})) << "one position each";
   EXPECT_NEAR(restarted.journal.positions().at("AAPL"), restarted.broker->positions().front().quantity, 1e-9);
   EXPECT_EQ(f.opens.size(), restarted.journal.orders().size()) << "each order opened once";
+}
+
+TEST_F(EtoroTrading, ARestartWhileEtoroHoldsACloseForTheMarketAgreesWithTheJournal) {
+  std::int32_t action = env::kBuy;
+  const auto session = [&](int cycle) {  // a (re)started trader runs one cycle
+    auto broker = client(f);
+    trading::Journal journal((dir / "j.sqlite").string(), false);
+    trading::Trader trader(*broker, journal, Session::config(),
+                           [&action](const env::MarketData&, std::size_t, std::span<const double>,
+                                     const env::PortfolioState&, std::span<std::int32_t> a) { a[0] = action; });
+    trader.run_cycle(m, static_cast<std::size_t>(cycle));
+    return journal.orders();
+  };
+  session(0);
+  action = env::kSell;
+  f.hold_closes = true;  // the sell is placed after the close
+  auto orders = session(1);
+  ASSERT_EQ(orders.size(), 2u);
+  EXPECT_EQ(orders[1].state, "filled") << "eToro took the close";
+  action = env::kHold;
+  EXPECT_NO_THROW(session(2)) << "restarted overnight: the position is net of the waiting close";
+  f.release();  // the market opens
+  EXPECT_NO_THROW(orders = session(3)) << "restarted after the open";
+  EXPECT_EQ(orders.size(), 2u);
+  EXPECT_EQ(f.closes, 1) << "closed once";
 }
 
 TEST_F(EtoroTrading, ASellWhoseAnswerWasLostIsJournaledAsThePortfolioShowsIt) {

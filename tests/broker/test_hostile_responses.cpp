@@ -49,7 +49,13 @@ const std::vector<std::string> kBodies = {
     R"({"items": [{"internalSymbolFull": "AAPL", "instrumentId": 5}], "clientPortfolio": {"credit": 1,
         "positions": [], "ordersForOpen": [{"orderId": 1, "instrumentId": 5, "openDateTime": 7}]}})",
     R"({"items": [{"internalSymbolFull": "AAPL", "instrumentId": 5}], "clientPortfolio": {"credit": 1,
-        "positions": [], "ordersForOpen": 5}})"};
+        "positions": [], "ordersForOpen": 5}})",
+    R"({"clientPortfolio": {"credit": 1, "positions": [], "ordersForClose": [{"orderId": {}, "instrumentId": "x",
+        "positionId": [], "unitsToDeduct": "u", "openDateTime": false}]}})",
+    R"({"clientPortfolio": {"credit": 1, "positions": [{"positionID": 1, "instrumentID": 5, "units": 2}],
+        "ordersForClose": [{"orderId": 1, "instrumentId": 5, "positionId": 1, "unitsToDeduct": "nan"}]}})",
+    R"({"clientPortfolio": {"credit": 1, "positions": [{"positionID": 1, "instrumentID": 5, "units": 2}],
+        "ordersForClose": [{"orderId": 1, "instrumentId": 5, "positionId": 1, "unitsToDeduct": 1e300}]}})"};
 
 // Calls every method of the interface; reports the first exception that is not a BrokerError.
 std::string first_foreign_exception(Broker& b) {

@@ -68,6 +68,7 @@ class EtoroBroker : public Broker {
     int instrument = 0;
     bool is_buy = true;
     double units = 0, open_rate = 0, amount = 0;
+    double closing = 0;  // units in closes eToro holds (open_units() has them out of `units`)
     Instant opened{};
   };
   // An open eToro accepted and holds (the portfolio's ordersForOpen), e.g. until the market opens.
@@ -78,6 +79,18 @@ class EtoroBroker : public Broker {
     double units = 0, amount = 0;
     Instant opened{};
   };
+  // A close eToro accepted and holds (the portfolio's ordersForClose).
+  struct WaitingClose {
+    std::string id;  // the order id
+    int instrument = 0;
+    std::string position;
+    double units = 0;  // units it deducts (the whole position's when eToro names none)
+    Instant opened{};
+  };
+  struct Waiting {
+    std::vector<WaitingOpen> opens;
+    std::vector<WaitingClose> closes;
+  };
   // An open whose position the portfolio does not show yet (not at all, or as a waiting order):
   // matched again on every order_by_client_id().
   struct PendingOpen {
@@ -85,20 +98,26 @@ class EtoroBroker : public Broker {
     Instant sent_after{};
     std::set<std::string> known;  // position ids held before it was sent
   };
-  // A sell's closes: the instrument's long positions (id -> units) before the first was sent.
+  // A sell's closes: the instrument's long positions (id -> units) before the first was sent, and
+  // what eToro answered.
   struct ClosePlan {
     OrderRequest request;
     double rate = 0;  // the mid rate before the closes: the fill price (eToro answers none)
     std::map<std::string, double> units_before;
+    std::string id;       // close:<position ids>, of the closes answered
+    double answered = 0;  // units of the closes answered
   };
   // Every position in it has a symbol in instruments_ afterwards (a restarted trader knows none).
-  std::vector<EtoroPosition> portfolio(double* credit = nullptr, std::vector<WaitingOpen>* waiting = nullptr);
+  std::vector<EtoroPosition> portfolio(double* credit = nullptr, Waiting* waiting = nullptr);
+  // The positions as they are once the closes eToro holds (ordersForClose) execute: a close placed
+  // while the market is closed waits for the open, and the journal has it sold when eToro took it.
+  std::vector<EtoroPosition> open_units();
   void learn_symbols(const std::vector<EtoroPosition>& held);
   // Mid rates by instrument id; `every_one`: a missing rate is a protocol error, else left out.
   std::map<int, double> rates(const std::vector<int>& instruments, bool every_one = true);
   std::optional<Order> match_open(const OrderRequest& request, Instant sent_after,
                                   const std::set<std::string>& known_ids);
-  // The sell as far as the portfolio shows it went through; nullopt when nothing closed.
+  // The sell as far as the positions show it went through; nullopt when nothing closed.
   std::optional<Order> closed_so_far(const ClosePlan& plan);
   Order closed_order(const ClosePlan& plan, double units, const std::string& id) const;
   std::string path(std::string route, const std::string& id = "") const;
