@@ -54,6 +54,19 @@ std::string str(const Json& j, std::initializer_list<const char*> names) {
   return v->is_string() ? v->get<std::string>() : v->dump();
 }
 
+// A position's or an order's side: absent means a buy (this adapter opens no shorts).
+bool is_buy(const Json& j) {
+  const Json* buy = field(j, {"isBuy", "IsBuy"});
+  if (buy != nullptr && !buy->is_boolean())
+    throw BrokerError(BrokerError::Kind::kProtocol, "etoro portfolio: isBuy is not true or false");
+  return buy == nullptr || buy->get<bool>();
+}
+
+Instant opened_at(const Json& j) {  // the epoch when eToro names no time
+  const std::string opened = str(j, {"openDateTime", "OpenDateTime"});
+  return opened.empty() ? Instant{} : parse_instant(opened);
+}
+
 Json parse(const HttpResponse& r, const std::string& what) {
   try {
     return Json::parse(r.body);
@@ -163,15 +176,11 @@ std::vector<EtoroBroker::EtoroPosition> EtoroBroker::portfolio(double* credit, W
         EtoroPosition e;
         e.id = str(p, {"positionID", "PositionID", "positionId"});
         e.instrument = id_num(p, {"instrumentID", "InstrumentID", "instrumentId"});
-        const Json* buy = field(p, {"isBuy", "IsBuy"});
-        if (buy != nullptr && !buy->is_boolean())
-          throw BrokerError(BrokerError::Kind::kProtocol, "etoro portfolio: isBuy is not true or false");
-        e.is_buy = buy == nullptr || buy->get<bool>();
+        e.is_buy = is_buy(p);
         e.units = num(p, {"units", "Units"});
         e.open_rate = num(p, {"openRate", "OpenRate"});
         e.amount = num(p, {"amount", "Amount"});
-        const std::string opened = str(p, {"openDateTime", "OpenDateTime"});
-        if (!opened.empty()) e.opened = parse_instant(opened);
+        e.opened = opened_at(p);
         out.push_back(e);
       }
     }
@@ -181,14 +190,10 @@ std::vector<EtoroBroker::EtoroPosition> EtoroBroker::portfolio(double* credit, W
         WaitingOpen w;
         w.id = str(x, {"orderId", "orderID", "OrderID"});
         w.instrument = id_num(x, {"instrumentId", "instrumentID", "InstrumentID"});
-        const Json* buy = field(x, {"isBuy", "IsBuy"});
-        if (buy != nullptr && !buy->is_boolean())
-          throw BrokerError(BrokerError::Kind::kProtocol, "etoro portfolio: an order's isBuy is not true or false");
-        w.is_buy = buy == nullptr || buy->get<bool>();
+        w.is_buy = is_buy(x);
         w.units = num(x, {"amountInUnits", "AmountInUnits", "units"});
         w.amount = num(x, {"amount", "Amount"});
-        const std::string opened = str(x, {"openDateTime", "OpenDateTime"});
-        if (!opened.empty()) w.opened = parse_instant(opened);
+        w.opened = opened_at(x);
         waiting->opens.push_back(w);
       }
     }
@@ -204,8 +209,7 @@ std::vector<EtoroBroker::EtoroPosition> EtoroBroker::portfolio(double* credit, W
           const auto p = std::find_if(out.begin(), out.end(), [&c](const auto& e) { return e.id == c.position; });
           c.units = p != out.end() ? p->units : 0.0;
         }
-        const std::string opened = str(x, {"openDateTime", "OpenDateTime"});
-        if (!opened.empty()) c.opened = parse_instant(opened);
+        c.opened = opened_at(x);
         waiting->closes.push_back(c);
       }
     }
@@ -242,13 +246,18 @@ void EtoroBroker::learn_symbols(const std::vector<EtoroPosition>& held) {
 
 Account EtoroBroker::account() {
   double credit = 0;
-  const auto held = portfolio(&credit);
+  Waiting waiting;
+  const auto held = portfolio(&credit, &waiting);
   std::vector<int> ids;
   for (const auto& p : held) ids.push_back(p.instrument);
   const auto mid = rates(ids);
   Account a;
   a.cash = credit;
+  // The credit is what is free: an open eToro holds for the market has its amount set aside, and
+  // that money is still the account's (else the equity after every after-close buy dips by it, and
+  // the kill switch measures the next day's loss from the dip).
   a.equity = credit;
+  for (const auto& w : waiting.opens) a.equity += w.amount;
   for (const auto& p : held) {
     // Long positions only (this adapter never opens a short): units at the current rate.
     a.equity += p.is_buy ? p.units * mid.at(p.instrument) : p.amount;

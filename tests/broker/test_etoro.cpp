@@ -338,6 +338,8 @@ TEST(EtoroBroker, ALostOpenResponseFindsTheOrderEtoroHoldsForTheMarket) {
   const Instant before = now_utc() - std::chrono::seconds{2};
   EXPECT_THROW(e->submit(order("night", Side::kBuy, 4)), BrokerError);
   std::this_thread::sleep_for(std::chrono::milliseconds(600));  // the slow answer ends
+  EXPECT_NEAR(e->account().equity, 50000, 1e-6) << "the amount set aside for the open is still the account's";
+  EXPECT_NEAR(e->account().cash, 50000 - 4 * 190.1, 1e-6);
   auto fresh = client(f);
   const auto found = fresh->recover(order("night", Side::kBuy, 4), before, {});
   ASSERT_TRUE(found);
