@@ -242,8 +242,8 @@ Trader::Sent Trader::send(const JournalOrder& o, const broker::OrderRequest& r, 
     }
     // Unknown outcome: the broker may have accepted it. Look before anything else.
     journal_.record_response(o.client_order_id, std::string("no answer: ") + e.what());
-    if (const auto found = broker_.recover(r, sent_after(*journal_.order(o.client_order_id)),
-                                             known_broker_ids(o.client_order_id))) {
+    if (const auto found =
+            broker_.recover(r, sent_after(*journal_.order(o.client_order_id)), known_broker_ids(o.client_order_id))) {
       apply(o, *found);
       ++report.orders_recovered;
       ++report.orders_sent;
@@ -359,16 +359,21 @@ CycleReport Trader::run_cycle(const env::MarketData& m, std::size_t bar) {
   };
   std::int64_t trades_today = journal_.orders_on_day(report.decision_time);
 
-  // In bracket mode the broker's open legs guard a position. One without them (legs canceled by
-  // hand or expired at the broker, a sell that failed after its legs were released, a position from
-  // before bracket mode) falls back to the trader's own stops, as without bracket mode.
-  std::set<std::pair<std::string, std::string>> open_legs;  // (symbol, stop_loss | take_profit)
+  // In bracket mode the broker's open legs guard a position, each the shares of its entry. Shares no
+  // open leg of a kind guards (legs canceled by hand or expired at the broker, a sell that failed
+  // after its legs were released, a position from before bracket mode, one entry's legs gone while
+  // another's stand) fall back to the trader's own stop of that kind, as without bracket mode.
+  std::map<std::pair<std::string, std::string>, double> guarded;  // (symbol, stop_loss | take_profit)
   if (brackets()) {
     for (const auto& o : journal_.unsettled_orders()) {
-      if (!o.parent.empty()) open_legs.emplace(o.symbol, o.intent);
+      if (!o.parent.empty()) guarded[{o.symbol, o.intent}] += o.quantity - o.filled_quantity;
     }
   }
-  auto monitored = [&](std::size_t k, const char* intent) { return !open_legs.count({m.tickers[k], intent}); };
+  auto unguarded = [&](std::size_t k, const std::string& intent) {
+    const auto it = guarded.find({m.tickers[k], intent});
+    const double rest = quantities[k] - (it == guarded.end() ? 0.0 : it->second);
+    return rest > kEpsilon * std::max(1.0, quantities[k]) ? rest : 0.0;
+  };
 
   // Exits first: they free cash for the entries. Monitored stops judge the decision bar's range. A
   // ticker that cannot trade at the decision bar (no bar there: the price is the last close carried
@@ -377,16 +382,20 @@ CycleReport Trader::run_cycle(const env::MarketData& m, std::size_t bar) {
     const std::size_t i = m.at(bar, k);
     if (quantities[k] <= 0 || !m.tradable[i]) continue;
     std::string intent;
-    if (monitored(k, "stop_loss") && config_.stop_loss_pct > 0 && m.low[i] <= entry[k] * (1 - config_.stop_loss_pct)) {
+    double quantity = quantities[k];
+    if (config_.stop_loss_pct > 0 && unguarded(k, "stop_loss") > 0 &&
+        m.low[i] <= entry[k] * (1 - config_.stop_loss_pct)) {
       intent = "stop_loss";
-    } else if (monitored(k, "take_profit") && config_.take_profit_pct > 0 &&
+      quantity = unguarded(k, intent);
+    } else if (config_.take_profit_pct > 0 && unguarded(k, "take_profit") > 0 &&
                m.high[i] >= entry[k] * (1 + config_.take_profit_pct)) {
       intent = "take_profit";
+      quantity = unguarded(k, intent);
     } else if (report.actions[k] == env::kSell && holding_ok(k) && trades_today < config_.max_trades_per_day) {
       intent = "sell";
     }
     if (intent.empty() || (intent == "sell" && !release_legs(m.tickers[k], report))) continue;
-    const JournalOrder o = order_for(k, broker::Side::kSell, quantities[k], intent);
+    const JournalOrder o = order_for(k, broker::Side::kSell, quantity, intent);
     // As in the environment, only the agent's decisions count against the daily cap, not stops.
     if (send(o, request_of(o), report) == Sent::kNow && intent == "sell") ++trades_today;
   }

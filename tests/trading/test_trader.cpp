@@ -415,6 +415,58 @@ TEST(Trader, MonitoredStopLossSellsWhenTheBarBreaksTheLevel) {
   }
 }
 
+// Two bracketed entries of one symbol, the first one's stop-loss leg canceled behind the trader's
+// back: the second's leg guards its own shares only, and the trader's stop sells the first's.
+TEST(Trader, SharesWhoseLegIsGoneGetTheTradersStopWhileAnotherEntrysLegStands) {
+  auto m = test::flat_market(1, 8, 100.0);
+  test::set_bar(m, 1, 0, 100, 100, 96, 96);  // entry 1 fills at 100 (leg at 95); entry 2 decided at 96
+  test::set_bar(m, 2, 0, 96, 96, 95.5, 96);  // entry 2 fills at 96 (leg at 91.2); leg 1 untouched
+  test::set_bar(m, 3, 0, 96, 96, 92, 92);    // breaks the trader's stop (~99 avg entry: 94.1), not leg 2
+  for (std::size_t b = 4; b < 8; ++b) test::set_bar(m, b, 0, 92, 92, 92, 92);
+  const auto dir = fresh_dir("partly_guarded");
+  broker::SimBroker sim(std::make_shared<broker::SimBars>(sim_bars_from(m)), {}, 0);
+  CountingBroker broker(sim);
+  Journal journal((dir / "j.sqlite").string(), false);
+  TraderConfig c = test_config();
+  c.stop_loss_pct = 0.05;
+  c.bracket_orders = true;
+  c.min_holding_period = 1;  // a buy a cycle; the agent never sells: only the stops do
+  auto buy_twice = [](const env::MarketData&, std::size_t bar, std::span<const double>, const env::PortfolioState&,
+                      std::span<std::int32_t> a) { a[0] = bar <= 1 ? env::kBuy : env::kHold; };
+  Trader trader(broker, journal, c, buy_twice);
+  double first_entry = 0, second_entry = 0;
+  while (sim.bar() < 6) {
+    trader.run_cycle(m, sim.bar());
+    sim.advance();
+    trader.reconcile();  // journals the legs of the entries that filled
+    if (sim.bar() == 2) {
+      const auto legs = sim.open_orders();
+      ASSERT_EQ(legs.size(), 2u) << "one stop-loss leg per entry";
+      const std::string first_buy = journal.orders().front().client_order_id;  // decided at 100
+      for (const auto& l : legs) {
+        const auto mine = journal.order(l.client_order_id.empty() ? l.id : l.client_order_id);
+        ASSERT_TRUE(mine) << "journaled as a leg";
+        if (mine->parent == first_buy) {
+          first_entry = l.quantity;
+          sim.cancel(l.id);
+        } else {
+          second_entry = l.quantity;
+        }
+      }
+      ASSERT_GT(first_entry * second_entry, 0);
+    }
+  }
+  double stopped = 0;  // by the trader: orders of its own, not legs
+  for (const auto& o : journal.orders()) {
+    if (o.intent == "stop_loss" && o.parent.empty() && o.state == "filled") stopped += o.filled_quantity;
+  }
+  EXPECT_NEAR(stopped, first_entry, 1e-6) << "the unguarded shares, and only those";
+  ASSERT_EQ(sim.positions().size(), 1u);
+  EXPECT_NEAR(sim.positions().front().quantity, second_entry, 1e-6) << "still guarded by its leg";
+  EXPECT_EQ(sim.open_orders().size(), 1u);
+  fs::remove_all(dir);
+}
+
 // A cycle repeated after a crash counts the orders it already sent once against the daily cap, and
 // a rejected order not at all: at every crash point of a cycle whose cap binds, the repeated cycle
 // leaves the broker with the orders of an uninterrupted one.
