@@ -67,6 +67,18 @@ Instant opened_at(const Json& j) {  // the epoch when eToro names no time
   return opened.empty() ? Instant{} : parse_instant(opened);
 }
 
+// What a position and an order for open share: the instrument, the side, the amount and the time.
+template <class Record>
+Record opened_record(const Json& j, std::initializer_list<const char*> id_names) {
+  Record r;
+  r.id = str(j, id_names);
+  r.instrument = id_num(j, {"instrumentID", "InstrumentID", "instrumentId"});
+  r.is_buy = is_buy(j);
+  r.amount = num(j, {"amount", "Amount"});
+  r.opened = opened_at(j);
+  return r;
+}
+
 Json parse(const HttpResponse& r, const std::string& what) {
   try {
     return Json::parse(r.body);
@@ -173,27 +185,17 @@ std::vector<EtoroBroker::EtoroPosition> EtoroBroker::portfolio(double* credit, W
     std::vector<EtoroPosition> out;
     if (const Json* ps = field(*root, {"positions", "Positions"}); ps != nullptr && ps->is_array()) {
       for (const auto& p : *ps) {
-        EtoroPosition e;
-        e.id = str(p, {"positionID", "PositionID", "positionId"});
-        e.instrument = id_num(p, {"instrumentID", "InstrumentID", "instrumentId"});
-        e.is_buy = is_buy(p);
+        auto e = opened_record<EtoroPosition>(p, {"positionID", "PositionID", "positionId"});
         e.units = num(p, {"units", "Units"});
         e.open_rate = num(p, {"openRate", "OpenRate"});
-        e.amount = num(p, {"amount", "Amount"});
-        e.opened = opened_at(p);
         out.push_back(e);
       }
     }
     if (waiting == nullptr) return out;
     if (const Json* os = field(*root, {"ordersForOpen", "OrdersForOpen"}); os != nullptr && os->is_array()) {
       for (const auto& x : *os) {
-        WaitingOpen w;
-        w.id = str(x, {"orderId", "orderID", "OrderID"});
-        w.instrument = id_num(x, {"instrumentId", "instrumentID", "InstrumentID"});
-        w.is_buy = is_buy(x);
+        auto w = opened_record<WaitingOpen>(x, {"orderId", "orderID", "OrderID"});
         w.units = num(x, {"amountInUnits", "AmountInUnits", "units"});
-        w.amount = num(x, {"amount", "Amount"});
-        w.opened = opened_at(x);
         waiting->opens.push_back(w);
       }
     }
@@ -500,18 +502,23 @@ std::optional<Order> EtoroBroker::match_open(const OrderRequest& r, Instant sent
     return r.quantity > 0 ? std::abs(units - r.quantity) <= 1e-6 * std::max(1.0, r.quantity)
                           : std::abs(amount - r.notional) <= 0.01 * r.notional;
   };
+  const auto buy = [&r](const std::string& id, OrderStatus status) {
+    Order o;
+    o.id = id;
+    o.client_order_id = r.client_order_id;
+    o.symbol = r.symbol;
+    o.side = Side::kBuy;
+    o.status = status;
+    o.quantity = r.quantity;
+    return o;
+  };
   Waiting waiting;
   for (const auto& p : portfolio(nullptr, &waiting)) {
     const std::string id = "position:" + p.id;
     const bool ours = known_ids.count(p.id) || known_ids.count(id) || claimed.count(id);
     if (ours || p.instrument != instrument || !p.is_buy || p.opened < sent_after) continue;
     if (!same_size(p.units, p.amount)) continue;
-    Order o;
-    o.id = id;
-    o.client_order_id = r.client_order_id;
-    o.symbol = r.symbol;
-    o.side = Side::kBuy;
-    o.status = OrderStatus::kFilled;
+    Order o = buy(id, OrderStatus::kFilled);
     o.quantity = o.filled_quantity = p.units;
     o.filled_avg_price = p.open_rate;
     submitted_[r.client_order_id] = o;
@@ -524,13 +531,7 @@ std::optional<Order> EtoroBroker::match_open(const OrderRequest& r, Instant sent
     const bool ours = known_ids.count(id) || claimed.count(id);
     if (ours || w.instrument != instrument || !w.is_buy || w.opened < sent_after || !same_size(w.units, w.amount))
       continue;
-    Order o;
-    o.id = id;
-    o.client_order_id = r.client_order_id;
-    o.symbol = r.symbol;
-    o.side = Side::kBuy;
-    o.status = OrderStatus::kNew;
-    o.quantity = r.quantity;
+    const Order o = buy(id, OrderStatus::kNew);
     if (!pending_.count(r.client_order_id)) pending_.emplace(r.client_order_id, PendingOpen{r, sent_after, known_ids});
     submitted_[r.client_order_id] = o;
     return o;
