@@ -348,8 +348,8 @@ Order EtoroBroker::submit(const OrderRequest& r) {
   ClosePlan& plan = closing_[r.client_order_id];
   plan = ClosePlan{r, latest_price(r.symbol), {}, "", 0};
   for (const auto& p : held) plan.units_before[p.id] = p.units;
-  double left = r.quantity;
   for (const auto& p : held) {
+    const double left = r.quantity - plan.answered;
     if (left <= 1e-9) break;
     const double units = std::min(left, p.units);
     Json body = {{"InstrumentId", instrument}};
@@ -373,7 +373,6 @@ Order EtoroBroker::submit(const OrderRequest& r) {
       submitted_[r.client_order_id] = *done;
       return *done;
     }
-    left -= units;
     plan.answered += units;
     plan.id += (plan.id.empty() ? "close:" : "+") + p.id;
   }

@@ -116,10 +116,9 @@ void Trader::settle(const JournalOrder& o) {
     }
     return;
   }
-  auto b = broker_.order_by_client_id(o.client_order_id);
-  // A broker without client order ids (eToro) forgets an order it had not executed when it
-  // restarts; what it holds now may show it.
-  if (!b) b = broker_.recover(request_of(o), sent_after(o), known_broker_ids(o.client_order_id));
+  // By client order id where the broker has them; a broker without (eToro) forgets an order it
+  // had not executed when it restarts, and what it holds now may show it.
+  const auto b = broker_.recover(request_of(o), sent_after(o), known_broker_ids(o.client_order_id));
   if (!b) {
     throw ReconciliationError("order " + o.client_order_id + " (" + o.symbol + ", broker id " + o.broker_order_id +
                               ") is in the journal as " + o.state + " but unknown to " + broker_.name());

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -250,6 +251,42 @@ TEST(AlpacaBroker, ALegAlpacaFillsIsJournaledAndReconciles) {
   EXPECT_EQ(stop_fills, 1u);
   const auto next = trader.run_cycle(m, 1);  // flat again: the policy buys, and the session goes on
   EXPECT_EQ(next.orders_sent, 1u);
+}
+
+TEST(AlpacaBroker, AnOrderAlpacaDoesNotKnowIsLookedUpOnceThenStopsTheTrader) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("ploutos_alpaca_unknown_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  {
+    FakeAlpaca f;
+    auto a = client(f);
+    auto m = test::flat_market(1, 5, 100.0);
+    trading::Journal journal((dir / "j.sqlite").string(), false);
+    trading::TraderConfig c;
+    c.min_holding_period = 0;
+    trading::Trader trader(*a, journal, c,
+                           [](const env::MarketData&, std::size_t, std::span<const double>, const env::PortfolioState&,
+                              std::span<std::int32_t> x) { x[0] = env::kBuy; });
+    ASSERT_EQ(trader.run_cycle(m, 0).orders_sent, 1u);
+    const auto sent = journal.orders();
+    ASSERT_EQ(sent.size(), 1u);
+    journal.set_state(sent[0].client_order_id, "new");  // as if the trader stopped before the fill showed
+    {
+      std::lock_guard lock(f.mutex);
+      f.orders.clear();  // Alpaca lost it (an account reset, another account's keys)
+      f.paths.clear();
+    }
+    try {
+      trader.reconcile();
+      ADD_FAILURE() << "an order the broker does not know must stop the trader";
+    } catch (const trading::ReconciliationError& e) {
+      EXPECT_NE(std::string(e.what()).find("unknown to alpaca"), std::string::npos) << e.what();
+    }
+    std::lock_guard lock(f.mutex);
+    EXPECT_EQ(std::count(f.paths.begin(), f.paths.end(), "GET /v2/orders:by_client_order_id"), 1);
+  }
+  fs::remove_all(dir);
 }
 
 TEST(AlpacaBroker, TraderSettlesPartialFillsStopsOnForeignPositionsAndLeaksNoSecret) {
