@@ -84,22 +84,35 @@ struct RunningMeanStd {
   }
   torch::Tensor normalize(const torch::Tensor& input, double clip) const {
     const auto x = input.to(torch::kFloat32).contiguous();
-    const std::int64_t dim = x.size(-1), rows = x.numel() / dim;
     auto out = torch::empty_like(x);
-    const float* in = x.data_ptr<float>();
-    float* o = out.data_ptr<float>();
+    frozen(clip).apply(x.data_ptr<float>(), out.data_ptr<float>(), x.numel());
+    return out;
+  }
+  // The statistics as they are now, for a policy that decides with them from here on: a decision
+  // then normalises its observation without a square root or an allocation.
+  struct Frozen {
+    std::vector<double> mean, inv_sd;
+    double clip = 0;
+    // out = clamp((in - mean) / sqrt(var + 1e-8), -clip, clip) over whole rows of mean.size() values.
+    void apply(const float* in, float* out, std::int64_t values) const {
+      const auto dim = static_cast<std::int64_t>(mean.size());
+      for (std::int64_t i = 0; i < values; i += dim) {
+        for (std::int64_t j = 0; j < dim; ++j) {
+          const auto k = static_cast<std::size_t>(j);
+          const double z = (in[i + j] - mean[k]) * inv_sd[k];
+          out[i + j] = static_cast<float>(std::clamp(z, -clip, clip));
+        }
+      }
+    }
+  };
+  Frozen frozen(double clip) const {
     const auto mc = mean.contiguous(), vc = var.contiguous();
     const double* m = mc.data_ptr<double>();
     const double* v = vc.data_ptr<double>();
-    std::vector<double> inv_sd(static_cast<std::size_t>(dim));
-    for (std::int64_t j = 0; j < dim; ++j) inv_sd[static_cast<std::size_t>(j)] = 1.0 / std::sqrt(v[j] + 1e-8);
-    for (std::int64_t r = 0; r < rows; ++r) {
-      for (std::int64_t j = 0; j < dim; ++j) {
-        const double z = (in[r * dim + j] - m[j]) * inv_sd[static_cast<std::size_t>(j)];
-        o[r * dim + j] = static_cast<float>(std::clamp(z, -clip, clip));
-      }
-    }
-    return out;
+    const auto dim = static_cast<std::size_t>(mc.numel());
+    Frozen f{std::vector<double>(m, m + dim), std::vector<double>(dim), clip};
+    for (std::size_t j = 0; j < dim; ++j) f.inv_sd[j] = 1.0 / std::sqrt(v[j] + 1e-8);
+    return f;
   }
 };
 
@@ -400,14 +413,18 @@ double evaluate(ActorCritic& policy, const RunningMeanStd& rms, double clip_obs,
   const MlpView actor = actor_view(policy);
   MlpRunner runner;
   env::TradingEnv e(market, config);
-  std::vector<float> obs(e.obs_dim());
+  std::vector<float> obs(e.obs_dim()), normalized(e.obs_dim());
   e.reset(0, obs);
   std::vector<std::int32_t> actions(e.n_tickers());
+  const auto frozen = rms.frozen(clip_obs);
   bool term = false, trunc = false;
   while (!term && !trunc) {
-    auto x = torch::from_blob(obs.data(), {1, static_cast<std::int64_t>(obs.size())}, torch::kFloat32);
-    if (normalize) x = rms.normalize(x, clip_obs);
-    argmax_actions(runner.forward(actor, x.data_ptr<float>(), 1), actions.size(), actions.data());
+    const float* x = obs.data();
+    if (normalize) {
+      frozen.apply(obs.data(), normalized.data(), static_cast<std::int64_t>(obs.size()));
+      x = normalized.data();
+    }
+    argmax_actions(runner.forward(actor, x, 1), actions.size(), actions.data());
     e.step(actions, obs, term, trunc);
   }
   return e.info().equity / config.initial_balance - 1.0;
@@ -426,6 +443,7 @@ class TorchPolicy final : public Policy {
         clip_obs_(ppo.clip_obs) {
     policy_->eval();
     set_actor(precision);
+    frozen_ = rms_.frozen(clip_obs_);
   }
   TorchPolicy(const std::string& path, DecisionPrecision precision) {
     reading_model(path, [&] { load(path, precision); });
@@ -444,6 +462,7 @@ class TorchPolicy final : public Policy {
         n_tickers_(other.n_tickers_),
         policy_(other.policy_),
         rms_(other.rms_),
+        frozen_(other.frozen_),
         normalize_(other.normalize_),
         clip_obs_(other.clip_obs_) {
     set_actor(precision);
@@ -500,6 +519,7 @@ class TorchPolicy final : public Policy {
     verify_checksum(archive, "policy_crc32", policy_checksum(manifest_, policy_, rms_), path, "weights");
     normalize_ = ppo.value("normalize_observations", true);
     clip_obs_ = ppo.value("clip_obs", 10.0);
+    frozen_ = rms_.frozen(clip_obs_);
   }
   void set_actor(DecisionPrecision precision) {
     precision_ = precision;
@@ -510,16 +530,17 @@ class TorchPolicy final : public Policy {
   // [batch x n_tickers x 3] at the policy's precision, valid until the next call.
   const float* logits_of(std::span<const float> obs) {
     const auto batch = static_cast<std::int64_t>(obs.size() / obs_dim_);
-    auto x =
-        torch::from_blob(const_cast<float*>(obs.data()), {batch, static_cast<std::int64_t>(obs_dim_)}, torch::kFloat32);
-    if (normalize_) x = rms_.normalize(x, clip_obs_);
-    x = x.contiguous();
-    if (precision_ == DecisionPrecision::kFloat32) return runner_.forward(actor_, x.data_ptr<float>(), batch);
+    const float* x = obs.data();
+    if (normalize_) {
+      normalized_.resize(obs.size());
+      frozen_.apply(obs.data(), normalized_.data(), static_cast<std::int64_t>(obs.size()));
+      x = normalized_.data();
+    }
+    if (precision_ == DecisionPrecision::kFloat32) return runner_.forward(actor_, x, batch);
     const std::size_t width = 3 * n_tickers_;
     logits_.resize(static_cast<std::size_t>(batch) * width);
     for (std::int64_t r = 0; r < batch; ++r) {
-      const float* row =
-          runner_.forward_row(int8_actor_, x.data_ptr<float>() + r * static_cast<std::int64_t>(obs_dim_));
+      const float* row = runner_.forward_row(int8_actor_, x + r * static_cast<std::int64_t>(obs_dim_));
       std::copy(row, row + width, logits_.begin() + static_cast<std::ptrdiff_t>(r * static_cast<std::int64_t>(width)));
     }
     return logits_.data();
@@ -531,12 +552,13 @@ class TorchPolicy final : public Policy {
   MlpView actor_;
   DecisionPrecision precision_ = DecisionPrecision::kFloat32;
   Int8Mlp int8_actor_;
-  std::vector<float> logits_;
+  std::vector<float> logits_, normalized_;
   // Decisions come back to back in a backtest: the workers poll for a millisecond before they
   // sleep, so a decision does not wait for a thread to be woken (WorkerPool).
   WorkerPool pool_{std::max(1, static_cast<int>(std::thread::hardware_concurrency())), std::chrono::milliseconds{1}};
   MlpRunner runner_{&pool_};
   RunningMeanStd rms_;
+  RunningMeanStd::Frozen frozen_;  // rms_ with clip_obs_, set with them
   bool normalize_ = true;
   double clip_obs_ = 10.0;
 };

@@ -17,6 +17,7 @@
 #include "ploutos/core/error.hpp"
 #include "ploutos/core/file_lock.hpp"
 #include "ploutos/core/rng.hpp"
+#include "ploutos/core/time.hpp"
 #include "ploutos/env/from_config.hpp"
 #include "ploutos/env/trading_env.hpp"
 #include "ploutos/rl/ppo.hpp"
@@ -557,6 +558,39 @@ TEST(Ppo, ReachesTheOptimumOfATriviallySolvableMarket) {
       backtest(m, c, 0, 64, [&](const std::vector<float>& obs, std::vector<std::int32_t>& a) { policy->act(obs, a); });
   EXPECT_GT(optimum, 0.5);
   EXPECT_GT(trained, 0.95 * optimum) << "trained " << trained << " vs optimum " << optimum;
+}
+
+// The model a training chose on its validation window decides there, loaded from its file, exactly
+// as the training's evaluation saw it decide: the same normalisation with the statistics frozen in
+// the file, the same network, the same return to the last bit.
+TEST(Ppo, TheBestModelLoadedDecidesOnTheValidationWindowAsTheTrainingsEvaluationDid) {
+  auto m = planted_market(600, 21);
+  for (auto& f : m.features) f = 4.0f + 0.25f * f;  // far from mean 0 and unit variance: normalisation matters
+  auto c = small_config(21);
+  c.training.eval_freq = 512;  // every iteration
+  rl::TrainRequest req;
+  req.config = c;
+  req.market = wrap(m);
+  req.output = temp_path("chosen.pt");
+  req.total_timesteps = 4096;
+  req.validation_fraction = 0.3;
+  req.progress = false;
+  const auto trained = rl::train(req);
+  ASSERT_FALSE(trained.best_model_path.empty());
+  std::size_t first = 0, last = 0;
+  for (std::size_t t = 0; t < m.n_bars; ++t) {
+    if (format_instant(m.time[t]) == trained.validation_first) first = t;
+    if (format_instant(m.time[t]) == trained.validation_last) last = t;
+  }
+  ASSERT_GT(first, 0u);
+  ASSERT_GT(last, first);
+  const auto best = rl::Policy::load(trained.best_model_path);
+  const double again = backtest(
+      m, c, first, last, [&](const std::vector<float>& obs, std::vector<std::int32_t>& a) { best->act(obs, a); });
+  EXPECT_EQ(again, trained.best_validation_return);
+  std::size_t evaluations = 0;
+  for (const auto& u : trained.history) evaluations += std::isfinite(u.eval_return) ? 1 : 0;
+  EXPECT_EQ(evaluations, trained.history.size());
 }
 
 TEST(Ppo, LearnsAPlantedSignalAndBeatsRandomAndCashOnUnseenData) {
