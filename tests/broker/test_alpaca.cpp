@@ -253,6 +253,15 @@ TEST(AlpacaBroker, ALegAlpacaFillsIsJournaledAndReconciles) {
   EXPECT_EQ(next.orders_sent, 1u);
 }
 
+// A trader whose agent buys at every decision, with no holding period.
+trading::Trader always_buying(AlpacaBroker& broker, trading::Journal& journal) {
+  trading::TraderConfig c;
+  c.min_holding_period = 0;
+  return trading::Trader(broker, journal, c,
+                         [](const env::MarketData&, std::size_t, std::span<const double>, const env::PortfolioState&,
+                            std::span<std::int32_t> x) { x[0] = env::kBuy; });
+}
+
 TEST(AlpacaBroker, AnOrderAlpacaDoesNotKnowIsLookedUpOnceThenStopsTheTrader) {
   namespace fs = std::filesystem;
   const fs::path dir = fs::temp_directory_path() / ("ploutos_alpaca_unknown_" + std::to_string(::getpid()));
@@ -263,11 +272,7 @@ TEST(AlpacaBroker, AnOrderAlpacaDoesNotKnowIsLookedUpOnceThenStopsTheTrader) {
     auto a = client(f);
     auto m = test::flat_market(1, 5, 100.0);
     trading::Journal journal((dir / "j.sqlite").string(), false);
-    trading::TraderConfig c;
-    c.min_holding_period = 0;
-    trading::Trader trader(*a, journal, c,
-                           [](const env::MarketData&, std::size_t, std::span<const double>, const env::PortfolioState&,
-                              std::span<std::int32_t> x) { x[0] = env::kBuy; });
+    auto trader = always_buying(*a, journal);
     ASSERT_EQ(trader.run_cycle(m, 0).orders_sent, 1u);
     const auto sent = journal.orders();
     ASSERT_EQ(sent.size(), 1u);
@@ -303,11 +308,7 @@ TEST(AlpacaBroker, TraderSettlesPartialFillsStopsOnForeignPositionsAndLeaksNoSec
     auto a = client(f);
     auto m = test::flat_market(1, 5, 100.0);
     trading::Journal journal((dir / "j.sqlite").string(), false);
-    trading::TraderConfig c;
-    c.min_holding_period = 0;
-    trading::Trader trader(*a, journal, c,
-                           [](const env::MarketData&, std::size_t, std::span<const double>, const env::PortfolioState&,
-                              std::span<std::int32_t> x) { x[0] = env::kBuy; });
+    auto trader = always_buying(*a, journal);
     const auto r = trader.run_cycle(m, 0);
     EXPECT_EQ(r.orders_sent, 1u);
     trader.reconcile();  // the rest of the order filled meanwhile

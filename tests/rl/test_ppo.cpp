@@ -126,6 +126,19 @@ env::MarketData planted_market(std::size_t bars, std::uint64_t seed) {
   return m;
 }
 
+// A training on a hand-built market, silent, its model at a temporary path.
+rl::TrainRequest request(const env::MarketData& m, const config::Config& c, const std::string& name,
+                         std::int64_t timesteps, double validation_fraction) {
+  rl::TrainRequest req;
+  req.config = c;
+  req.market = wrap(m);
+  req.output = temp_path(name);
+  req.total_timesteps = timesteps;
+  req.validation_fraction = validation_fraction;
+  req.progress = false;
+  return req;
+}
+
 // Return of one deterministic pass over bars [first, last] with the given decision function.
 template <class Decide>
 double backtest(const env::MarketData& m, const config::Config& c, std::size_t first, std::size_t last, Decide decide) {
@@ -543,13 +556,7 @@ TEST(Ppo, ADamagedModelFileIsRefusedAndNeverLoadsAsAnotherModel) {
 TEST(Ppo, ReachesTheOptimumOfATriviallySolvableMarket) {
   const auto m = rising_market(300);
   auto c = small_config(3);
-  rl::TrainRequest req;
-  req.config = c;
-  req.market = wrap(m);
-  req.output = temp_path("rising.pt");
-  req.total_timesteps = 16384;
-  req.validation_fraction = 0;
-  req.progress = false;
+  auto req = request(m, c, "rising.pt", 16384, 0);
   rl::train(req);
   const auto policy = rl::Policy::load(req.output);
   const double optimum =
@@ -568,13 +575,7 @@ TEST(Ppo, TheBestModelLoadedDecidesOnTheValidationWindowAsTheTrainingsEvaluation
   for (auto& f : m.features) f = 4.0f + 0.25f * f;  // far from mean 0 and unit variance: normalisation matters
   auto c = small_config(21);
   c.training.eval_freq = 512;  // every iteration
-  rl::TrainRequest req;
-  req.config = c;
-  req.market = wrap(m);
-  req.output = temp_path("chosen.pt");
-  req.total_timesteps = 4096;
-  req.validation_fraction = 0.3;
-  req.progress = false;
+  auto req = request(m, c, "chosen.pt", 4096, 0.3);
   const auto trained = rl::train(req);
   ASSERT_FALSE(trained.best_model_path.empty());
   std::size_t first = 0, last = 0;
@@ -597,13 +598,7 @@ TEST(Ppo, LearnsAPlantedSignalAndBeatsRandomAndCashOnUnseenData) {
   for (const std::uint64_t seed : {11, 12, 13}) {
     const auto m = planted_market(1500, seed);
     auto c = small_config(seed);
-    rl::TrainRequest req;
-    req.config = c;
-    req.market = wrap(m);
-    req.output = temp_path("planted_" + std::to_string(seed) + ".pt");
-    req.total_timesteps = 24576;
-    req.validation_fraction = 0.33;  // the last third is never seen in training
-    req.progress = false;
+    auto req = request(m, c, "planted_" + std::to_string(seed) + ".pt", 24576, 0.33);  // the last third unseen
     rl::train(req);
     const std::size_t split = static_cast<std::size_t>(1499 * 0.67);
     const auto policy = rl::Policy::load(req.output);
