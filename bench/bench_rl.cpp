@@ -7,6 +7,7 @@
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <thread>
 #include <vector>
@@ -55,6 +56,12 @@ static void BM_PolicyDecisionLatencyV6(benchmark::State& state) {
   const auto batch = static_cast<std::size_t>(state.range(0));
   std::vector<float> obs(obs_dim * batch, 0.1f);
   std::vector<std::int32_t> actions(15 * batch);
+  // Building the untrained policy (orthogonal initialisation) and the GEMM benchmark before it ran
+  // OpenBLAS on both cores, and OpenBLAS's idle thread then polls for more work for a while
+  // (OPENBLAS_THREAD_TIMEOUT), taking a core from the decision's threads: measured on a Zen 4 host,
+  // the decision's worker started ~7 us late and each layer's barrier waited 5-15 us. A loaded model
+  // decides with no BLAS work before it; so does this benchmark once OpenBLAS's thread sleeps.
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
   for (auto _ : state) policy->act(obs, actions);
   state.SetLabel(rl::to_string(precision));
 }
