@@ -438,12 +438,10 @@ class TorchPolicy final : public Policy {
         n_tickers_(n_tickers),
         policy_(static_cast<std::int64_t>(obs_dim), static_cast<std::int64_t>(n_tickers), ppo.net_arch, ppo.activation,
                 ppo.ortho_init),
-        rms_(static_cast<std::int64_t>(obs_dim)),
-        normalize_(ppo.normalize_observations),
-        clip_obs_(ppo.clip_obs) {
+        frozen_(RunningMeanStd(static_cast<std::int64_t>(obs_dim)).frozen(ppo.clip_obs)),
+        normalize_(ppo.normalize_observations) {
     policy_->eval();
     set_actor(precision);
-    frozen_ = rms_.frozen(clip_obs_);
   }
   TorchPolicy(const std::string& path, DecisionPrecision precision) {
     reading_model(path, [&] { load(path, precision); });
@@ -461,10 +459,8 @@ class TorchPolicy final : public Policy {
         obs_dim_(other.obs_dim_),
         n_tickers_(other.n_tickers_),
         policy_(other.policy_),
-        rms_(other.rms_),
         frozen_(other.frozen_),
-        normalize_(other.normalize_),
-        clip_obs_(other.clip_obs_) {
+        normalize_(other.normalize_) {
     set_actor(precision);
   }
   void act(std::span<const float> obs, std::span<std::int32_t> actions, bool deterministic) override {
@@ -513,13 +509,13 @@ class TorchPolicy final : public Policy {
     load_weights(policy_, archive, path);
     policy_->eval();
     set_actor(precision);
-    archive.read("obs_rms_mean", rms_.mean);
-    archive.read("obs_rms_var", rms_.var);
-    check_normaliser(rms_, static_cast<std::int64_t>(obs_dim_), path);
-    verify_checksum(archive, "policy_crc32", policy_checksum(manifest_, policy_, rms_), path, "weights");
+    RunningMeanStd rms;
+    archive.read("obs_rms_mean", rms.mean);
+    archive.read("obs_rms_var", rms.var);
+    check_normaliser(rms, static_cast<std::int64_t>(obs_dim_), path);
+    verify_checksum(archive, "policy_crc32", policy_checksum(manifest_, policy_, rms), path, "weights");
     normalize_ = ppo.value("normalize_observations", true);
-    clip_obs_ = ppo.value("clip_obs", 10.0);
-    frozen_ = rms_.frozen(clip_obs_);
+    frozen_ = rms.frozen(ppo.value("clip_obs", 10.0));
   }
   void set_actor(DecisionPrecision precision) {
     precision_ = precision;
@@ -557,10 +553,8 @@ class TorchPolicy final : public Policy {
   // sleep, so a decision does not wait for a thread to be woken (WorkerPool).
   WorkerPool pool_{std::max(1, static_cast<int>(std::thread::hardware_concurrency())), std::chrono::milliseconds{1}};
   MlpRunner runner_{&pool_};
-  RunningMeanStd rms_;
-  RunningMeanStd::Frozen frozen_;  // rms_ with clip_obs_, set with them
+  RunningMeanStd::Frozen frozen_;  // the model's observation statistics and clip_obs
   bool normalize_ = true;
-  double clip_obs_ = 10.0;
 };
 
 }  // namespace
