@@ -25,7 +25,8 @@ void add_version_command(CLI::App& app, Globals& globals) {
                                  {"blas_library", torch.blas_library},
                                  {"blas_is_openblas", torch.blas_is_openblas},
                                  {"blas_kernels", torch.blas_kernels},
-                                 {"blas_kernels_overridden", torch.blas_kernels_overridden}};
+                                 {"blas_kernels_overridden", torch.blas_kernels_overridden},
+                                 {"blas_kernels_warning", torch.blas_kernels_warning}};
         std::cout << json_text(j, 2) << "\n";
       } else {
         std::cout << "ploutos " << version() << " (" << git_revision() << ", " << build_type() << ")\n"
@@ -39,6 +40,7 @@ void add_version_command(CLI::App& app, Globals& globals) {
                     << "\n";
         }
       }
+      if (!torch.blas_kernels_warning.empty()) spdlog::warn("{}", torch.blas_kernels_warning);
       if (!torch.blas_is_openblas) {
         spdlog::warn(
             "libblas.so.3 is not OpenBLAS: LibTorch runs ~25x slower. Install libopenblas0-pthread "

@@ -643,6 +643,7 @@ TrainResult train_from(const TrainRequest& req);
 }  // namespace
 
 TrainResult train(const TrainRequest& req) {
+  warn_about_slow_blas_kernels();
   // Two trainings of one run (the same model name twice, in two terminals) would interleave their
   // metrics and overwrite each other's model: the second is refused while the first runs.
   std::optional<ExclusiveFileLock> run_lock;

@@ -2,6 +2,7 @@
 
 #include <dlfcn.h>
 #include <link.h>
+#include <spdlog/spdlog.h>
 #include <strings.h>
 #include <torch/torch.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <mutex>
 
 namespace ploutos::rl {
 namespace {
@@ -52,6 +54,43 @@ bool lacks_avx2(const std::string& kernels) {
   return false;
 }
 
+// OpenBLAS kernel families that use AVX-512.
+bool uses_avx512(const std::string& kernels) {
+  static constexpr std::array<const char*, 3> kWide = {"SkylakeX", "Cooperlake", "SapphireRapids"};
+  for (const char* wide : kWide) {
+    if (strcasecmp(kernels.c_str(), wide) == 0) return true;
+  }
+  return false;
+}
+
+bool cpu_has_avx512() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+}
+
+// A user's OPENBLAS_CORETYPE is obeyed (ensure_fast_blas_kernels leaves it alone), but one that
+// gives away the CPU's widest vector units is said: on an AMD EPYC Zen 5 host whose environment set
+// Haswell, the GEMM reference ran at 202 GFLOP/s against 366 with OpenBLAS's own choice, and a V6
+// training iteration took 1.9x as long (docs/training.md).
+std::string kernels_warning(const std::string& kernels, bool overridden) {
+  const char* forced = std::getenv("OPENBLAS_CORETYPE");
+  if (kernels.empty() || overridden || forced == nullptr) return {};
+  __builtin_cpu_init();
+  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  const char* units = nullptr;
+  if (cpu_has_avx512() && !uses_avx512(kernels)) {
+    units = "AVX-512";
+  } else if (avx2 && lacks_avx2(kernels)) {
+    units = "AVX2";
+  }
+  if (units == nullptr) return {};
+  return std::string("OPENBLAS_CORETYPE=") + forced + " (from the environment) runs OpenBLAS's " + kernels +
+         " kernels on a CPU with " + units +
+         ": training's products run up to ~2x slower; unset it to let OpenBLAS choose" +
+         (cpu_has_avx512() ? ", or set OPENBLAS_CORETYPE=SkylakeX" : "");
+}
+
 }  // namespace
 
 void ensure_fast_blas_kernels(char** argv) {
@@ -60,9 +99,7 @@ void ensure_fast_blas_kernels(char** argv) {
   if (kernels.empty() || !lacks_avx2(kernels)) return;
   __builtin_cpu_init();
   if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) return;
-  const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
-  setenv("OPENBLAS_CORETYPE", avx512 ? "SkylakeX" : "Haswell", 1);
+  setenv("OPENBLAS_CORETYPE", cpu_has_avx512() ? "SkylakeX" : "Haswell", 1);
   setenv(kOverrideMarker, kernels.c_str(), 1);
   execv("/proc/self/exe", argv);
   // exec failed (no /proc): carry on with the slow kernels rather than not at all.
@@ -78,7 +115,16 @@ TorchRuntime torch_runtime() {
   info.blas_kernels = openblas_kernels();
   info.blas_is_openblas = !info.blas_kernels.empty() || info.blas_library.find("openblas") != std::string::npos;
   info.blas_kernels_overridden = std::getenv(kOverrideMarker) != nullptr;
+  info.blas_kernels_warning = kernels_warning(info.blas_kernels, info.blas_kernels_overridden);
   return info;
+}
+
+void warn_about_slow_blas_kernels() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    const auto warning = torch_runtime().blas_kernels_warning;
+    if (!warning.empty()) spdlog::warn("{}", warning);
+  });
 }
 
 void set_torch_threads(int threads) {

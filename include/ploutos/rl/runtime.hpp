@@ -11,6 +11,9 @@ struct TorchRuntime {
   bool blas_is_openblas = false;
   std::string blas_kernels;  // OpenBLAS's kernel family (SkylakeX, Haswell, Prescott, ...); empty if not OpenBLAS
   bool blas_kernels_overridden = false;  // chosen by ensure_fast_blas_kernels, not by OpenBLAS's own detection
+  // Non-empty when the environment's OPENBLAS_CORETYPE holds OpenBLAS to narrower vector units than
+  // the CPU has (Haswell's 256-bit kernels on an AVX-512 CPU): what it costs and what to do.
+  std::string blas_kernels_warning;
 };
 
 TorchRuntime torch_runtime();
@@ -22,6 +25,9 @@ TorchRuntime torch_runtime();
 // else Haswell) and re-executes the program once with the same arguments. A user's own
 // OPENBLAS_CORETYPE is left alone. Called first thing in main() of every Ploutos program.
 void ensure_fast_blas_kernels(char** argv);
+
+// Logs TorchRuntime::blas_kernels_warning once a process, when there is one (every training calls it).
+void warn_about_slow_blas_kernels();
 
 // 0 keeps LibTorch's default (all cores).
 void set_torch_threads(int threads);
