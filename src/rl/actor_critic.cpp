@@ -138,28 +138,6 @@ MlpView critic_view(const ActorCritic& net) {
   return view_of(net->vf_body, net->vf_head, net->activation);
 }
 
-// A barrier for the threads of one WorkerPool::run: spins briefly, then yields (a busy machine may
-// have descheduled a peer).
-class SpinBarrier {
- public:
-  explicit SpinBarrier(int parts) : parts_(parts) {}
-  void arrive_and_wait() {
-    const int phase = phase_.load(std::memory_order_acquire);
-    if (arrived_.fetch_add(1, std::memory_order_acq_rel) + 1 == parts_) {
-      arrived_.store(0, std::memory_order_relaxed);
-      phase_.store(phase + 1, std::memory_order_release);
-      return;
-    }
-    for (int spins = 0; phase_.load(std::memory_order_acquire) == phase; ++spins) {
-      if (spins > 2000) std::this_thread::yield();
-    }
-  }
-
- private:
-  const int parts_;
-  std::atomic<int> arrived_{0}, phase_{0};
-};
-
 template <class Layer>
 const float* MlpRunner::row_through_layers(std::size_t layers, std::int64_t widest_out, const Layer& layer) {
   row_a_.resize(static_cast<std::size_t>(widest_out));  // sized before the threads start

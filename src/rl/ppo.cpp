@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
@@ -453,7 +454,7 @@ class TorchPolicy final : public Policy {
   std::unique_ptr<Policy> with_precision(DecisionPrecision precision) const override {
     return std::make_unique<TorchPolicy>(*this, precision);
   }
-  // Shares `other`'s weights (LibTorch modules are shared handles) and statistics; its own threads.
+  // Shares `other`'s weights (LibTorch modules are shared handles) and statistics.
   TorchPolicy(const TorchPolicy& other, DecisionPrecision precision)
       : manifest_(other.manifest_),
         obs_dim_(other.obs_dim_),
@@ -532,6 +533,7 @@ class TorchPolicy final : public Policy {
       frozen_.apply(obs.data(), normalized_.data(), static_cast<std::int64_t>(obs.size()));
       x = normalized_.data();
     }
+    const std::lock_guard<std::mutex> one_decision_at_a_time(decision_pool_mutex());
     if (precision_ == DecisionPrecision::kFloat32) return runner_.forward(actor_, x, batch);
     const std::size_t width = 3 * n_tickers_;
     logits_.resize(static_cast<std::size_t>(batch) * width);
@@ -549,10 +551,9 @@ class TorchPolicy final : public Policy {
   DecisionPrecision precision_ = DecisionPrecision::kFloat32;
   Int8Mlp int8_actor_;
   std::vector<float> logits_, normalized_;
-  // Decisions come back to back in a backtest: the workers poll for a millisecond before they
-  // sleep, so a decision does not wait for a thread to be woken (WorkerPool).
-  WorkerPool pool_{std::max(1, static_cast<int>(std::thread::hardware_concurrency())), std::chrono::milliseconds{1}};
-  MlpRunner runner_{&pool_};
+  // Decisions come back to back in a backtest: the process's decision pool, whose workers poll
+  // for a millisecond before they sleep, so a decision does not wait for a thread to be woken.
+  MlpRunner runner_{&decision_pool()};
   RunningMeanStd::Frozen frozen_;  // the model's observation statistics and clip_obs
   bool normalize_ = true;
 };

@@ -1,24 +1,9 @@
 #include "worker_pool.hpp"
 
 #include <algorithm>
+#include <thread>
 
 namespace ploutos::rl {
-
-namespace {
-// Polls `done` until it holds or `budget` has passed; true when it holds.
-template <class Predicate>
-bool spin_until(Predicate done, std::chrono::microseconds budget) {
-  if (budget.count() <= 0) return done();
-  const auto deadline = std::chrono::steady_clock::now() + budget;
-  for (int i = 0;; ++i) {
-    if (done()) return true;
-    // Past the first polls, yield between them: a thread that has work (another pool's, the
-    // caller's) gets this core, and an idle core returns from the yield at once.
-    if (i >= 64) std::this_thread::yield();
-    if ((i & 63) == 63 && std::chrono::steady_clock::now() >= deadline) return done();
-  }
-}
-}  // namespace
 
 WorkerPool::WorkerPool(int parts, std::chrono::microseconds spin) : parts_(std::max(1, parts)), spin_(spin) {
   for (int p = 1; p < parts_; ++p) threads_.emplace_back([this, p] { loop(p); });
@@ -49,7 +34,7 @@ void WorkerPool::run(const std::function<void(int)>& fn) {
     own = std::current_exception();
   }
   const auto finished = [this] { return running_.load(std::memory_order_acquire) == 0; };
-  if (!spin_until(finished, spin_)) {
+  if (!poll_until(finished, spin_)) {
     std::unique_lock<std::mutex> lock(mutex_);
     done_.wait(lock, finished);
   }
@@ -66,7 +51,7 @@ void WorkerPool::loop(int part) {
   };
   for (;;) {
     const std::function<void(int)>* job = nullptr;
-    if (!spin_until(woken, spin_)) {
+    if (!poll_until(woken, spin_)) {
       std::unique_lock<std::mutex> lock(mutex_);
       wake_.wait(lock, woken);
     }
@@ -88,6 +73,17 @@ void WorkerPool::loop(int part) {
     }
     done_.notify_one();
   }
+}
+
+WorkerPool& decision_pool() {
+  static WorkerPool pool(std::max(1, static_cast<int>(std::thread::hardware_concurrency())),
+                         std::chrono::milliseconds{1});
+  return pool;
+}
+
+std::mutex& decision_pool_mutex() {
+  static std::mutex mutex;
+  return mutex;
 }
 
 }  // namespace ploutos::rl

@@ -5,9 +5,11 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <future>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -438,6 +440,49 @@ TEST(Ppo, NetworksBuiltBesideATrainingLeaveItsModelAlone) {
   builder.join();
   EXPECT_TRUE(beside == alone) << "a network built meanwhile changed the training (" << built.load()
                                << " networks built)";
+}
+
+// Every policy decides on the process's one decision pool (src/rl/worker_pool.hpp): two policies
+// asked from two threads at once (a float32 policy and its int8 twin, as in an int8 backtest, and
+// as walk-forward's side-by-side jobs do) decide exactly as each does alone.
+TEST(Ppo, PoliciesAskedFromSeveralThreadsAtOnceDecideAsEachDoesAlone) {
+  auto ppo = small_config(5).ppo;
+  ppo.net_arch = {{256, 256}, {32}};
+  constexpr std::size_t kObsDim = 300, kTickers = 4, kObservations = 40;
+  const auto float32 = rl::Policy::untrained(kObsDim, kTickers, ppo, rl::DecisionPrecision::kFloat32);
+  const auto int8 = float32->with_precision(rl::DecisionPrecision::kInt8);
+  Rng rng(11);
+  std::vector<std::vector<float>> observations(kObservations, std::vector<float>(kObsDim));
+  for (auto& obs : observations) {
+    for (auto& v : obs) v = static_cast<float>(rng.normal());
+  }
+  const auto probabilities_of = [&](rl::Policy& policy) {
+    std::vector<std::vector<float>> all;
+    for (const auto& obs : observations) {
+      std::vector<float> p(kTickers * 3);
+      policy.probabilities(obs, p);
+      all.push_back(std::move(p));
+    }
+    return all;
+  };
+  const auto alone32 = probabilities_of(*float32);
+  const auto alone8 = probabilities_of(*int8);
+  ASSERT_NE(alone32, alone8);  // the two policies compute different things: a mix-up would show
+  std::atomic<int> different{0};
+  const auto ask_repeatedly = [&](rl::Policy& policy, const std::vector<std::vector<float>>& alone) {
+    for (int round = 0; round < 100; ++round) {
+      if (probabilities_of(policy) != alone) different.fetch_add(1);
+    }
+  };
+  auto both = std::async(std::launch::async, [&] {
+    std::jthread a([&] { ask_repeatedly(*float32, alone32); });
+    std::jthread b([&] { ask_repeatedly(*int8, alone8); });
+  });
+  if (both.wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
+    std::fprintf(stderr, "two policies deciding at once have not finished in 30 s: deadlocked on the pool\n");
+    std::_Exit(1);  // the threads cannot be stopped; ctest sees the failure now, not at its timeout
+  }
+  EXPECT_EQ(different.load(), 0) << "rounds whose decisions differed from the policy's own alone";
 }
 
 namespace {

@@ -2,6 +2,7 @@
 // (src/rl/worker_pool.hpp), sleeping and polling.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <stdexcept>
@@ -48,4 +49,36 @@ TEST(WorkerPool, SleepingWorkersRunEveryPartOnceAndPassOnFailures) {
 TEST(WorkerPool, PollingWorkersRunEveryPartOnceAndPassOnFailures) {
   WorkerPool pool(3, 1ms);
   check_pool(pool);
+}
+
+// A decision's layers: each part writes its share of a layer, and after the barrier every part reads
+// the whole layer. A part that left the barrier early would read a slot not yet written this round.
+TEST(WorkerPool, TheBarrierHoldsEveryPartUntilAllHaveArrived) {
+  WorkerPool pool(3, 1ms);
+  constexpr int kLayers = 4;
+  std::vector<std::atomic<int>> slots(static_cast<std::size_t>(pool.parts()));
+  std::atomic<int> early{0};
+  for (int call = 1; call <= 300; ++call) {
+    SpinBarrier barrier(pool.parts());
+    pool.run([&](int part) {
+      for (int layer = 0; layer < kLayers; ++layer) {
+        const int stamp = call * kLayers + layer;
+        if (part == call % pool.parts()) std::this_thread::sleep_for(10us);  // a different part comes last each call
+        slots[static_cast<std::size_t>(part)].store(stamp);
+        barrier.arrive_and_wait();
+        for (const auto& slot : slots) {
+          if (slot.load() < stamp) early.fetch_add(1);
+        }
+        barrier.arrive_and_wait();  // nobody writes the next layer's stamp before all have read this one's
+      }
+    });
+  }
+  EXPECT_EQ(early.load(), 0);
+}
+
+// Every policy decides on the process's one decision pool; decisions from several threads at once
+// take turns on it.
+TEST(WorkerPool, TheDecisionPoolHasAPartForEveryCore) {
+  EXPECT_EQ(decision_pool().parts(), std::max(1, static_cast<int>(std::thread::hardware_concurrency())));
+  EXPECT_EQ(&decision_pool(), &decision_pool());
 }
