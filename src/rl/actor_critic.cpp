@@ -1,10 +1,8 @@
 #include "actor_critic.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cmath>
-#include <thread>
 
 #include "ploutos/rl/runtime.hpp"
 #include "worker_pool.hpp"

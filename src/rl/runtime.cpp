@@ -63,6 +63,11 @@ bool uses_avx512(const std::string& kernels) {
   return false;
 }
 
+bool cpu_has_avx2_fma() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
 bool cpu_has_avx512() {
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
@@ -76,19 +81,18 @@ bool cpu_has_avx512() {
 std::string kernels_warning(const std::string& kernels, bool overridden) {
   const char* forced = std::getenv("OPENBLAS_CORETYPE");
   if (kernels.empty() || overridden || forced == nullptr) return {};
-  __builtin_cpu_init();
-  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  const bool avx512 = cpu_has_avx512();
   const char* units = nullptr;
-  if (cpu_has_avx512() && !uses_avx512(kernels)) {
+  if (avx512 && !uses_avx512(kernels)) {
     units = "AVX-512";
-  } else if (avx2 && lacks_avx2(kernels)) {
+  } else if (cpu_has_avx2_fma() && lacks_avx2(kernels)) {
     units = "AVX2";
   }
   if (units == nullptr) return {};
   return std::string("OPENBLAS_CORETYPE=") + forced + " (from the environment) runs OpenBLAS's " + kernels +
          " kernels on a CPU with " + units +
          ": training's products run up to ~2x slower; unset it to let OpenBLAS choose" +
-         (cpu_has_avx512() ? ", or set OPENBLAS_CORETYPE=SkylakeX" : "");
+         (avx512 ? ", or set OPENBLAS_CORETYPE=SkylakeX" : "");
 }
 
 }  // namespace
@@ -97,8 +101,7 @@ void ensure_fast_blas_kernels(char** argv) {
   if (std::getenv("OPENBLAS_CORETYPE") != nullptr || std::getenv(kOverrideMarker) != nullptr) return;
   const auto kernels = openblas_kernels();
   if (kernels.empty() || !lacks_avx2(kernels)) return;
-  __builtin_cpu_init();
-  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) return;
+  if (!cpu_has_avx2_fma()) return;
   setenv("OPENBLAS_CORETYPE", cpu_has_avx512() ? "SkylakeX" : "Haswell", 1);
   setenv(kOverrideMarker, kernels.c_str(), 1);
   execv("/proc/self/exe", argv);
