@@ -150,6 +150,8 @@ void run_iterations(benchmark::State& state, const char* config_name, int thread
   state.counters["elementwise_s"] = last.update_elementwise_seconds;
   state.counters["loss_s"] = last.update_loss_seconds;
   state.counters["optimizer_s"] = last.update_optimizer_seconds;
+  state.counters["gather_s"] = last.update_gather_seconds;
+  state.counters["wait_s"] = last.update_wait_seconds;
 }
 }  // namespace
 

@@ -41,6 +41,12 @@ MlpView view_of(const torch::nn::Sequential& body, const torch::nn::Linear& head
   return view;
 }
 
+std::int64_t multiply_adds(const MlpView& net) {
+  std::int64_t n = net.head.weight.numel();
+  for (const auto& layer : net.hidden) n += layer.weight.numel();
+  return n;
+}
+
 std::int64_t widest(const MlpView& net) {
   std::int64_t w = net.out();
   for (const auto& layer : net.hidden) w = std::max(w, layer.weight.size(0));
@@ -137,13 +143,14 @@ MlpView critic_view(const ActorCritic& net) {
 }
 
 template <class Layer>
-const float* MlpRunner::row_through_layers(std::size_t layers, std::int64_t widest_out, const Layer& layer) {
-  row_a_.resize(static_cast<std::size_t>(widest_out));  // sized before the threads start
-  row_b_.resize(static_cast<std::size_t>(widest_out));
-  const int parts = pool_ != nullptr ? pool_->parts() : 1;
+const float* MlpRunner::through_layers(std::size_t layers, std::int64_t buffer_size, std::int64_t work,
+                                       const Layer& layer) {
+  row_a_.resize(static_cast<std::size_t>(buffer_size));  // sized before the threads start
+  row_b_.resize(static_cast<std::size_t>(buffer_size));
+  const int parts = pool_ != nullptr && work >= split_multiply_adds_ ? pool_->parts() : 1;
   SpinBarrier barrier(parts);
   auto run_part = [&](int part) {
-    const float* in = nullptr;  // the first layer reads the observation
+    const float* in = nullptr;  // the first layer reads the observations
     for (std::size_t l = 0; l < layers; ++l) {
       float* out = (l % 2 == 0 ? row_a_ : row_b_).data();
       layer(l, part, parts, in, out);
@@ -159,29 +166,36 @@ const float* MlpRunner::row_through_layers(std::size_t layers, std::int64_t wide
   return ((layers - 1) % 2 == 0 ? row_a_ : row_b_).data();
 }
 
-const float* MlpRunner::forward_row(const MlpView& net, const float* x) {
-  // Matrix-vector products straight from the weights (no GEMM packing of a 1-row matrix).
+const float* MlpRunner::forward_direct(const MlpView& net, const float* x, std::int64_t rows) {
+  // Matrix-vector products straight from the weights (no GEMM packing of a thin matrix), every
+  // weight loaded once for all the rows; each part computes its share of every layer's outputs.
   const std::size_t layers = net.hidden.size() + 1;
-  return row_through_layers(layers, widest(net), [&](std::size_t l, int part, int parts, const float* in, float* out) {
-    const bool hidden = l < net.hidden.size();
-    const auto& layer = hidden ? net.hidden[l] : net.head;
-    const std::int64_t rows = layer.weight.size(0), first = rows * part / parts, last = rows * (part + 1) / parts;
-    kernels::matvec_rows(layer.weight.data_ptr<float>(), layer.bias.data_ptr<float>(), in != nullptr ? in : x, out,
-                         first, last, layer.weight.size(1));
-    if (hidden) kernels::bias_activation(out + first, nullptr, 1, last - first, net.activation);
-  });
+  return through_layers(layers, widest(net) * rows, multiply_adds(net) * rows,
+                        [&](std::size_t l, int part, int parts, const float* in, float* out) {
+                          const bool hidden = l < net.hidden.size();
+                          const auto& layer = hidden ? net.hidden[l] : net.head;
+                          const std::int64_t outputs = layer.weight.size(0), inputs = layer.weight.size(1);
+                          const std::int64_t first = outputs * part / parts, last = outputs * (part + 1) / parts;
+                          kernels::matvec_rows_batch(layer.weight.data_ptr<float>(), layer.bias.data_ptr<float>(),
+                                                     in != nullptr ? in : x, rows, out, outputs, first, last, inputs);
+                          if (!hidden) return;
+                          for (std::int64_t r = 0; r < rows; ++r)
+                            kernels::bias_activation(out + r * outputs + first, nullptr, 1, last - first,
+                                                     net.activation);
+                        });
 }
 
 const float* MlpRunner::forward_row(const Int8Mlp& net, const float* x) {
-  std::int64_t widest_out = 0, widest_in = 0;
+  std::int64_t widest_out = 0, widest_in = 0, work = 0;
   for (const auto& layer : net.layers) {
     widest_out = std::max(widest_out, layer.out);
     widest_in = std::max(widest_in, layer.padded_in);
+    work += layer.out * layer.in;
   }
   quantized_.resize(static_cast<std::size_t>(pool_ != nullptr ? pool_->parts() : 1));
   for (auto& q : quantized_) q.resize(static_cast<std::size_t>(widest_in));
-  return row_through_layers(
-      net.layers.size(), widest_out, [&](std::size_t l, int part, int parts, const float* in, float* out) {
+  return through_layers(
+      net.layers.size(), widest_out, work, [&](std::size_t l, int part, int parts, const float* in, float* out) {
         const auto& layer = net.layers[l];
         const std::int64_t first = layer.out * part / parts;
         const std::int64_t last = layer.out * (part + 1) / parts;
@@ -233,7 +247,7 @@ Int8Mlp quantize_int8(const MlpView& net) {
 
 const float* MlpRunner::forward(const MlpView& net, const float* x, std::int64_t rows) {
   torch::NoGradGuard no_grad;
-  if (rows == 1) return forward_row(net, x);
+  if (rows <= kDirectRows) return forward_direct(net, x, rows);
   const std::int64_t w = widest(net);
   if (!buf_a_.defined() || buf_a_.numel() < rows * w) {
     buf_a_ = torch::empty({rows * w});
@@ -357,6 +371,7 @@ struct PpoGradients::Part {
       obs = mb.obs.narrow(0, first, rows);
       return;
     }
+    ScopedTime timer(&times.gather);
     const std::int64_t dim = mb.obs.size(1);
     const float* src = mb.obs.data_ptr<float>();
     const std::int64_t* index = mb.obs_index.data_ptr<std::int64_t>() + first;
@@ -513,7 +528,17 @@ const PassTimes& PpoGradients::times() const {
   return parts_.front()->times;
 }
 
-PpoLossStats PpoGradients::forward(const PpoMinibatch& mb, const PpoLossSettings& s) {
+template <class Fn>
+void PpoGradients::run_parts(const Fn& fn) {
+  Clock::time_point own_done;
+  pool_.run([&](int index) {
+    fn(index);
+    if (index == 0) own_done = Clock::now();
+  });
+  parts_.front()->times.wait += std::chrono::duration<double>(Clock::now() - own_done).count();
+}
+
+PpoLossStats PpoGradients::compute(const PpoMinibatch& mb, const PpoLossSettings& s) {
   torch::NoGradGuard no_grad;
   const std::int64_t rows = mb.obs_index.defined() ? mb.obs_index.size(0) : mb.obs.size(0);
   TORCH_CHECK(rows <= max_rows_ && rows > 0, "minibatch of ", rows, " rows, buffers for ", max_rows_);
@@ -536,17 +561,26 @@ PpoLossStats PpoGradients::forward(const PpoMinibatch& mb, const PpoLossSettings
   const auto n = static_cast<std::int64_t>(parts_.size());
   const std::int64_t tickers = net_->n_tickers;
   const ScopedBlasThreads blas(n > 1 ? 1 : 0);  // parts > 1: one BLAS thread each
-  pool_.run([&](int index) {
+  run_parts([&](int index) {
     torch::NoGradGuard part_no_grad;  // grad mode is per thread
     auto& part = *parts_[static_cast<std::size_t>(index)];
     part.first = rows * index / n;
     part.rows = rows * (index + 1) / n - part.first;
     part.sums = {};
-    if (part.rows == 0) return;
+    if (part.rows == 0) {  // contributes nothing to the sum
+      for (auto* pass : {&part.actor, &part.critic}) {
+        for_each_tensor(pass->grads, pass->grads, [](torch::Tensor& t, const torch::Tensor&) {
+          std::fill_n(t.data_ptr<float>(), t.numel(), 0.0f);
+        });
+      }
+      return;
+    }
     part.take_rows(c);
     part.forward_net(part.actor, part.obs);
     part.forward_net(part.critic, part.obs);
     part.loss(c, s, tickers, adv_mean, adv_scale, rows);
+    part.backward_net(part.actor, part.obs);
+    part.backward_net(part.critic, part.obs);
   });
 
   LossSums total;
@@ -568,24 +602,8 @@ PpoLossStats PpoGradients::forward(const PpoMinibatch& mb, const PpoLossSettings
   return st;
 }
 
-void PpoGradients::backward() {
-  torch::NoGradGuard no_grad;
+void PpoGradients::sum_gradients() {
   const auto n = static_cast<int>(parts_.size());
-  const ScopedBlasThreads blas(n > 1 ? 1 : 0);  // parts > 1: one BLAS thread each
-  pool_.run([&](int index) {
-    torch::NoGradGuard part_no_grad;  // grad mode is per thread
-    auto& part = *parts_[static_cast<std::size_t>(index)];
-    if (part.rows == 0) {  // contributes nothing to the sum
-      for (auto* pass : {&part.actor, &part.critic}) {
-        for_each_tensor(pass->grads, pass->grads, [](torch::Tensor& t, const torch::Tensor&) {
-          std::fill_n(t.data_ptr<float>(), t.numel(), 0.0f);
-        });
-      }
-      return;
-    }
-    part.backward_net(part.actor, part.obs);
-    part.backward_net(part.critic, part.obs);
-  });
   if (n == 1) return;
   // Sum the parts into part 0 (the parameters' grad()), in part order; each thread sums a share of
   // every tensor, so the result does not depend on which thread does what.

@@ -75,14 +75,21 @@ struct Int8Mlp {
 };
 Int8Mlp quantize_int8(const MlpView& net);
 
-// Forward passes without gradients, through buffers kept between calls. One row (a decision) runs
-// matrix-vector products whose rounding does not depend on anything else; more rows run GEMMs.
+// Forward passes without gradients, through buffers kept between calls. Up to kDirectRows rows (a
+// decision, a rollout step) run matrix-vector products whose rounding does not depend on anything
+// else: a row has the same bits alone, in a batch, and on any number of threads. More rows (the
+// critic over a whole rollout) run GEMMs.
 class MlpRunner {
  public:
-  // With a pool, a one-row pass splits every layer's rows between the pool's threads (a decision
-  // reads all the weights once: the time is memory bandwidth, and each core brings its own). The
-  // bits are the same as on one thread.
-  explicit MlpRunner(class WorkerPool* pool = nullptr) : pool_(pool) {}
+  static constexpr std::int64_t kDirectRows = 32;
+  // With a pool, a pass of up to kDirectRows rows splits every layer's outputs between the pool's
+  // threads (it reads all the weights once: the time is memory bandwidth and multiply-adds, and
+  // each core brings its own) once it has split_multiply_adds multiply-adds or more; a smaller one
+  // (quickstart's 64 x 64 network) runs on the calling thread, because handing it over and a
+  // barrier a layer would cost more than the products. The bits are the same either way.
+  static constexpr std::int64_t kSplitMultiplyAdds = std::int64_t{1} << 18;
+  explicit MlpRunner(class WorkerPool* pool = nullptr, std::int64_t split_multiply_adds = kSplitMultiplyAdds)
+      : pool_(pool), split_multiply_adds_(split_multiply_adds) {}
   // x: [rows x net.in], row-major. Returns the head's output [rows x net.out()], valid until the
   // next call.
   const float* forward(const MlpView& net, const float* x, std::int64_t rows);
@@ -92,13 +99,15 @@ class MlpRunner {
   const float* forward_row(const Int8Mlp& net, const float* x);
 
  private:
-  const float* forward_row(const MlpView& net, const float* x);
-  // Runs `layers` layers on one row, each layer's rows split between the pool's parts with a
-  // barrier between layers; layer(l, part, parts, in, out) computes its part of layer l (`in` is
-  // null for the first layer). Returns the last layer's output.
+  const float* forward_direct(const MlpView& net, const float* x, std::int64_t rows);
+  // Runs `layers` layers of `work` multiply-adds in all, each layer's outputs split between the
+  // pool's parts with a barrier between layers; layer(l, part, parts, in, out) computes its part of
+  // layer l (`in` is null for the first layer) into buffers of buffer_size floats. Returns the last
+  // layer's output.
   template <class Layer>
-  const float* row_through_layers(std::size_t layers, std::int64_t widest_out, const Layer& layer);
+  const float* through_layers(std::size_t layers, std::int64_t buffer_size, std::int64_t work, const Layer& layer);
   WorkerPool* pool_;
+  std::int64_t split_multiply_adds_;
   std::vector<float> row_a_, row_b_;
   std::vector<std::vector<std::int16_t>> quantized_;  // a quantised input per part
   torch::Tensor buf_a_, buf_b_, out_;
@@ -139,25 +148,33 @@ struct PassTimes {
   double elementwise = 0;  // bias + activation, activation derivative, bias gradients
   double loss = 0;         // log-softmax, ratios, clipping, the loss's gradient
   double reduce = 0;       // summing the parts' gradients
+  double gather = 0;       // copying the minibatch's observation rows out of the rollout
+  double wait = 0;         // the calling thread (part 0), done with its rows, waiting for the others
 };
 
 // The same loss, differentiated by hand, data-parallel: the minibatch is cut into `parts` row
 // ranges, each run by its own thread through single-threaded BLAS (the GEMMs keep their rate, and
 // every element-wise pass runs on all cores without a hand-over per GEMM); the parts' gradients are
-// then summed in a fixed order, so the result does not depend on timing. forward() runs both
-// networks and the loss and keeps what backward() needs; backward() overwrites every parameter's
-// grad() with d loss / d parameter.
+// then summed in a fixed order, so the result does not depend on timing.
 class PpoGradients {
  public:
   // One part per thread of the pool.
   PpoGradients(ActorCritic& net, std::int64_t max_rows, class WorkerPool& pool);
   ~PpoGradients();
-  PpoLossStats forward(const PpoMinibatch& mb, const PpoLossSettings& settings);
-  void backward();
+  // Each part runs both networks forward, the loss and both networks backward over its rows, in
+  // one pass: the threads meet once a minibatch instead of twice (a meeting costs the wait for the
+  // slowest). Returns the loss's statistics over the whole minibatch. The parameters' grad() then
+  // holds part 0's share only; when the statistics stop the update (target_kl) it is never used.
+  PpoLossStats compute(const PpoMinibatch& mb, const PpoLossSettings& settings);
+  // Overwrites every parameter's grad() with d loss / d parameter: the sum of the parts.
+  void sum_gradients();
   const PassTimes& times() const;  // the calling thread's (part 0's)
 
  private:
   struct Part;
+  // Runs fn(part) on every part through the pool, adding part 0's wait for the others to its times.
+  template <class Fn>
+  void run_parts(const Fn& fn);
   ActorCritic net_;
   std::int64_t max_rows_;
   std::vector<std::unique_ptr<Part>> parts_;

@@ -6,20 +6,20 @@
 
 namespace ploutos::rl::kernels {
 
-#define PLOUTOS_DECLARE_VARIANT(ns)                                                                                    \
-  namespace ns {                                                                                                       \
-  void bias_activation(float* h, const float* bias, std::int64_t rows, std::int64_t cols, Activation act);             \
-  void activation_backward(float* g, const float* h, std::int64_t rows, std::int64_t cols, Activation act,             \
-                           float* bias_grad);                                                                          \
-  void matvec_rows(const float* w, const float* bias, const float* x, float* y, std::int64_t first, std::int64_t last, \
-                   std::int64_t cols);                                                                                 \
-  float quantize_int16(const float* x, std::int64_t n, std::int64_t padded, std::int16_t* q, std::int32_t limit);      \
-  void matvec_rows_int8(const std::int8_t* w, const float* row_scale, const float* bias, const std::int16_t* q,        \
-                        float q_scale, float* y, std::int64_t first, std::int64_t last, std::int64_t padded_cols);     \
-  double sum_squares(const float* g, std::int64_t first, std::int64_t last);                                           \
-  void add_into(float* d, const float* s, std::int64_t first, std::int64_t last);                                      \
-  void adam_update(float* p, const float* g, float* m, float* v, std::int64_t first, std::int64_t last,                \
-                   const AdamStep& step);                                                                              \
+#define PLOUTOS_DECLARE_VARIANT(ns)                                                                                \
+  namespace ns {                                                                                                   \
+  void bias_activation(float* h, const float* bias, std::int64_t rows, std::int64_t cols, Activation act);         \
+  void activation_backward(float* g, const float* h, std::int64_t rows, std::int64_t cols, Activation act,         \
+                           float* bias_grad);                                                                      \
+  void matvec_rows_batch(const float* w, const float* bias, const float* x, std::int64_t inputs, float* y,         \
+                         std::int64_t y_stride, std::int64_t first, std::int64_t last, std::int64_t cols);         \
+  float quantize_int16(const float* x, std::int64_t n, std::int64_t padded, std::int16_t* q, std::int32_t limit);  \
+  void matvec_rows_int8(const std::int8_t* w, const float* row_scale, const float* bias, const std::int16_t* q,    \
+                        float q_scale, float* y, std::int64_t first, std::int64_t last, std::int64_t padded_cols); \
+  double sum_squares(const float* g, std::int64_t first, std::int64_t last);                                       \
+  void add_into(float* d, const float* s, std::int64_t first, std::int64_t last);                                  \
+  void adam_update(float* p, const float* g, float* m, float* v, std::int64_t first, std::int64_t last,            \
+                   const AdamStep& step);                                                                          \
   }
 PLOUTOS_DECLARE_VARIANT(avx512)
 PLOUTOS_DECLARE_VARIANT(avx2)
@@ -32,7 +32,7 @@ struct Table {
   const char* name;
   decltype(&generic::bias_activation) bias_activation;
   decltype(&generic::activation_backward) activation_backward;
-  decltype(&generic::matvec_rows) matvec_rows;
+  decltype(&generic::matvec_rows_batch) matvec_rows_batch;
   decltype(&generic::quantize_int16) quantize_int16;
   decltype(&generic::matvec_rows_int8) matvec_rows_int8;
   decltype(&generic::sum_squares) sum_squares;
@@ -43,7 +43,7 @@ struct Table {
 const Table kAvx2{"avx2",
                   avx2::bias_activation,
                   avx2::activation_backward,
-                  avx2::matvec_rows,
+                  avx2::matvec_rows_batch,
                   avx2::quantize_int16,
                   avx2::matvec_rows_int8,
                   avx2::sum_squares,
@@ -52,7 +52,7 @@ const Table kAvx2{"avx2",
 const Table kAvx512{"avx512",
                     avx512::bias_activation,
                     avx512::activation_backward,
-                    avx512::matvec_rows,
+                    avx512::matvec_rows_batch,
                     avx512::quantize_int16,
                     avx512::matvec_rows_int8,
                     avx512::sum_squares,
@@ -61,7 +61,7 @@ const Table kAvx512{"avx512",
 const Table kGeneric{"generic",
                      generic::bias_activation,
                      generic::activation_backward,
-                     generic::matvec_rows,
+                     generic::matvec_rows_batch,
                      generic::quantize_int16,
                      generic::matvec_rows_int8,
                      generic::sum_squares,
@@ -107,9 +107,9 @@ void activation_backward(float* g, const float* h, std::int64_t rows, std::int64
   table().activation_backward(g, h, rows, cols, act, bias_grad);
 }
 
-void matvec_rows(const float* w, const float* bias, const float* x, float* y, std::int64_t first, std::int64_t last,
-                 std::int64_t cols) {
-  table().matvec_rows(w, bias, x, y, first, last, cols);
+void matvec_rows_batch(const float* w, const float* bias, const float* x, std::int64_t inputs, float* y,
+                       std::int64_t y_stride, std::int64_t first, std::int64_t last, std::int64_t cols) {
+  table().matvec_rows_batch(w, bias, x, inputs, y, y_stride, first, last, cols);
 }
 
 std::int32_t int16_activation_limit(std::int64_t padded_cols) {

@@ -22,11 +22,18 @@ void bias_activation(float* h, const float* bias, std::int64_t rows, std::int64_
 void activation_backward(float* g, const float* h, std::int64_t rows, std::int64_t cols, Activation act,
                          float* bias_grad);
 
-// y[r] = bias[r] + dot(w[r], x) for rows r in [first, last) of a row-major weight matrix [* x cols].
-// Each row's sum is formed the same way whichever rows a call covers, so splitting rows between
-// threads does not change a bit of the result.
-void matvec_rows(const float* w, const float* bias, const float* x, float* y, std::int64_t first, std::int64_t last,
-                 std::int64_t cols);
+// y[i * y_stride + r] = bias[r] + dot(w[r], x[i]) for the inputs i in [0, inputs) (x[i] starts at
+// x + i * cols) and the rows r in [first, last) of a row-major weight matrix [* x cols]: several
+// matrix-vector products that share the matrix, each weight loaded once for all of them. Each sum
+// is formed the same way whichever rows and inputs a call covers, so neither the thread split nor
+// the batch changes a bit: a row of a batch has the bits it has alone.
+void matvec_rows_batch(const float* w, const float* bias, const float* x, std::int64_t inputs, float* y,
+                       std::int64_t y_stride, std::int64_t first, std::int64_t last, std::int64_t cols);
+// One input vector: y[r] = bias[r] + dot(w[r], x) for r in [first, last).
+inline void matvec_rows(const float* w, const float* bias, const float* x, float* y, std::int64_t first,
+                        std::int64_t last, std::int64_t cols) {
+  matvec_rows_batch(w, bias, x, 1, y, 0, first, last, cols);
+}
 
 // Eight-bit decisions (ppo.cpp, DecisionPrecision::kInt8): weights as int8 with one scale per
 // output row, the input vector as int16 with one scale for the vector. The products are summed

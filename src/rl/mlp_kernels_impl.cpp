@@ -7,6 +7,7 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #if defined(__AVX512BW__)
@@ -133,9 +134,15 @@ namespace {
 
 constexpr std::int64_t kMatvecLanes = 16;
 
+// Sixteen floats: one AVX-512 register, two AVX2 ones, four SSE ones. The arithmetic on it is
+// lane by lane, so every instruction set computes the same bits.
+using Lanes = float __attribute__((vector_size(kMatvecLanes * sizeof(float))));
+
 // One row's sum from its sixteen lane sums and the columns past the last whole group of lanes.
-inline float finish_row(float (&acc)[kMatvecLanes], const float* wr, const float* x, std::int64_t whole,
-                        std::int64_t cols, float bias) {
+inline float finish_row(const Lanes& lane_sums, const float* wr, const float* x, std::int64_t whole, std::int64_t cols,
+                        float bias) {
+  float acc[kMatvecLanes];
+  std::memcpy(acc, &lane_sums, sizeof acc);
   float tail = 0.0f;
   for (std::int64_t c = whole; c < cols; ++c) tail += wr[c] * x[c];
   for (std::int64_t half = kMatvecLanes / 2; half > 0; half /= 2) {
@@ -144,46 +151,75 @@ inline float finish_row(float (&acc)[kMatvecLanes], const float* wr, const float
   return bias + (acc[0] + tail);
 }
 
+// kInputs input vectors times kRows weight rows from row r: kInputs x kRows sums, each in its own
+// sixteen lanes. Every weight is loaded once for all the inputs and every input once for all the
+// rows, and the kInputs x kRows chains of additions run side by side.
+template <int kInputs, int kRows>
+inline void matvec_block(const float* w, const float* bias, const float* x, std::int64_t x_stride, float* y,
+                         std::int64_t y_stride, std::int64_t r, std::int64_t cols, std::int64_t whole) {
+  Lanes acc[kInputs][kRows] = {};
+  for (std::int64_t c = 0; c < whole; c += kMatvecLanes) {
+    Lanes wv[kRows];
+#pragma GCC unroll 8
+    for (int k = 0; k < kRows; ++k) std::memcpy(&wv[k], w + (r + k) * cols + c, sizeof(Lanes));
+#pragma GCC unroll 8
+    for (int i = 0; i < kInputs; ++i) {
+      Lanes xv;
+      std::memcpy(&xv, x + i * x_stride + c, sizeof xv);
+#pragma GCC unroll 8
+      for (int k = 0; k < kRows; ++k) acc[i][k] += wv[k] * xv;
+    }
+  }
+  for (int i = 0; i < kInputs; ++i) {
+    for (int k = 0; k < kRows; ++k) {
+      y[i * y_stride + r + k] = finish_row(acc[i][k], w + (r + k) * cols, x + i * x_stride, whole, cols, bias[r + k]);
+    }
+  }
+}
+
+// Rows [first, last) for every input: blocks of kInputs x kRows, then what is left over in
+// smaller blocks. A block changes only what runs side by side, never how a sum is formed. The
+// rows go in groups of kGroupRows, each group through every block of inputs in turn: a block of
+// inputs stays in L1 while the group's weights (in L2 after the first block) stream past it.
+template <int kInputs, int kRows>
+void matvec_blocks(const float* w, const float* bias, const float* x, std::int64_t inputs, float* y,
+                   std::int64_t y_stride, std::int64_t first, std::int64_t last, std::int64_t cols) {
+  constexpr std::int64_t kGroupRows = 16 * kRows;
+  const std::int64_t whole = cols - cols % kMatvecLanes;
+  auto block_of_inputs = [&]<int kBlockInputs>(std::int64_t i, std::int64_t group_first, std::int64_t group_last) {
+    const float* xi = x + i * cols;
+    float* yi = y + i * y_stride;
+    std::int64_t r = group_first;
+    for (; r + kRows <= group_last; r += kRows)
+      matvec_block<kBlockInputs, kRows>(w, bias, xi, cols, yi, y_stride, r, cols, whole);
+    for (; r < group_last; ++r) matvec_block<kBlockInputs, 1>(w, bias, xi, cols, yi, y_stride, r, cols, whole);
+  };
+  for (std::int64_t group = first; group < last; group += kGroupRows) {
+    const std::int64_t group_last = std::min(last, group + kGroupRows);
+    std::int64_t i = 0;
+    for (; i + kInputs <= inputs; i += kInputs) block_of_inputs.template operator()<kInputs>(i, group, group_last);
+    for (; i < inputs; ++i) block_of_inputs.template operator()<1>(i, group, group_last);
+  }
+}
+
 }  // namespace
 
-void matvec_rows(const float* w, const float* bias, const float* x, float* y, std::int64_t first, std::int64_t last,
-                 std::int64_t cols) {
-  // Sixteen independent partial sums a row: the compiler keeps them in vector registers, and the
-  // order of additions is fixed by the code, not by the compiler or the thread split. Rows go four
-  // at a time, sharing each load of x and keeping four times the additions in flight (one row's
-  // chain of dependent additions, not the memory, bounds a row alone); each row's sum is computed
-  // exactly as it would be alone, so grouping never changes a bit.
-  constexpr std::int64_t kLanes = kMatvecLanes;
-  const std::int64_t whole = cols - cols % kLanes;
-  std::int64_t r = first;
-  for (; r + 4 <= last; r += 4) {
-    const float* w0 = w + r * cols;
-    const float* w1 = w0 + cols;
-    const float* w2 = w1 + cols;
-    const float* w3 = w2 + cols;
-    float a0[kLanes] = {}, a1[kLanes] = {}, a2[kLanes] = {}, a3[kLanes] = {};
-    for (std::int64_t c = 0; c < whole; c += kLanes) {
-      for (std::int64_t j = 0; j < kLanes; ++j) {
-        const float xj = x[c + j];
-        a0[j] += w0[c + j] * xj;
-        a1[j] += w1[c + j] * xj;
-        a2[j] += w2[c + j] * xj;
-        a3[j] += w3[c + j] * xj;
-      }
-    }
-    y[r] = finish_row(a0, w0, x, whole, cols, bias[r]);
-    y[r + 1] = finish_row(a1, w1, x, whole, cols, bias[r + 1]);
-    y[r + 2] = finish_row(a2, w2, x, whole, cols, bias[r + 2]);
-    y[r + 3] = finish_row(a3, w3, x, whole, cols, bias[r + 3]);
-  }
-  for (; r < last; ++r) {
-    const float* wr = w + r * cols;
-    float acc[kLanes] = {};
-    for (std::int64_t c = 0; c < whole; c += kLanes) {
-      for (std::int64_t j = 0; j < kLanes; ++j) acc[j] += wr[c + j] * x[c + j];
-    }
-    y[r] = finish_row(acc, wr, x, whole, cols, bias[r]);
-  }
+void matvec_rows_batch(const float* w, const float* bias, const float* x, std::int64_t inputs, float* y,
+                       std::int64_t y_stride, std::int64_t first, std::int64_t last, std::int64_t cols) {
+  // Each sum runs in sixteen lanes, lane j taking the columns j, j + 16, ...; the order of
+  // additions is fixed by the code, not by the compiler, the block or the thread split. One input
+  // alone (a decision): four rows side by side, because one row's chain of dependent additions,
+  // not memory, would bound a row alone. Several (a rollout step): as many inputs and rows side by
+  // side as the variant has registers for.
+#if defined(__AVX512F__)
+  constexpr int kBatchInputs = 4, kBatchRows = 4;  // 16 of the 32 registers hold sums
+#elif defined(__AVX2__)
+  constexpr int kBatchInputs = 2, kBatchRows = 2;  // 8 of the 16 registers hold sums
+#else
+  constexpr int kBatchInputs = 1, kBatchRows = 4;
+#endif
+  if (inputs == 1) return matvec_blocks<1, 4>(w, bias, x, inputs, y, y_stride, first, last, cols);
+  matvec_blocks<kBatchInputs, kBatchRows>(w, bias, x, inputs, y, y_stride, first, last, cols);
 }
 
 float quantize_int16(const float* x, std::int64_t n, std::int64_t padded, std::int16_t* q, std::int32_t limit) {

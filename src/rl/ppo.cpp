@@ -409,10 +409,10 @@ void verify_checksum(torch::serialize::InputArchive& archive, const char* record
 }
 
 double evaluate(ActorCritic& policy, const RunningMeanStd& rms, double clip_obs, bool normalize,
-                const std::shared_ptr<const env::MarketData>& market, const env::EnvConfig& config) {
+                const std::shared_ptr<const env::MarketData>& market, const env::EnvConfig& config, WorkerPool& pool) {
   torch::NoGradGuard no_grad;
   const MlpView actor = actor_view(policy);
-  MlpRunner runner;
+  MlpRunner runner(&pool);
   env::TradingEnv e(market, config);
   std::vector<float> obs(e.obs_dim()), normalized(e.obs_dim());
   e.reset(0, obs);
@@ -792,7 +792,8 @@ TrainResult train_from(const TrainRequest& req) {
   // Views of the parameters for the hand-written passes (after a resume has loaded them).
   const MlpView actor = actor_view(policy);
   const MlpView critic = critic_view(policy);
-  MlpRunner runner;
+  // The rollout's steps (n_envs rows) split every layer between the pool's threads.
+  MlpRunner runner(&pool);
   std::vector<MlpRunner> part_runners(static_cast<std::size_t>(pool.parts()));
   PpoGradients gradients(policy, std::min<std::int64_t>(ppo.batch_size, n_steps * n_envs), pool);
   PpoLossSettings loss_settings{ppo.clip_range, ppo.clip_range_vf, ppo.ent_coef, ppo.vf_coef, ppo.normalize_advantage};
@@ -1072,7 +1073,7 @@ TrainResult train_from(const TrainRequest& req) {
                               b_adv.index_select(0, idx),
                               b_ret.index_select(0, idx),
                               b_val.index_select(0, idx)};
-        const PpoLossStats st = gradients.forward(mb, loss_settings);
+        const PpoLossStats st = gradients.compute(mb, loss_settings);
         kl_sum += st.approx_kl;
         cf_sum += st.clip_fraction;
         pl_sum += st.policy_loss;
@@ -1083,7 +1084,7 @@ TrainResult train_from(const TrainRequest& req) {
           keep_going = false;  // SB3 stops before this minibatch's step
           break;
         }
-        gradients.backward();
+        gradients.sum_gradients();
         const auto step_start = Clock::now();
         optimizer.step(ppo.max_grad_norm);
         optimizer_seconds += std::chrono::duration<double>(Clock::now() - step_start).count();
@@ -1124,12 +1125,14 @@ TrainResult train_from(const TrainRequest& req) {
         gradients.times().elementwise - passes_before.elementwise + gradients.times().reduce - passes_before.reduce;
     um.update_loss_seconds = gradients.times().loss - passes_before.loss;
     um.update_optimizer_seconds = optimizer_seconds;
+    um.update_gather_seconds = gradients.times().gather - passes_before.gather;
+    um.update_wait_seconds = gradients.times().wait - passes_before.wait;
     um.eval_return = std::numeric_limits<double>::quiet_NaN();
     if (have_validation && state.update % eval_every == 0) {
       policy->eval();
       next_report = Clock::now();
       report(1.0, [] { return std::string("evaluation on the validation window"); });
-      um.eval_return = evaluate(policy, obs_rms, ppo.clip_obs, ppo.normalize_observations, market, eval_config);
+      um.eval_return = evaluate(policy, obs_rms, ppo.clip_obs, ppo.normalize_observations, market, eval_config, pool);
       if (um.eval_return > state.best_eval) {
         state.best_eval = um.eval_return;
         save_model(best_path, policy, optimizer, obs_rms, ret_rms,
@@ -1158,6 +1161,8 @@ TrainResult train_from(const TrainRequest& req) {
                                {"update_elementwise_seconds", um.update_elementwise_seconds},
                                {"update_loss_seconds", um.update_loss_seconds},
                                {"update_optimizer_seconds", um.update_optimizer_seconds},
+                               {"update_gather_seconds", um.update_gather_seconds},
+                               {"update_wait_seconds", um.update_wait_seconds},
                                {"epochs_run", um.epochs_run},
                                {"eval_return", std::isnan(um.eval_return) ? nlohmann::ordered_json(nullptr)
                                                                           : nlohmann::ordered_json(um.eval_return)}};

@@ -71,8 +71,8 @@ void expect_same_gradients(const Case& c) {
 
   WorkerPool pool(c.parts);
   PpoGradients manual(net, kRows, pool);
-  const auto got = manual.forward(mb, s);
-  manual.backward();
+  const auto got = manual.compute(mb, s);
+  manual.sum_gradients();
 
   // Both branches of the clipped objective are exercised, else the test proves less than it says.
   ASSERT_GT(ref.clip_fraction, 0.1);
@@ -137,8 +137,8 @@ TEST(ActorCritic, DataParallelGradientsAreTheSameOnEveryRun) {
   PpoGradients manual(net, kRows, pool);
   std::vector<torch::Tensor> first;
   for (int run = 0; run < 5; ++run) {
-    manual.forward(mb, PpoLossSettings{});
-    manual.backward();
+    manual.compute(mb, PpoLossSettings{});
+    manual.sum_gradients();
     for (std::size_t i = 0; i < net->parameters().size(); ++i) {
       const auto g = net->parameters()[i].grad();
       if (run == 0) {
@@ -162,12 +162,12 @@ TEST(ActorCritic, GatheringRowsByIndexGivesTheSameGradientsAsAGatheredMinibatch)
   by_index.obs_index = index;
   WorkerPool pool(2);
   PpoGradients manual(net, kRows, pool);
-  const auto direct = manual.forward(mb, PpoLossSettings{});
-  manual.backward();
+  const auto direct = manual.compute(mb, PpoLossSettings{});
+  manual.sum_gradients();
   std::vector<torch::Tensor> expected;
   for (const auto& p : net->parameters()) expected.push_back(p.grad().clone());
-  const auto gathered = manual.forward(by_index, PpoLossSettings{});
-  manual.backward();
+  const auto gathered = manual.compute(by_index, PpoLossSettings{});
+  manual.sum_gradients();
   EXPECT_EQ(direct.loss, gathered.loss);
   for (std::size_t i = 0; i < expected.size(); ++i) {
     EXPECT_TRUE(torch::equal(net->parameters()[i].grad(), expected[i])) << "parameter " << i;
@@ -225,7 +225,7 @@ TEST(ActorCritic, RunnerMatchesLibTorchForOneRowAndForMany) {
                           .clone();
     EXPECT_LE((many - expected_logits).abs().max().item<double>(), 1e-5);
     WorkerPool pool(3);
-    MlpRunner pooled(&pool);
+    MlpRunner pooled(&pool, 0);  // split however small the network
     for (std::int64_t r = 0; r < 7; ++r) {
       const auto row = obs[r].contiguous();
       const auto one = torch::from_blob(const_cast<float*>(runner.forward(actor, row.data_ptr<float>(), 1)),
@@ -235,9 +235,22 @@ TEST(ActorCritic, RunnerMatchesLibTorchForOneRowAndForMany) {
       const auto split = torch::from_blob(const_cast<float*>(pooled.forward(actor, row.data_ptr<float>(), 1)),
                                           {kTickers * 3}, torch::kFloat32);
       EXPECT_TRUE(torch::equal(split, one)) << "row " << r;
+      // Up to kDirectRows rows, a row of a batch (a rollout step) has the bits it has alone (a
+      // decision), on one thread or split between three.
+      EXPECT_TRUE(torch::equal(many[r], one)) << "row " << r;
       const float v = *runner.forward(critic, row.data_ptr<float>(), 1);
       EXPECT_NEAR(v, expected_values[r].item<float>(), 1e-5);
     }
+    const auto split_many = torch::from_blob(const_cast<float*>(pooled.forward(actor, obs.data_ptr<float>(), 7)),
+                                             {7, kTickers * 3}, torch::kFloat32);
+    EXPECT_TRUE(torch::equal(split_many, many));
+    // Past kDirectRows the runner multiplies matrices (GEMM): close to LibTorch, not bit for bit.
+    const std::int64_t gemm_rows = MlpRunner::kDirectRows + 5;
+    const auto tall = torch::randn({gemm_rows, kObs});
+    const auto tall_logits =
+        torch::from_blob(const_cast<float*>(runner.forward(actor, tall.data_ptr<float>(), gemm_rows)),
+                         {gemm_rows, kTickers * 3}, torch::kFloat32);
+    EXPECT_LE((tall_logits - net->logits(tall).reshape({gemm_rows, kTickers * 3})).abs().max().item<double>(), 1e-5);
   }
 }
 
@@ -254,7 +267,7 @@ TEST(ActorCritic, Int8ActorIsCloseToFloat32AndTheSameOnAnyThreadCount) {
     EXPECT_EQ(int8.layers[0].padded_in % kernels::kInt8ColumnAlign, 0);
     MlpRunner one;
     WorkerPool pool(3);
-    MlpRunner three(&pool);
+    MlpRunner three(&pool, 0);
     double worst = 0, spread = 0;
     for (std::int64_t r = 0; r < 20; ++r) {
       const auto row = obs[r].contiguous();

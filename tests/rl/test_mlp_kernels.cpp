@@ -92,6 +92,11 @@ TEST(MlpKernels, EveryVariantComputesTheSameBits) {
     std::vector<float> mv(7);
     kernels::matvec_rows(w.data(), bias.data(), x.data(), mv.data(), 0, 7, cols);
     out.insert(out.end(), mv.begin(), mv.end());
+    // Five inputs through the seven rows (x read at three offsets): blocks of inputs and rows as
+    // each variant forms them.
+    std::vector<float> batch_out(5 * 7);
+    kernels::matvec_rows_batch(w.data(), bias.data(), x.data(), 5, batch_out.data(), 7, 0, 7, cols / 5);
+    out.insert(out.end(), batch_out.begin(), batch_out.end());
     const std::int64_t padded =
         (cols + kernels::kInt8ColumnAlign - 1) / kernels::kInt8ColumnAlign * kernels::kInt8ColumnAlign;
     std::vector<std::int16_t> q(static_cast<std::size_t>(padded));
@@ -143,6 +148,35 @@ TEST(MlpKernels, MatvecRowsDoesNotDependOnTheRowSplit) {
     for (std::int64_t c = 0; c < cols; ++c)
       exact += static_cast<double>(w[static_cast<std::size_t>(r * cols + c)]) * x[static_cast<std::size_t>(c)];
     EXPECT_NEAR(whole[static_cast<std::size_t>(r)], exact, 1e-4) << "row " << r;
+  }
+}
+
+TEST(MlpKernels, ABatchGivesEveryInputTheBitsItHasAloneForAnyRowSplit) {
+  // A rollout step's observations go through the actor as one batch; each must come out as the
+  // same observation decided alone (a backtest's decision), whatever the batch size, the block of
+  // inputs it falls in, or the rows each thread takes.
+  ploutos::Rng rng(11);
+  const std::int64_t rows = 37, cols = 101;
+  std::vector<float> w(static_cast<std::size_t>(rows * cols)), b(static_cast<std::size_t>(rows));
+  for (auto& v : w) v = static_cast<float>(rng.normal());
+  for (auto& v : b) v = static_cast<float>(rng.normal());
+  for (const std::int64_t inputs : {2, 3, 4, 5, 11, 16}) {
+    SCOPED_TRACE(inputs);
+    std::vector<float> x(static_cast<std::size_t>(inputs * cols));
+    for (auto& v : x) v = static_cast<float>(rng.normal());
+    const std::int64_t stride = rows + 3;  // outputs [inputs x stride]: the padding stays untouched
+    std::vector<float> batch(static_cast<std::size_t>(inputs * stride), -7.0f), split = batch;
+    kernels::matvec_rows_batch(w.data(), b.data(), x.data(), inputs, batch.data(), stride, 0, rows, cols);
+    kernels::matvec_rows_batch(w.data(), b.data(), x.data(), inputs, split.data(), stride, 0, 9, cols);
+    kernels::matvec_rows_batch(w.data(), b.data(), x.data(), inputs, split.data(), stride, 9, 22, cols);
+    kernels::matvec_rows_batch(w.data(), b.data(), x.data(), inputs, split.data(), stride, 22, rows, cols);
+    EXPECT_EQ(std::memcmp(batch.data(), split.data(), batch.size() * sizeof(float)), 0);
+    for (std::int64_t i = 0; i < inputs; ++i) {
+      std::vector<float> alone(static_cast<std::size_t>(rows));
+      kernels::matvec_rows(w.data(), b.data(), x.data() + i * cols, alone.data(), 0, rows, cols);
+      EXPECT_EQ(std::memcmp(batch.data() + i * stride, alone.data(), alone.size() * sizeof(float)), 0) << "input " << i;
+      for (std::int64_t r = rows; r < stride; ++r) EXPECT_EQ(batch[static_cast<std::size_t>(i * stride + r)], -7.0f);
+    }
   }
 }
 

@@ -28,8 +28,10 @@ struct UpdateMetrics {
   double rollout_seconds = 0, update_seconds = 0;
   // Where the update's time went, on the calling thread (the others run the same share in parallel).
   double update_gemm_seconds = 0, update_elementwise_seconds = 0, update_loss_seconds = 0, update_optimizer_seconds = 0;
-  int epochs_run = 0;      // fewer than n_epochs when target_kl stopped the update
-  double eval_return = 0;  // validation return when evaluated this update (NaN otherwise)
+  double update_gather_seconds = 0;  // copying minibatch rows out of the rollout
+  double update_wait_seconds = 0;    // the calling thread waiting for the slower ones
+  int epochs_run = 0;                // fewer than n_epochs when target_kl stopped the update
+  double eval_return = 0;            // validation return when evaluated this update (NaN otherwise)
 };
 
 struct TrainRequest {
