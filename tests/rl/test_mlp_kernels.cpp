@@ -130,7 +130,7 @@ TEST(MlpKernels, EveryVariantComputesTheSameBits) {
 
 TEST(MlpKernels, MatvecRowsDoesNotDependOnTheRowSplit) {
   ploutos::Rng rng(8);
-  const std::int64_t rows = 37, cols = 101;
+  const std::int64_t rows = 150, cols = 101;  // rows over two groups of 64 (AVX-512), a column tail
   std::vector<float> w(static_cast<std::size_t>(rows * cols)), x(static_cast<std::size_t>(cols)), b(rows, 0.5f);
   for (auto& v : w) v = static_cast<float>(rng.normal());
   for (auto& v : x) v = static_cast<float>(rng.normal());
@@ -156,7 +156,7 @@ TEST(MlpKernels, ABatchGivesEveryInputTheBitsItHasAloneForAnyRowSplit) {
   // same observation decided alone (a backtest's decision), whatever the batch size, the block of
   // inputs it falls in, or the rows each thread takes.
   ploutos::Rng rng(11);
-  const std::int64_t rows = 37, cols = 101;
+  const std::int64_t rows = 150, cols = 101;  // rows over two groups of 64 (AVX-512), a column tail
   std::vector<float> w(static_cast<std::size_t>(rows * cols)), b(static_cast<std::size_t>(rows));
   for (auto& v : w) v = static_cast<float>(rng.normal());
   for (auto& v : b) v = static_cast<float>(rng.normal());
@@ -168,8 +168,8 @@ TEST(MlpKernels, ABatchGivesEveryInputTheBitsItHasAloneForAnyRowSplit) {
     std::vector<float> batch(static_cast<std::size_t>(inputs * stride), -7.0f), split = batch;
     kernels::matvec_rows_batch(w.data(), b.data(), x.data(), inputs, batch.data(), stride, 0, rows, cols);
     kernels::matvec_rows_batch(w.data(), b.data(), x.data(), inputs, split.data(), stride, 0, 9, cols);
-    kernels::matvec_rows_batch(w.data(), b.data(), x.data(), inputs, split.data(), stride, 9, 22, cols);
-    kernels::matvec_rows_batch(w.data(), b.data(), x.data(), inputs, split.data(), stride, 22, rows, cols);
+    kernels::matvec_rows_batch(w.data(), b.data(), x.data(), inputs, split.data(), stride, 9, 70, cols);
+    kernels::matvec_rows_batch(w.data(), b.data(), x.data(), inputs, split.data(), stride, 70, rows, cols);
     EXPECT_EQ(std::memcmp(batch.data(), split.data(), batch.size() * sizeof(float)), 0);
     for (std::int64_t i = 0; i < inputs; ++i) {
       std::vector<float> alone(static_cast<std::size_t>(rows));
