@@ -455,13 +455,15 @@ struct PpoGradients::Part {
       double logp = 0, entropy_b = 0;
       for (std::int64_t n = 0; n < tickers; ++n) {  // log-softmax and entropy per ticker
         const float* zn = z + n * 3;
+        // The three exponentials give both the log-sum-exp and the probabilities.
         const double m = std::max({zn[0], zn[1], zn[2]});
-        const double lse = m + std::log(std::exp(zn[0] - m) + std::exp(zn[1] - m) + std::exp(zn[2] - m));
+        const double e[3] = {std::exp(zn[0] - m), std::exp(zn[1] - m), std::exp(zn[2] - m)};
+        const double sum = e[0] + e[1] + e[2], log_sum = std::log(sum);
         double hn = 0;
         for (std::int64_t k = 0; k < 3; ++k) {
           const auto i = static_cast<std::size_t>(n * 3 + k);
-          lp[i] = zn[k] - lse;
-          p[i] = std::exp(lp[i]);
+          lp[i] = zn[k] - m - log_sum;
+          p[i] = e[k] / sum;
           hn -= p[i] * lp[i];
         }
         h[static_cast<std::size_t>(n)] = hn;
