@@ -4,7 +4,6 @@
 #include <chrono>
 #include <cmath>
 
-#include "gemm.hpp"
 #include "ploutos/rl/runtime.hpp"
 #include "worker_pool.hpp"
 
@@ -100,31 +99,6 @@ torch::Tensor& grad_of(const torch::Tensor& parameter) {
   auto& g = const_cast<torch::Tensor&>(parameter).mutable_grad();
   if (!g.defined()) g = torch::zeros_like(parameter);
   return g;
-}
-
-// out = a b for the update's one-thread products: Ploutos's own kernel where the CPU has AVX-512
-// (rl/gemm.hpp), LibTorch's BLAS elsewhere. `rows_done` sees blocks of out's finished rows (all of
-// them at once after BLAS); its time counts as element-wise work, the rest as GEMM.
-void update_product(const torch::Tensor& out, const torch::Tensor& a, const torch::Tensor& b, PassTimes& times,
-                    const gemm::RowsDone& rows_done = {}) {
-  double follow_up = 0;
-  const gemm::RowsDone timed = [&](std::int64_t first, std::int64_t rows) {
-    const auto start = Clock::now();
-    rows_done(first, rows);
-    follow_up += std::chrono::duration<double>(Clock::now() - start).count();
-  };
-  const auto start = Clock::now();
-  if (gemm::enabled()) {
-    gemm::multiply(a.size(0), b.size(1), a.size(1), {a.data_ptr<float>(), a.stride(0), a.stride(1)},
-                   {b.data_ptr<float>(), b.stride(0), b.stride(1)}, out.data_ptr<float>(), out.stride(0),
-                   rows_done ? timed : gemm::RowsDone{});
-  } else {
-    auto into = out;
-    at::mm_out(into, a, b);
-    if (rows_done) timed(0, out.size(0));
-  }
-  times.gemm += std::chrono::duration<double>(Clock::now() - start).count() - follow_up;
-  times.elementwise += follow_up;
 }
 
 }  // namespace
@@ -374,8 +348,6 @@ struct PpoGradients::Part {
   std::int64_t first = 0, rows = 0;
   LossSums sums;
   PassTimes times;
-  std::vector<float> bias_block_;   // a block of rows' bias gradient
-  std::vector<double> bias_total_;  // the blocks' sum
 
   Part(const ActorCritic& net, std::int64_t max_rows, bool owns_parameter_grads) {
     actor.view = actor_view(net);
@@ -408,47 +380,15 @@ struct PpoGradients::Part {
     obs = x_buf.narrow(0, 0, rows);
   }
 
-  // Each hidden layer's bias and activation run on blocks of rows as the product finishes them.
   void forward_net(NetPass& pass, const torch::Tensor& x) {
     torch::Tensor in = x;
     for (std::size_t l = 0; l < pass.view.hidden.size(); ++l) {
-      const auto& layer = pass.view.hidden[l];
       auto dst = pass.acts[l].narrow(0, 0, rows);
-      float* h = dst.data_ptr<float>();
-      const float* bias = layer.bias.data_ptr<float>();
-      const std::int64_t width = dst.size(1);
-      update_product(dst, in, layer.weight.t(), times, [&](std::int64_t from, std::int64_t count) {
-        kernels::bias_activation(h + from * width, bias, count, width, pass.view.activation);
-      });
+      dense_forward(pass.view.hidden[l], in, dst, true, pass.view.activation, &times);
       in = dst;
     }
     auto out = pass.out.narrow(0, 0, rows);
-    float* o = out.data_ptr<float>();
-    const float* bias = pass.view.head.bias.data_ptr<float>();
-    const std::int64_t width = out.size(1);
-    update_product(out, in, pass.view.head.weight.t(), times, [&](std::int64_t from, std::int64_t count) {
-      for (std::int64_t r = from; r < from + count; ++r) {
-        for (std::int64_t c = 0; c < width; ++c) o[r * width + c] += bias[c];
-      }
-    });
-  }
-
-  // g = g_above w (d loss / d the layer's output), then, block by block as the product finishes
-  // rows, times the activation's derivative, with the bias gradient summed from the blocks.
-  void hidden_gradient(NetPass& pass, std::size_t l, const torch::Tensor& g, const torch::Tensor& g_above,
-                       const torch::Tensor& w) {
-    const std::int64_t width = g.size(1);
-    float* gp = g.data_ptr<float>();
-    const float* h = pass.acts[l].data_ptr<float>();
-    bias_block_.resize(static_cast<std::size_t>(width));
-    bias_total_.assign(static_cast<std::size_t>(width), 0.0);
-    update_product(g, g_above, w, times, [&](std::int64_t from, std::int64_t count) {
-      kernels::activation_backward(gp + from * width, h + from * width, count, width, pass.view.activation,
-                                   bias_block_.data());
-      for (std::size_t c = 0; c < bias_total_.size(); ++c) bias_total_[c] += bias_block_[c];
-    });
-    float* bias_grad = pass.grads.hidden[l].bias.data_ptr<float>();
-    for (std::size_t c = 0; c < bias_total_.size(); ++c) bias_grad[c] = static_cast<float>(bias_total_[c]);
+    dense_forward(pass.view.head, in, out, false, pass.view.activation, &times);
   }
 
   void backward_net(NetPass& pass, const torch::Tensor& x) {
@@ -457,22 +397,37 @@ struct PpoGradients::Part {
     const auto g_out = pass.grad_out.narrow(0, 0, rows);
     const std::size_t n = hidden.size();
     const torch::Tensor last_in = n == 0 ? x : pass.acts[n - 1].narrow(0, 0, rows);
-    update_product(grads.head.weight, g_out.t(), last_in, times);
+    {
+      ScopedTime t(&times.gemm);
+      at::mm_out(grads.head.weight, g_out.t(), last_in);
+    }
     {
       ScopedTime t(&times.elementwise);
       column_sums(g_out, grads.head.bias);
     }
     if (n == 0) return;
-    // d loss / d (each hidden layer's pre-activation), down the layers, alternating two buffers.
+    // d loss / d (last hidden output), then down the layers, alternating between two buffers.
     auto g = rows_of(grad_a, rows, hidden[n - 1].weight.size(0));
-    hidden_gradient(pass, n - 1, g, g_out, pass.view.head.weight);
+    {
+      ScopedTime t(&times.gemm);
+      at::mm_out(g, g_out, pass.view.head.weight);
+    }
     for (std::size_t l = n; l-- > 0;) {
+      const auto& layer = hidden[l];
+      const std::int64_t width = layer.weight.size(0);
+      const auto act = pass.acts[l].narrow(0, 0, rows);
+      {
+        ScopedTime t(&times.elementwise);
+        kernels::activation_backward(g.data_ptr<float>(), act.data_ptr<float>(), rows, width, pass.view.activation,
+                                     grads.hidden[l].bias.data_ptr<float>());
+      }
+      ScopedTime t(&times.gemm);
       const torch::Tensor in = l == 0 ? x : pass.acts[l - 1].narrow(0, 0, rows);
-      update_product(grads.hidden[l].weight, g.t(), in, times);
+      at::mm_out(grads.hidden[l].weight, g.t(), in);
       if (l == 0) break;  // the observations need no gradient
       auto next = rows_of(g.data_ptr<float>() == grad_a.data_ptr<float>() ? grad_b : grad_a, rows,
                           hidden[l - 1].weight.size(0));
-      hidden_gradient(pass, l - 1, next, g, hidden[l].weight);
+      at::mm_out(next, g, layer.weight);
       g = next;
     }
   }

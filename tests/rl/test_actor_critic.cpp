@@ -7,7 +7,6 @@
 
 #include "rl/actor_critic.hpp"
 #include "rl/adam.hpp"
-#include "rl/gemm.hpp"
 #include "rl/worker_pool.hpp"
 
 using namespace ploutos;
@@ -105,19 +104,6 @@ void expect_same_gradients(const Case& c) {
 
 TEST(ActorCritic, HandWrittenGradientsEqualAutogradForEveryActivation) {
   for (const auto* act : {"tanh", "relu", "elu", "leaky_relu"}) expect_same_gradients({act, {16, 8}, false, true});
-}
-
-// The update's products on Ploutos's own kernel (where the CPU has AVX-512) and on LibTorch's BLAS.
-TEST(ActorCritic, HandWrittenGradientsEqualAutogradOnEitherGemm) {
-  const bool was = gemm::enabled();
-  for (const bool own : {true, false}) {
-    if (own && !gemm::available()) continue;
-    SCOPED_TRACE(own ? "own GEMM" : "LibTorch's BLAS");
-    gemm::set_enabled(own);
-    expect_same_gradients({"tanh", {40, 24}, true, true, 2});
-    expect_same_gradients({"relu", {16, 8}, false, true, 1, std::vector<int>{33}});
-  }
-  gemm::set_enabled(was);
 }
 
 TEST(ActorCritic, HandWrittenGradientsEqualAutogradWithValueClippingAndRawAdvantages) {
