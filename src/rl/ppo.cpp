@@ -632,14 +632,16 @@ namespace {
 
 // A resumed training continues the checkpoint's random streams, so its seed is the checkpoint's:
 // the manifest must name the seed that reproduces the file.
-std::optional<std::uint64_t> checkpoint_seed(const std::string& path) {
-  const auto manifest = nlohmann::json::parse(read_manifest(path));
+std::optional<std::uint64_t> checkpoint_seed(const std::string& manifest_text) {
+  const auto manifest = nlohmann::json::parse(manifest_text);
   const auto seed = manifest.find("seed");
   if (seed == manifest.end() || !seed->is_number_unsigned()) return std::nullopt;
   return seed->get<std::uint64_t>();
 }
 
-TrainResult train_from(const TrainRequest& req);
+// `checkpoint`: the opened file of req.resume, read once for its seed and then for the state, and
+// let go of before the training starts.
+TrainResult train_from(const TrainRequest& req, std::optional<torch::serialize::InputArchive> checkpoint);
 
 }  // namespace
 
@@ -656,21 +658,22 @@ TrainResult train(const TrainRequest& req) {
       spdlog::warn("{}: two trainings of this run are not kept apart", e.what());
     }
   }
-  if (req.resume.empty()) return train_from(req);
-  const auto seed = checkpoint_seed(req.resume);
-  if (!seed || *seed == req.config.training.seed) return train_from(req);
+  if (req.resume.empty()) return train_from(req, std::nullopt);
+  auto checkpoint = open_model(req.resume);
+  const auto seed = checkpoint_seed(manifest_of(checkpoint, req.resume));
+  if (!seed || *seed == req.config.training.seed) return train_from(req, std::move(checkpoint));
   spdlog::warn(
       "{} was trained with seed {}: the resumed training continues its random streams and keeps seed {} "
       "(training.seed / --seed {} applies to a new training)",
       req.resume, *seed, *seed, req.config.training.seed);
   TrainRequest resumed = req;
   resumed.config.training.seed = *seed;
-  return train_from(resumed);
+  return train_from(resumed, std::move(checkpoint));
 }
 
 namespace {
 
-TrainResult train_from(const TrainRequest& req) {
+TrainResult train_from(const TrainRequest& req, std::optional<torch::serialize::InputArchive> checkpoint) {
   const auto& cfg = req.config;
   const auto& ppo = cfg.ppo;
   const auto& tr = cfg.training;
@@ -737,7 +740,7 @@ TrainResult train_from(const TrainRequest& req) {
 
   if (!req.resume.empty())
     reading_model(req.resume, [&] {
-      auto archive = open_model(req.resume);
+      auto& archive = *checkpoint;
       const auto manifest = manifest_of(archive, req.resume);
       check_compatible(manifest, cfg.features.feature_set, market->tickers, static_cast<std::size_t>(D));
       load_weights(policy, archive, req.resume);
@@ -788,6 +791,7 @@ TrainResult train_from(const TrainRequest& req) {
             "the total to reach, not steps to add)",
             req.resume, state.timesteps, total);
     });
+  checkpoint.reset();  // its copy of every tensor is no longer needed
 
   // Views of the parameters for the hand-written passes (after a resume has loaded them).
   const MlpView actor = actor_view(policy);
