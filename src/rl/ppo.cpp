@@ -738,7 +738,7 @@ TrainResult train_from(const TrainRequest& req, std::optional<torch::serialize::
   RunningMeanStd ret_rms(1);
   std::optional<EpisodesInFlight> saved_episodes;
 
-  if (!req.resume.empty())
+  if (checkpoint)
     reading_model(req.resume, [&] {
       auto& archive = *checkpoint;
       const auto manifest = manifest_of(archive, req.resume);
