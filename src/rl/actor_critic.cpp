@@ -1,6 +1,7 @@
 #include "actor_critic.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 
@@ -345,6 +346,7 @@ struct PpoGradients::Part {
   NetPass actor, critic;
   torch::Tensor grad_a, grad_b;  // flat [max_rows * widest layer] ping-pong buffers
   torch::Tensor x_buf, obs;      // the part's observation rows (gathered into x_buf, or a view)
+  torch::Tensor x_next;          // the next minibatch's rows, gathered ahead (compute's next_obs_index)
   std::int64_t first = 0, rows = 0;
   LossSums sums;
   PassTimes times;
@@ -363,21 +365,27 @@ struct PpoGradients::Part {
     grad_a = torch::empty({max_rows * w});
     grad_b = torch::empty({max_rows * w});
     x_buf = torch::empty({max_rows, actor.view.in});
+    x_next = torch::empty({max_rows, actor.view.in});
   }
 
-  // This part's observations: rows [first, first + rows) of the minibatch.
-  void take_rows(const PpoMinibatch& mb) {
+  // This part's observations: rows [first, first + rows) of the minibatch (already in x_buf when
+  // `gathered`).
+  void take_rows(const PpoMinibatch& mb, bool gathered) {
     if (!mb.obs_index.defined()) {
       obs = mb.obs.narrow(0, first, rows);
       return;
     }
-    ScopedTime timer(&times.gather);
-    const std::int64_t dim = mb.obs.size(1);
-    const float* src = mb.obs.data_ptr<float>();
-    const std::int64_t* index = mb.obs_index.data_ptr<std::int64_t>() + first;
-    float* dst = x_buf.data_ptr<float>();
-    for (std::int64_t r = 0; r < rows; ++r) std::copy_n(src + index[r] * dim, dim, dst + r * dim);
+    if (!gathered) {
+      ScopedTime timer(&times.gather);
+      gather_rows(mb.obs, mb.obs_index.data_ptr<std::int64_t>() + first, rows, x_buf.data_ptr<float>());
+    }
     obs = x_buf.narrow(0, 0, rows);
+  }
+
+  static void gather_rows(const torch::Tensor& from, const std::int64_t* index, std::int64_t count, float* dst) {
+    const std::int64_t dim = from.size(1);
+    const float* src = from.data_ptr<float>();
+    for (std::int64_t r = 0; r < count; ++r) std::copy_n(src + index[r] * dim, dim, dst + r * dim);
   }
 
   void forward_net(NetPass& pass, const torch::Tensor& x) {
@@ -540,7 +548,8 @@ void PpoGradients::run_parts(const Fn& fn) {
   parts_.front()->times.wait += std::chrono::duration<double>(Clock::now() - own_done).count();
 }
 
-PpoLossStats PpoGradients::compute(const PpoMinibatch& mb, const PpoLossSettings& s) {
+PpoLossStats PpoGradients::compute(const PpoMinibatch& mb, const PpoLossSettings& s,
+                                   const torch::Tensor& next_obs_index) {
   torch::NoGradGuard no_grad;
   const std::int64_t rows = mb.obs_index.defined() ? mb.obs_index.size(0) : mb.obs.size(0);
   TORCH_CHECK(rows <= max_rows_ && rows > 0, "minibatch of ", rows, " rows, buffers for ", max_rows_);
@@ -562,6 +571,38 @@ PpoLossStats PpoGradients::compute(const PpoMinibatch& mb, const PpoLossSettings
 
   const auto n = static_cast<std::int64_t>(parts_.size());
   const std::int64_t tickers = net_->n_tickers;
+
+  // The rows the last call gathered ahead, if they are this minibatch's: the same split over the
+  // parts (same row count, same parts), so each part's rows are in its x_next.
+  const bool gathered = c.obs_index.defined() && prefetched_index_.defined() &&
+                        prefetched_from_ == c.obs.data_ptr<float>() && prefetched_index_.size(0) == rows &&
+                        torch::equal(prefetched_index_, c.obs_index);
+  if (gathered) {
+    for (auto& part : parts_) std::swap(part->x_buf, part->x_next);
+  }
+  discard_gathered_ahead();
+
+  // The next minibatch's rows as chunks of whole parts' shares, taken by whichever thread is free.
+  struct Chunk {
+    int part;
+    std::int64_t first, rows;  // within that part's share
+  };
+  std::vector<Chunk> ahead;
+  torch::Tensor next_index;
+  if (c.obs_index.defined() && next_obs_index.defined() && next_obs_index.size(0) > 0 &&
+      next_obs_index.size(0) <= max_rows_) {
+    next_index = next_obs_index.contiguous();
+    const std::int64_t next_rows = next_index.size(0);
+    constexpr std::int64_t kChunkRows = 128;  // ~600 KB of V6 observations
+    for (std::int64_t p = 0; p < n; ++p) {
+      const std::int64_t share = next_rows * (p + 1) / n - next_rows * p / n;
+      for (std::int64_t r = 0; r < share; r += kChunkRows) {
+        ahead.push_back({static_cast<int>(p), r, std::min(kChunkRows, share - r)});
+      }
+    }
+  }
+  std::atomic<std::size_t> next_chunk{0};
+
   const ScopedBlasThreads blas(n > 1 ? 1 : 0);  // parts > 1: one BLAS thread each
   run_parts([&](int index) {
     torch::NoGradGuard part_no_grad;  // grad mode is per thread
@@ -577,13 +618,27 @@ PpoLossStats PpoGradients::compute(const PpoMinibatch& mb, const PpoLossSettings
       }
       return;
     }
-    part.take_rows(c);
+    part.take_rows(c, gathered);
     part.forward_net(part.actor, part.obs);
     part.forward_net(part.critic, part.obs);
     part.loss(c, s, tickers, adv_mean, adv_scale, rows);
     part.backward_net(part.actor, part.obs);
     part.backward_net(part.critic, part.obs);
+    if (ahead.empty()) return;
+    ScopedTime timer(&part.times.gather);
+    const std::int64_t next_rows = next_index.size(0);
+    for (std::size_t k; (k = next_chunk.fetch_add(1, std::memory_order_relaxed)) < ahead.size();) {
+      const Chunk& chunk = ahead[k];
+      auto& into = *parts_[static_cast<std::size_t>(chunk.part)];
+      const std::int64_t share_first = next_rows * chunk.part / n;
+      Part::gather_rows(c.obs, next_index.data_ptr<std::int64_t>() + share_first + chunk.first, chunk.rows,
+                        into.x_next.data_ptr<float>() + chunk.first * c.obs.size(1));
+    }
   });
+  if (!ahead.empty()) {
+    prefetched_index_ = next_index.clone();  // the caller may reuse its tensor
+    prefetched_from_ = c.obs.data_ptr<float>();
+  }
 
   LossSums total;
   for (const auto& part : parts_) {
@@ -602,6 +657,11 @@ PpoLossStats PpoGradients::compute(const PpoMinibatch& mb, const PpoLossSettings
   st.clip_fraction = total.clipped * inv_rows;
   st.loss = st.policy_loss - s.ent_coef * st.entropy + s.vf_coef * st.value_loss;
   return st;
+}
+
+void PpoGradients::discard_gathered_ahead() {
+  prefetched_index_ = torch::Tensor();
+  prefetched_from_ = nullptr;
 }
 
 void PpoGradients::sum_gradients() {

@@ -165,7 +165,16 @@ class PpoGradients {
   // one pass: the threads meet once a minibatch instead of twice (a meeting costs the wait for the
   // slowest). Returns the loss's statistics over the whole minibatch. The parameters' grad() then
   // holds part 0's share only; when the statistics stop the update (target_kl) it is never used.
-  PpoLossStats compute(const PpoMinibatch& mb, const PpoLossSettings& settings);
+  //
+  // `next_obs_index`, optional (with mb.obs_index): the rows of mb.obs that the next call will
+  // gather. A thread done with its rows copies them while it would otherwise wait for the slowest
+  // (the threads share the copying in chunks, so it does not matter which one is late); the next
+  // call uses them when its mb.obs (same tensor, unchanged since) and mb.obs_index are those, and
+  // gathers its own otherwise. The rows are copies either way: the gradients are the same bits.
+  PpoLossStats compute(const PpoMinibatch& mb, const PpoLossSettings& settings,
+                       const torch::Tensor& next_obs_index = {});
+  // Forgets rows gathered ahead: call it before mb.obs's contents change (a new rollout).
+  void discard_gathered_ahead();
   // Overwrites every parameter's grad() with d loss / d parameter: the sum of the parts.
   void sum_gradients();
   const PassTimes& times() const;  // the calling thread's (part 0's)
@@ -177,6 +186,9 @@ class PpoGradients {
   void run_parts(const Fn& fn);
   ActorCritic net_;
   std::int64_t max_rows_;
+  // What the last call gathered ahead for the next: the source's data and the row indices.
+  const float* prefetched_from_ = nullptr;
+  torch::Tensor prefetched_index_;
   std::vector<std::unique_ptr<Part>> parts_;
   WorkerPool& pool_;
 };

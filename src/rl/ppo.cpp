@@ -1077,7 +1077,12 @@ TrainResult train_from(const TrainRequest& req, std::optional<torch::serialize::
                               b_adv.index_select(0, idx),
                               b_ret.index_select(0, idx),
                               b_val.index_select(0, idx)};
-        const PpoLossStats st = gradients.compute(mb, loss_settings);
+        // The next minibatch of this epoch, whose rows the threads copy while they wait for each other.
+        const std::int64_t next_start = start + ppo.batch_size;
+        const auto next_idx = next_start < batch
+                                  ? perm.slice(0, next_start, std::min(next_start + ppo.batch_size, batch))
+                                  : torch::Tensor();
+        const PpoLossStats st = gradients.compute(mb, loss_settings, next_idx);
         kl_sum += st.approx_kl;
         cf_sum += st.clip_fraction;
         pl_sum += st.policy_loss;
@@ -1102,6 +1107,7 @@ TrainResult train_from(const TrainRequest& req, std::optional<torch::serialize::
         paused += Clock::now() - pause_start;
       }
     }
+    gradients.discard_gathered_ahead();  // the next rollout overwrites obs_buf
     ++state.update;
     const auto t2 = Clock::now();
 

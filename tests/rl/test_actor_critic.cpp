@@ -27,17 +27,17 @@ ActorCritic make_net(const std::string& activation, const std::vector<int>& laye
   return net;
 }
 
-PpoMinibatch make_minibatch(ActorCritic& net) {
+PpoMinibatch make_minibatch(ActorCritic& net, std::int64_t rows = kRows) {
   torch::NoGradGuard no_grad;
   PpoMinibatch mb;
-  mb.obs = torch::randn({kRows, kObs});
-  mb.actions = torch::randint(0, 3, {kRows, kTickers}, torch::kInt64);
+  mb.obs = torch::randn({rows, kObs});
+  mb.actions = torch::randint(0, 3, {rows, kTickers}, torch::kInt64);
   const auto log_probs = torch::log_softmax(net->logits(mb.obs), -1);
   const auto logp = log_probs.gather(-1, mb.actions.unsqueeze(-1)).squeeze(-1).sum(-1);
-  mb.old_log_prob = logp + 0.3 * torch::randn({kRows});  // ratios inside and outside the clip range
-  mb.advantages = torch::randn({kRows}) * 2 + 0.5;
-  mb.returns = torch::randn({kRows});
-  mb.old_values = net->forward_value(mb.obs) + 0.3 * torch::randn({kRows});
+  mb.old_log_prob = logp + 0.3 * torch::randn({rows});  // ratios inside and outside the clip range
+  mb.advantages = torch::randn({rows}) * 2 + 0.5;
+  mb.returns = torch::randn({rows});
+  mb.old_values = net->forward_value(mb.obs) + 0.3 * torch::randn({rows});
   return mb;
 }
 
@@ -171,6 +171,49 @@ TEST(ActorCritic, GatheringRowsByIndexGivesTheSameGradientsAsAGatheredMinibatch)
   EXPECT_EQ(direct.loss, gathered.loss);
   for (std::size_t i = 0; i < expected.size(); ++i) {
     EXPECT_TRUE(torch::equal(net->parameters()[i].grad(), expected[i])) << "parameter " << i;
+  }
+}
+
+// Rows gathered ahead while a thread waits are the next call's rows only when that call asks for
+// exactly them; any other minibatch is gathered afresh.
+TEST(ActorCritic, RowsGatheredAheadGiveTheSameGradientsAsRowsGatheredInThePass) {
+  auto net = make_net("tanh", {16, 8});
+  constexpr std::int64_t kMany = 700;  // several chunks of rows a thread
+  const auto mb = make_minibatch(net, kMany);
+  auto whole = torch::randn({4 * kMany, kObs});
+  const auto perm = torch::randperm(4 * kMany, torch::kInt64);
+  const auto batch_at = [&](std::int64_t k) {
+    PpoMinibatch b = mb;
+    b.obs = whole;
+    b.obs_index = perm.slice(0, k * kMany, (k + 1) * kMany);
+    return b;
+  };
+  const auto grads = [&] {
+    std::vector<torch::Tensor> g;
+    for (const auto& p : net->parameters()) g.push_back(p.grad().clone());
+    return g;
+  };
+  for (const int threads : {1, 2, 3}) {
+    SCOPED_TRACE(threads);
+    WorkerPool pool(threads);
+    PpoGradients fresh(net, kMany, pool), ahead(net, kMany, pool);
+    // Minibatch 0 gathers ahead for 1; then 1 (uses them) gathers ahead for 2, but 3 comes instead
+    // and gathers ahead for 2 again; then the observations change (a new rollout), the rows gathered
+    // ahead are discarded, and 2 is asked.
+    const std::vector<std::pair<std::int64_t, std::int64_t>> calls{{0, 1}, {1, 2}, {3, 2}, {2, -1}};
+    for (std::size_t i = 0; i < calls.size(); ++i) {
+      const auto [k, next] = calls[i];
+      SCOPED_TRACE(k);
+      if (i == 3) whole.mul_(1.5);
+      fresh.compute(batch_at(k), PpoLossSettings{});
+      fresh.sum_gradients();
+      const auto expected = grads();
+      if (i == 3) ahead.discard_gathered_ahead();
+      ahead.compute(batch_at(k), PpoLossSettings{}, next >= 0 ? batch_at(next).obs_index : torch::Tensor());
+      ahead.sum_gradients();
+      const auto got = grads();
+      for (std::size_t p = 0; p < got.size(); ++p) EXPECT_TRUE(torch::equal(got[p], expected[p])) << "parameter " << p;
+    }
   }
 }
 
