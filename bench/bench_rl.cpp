@@ -93,6 +93,7 @@ void run_iterations(benchmark::State& state, const char* config_name, int thread
   const double flops = rl::update_flops_per_sample(obs_dim, market.market->n_tickers, config.ppo.net_arch);
   const double gemm_before = rl::machine_gemm_gflops();
   std::vector<double> gemm_during;  // after every epoch of the update, outside its time
+  std::vector<double> gemm_median_during;
   std::vector<double> fma_peak_during;
   double rollout = 0, update = 0;
   rl::UpdateMetrics last;
@@ -106,7 +107,9 @@ void run_iterations(benchmark::State& state, const char* config_name, int thread
     req.validation_fraction = 0;
     req.progress = false;
     req.between_epochs = [&] {
-      gemm_during.push_back(rl::machine_gemm_gflops());
+      const rl::GemmRate rate = rl::machine_gemm_rate();
+      gemm_during.push_back(rate.best);
+      gemm_median_during.push_back(rate.median);
       fma_peak_during.push_back(bench::machine_fma_peak_gflops(threads, 0.1));
     };
     const auto result = rl::train(req);
@@ -140,6 +143,14 @@ void run_iterations(benchmark::State& state, const char* config_name, int thread
   state.counters["gemm_GFLOP/s"] = gemm;
   state.counters["update_share_of_gemm"] = samples * flops / update / 1e9 / gemm;
   state.counters["update_share_of_best_gemm"] = samples * flops / update / 1e9 / gemm_best;
+  // Beside the target's yardstick (the best repeats), the median repeats: the rate sustained work
+  // meets on a VM whose neighbours come and go.
+  if (!gemm_median_during.empty()) {
+    double gemm_median = 0;
+    for (const double g : gemm_median_during) gemm_median += g / static_cast<double>(gemm_median_during.size());
+    state.counters["gemm_median_GFLOP/s"] = gemm_median;
+    state.counters["update_share_of_median_gemm"] = samples * flops / update / 1e9 / gemm_median;
+  }
   // What a GEMM can reach at all: the multiply-add ports' rate, measured between the epochs too.
   if (fma_peak > 0) {
     state.counters["fma_peak_GFLOP/s"] = fma_peak;

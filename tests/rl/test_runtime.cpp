@@ -29,3 +29,10 @@ TEST(TorchRuntime, OpenBlasRunsKernelsThatUseTheCpusVectorUnits) {
     EXPECT_EQ(info.blas_kernels, "SkylakeX");
   }
 }
+
+// The benchmarks' yardsticks: the median repeat of the fastest shape can be no faster than its best.
+TEST(TorchRuntime, MachineGemmRateGivesTheBestRepeatAndTheMedianBelowIt) {
+  const auto rate = ploutos::rl::machine_gemm_rate();
+  EXPECT_GT(rate.median, 0.0);
+  EXPECT_LE(rate.median, rate.best);
+}

@@ -47,5 +47,12 @@ double torch_matmul_gflops(int n, int repeats);
 // The machine's float32 GEMM rate as the benchmarks quote it: the best of 1024^3, 2048^3 and
 // 8192 x 1024 x 1173 (the V6 update's largest product), with every BLAS thread.
 double machine_gemm_gflops();
+// The same measurement, also with the median repeat of the shape whose best repeat is fastest:
+// on a VM whose neighbours come and go, the best repeat is the rate of a quiet moment and the
+// median the rate sustained work meets (docs/training.md, "Work for a thread that waits").
+struct GemmRate {
+  double best = 0, median = 0;  // GFLOP/s
+};
+GemmRate machine_gemm_rate();
 
 }  // namespace ploutos::rl
