@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <numeric>
 #include <thread>
 #include <vector>
 
@@ -121,12 +122,12 @@ void run_iterations(benchmark::State& state, const char* config_name, int thread
   // the update is measured against the rate of the same minutes, the mean of the measurements
   // between its epochs. Before, after, and the best of all are reported beside it.
   const double gemm_after = rl::machine_gemm_gflops();
-  double gemm = 0, gemm_best = std::max(gemm_before, gemm_after);
-  for (const double g : gemm_during) {
-    gemm += g / static_cast<double>(gemm_during.size());
-    gemm_best = std::max(gemm_best, g);
-  }
-  if (gemm_during.empty()) gemm = gemm_best;
+  const auto mean = [](const std::vector<double>& v) {
+    return std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
+  };
+  double gemm_best = std::max(gemm_before, gemm_after);
+  for (const double g : gemm_during) gemm_best = std::max(gemm_best, g);
+  const double gemm = gemm_during.empty() ? gemm_best : mean(gemm_during);
   double fma_peak = 0;
   for (const double p : fma_peak_during) fma_peak = std::max(fma_peak, p);
   state.counters["gemm_before_GFLOP/s"] = gemm_before;
@@ -146,8 +147,7 @@ void run_iterations(benchmark::State& state, const char* config_name, int thread
   // Beside the target's yardstick (the best repeats), the median repeats: the rate sustained work
   // meets on a VM whose neighbours come and go.
   if (!gemm_median_during.empty()) {
-    double gemm_median = 0;
-    for (const double g : gemm_median_during) gemm_median += g / static_cast<double>(gemm_median_during.size());
+    const double gemm_median = mean(gemm_median_during);
     state.counters["gemm_median_GFLOP/s"] = gemm_median;
     state.counters["update_share_of_median_gemm"] = samples * flops / update / 1e9 / gemm_median;
   }

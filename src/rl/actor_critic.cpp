@@ -582,9 +582,13 @@ PpoLossStats PpoGradients::compute(const PpoMinibatch& mb, const PpoLossSettings
   }
   discard_gathered_ahead();
 
+  // Part p's share of a minibatch of `total` rows starts at row share_first(total, p).
+  const auto share_first = [n](std::int64_t total, std::int64_t p) { return total * p / n; };
+
   // The next minibatch's rows as chunks of whole parts' shares, taken by whichever thread is free.
   struct Chunk {
     int part;
+    std::int64_t from;         // the chunk's first row in the next minibatch
     std::int64_t first, rows;  // within that part's share
   };
   std::vector<Chunk> ahead;
@@ -595,9 +599,9 @@ PpoLossStats PpoGradients::compute(const PpoMinibatch& mb, const PpoLossSettings
     const std::int64_t next_rows = next_index.size(0);
     constexpr std::int64_t kChunkRows = 128;  // ~600 KB of V6 observations
     for (std::int64_t p = 0; p < n; ++p) {
-      const std::int64_t share = next_rows * (p + 1) / n - next_rows * p / n;
+      const std::int64_t share = share_first(next_rows, p + 1) - share_first(next_rows, p);
       for (std::int64_t r = 0; r < share; r += kChunkRows) {
-        ahead.push_back({static_cast<int>(p), r, std::min(kChunkRows, share - r)});
+        ahead.push_back({static_cast<int>(p), share_first(next_rows, p) + r, r, std::min(kChunkRows, share - r)});
       }
     }
   }
@@ -607,8 +611,8 @@ PpoLossStats PpoGradients::compute(const PpoMinibatch& mb, const PpoLossSettings
   run_parts([&](int index) {
     torch::NoGradGuard part_no_grad;  // grad mode is per thread
     auto& part = *parts_[static_cast<std::size_t>(index)];
-    part.first = rows * index / n;
-    part.rows = rows * (index + 1) / n - part.first;
+    part.first = share_first(rows, index);
+    part.rows = share_first(rows, index + 1) - part.first;
     part.sums = {};
     if (part.rows == 0) {  // contributes nothing to the sum
       for (auto* pass : {&part.actor, &part.critic}) {
@@ -626,12 +630,10 @@ PpoLossStats PpoGradients::compute(const PpoMinibatch& mb, const PpoLossSettings
     part.backward_net(part.critic, part.obs);
     if (ahead.empty()) return;
     ScopedTime timer(&part.times.gather);
-    const std::int64_t next_rows = next_index.size(0);
     for (std::size_t k; (k = next_chunk.fetch_add(1, std::memory_order_relaxed)) < ahead.size();) {
       const Chunk& chunk = ahead[k];
       auto& into = *parts_[static_cast<std::size_t>(chunk.part)];
-      const std::int64_t share_first = next_rows * chunk.part / n;
-      Part::gather_rows(c.obs, next_index.data_ptr<std::int64_t>() + share_first + chunk.first, chunk.rows,
+      Part::gather_rows(c.obs, next_index.data_ptr<std::int64_t>() + chunk.from, chunk.rows,
                         into.x_next.data_ptr<float>() + chunk.first * c.obs.size(1));
     }
   });
